@@ -1,0 +1,426 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authz/authz/internal/mfa"
+	"github.com/authz/authz/internal/password"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/views"
+)
+
+// Messages shown to the user.
+const (
+	msgInvalidLogin = "Invalid username or password."
+	msgDisabled     = "This account is disabled. Contact your administrator."
+	msgCodeEmpty    = "Please specify authenticator code."
+	msgCodeInvalid  = "Invalid authenticator code."
+	msgBadForm      = "The form was out of date. Please try again."
+	msgBusy         = "Too many sign-ins at once. Please try again in a moment."
+	msgResetByAdmin = "Your administrator has reset the authenticator setup. Scan the new code."
+)
+
+// maxFormBytes bounds every pipeline form body.
+const maxFormBytes = 16 << 10
+
+// Register adds the pipeline's routes to mux.
+func (p *Pipeline) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /login", p.show)
+	mux.HandleFunc("POST /login/password", p.withTransaction(p.postPassword))
+	mux.HandleFunc("POST /login/otp", p.withTransaction(p.postOTP))
+	mux.HandleFunc("POST /login/enroll", p.withTransaction(p.postEnroll))
+	mux.HandleFunc("POST /login/set-password", p.withTransaction(p.postSetPassword))
+	mux.HandleFunc("POST /login/consent", p.withTransaction(p.postConsent))
+	mux.HandleFunc("GET /account", p.account)
+	mux.HandleFunc("GET /link/{token}", p.openLink)
+}
+
+// withTransaction loads the LT, bounds and parses the form, and checks the CSRF
+// secret before a step handler runs.
+func (p *Pipeline) withTransaction(h func(http.ResponseWriter, *http.Request, *store.LoginTransaction)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			p.render(w, r, http.StatusBadRequest, views.ErrorPage("Bad request", "The form could not be read.", "/login", "Back to sign-in"))
+			return
+		}
+		lt, err := p.transaction(r)
+		if errors.Is(err, errNoTransaction) {
+			p.expired(w, r)
+			return
+		}
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		if !checkCSRF(r, lt) {
+			p.showStep(w, r, lt, msgBadForm, http.StatusForbidden)
+			return
+		}
+		h(w, r, lt)
+	}
+}
+
+// passwordBackoff locks a username after repeated wrong passwords. It is looser
+// than the OTP policy: the password is the factor users mistype most.
+var passwordBackoff = mfa.Backoff{Free: 10, Base: 30 * time.Second, Max: 15 * time.Minute}
+
+func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	if lt.UserID != "" {
+		p.advance(w, r, lt)
+		return
+	}
+	ctx := r.Context()
+	name := strings.TrimSpace(r.PostFormValue("username"))
+	pw := r.PostFormValue("password")
+	if len(name) > 256 || len(pw) > 1024 {
+		p.showStep(w, r, lt, msgInvalidLogin, http.StatusBadRequest)
+		return
+	}
+	u, err := p.findUser(ctx, name)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	throttleKey := "pwd:" + strings.ToLower(name)
+	if locked, err := p.locked(ctx, throttleKey); err != nil || locked != "" {
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		p.showStep(w, r, lt, locked, http.StatusTooManyRequests)
+		return
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	err = p.Passwords.Verify(ctx, hash, pw)
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		w.Header().Set("Retry-After", "2")
+		p.showStep(w, r, lt, msgBusy, http.StatusServiceUnavailable)
+		return
+	case err != nil:
+		if _, ferr := p.Store.AddFailure(ctx, throttleKey, p.now(), passwordBackoff.LockFor); ferr != nil {
+			p.Log.ErrorContext(ctx, "count password failure", "err", ferr)
+		}
+		userID := ""
+		if u != nil {
+			userID = u.ID
+		}
+		p.audit(ctx, "login.failure", "", userID, lt.ClientID, "method=pwd")
+		p.showStep(w, r, lt, msgInvalidLogin, http.StatusUnauthorized)
+		return
+	case !u.Enabled:
+		p.audit(ctx, "login.failure", "", u.ID, lt.ClientID, "method=pwd reason=disabled")
+		p.showStep(w, r, lt, msgDisabled, http.StatusForbidden)
+		return
+	}
+	_ = p.Store.ResetThrottle(ctx, throttleKey)
+	lt.UserID, lt.AMR, lt.AuthTime = u.ID, []string{AMRPassword}, p.now()
+	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.advance(w, r, lt)
+}
+
+// findUser looks a user up by username, or by e-mail when the name has an @.
+// No user is (nil, nil).
+func (p *Pipeline) findUser(ctx context.Context, name string) (*store.User, error) {
+	if name == "" {
+		return nil, nil
+	}
+	u, err := p.Store.GetUserByUsername(ctx, name)
+	if errors.Is(err, store.ErrNotFound) && strings.Contains(name, "@") {
+		u, err = p.Store.GetUserByEmail(ctx, name)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// locked returns a message while key is locked out, else "".
+func (p *Pipeline) locked(ctx context.Context, key string) (string, error) {
+	th, err := p.Store.GetThrottle(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if th.LockedUntil.After(p.now()) {
+		return lockedMessage(th.LockedUntil.Sub(p.now())), nil
+	}
+	return "", nil
+}
+
+func lockedMessage(d time.Duration) string {
+	secs := int(d.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return "Too many failed attempts. Try again in " + strconv.Itoa(secs) + " seconds."
+}
+
+// codeMessage turns a verification error into the page's message, or "" when
+// the error is not the user's.
+func (p *Pipeline) codeMessage(err error) (string, int) {
+	var le *mfa.LockedError
+	switch {
+	case errors.As(err, &le):
+		return lockedMessage(le.Until.Sub(p.now())), http.StatusTooManyRequests
+	case errors.Is(err, mfa.ErrCodeEmpty):
+		return msgCodeEmpty, http.StatusBadRequest
+	case errors.Is(err, mfa.ErrCodeFormat), errors.Is(err, mfa.ErrInvalidCode):
+		return msgCodeInvalid, http.StatusUnauthorized
+	}
+	return "", 0
+}
+
+func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	st, err := p.load(r.Context(), lt)
+	if err != nil {
+		p.stepError(w, r, lt, err)
+		return
+	}
+	if s, err := p.next(r.Context(), st); err != nil || s != stepOTP {
+		p.advance(w, r, lt)
+		return
+	}
+	err = p.OTP.Verify(r.Context(), st.user.ID, r.PostFormValue("otp"), p.now())
+	if err != nil {
+		p.codeFailed(w, r, lt, st.user, err, "method=otp")
+		return
+	}
+	lt.AMR = appendOnce(lt.AMR, AMROTP)
+	if err := p.Store.UpdateLoginTransaction(r.Context(), lt); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.advance(w, r, lt)
+}
+
+// codeFailed answers a refused code: a message for the user's mistakes, an
+// error page for anything else.
+func (p *Pipeline) codeFailed(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, u *store.User, err error, detail string) {
+	msg, status := p.codeMessage(err)
+	if msg == "" {
+		p.fail(w, r, err)
+		return
+	}
+	p.audit(r.Context(), "login.failure", "", u.ID, lt.ClientID, detail)
+	if errors.Is(err, mfa.ErrLocked) {
+		p.audit(r.Context(), "otp.lockout", "", u.ID, lt.ClientID, "")
+	}
+	p.showStep(w, r, lt, msg, status)
+}
+
+func (p *Pipeline) stepError(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, err error) {
+	if errors.Is(err, errUserGone) {
+		p.abandon(w, r, lt, msgDisabled)
+		return
+	}
+	p.fail(w, r, err)
+}
+
+// showEnroll renders the authenticator setup page, creating the pending secret
+// on first view.
+func (p *Pipeline) showEnroll(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
+	lt, u := st.lt, st.user
+	secret, err := p.pendingSecret(r.Context(), lt, u)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	uri := mfa.KeyURI(p.OTPIssuer, u.Username, secret)
+	qr, err := mfa.QRCodeDataURI(uri)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	d := views.EnrollData{
+		CSRF:       lt.CSRF,
+		QRDataURI:  qr,
+		ShowKey:    r.URL.Query().Get("manual") == "1",
+		GroupedKey: mfa.GroupKey(secret),
+		Since:      strconv.FormatInt(u.UpdatedAt.UnixMicro(), 10),
+		Error:      msg,
+	}
+	p.render(w, r, status, views.EnrollPage(d))
+}
+
+// pendingSecret returns the secret being enrolled, making one when there is none.
+func (p *Pipeline) pendingSecret(ctx context.Context, lt *store.LoginTransaction, u *store.User) (string, error) {
+	if len(lt.PendingOTPSecret) > 0 {
+		if s, err := p.OTP.OpenSecret(u.ID, lt.PendingOTPSecret); err == nil {
+			return s, nil
+		}
+	}
+	secret, err := mfa.NewSecret()
+	if err != nil {
+		return "", err
+	}
+	if lt.PendingOTPSecret, err = p.OTP.SealSecret(u.ID, secret); err != nil {
+		return "", err
+	}
+	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
+		return "", fmt.Errorf("login: keep pending secret: %w", err)
+	}
+	return secret, nil
+}
+
+func (p *Pipeline) postEnroll(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	ctx := r.Context()
+	st, err := p.load(ctx, lt)
+	if err != nil {
+		p.stepError(w, r, lt, err)
+		return
+	}
+	if s, err := p.next(ctx, st); err != nil || s != stepEnroll || len(lt.PendingOTPSecret) == 0 {
+		p.advance(w, r, lt)
+		return
+	}
+	// The user was changed (an administrator's reset) after this form was shown:
+	// the secret the user scanned must not become the credential.
+	if r.PostFormValue("since") != strconv.FormatInt(st.user.UpdatedAt.UnixMicro(), 10) {
+		lt.PendingOTPSecret = nil
+		if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		p.showStep(w, r, lt, msgResetByAdmin, http.StatusConflict)
+		return
+	}
+	secret, err := p.OTP.OpenSecret(st.user.ID, lt.PendingOTPSecret)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if err := p.OTP.Enroll(ctx, st.user.ID, secret, r.PostFormValue("otp"), p.now()); err != nil {
+		p.codeFailed(w, r, lt, st.user, err, "method=otp-enroll")
+		return
+	}
+	p.audit(ctx, "otp.enrolled", st.user.ID, st.user.ID, lt.ClientID, "")
+	lt.PendingOTPSecret = nil
+	lt.AMR = appendOnce(lt.AMR, AMROTP)
+	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.advance(w, r, lt)
+}
+
+func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	ctx := r.Context()
+	st, err := p.load(ctx, lt)
+	if err != nil {
+		p.stepError(w, r, lt, err)
+		return
+	}
+	if s, err := p.next(ctx, st); err != nil || s != stepSetPassword {
+		p.advance(w, r, lt)
+		return
+	}
+	pw := r.PostFormValue("password")
+	if err := password.Check(pw, r.PostFormValue("password_confirm"), st.user.Username); err != nil {
+		p.showStep(w, r, lt, err.Error(), http.StatusBadRequest)
+		return
+	}
+	hash, err := p.Passwords.Hash(ctx, pw)
+	if errors.Is(err, password.ErrBusy) {
+		w.Header().Set("Retry-After", "2")
+		p.showStep(w, r, lt, msgBusy, http.StatusServiceUnavailable)
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	err = store.InTx(ctx, p.Store, func(ctx context.Context) error {
+		if lt.ActionTokenID != "" {
+			if err := p.Store.UseActionToken(ctx, lt.ActionTokenID, p.now()); err != nil {
+				return err
+			}
+		}
+		u := *st.user
+		u.PasswordHash, u.UpdatedAt = hash, p.now()
+		return p.Store.UpdateUser(ctx, &u)
+	})
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		p.abandon(w, r, lt, "This link was already used or replaced by a newer one. Ask your administrator for a new link.")
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.audit(ctx, "link.used", st.user.ID, st.user.ID, "", "action="+lt.Purpose)
+	lt.AMR = appendOnce(lt.AMR, AMRPassword)
+	lt.AuthTime = p.now()
+	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.advance(w, r, lt)
+}
+
+func (p *Pipeline) postConsent(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	ctx := r.Context()
+	st, err := p.load(ctx, lt)
+	if err != nil {
+		p.stepError(w, r, lt, err)
+		return
+	}
+	if s, err := p.next(ctx, st); err != nil || s != stepConsent {
+		p.advance(w, r, lt)
+		return
+	}
+	if r.PostFormValue("decision") != "allow" {
+		p.audit(ctx, "consent.denied", st.user.ID, st.user.ID, lt.ClientID, "")
+		p.setCookie(w, TransactionCookie, "", time.Time{})
+		p.Resume.DenyAuthorization(w, r, lt)
+		return
+	}
+	scopes := requestedScopes(lt)
+	if old, err := p.Store.GetConsent(ctx, st.user.ID, lt.ClientID); err == nil {
+		for _, s := range old.Scopes {
+			scopes = appendOnce(scopes, s)
+		}
+	}
+	if err := p.Store.PutConsent(ctx, &store.Consent{UserID: st.user.ID, ClientID: lt.ClientID, Scopes: scopes, GrantedAt: p.now()}); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.audit(ctx, "consent.granted", st.user.ID, st.user.ID, lt.ClientID, strings.Join(scopes, " "))
+	p.advance(w, r, lt)
+}
+
+// account shows the signed-in user, or starts a login.
+func (p *Pipeline) account(w http.ResponseWriter, r *http.Request) {
+	sess, err := p.CurrentSession(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if sess == nil {
+		p.Start(w, r, StartRequest{})
+		return
+	}
+	u, err := p.Store.GetUser(r.Context(), sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		_, _ = p.EndSession(w, r)
+		p.Start(w, r, StartRequest{})
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, views.AccountPage(u.Username, u.Email, u.Role == store.RoleAdmin))
+}

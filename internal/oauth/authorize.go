@@ -1,0 +1,246 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/ory/fosite"
+
+	"github.com/authz/authz/internal/login"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/views"
+)
+
+// maxAuthorizeQuery bounds the authorization request's query (and form) size.
+const maxAuthorizeQuery = 8 << 10
+
+// authorize serves /oauth2/auth (GET and POST).
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if len(r.URL.RawQuery) > maxAuthorizeQuery {
+		p.errorPage(w, r, http.StatusRequestURITooLong, "Request too large", "The authorization request is too large.")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxAuthorizeQuery)
+	if err := r.ParseForm(); err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "Bad request", "The authorization request could not be read.")
+		return
+	}
+	if !p.checkClientAndRedirect(w, r) {
+		return
+	}
+	ar, err := p.fosite.NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	sess, err := p.pipeline.CurrentSession(r)
+	if err != nil {
+		p.authorizeError(w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
+		return
+	}
+	prompt := strings.Fields(ar.GetRequestForm().Get("prompt"))
+	if sess != nil && (slices.Contains(prompt, "login") || maxAgeExceeded(ar.GetRequestForm(), sess.AuthTime)) {
+		sess = nil
+	}
+	if sess != nil {
+		if u, err := p.store.GetUser(ctx, sess.UserID); err != nil || !u.Enabled {
+			sess = nil
+		}
+	}
+	if sess == nil {
+		if slices.Contains(prompt, "none") {
+			p.authorizeError(w, r, ar, fosite.ErrLoginRequired)
+			return
+		}
+		p.pipeline.Start(w, r, login.StartRequest{AuthRequest: ar.GetRequestForm(), ClientID: ar.GetClient().GetID(), RequestedAt: ar.GetRequestedAt()})
+		return
+	}
+	need, err := p.needsConsent(ctx, ar, sess.UserID)
+	if err != nil {
+		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	if need {
+		if slices.Contains(prompt, "none") {
+			p.authorizeError(w, r, ar, fosite.ErrConsentRequired)
+			return
+		}
+		p.pipeline.Start(w, r, login.StartRequest{AuthRequest: ar.GetRequestForm(), ClientID: ar.GetClient().GetID(), RequestedAt: ar.GetRequestedAt(), Session: sess})
+		return
+	}
+	p.respond(w, r, ar, sess, ar.GetRequestedAt())
+}
+
+// checkClientAndRedirect answers with an error page, never a redirect, when the
+// client is unknown or the redirect_uri is missing or not registered exactly.
+func (p *Provider) checkClientAndRedirect(w http.ResponseWriter, r *http.Request) bool {
+	clientID := r.Form.Get("client_id")
+	c, err := p.store.GetClient(r.Context(), clientID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		p.log.ErrorContext(r.Context(), "authorize: load client", "err", err)
+		p.errorPage(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "Please try again in a moment.")
+		return false
+	}
+	if err != nil || c.Disabled || clientID == "" {
+		p.errorPage(w, r, http.StatusBadRequest, "Unknown application", "The application that sent you here is not registered with this server.")
+		return false
+	}
+	uri := r.Form.Get("redirect_uri")
+	if uri == "" || !slices.Contains(c.RedirectURIs, uri) {
+		p.errorPage(w, r, http.StatusBadRequest, "Invalid redirect", "The application sent a redirect_uri that is missing or not registered for it, so you cannot be sent back safely.")
+		return false
+	}
+	return true
+}
+
+func maxAgeExceeded(form url.Values, authTime time.Time) bool {
+	v := form.Get("max_age")
+	if v == "" {
+		return false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return true
+	}
+	return time.Since(authTime) > time.Duration(n)*time.Second
+}
+
+func (p *Provider) needsConsent(ctx context.Context, ar fosite.AuthorizeRequester, userID string) (bool, error) {
+	c, ok := ar.GetClient().(Client)
+	if ok && c.SkipConsent {
+		return false, nil
+	}
+	return login.NeedsConsent(ctx, p.store, userID, ar.GetClient().GetID(), ar.GetRequestedScopes())
+}
+
+// ResumeAuthorization implements login.Resumer: it rebuilds the parked request
+// from its saved form and answers it.
+func (p *Provider) ResumeAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, sess *store.Session) {
+	ar, err := p.rebuild(r, lt)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	p.respond(w, r, ar, sess, lt.RequestedAt)
+}
+
+// DenyAuthorization implements login.Resumer.
+func (p *Provider) DenyAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	ar, err := p.rebuild(r, lt)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user denied the request."))
+}
+
+func (p *Provider) rebuild(r *http.Request, lt *store.LoginTransaction) (fosite.AuthorizeRequester, error) {
+	ctx := r.Context()
+	if err := p.store.DeleteLoginTransaction(ctx, lt.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		p.log.ErrorContext(ctx, "delete login transaction", "err", err)
+	}
+	req := r.Clone(ctx)
+	req.Method = http.MethodGet
+	req.URL = &url.URL{Path: "/oauth2/auth", RawQuery: lt.AuthRequest}
+	req.Form, req.PostForm, req.Body = nil, nil, http.NoBody
+	return p.fosite.NewAuthorizeRequest(ctx, req)
+}
+
+// respond grants what was asked, builds the ID token session and redirects back
+// with the code.
+func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, sess *store.Session, requestedAt time.Time) {
+	ctx := r.Context()
+	u, err := p.store.GetUser(ctx, sess.UserID)
+	if err != nil {
+		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	ar.GrantAudience(ar.GetClient().GetID())
+	fs := NewSession(u.ID)
+	fs.Claims.Issuer = p.cfg.Issuer
+	fs.Claims.AuthTime = sess.AuthTime.UTC()
+	fs.Claims.RequestedAt = requestedAt.UTC()
+	fs.Claims.AuthenticationMethodsReferences = sess.AMR
+	addProfileClaims(fs.Claims.Extra, u, ar.GetGrantedScopes())
+	if sess.Provider != "" {
+		fs.Claims.Extra["idp"] = sess.Provider
+	}
+	resp, err := p.fosite.NewAuthorizeResponse(ctx, ar, fs)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	resp.AddParameter("iss", p.cfg.Issuer)
+	p.fosite.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// authorizeError redirects an OAuth error back to a verified redirect_uri, with
+// iss (RFC 9207) and state, or shows an error page when there is none to trust.
+func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		p.log.ErrorContext(r.Context(), "authorize failed", "err", err, "debug", rfc.DebugField)
+	}
+	if ar == nil || !ar.IsRedirectURIValid() {
+		p.errorPage(w, r, http.StatusBadRequest, "Authorization failed", rfc.ErrorField+": "+rfc.GetDescription())
+		return
+	}
+	target := *ar.GetRedirectURI()
+	q := target.Query()
+	q.Set("error", rfc.ErrorField)
+	q.Set("error_description", rfc.GetDescription())
+	if s := ar.GetState(); s != "" {
+		q.Set("state", s)
+	}
+	q.Set("iss", p.cfg.Issuer)
+	target.RawQuery, target.Fragment = q.Encode(), ""
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target.String(), http.StatusSeeOther)
+}
+
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	render(w, r, status, views.ErrorPage(title, msg, "", ""), p.log)
+}
+
+func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component, log interface {
+	ErrorContext(context.Context, string, ...any)
+}) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil {
+		log.ErrorContext(r.Context(), "render page", "err", err)
+	}
+}
+
+// addProfileClaims adds the standard claims the granted scopes allow.
+func addProfileClaims(claims map[string]interface{}, u *store.User, granted fosite.Arguments) {
+	if granted.Has("profile") {
+		claims["preferred_username"] = u.Username
+		if name := strings.TrimSpace(u.FirstName + " " + u.LastName); name != "" {
+			claims["name"] = name
+		}
+		if u.FirstName != "" {
+			claims["given_name"] = u.FirstName
+		}
+		if u.LastName != "" {
+			claims["family_name"] = u.LastName
+		}
+		claims["updated_at"] = u.UpdatedAt.Unix()
+	}
+	if granted.Has("email") && u.Email != "" {
+		claims["email"] = u.Email
+		claims["email_verified"] = true
+	}
+}

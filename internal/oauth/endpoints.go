@@ -1,0 +1,191 @@
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// maxTokenBody bounds the bodies of the token, revocation and introspection
+// endpoints; real requests are far smaller.
+const maxTokenBody = 16 << 10
+
+// Register adds the provider's routes to mux.
+func (p *Provider) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
+	mux.HandleFunc("GET /.well-known/jwks.json", p.jwks)
+	mux.HandleFunc("GET /oauth2/auth", p.authorize)
+	mux.HandleFunc("POST /oauth2/auth", p.authorize)
+	mux.HandleFunc("POST /oauth2/token", p.limitBody(p.token))
+	mux.HandleFunc("GET /userinfo", p.userinfo)
+	mux.HandleFunc("POST /userinfo", p.limitBody(p.userinfo))
+	mux.HandleFunc("POST /oauth2/revoke", p.limitBody(p.revoke))
+	mux.HandleFunc("POST /oauth2/introspect", p.limitBody(p.introspect))
+	mux.HandleFunc("GET /oauth2/logout", p.logout)
+	mux.HandleFunc("POST /oauth2/logout", p.logout)
+}
+
+func (p *Provider) limitBody(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxTokenBody)
+		h(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	iss := p.cfg.Issuer
+	algs, err := p.keys.Algorithms(r.Context())
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "discovery: keys", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                         iss,
+		"authorization_endpoint":                         iss + "/oauth2/auth",
+		"token_endpoint":                                 iss + "/oauth2/token",
+		"userinfo_endpoint":                              iss + "/userinfo",
+		"jwks_uri":                                       iss + "/.well-known/jwks.json",
+		"revocation_endpoint":                            iss + "/oauth2/revoke",
+		"introspection_endpoint":                         iss + "/oauth2/introspect",
+		"end_session_endpoint":                           iss + "/oauth2/logout",
+		"response_types_supported":                       []string{"code"},
+		"response_modes_supported":                       []string{"query"},
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":                        []string{"public"},
+		"id_token_signing_alg_values_supported":          algs,
+		"scopes_supported":                               supportedScopes,
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
+		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"claims_supported":                               []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "preferred_username", "name", "given_name", "family_name", "updated_at", "email", "email_verified"},
+		"prompt_values_supported":                        []string{"none", "login"},
+		"authorization_response_iss_parameter_supported": true,
+		"claims_parameter_supported":                     false,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+	})
+}
+
+func (p *Provider) jwks(w http.ResponseWriter, r *http.Request) {
+	set, err := p.keys.JWKS(r.Context())
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "jwks", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	_ = json.NewEncoder(w).Encode(set)
+}
+
+func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ar, err := p.fosite.NewAccessRequest(ctx, r, NewSession(""))
+	if err != nil {
+		p.accessError(w, r, ar, err)
+		return
+	}
+	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		for _, s := range ar.GetRequestedScopes() {
+			ar.GrantScope(s)
+		}
+		ar.GrantAudience(ar.GetClient().GetID())
+		if s, ok := ar.GetSession().(*openid.DefaultSession); ok {
+			s.Subject = ar.GetClient().GetID()
+		}
+	}
+	resp, err := p.fosite.NewAccessResponse(ctx, ar)
+	if err != nil {
+		p.accessError(w, r, ar, err)
+		return
+	}
+	p.fosite.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// accessError writes an RFC 6749 token error; storage conflicts from concurrent
+// use of one code or refresh token become invalid_grant, not a server error.
+func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	if errors.Is(err, fosite.ErrSerializationFailure) || errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		err = fosite.ErrInvalidGrant.WithHint("The grant was already used.")
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		p.log.ErrorContext(r.Context(), "token endpoint failed", "err", err, "debug", rfc.DebugField)
+	}
+	p.fosite.WriteAccessError(r.Context(), w, ar, err)
+}
+
+func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
+	err := p.fosite.NewRevocationRequest(r.Context(), r)
+	p.fosite.WriteRevocationResponse(r.Context(), w, err)
+}
+
+func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ir, err := p.fosite.NewIntrospectionRequest(ctx, r, NewSession(""))
+	if err != nil {
+		rfc := fosite.ErrorToRFC6749Error(err)
+		if rfc.CodeField >= 500 {
+			p.log.ErrorContext(ctx, "introspection failed", "err", err, "debug", rfc.DebugField)
+		}
+		p.fosite.WriteIntrospectionError(ctx, w, err)
+		return
+	}
+	p.fosite.WriteIntrospectionResponse(ctx, w, ir)
+}
+
+// userinfo returns the claims of the access token's user that its scopes allow.
+func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token := fosite.AccessTokenFromRequest(r)
+	if token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "A bearer token is required."})
+		return
+	}
+	_, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, NewSession(""))
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The access token is not active."})
+		return
+	}
+	if !ar.GetGrantedScopes().Has("openid") {
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="openid"`)
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope", "error_description": "The token was not granted the openid scope."})
+		return
+	}
+	u, err := p.store.GetUser(ctx, ar.GetSession().GetSubject())
+	if errors.Is(err, store.ErrNotFound) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The token's user no longer exists."})
+		return
+	}
+	if err != nil {
+		p.log.ErrorContext(ctx, "userinfo: load user", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+		return
+	}
+	claims := map[string]any{"sub": u.ID}
+	addProfileClaims(claims, u, ar.GetGrantedScopes())
+	writeJSON(w, http.StatusOK, claims)
+}
+
+// validPostLogoutURI reports whether uri is registered for the client exactly.
+func validPostLogoutURI(c *store.Client, uri string) bool {
+	return uri != "" && slices.Contains(c.PostLogoutRedirectURIs, uri)
+}

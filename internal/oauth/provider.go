@@ -1,0 +1,95 @@
+// Package oauth is authz's OpenID provider: fosite composed over internal/store,
+// the signing keys and JWKS, discovery, and the authorize, token, userinfo,
+// revocation, introspection and logout endpoints.
+package oauth
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/authz/authz/internal/login"
+	"github.com/authz/authz/internal/store"
+)
+
+// Config is what the provider needs to know.
+type Config struct {
+	Issuer           string
+	AccessTokenTTL   time.Duration
+	RefreshTokenTTL  time.Duration
+	AuthorizeCodeTTL time.Duration
+	IDTokenTTL       time.Duration
+	// HMACSecret signs opaque tokens; at least 32 bytes, shared by every replica.
+	HMACSecret []byte
+	// ClientSecretKey keys the hash of client secrets; at least 32 bytes.
+	ClientSecretKey []byte
+}
+
+// Provider serves the OpenID provider endpoints.
+type Provider struct {
+	cfg      Config
+	fosite   fosite.OAuth2Provider
+	store    store.Store
+	keys     *KeySet
+	hasher   SecretHasher
+	pipeline *login.Pipeline
+	log      *slog.Logger
+}
+
+// Supported scopes; others are refused by the client's scope list anyway.
+var supportedScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// NewProvider composes fosite with the grants authz supports, and no others.
+func NewProvider(cfg Config, st store.Store, keys *KeySet, pipeline *login.Pipeline, log *slog.Logger) *Provider {
+	hasher := SecretHasher{Key: cfg.ClientSecretKey}
+	fc := &fosite.Config{
+		AccessTokenLifespan:            cfg.AccessTokenTTL,
+		RefreshTokenLifespan:           cfg.RefreshTokenTTL,
+		AuthorizeCodeLifespan:          cfg.AuthorizeCodeTTL,
+		IDTokenLifespan:                cfg.IDTokenTTL,
+		IDTokenIssuer:                  cfg.Issuer,
+		AccessTokenIssuer:              cfg.Issuer,
+		TokenURL:                       cfg.Issuer + "/oauth2/token",
+		GlobalSecret:                   cfg.HMACSecret,
+		ClientSecretsHasher:            hasher,
+		EnforcePKCEForPublicClients:    true,
+		EnablePKCEPlainChallengeMethod: false,
+		ScopeStrategy:                  fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
+		RefreshTokenScopes:             []string{"offline_access", "offline"},
+		SendDebugMessagesToClients:     false,
+	}
+	storage := &Storage{Store: st}
+	strategy := compose.CommonStrategy{
+		CoreStrategy:               compose.NewOAuth2HMACStrategy(fc),
+		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keys.signingJWK, fc),
+		Signer:                     &jwt.DefaultSigner{GetPrivateKey: keys.signingJWK},
+	}
+	f := compose.Compose(fc, storage, strategy,
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2PKCEFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OpenIDConnectRefreshFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+	)
+	return &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, pipeline: pipeline, log: log}
+}
+
+// Hasher returns the client secret hasher, for creating clients.
+func (p *Provider) Hasher() SecretHasher { return p.hasher }
+
+// NewSession returns an empty fosite session for subject.
+func NewSession(subject string) *openid.DefaultSession {
+	return &openid.DefaultSession{
+		Claims:  &jwt.IDTokenClaims{Subject: subject, Extra: map[string]interface{}{}},
+		Headers: &jwt.Headers{Extra: map[string]interface{}{}},
+		Subject: subject,
+	}
+}

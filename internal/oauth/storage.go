@@ -1,0 +1,273 @@
+package oauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	fositestorage "github.com/ory/fosite/storage"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// Storage implements fosite's storage interfaces over a store.Store.
+type Storage struct {
+	Store store.Store
+}
+
+var (
+	_ fosite.ClientManager               = (*Storage)(nil)
+	_ oauth2.CoreStorage                 = (*Storage)(nil)
+	_ oauth2.TokenRevocationStorage      = (*Storage)(nil)
+	_ pkce.PKCERequestStorage            = (*Storage)(nil)
+	_ openid.OpenIDConnectRequestStorage = (*Storage)(nil)
+	_ fositestorage.Transactional        = (*Storage)(nil)
+)
+
+// GetClient implements fosite.ClientManager. Disabled clients do not exist for
+// the protocol.
+func (s *Storage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	c, err := s.Store.GetClient(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fosite.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Disabled {
+		return nil, fosite.ErrNotFound
+	}
+	return Client{c}, nil
+}
+
+// ClientAssertionJWTValid implements fosite.ClientManager. authz does not accept
+// client assertions, so no JTI is ever known.
+func (s *Storage) ClientAssertionJWTValid(context.Context, string) error { return nil }
+
+// SetClientAssertionJWT implements fosite.ClientManager; see ClientAssertionJWTValid.
+func (s *Storage) SetClientAssertionJWT(context.Context, string, time.Time) error { return nil }
+
+// BeginTX implements storage.Transactional.
+func (s *Storage) BeginTX(ctx context.Context) (context.Context, error) { return s.Store.BeginTx(ctx) }
+
+// Commit implements storage.Transactional.
+func (s *Storage) Commit(ctx context.Context) error { return s.Store.Commit(ctx) }
+
+// Rollback implements storage.Transactional.
+func (s *Storage) Rollback(ctx context.Context) error { return s.Store.Rollback(ctx) }
+
+// CreateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
+func (s *Storage) CreateAuthorizeCodeSession(ctx context.Context, sig string, r fosite.Requester) error {
+	return s.create(ctx, store.TokenCode, sig, "", r, fosite.AuthorizeCode)
+}
+
+// GetAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage. A used code is
+// returned together with ErrInvalidatedAuthorizeCode so fosite can revoke what it
+// issued.
+func (s *Storage) GetAuthorizeCodeSession(ctx context.Context, sig string, sess fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.get(ctx, store.TokenCode, sig, sess)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInvalidatedAuthorizeCode
+	}
+	return req, nil
+}
+
+// InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage. It is a
+// conditional update, so of two concurrent redemptions only one succeeds.
+func (s *Storage) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) error {
+	return mapErr(s.Store.DeactivateToken(ctx, store.TokenCode, sig))
+}
+
+// CreateAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *Storage) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
+	return s.create(ctx, store.TokenAccess, sig, "", r, fosite.AccessToken)
+}
+
+// GetAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *Storage) GetAccessTokenSession(ctx context.Context, sig string, sess fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.get(ctx, store.TokenAccess, sig, sess)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return nil, fosite.ErrNotFound
+	}
+	return req, nil
+}
+
+// DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
+func (s *Storage) DeleteAccessTokenSession(ctx context.Context, sig string) error {
+	return mapErr(s.Store.DeleteToken(ctx, store.TokenAccess, sig))
+}
+
+// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *Storage) CreateRefreshTokenSession(ctx context.Context, sig, accessSig string, r fosite.Requester) error {
+	return s.create(ctx, store.TokenRefresh, sig, accessSig, r, fosite.RefreshToken)
+}
+
+// GetRefreshTokenSession implements oauth2.RefreshTokenStorage. A rotated token
+// comes back with ErrInactiveToken: fosite then revokes the whole grant.
+func (s *Storage) GetRefreshTokenSession(ctx context.Context, sig string, sess fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.get(ctx, store.TokenRefresh, sig, sess)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
+func (s *Storage) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
+	return mapErr(s.Store.DeleteToken(ctx, store.TokenRefresh, sig))
+}
+
+// RotateRefreshToken implements oauth2.RefreshTokenStorage: the used refresh token
+// is kept, inactive, so a later reuse is detected; its access tokens go. The
+// conditional deactivation lets exactly one of two concurrent refreshes win.
+func (s *Storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
+	if err := s.Store.DeactivateToken(ctx, store.TokenRefresh, sig); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return fosite.ErrInactiveToken
+		}
+		return mapErr(err)
+	}
+	return mapErr(s.Store.DeleteTokensByRequest(ctx, store.TokenAccess, requestID))
+}
+
+// RevokeRefreshToken implements oauth2.TokenRevocationStorage.
+func (s *Storage) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	return mapErr(s.Store.DeactivateTokensByRequest(ctx, store.TokenRefresh, requestID))
+}
+
+// RevokeAccessToken implements oauth2.TokenRevocationStorage.
+func (s *Storage) RevokeAccessToken(ctx context.Context, requestID string) error {
+	return mapErr(s.Store.DeleteTokensByRequest(ctx, store.TokenAccess, requestID))
+}
+
+// CreatePKCERequestSession implements pkce.PKCERequestStorage.
+func (s *Storage) CreatePKCERequestSession(ctx context.Context, sig string, r fosite.Requester) error {
+	return s.create(ctx, store.TokenPKCE, sig, "", r, fosite.AuthorizeCode)
+}
+
+// GetPKCERequestSession implements pkce.PKCERequestStorage.
+func (s *Storage) GetPKCERequestSession(ctx context.Context, sig string, sess fosite.Session) (fosite.Requester, error) {
+	req, _, err := s.get(ctx, store.TokenPKCE, sig, sess)
+	return req, err
+}
+
+// DeletePKCERequestSession implements pkce.PKCERequestStorage.
+func (s *Storage) DeletePKCERequestSession(ctx context.Context, sig string) error {
+	return mapErr(s.Store.DeleteToken(ctx, store.TokenPKCE, sig))
+}
+
+// CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage. fosite
+// keys it by the raw authorization code, so it is hashed before it is stored.
+func (s *Storage) CreateOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) error {
+	return s.create(ctx, store.TokenOIDC, hashCode(code), "", r, fosite.AuthorizeCode)
+}
+
+// GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *Storage) GetOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) (fosite.Requester, error) {
+	req, _, err := s.get(ctx, store.TokenOIDC, hashCode(code), r.GetSession())
+	return req, err
+}
+
+// DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *Storage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return mapErr(s.Store.DeleteToken(ctx, store.TokenOIDC, hashCode(code)))
+}
+
+func hashCode(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Storage) create(ctx context.Context, kind, sig, accessSig string, r fosite.Requester, tt fosite.TokenType) error {
+	sess, err := json.Marshal(r.GetSession())
+	if err != nil {
+		return fmt.Errorf("oauth: encode session: %w", err)
+	}
+	expires := r.GetSession().GetExpiresAt(tt)
+	if expires.IsZero() {
+		// fosite leaves the expiry of an OIDC/PKCE record to the code's.
+		expires = time.Now().Add(24 * time.Hour)
+	}
+	return mapErr(s.Store.CreateToken(ctx, &store.OAuthToken{
+		Kind:            kind,
+		Signature:       sig,
+		RequestID:       r.GetID(),
+		RequestedAt:     r.GetRequestedAt(),
+		ClientID:        r.GetClient().GetID(),
+		Subject:         r.GetSession().GetSubject(),
+		Scopes:          r.GetRequestedScopes(),
+		GrantedScopes:   r.GetGrantedScopes(),
+		Audience:        r.GetRequestedAudience(),
+		GrantedAudience: r.GetGrantedAudience(),
+		Form:            r.GetRequestForm().Encode(),
+		Session:         sess,
+		Active:          true,
+		AccessSignature: accessSig,
+		ExpiresAt:       expires,
+	}))
+}
+
+// get rebuilds the fosite request of a stored token. sess may be nil (fosite's
+// revocation path), in which case a fresh session is decoded.
+func (s *Storage) get(ctx context.Context, kind, sig string, sess fosite.Session) (*fosite.Request, bool, error) {
+	t, err := s.Store.GetToken(ctx, kind, sig)
+	if err != nil {
+		return nil, false, mapErr(err)
+	}
+	if sess == nil {
+		sess = NewSession("")
+	}
+	if err := json.Unmarshal(t.Session, sess); err != nil {
+		return nil, false, fmt.Errorf("oauth: decode session: %w", err)
+	}
+	client, err := s.GetClient(ctx, t.ClientID)
+	if err != nil {
+		return nil, false, err
+	}
+	form, err := url.ParseQuery(t.Form)
+	if err != nil {
+		return nil, false, fmt.Errorf("oauth: decode form: %w", err)
+	}
+	return &fosite.Request{
+		ID:                t.RequestID,
+		RequestedAt:       t.RequestedAt,
+		Client:            client,
+		RequestedScope:    t.Scopes,
+		GrantedScope:      t.GrantedScopes,
+		RequestedAudience: t.Audience,
+		GrantedAudience:   t.GrantedAudience,
+		Form:              form,
+		Session:           sess,
+	}, t.Active, nil
+}
+
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %v", fosite.ErrNotFound, err)
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("%w: %v", fosite.ErrSerializationFailure, err)
+	default:
+		return err
+	}
+}
