@@ -1,0 +1,107 @@
+package oauth
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// FieldError names the field of a client registration that is wrong.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Grant types a client may register.
+var allowedGrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
+
+// ValidateRedirectURI checks a redirect or post-logout URI: absolute, no
+// fragment, no wildcard, and https unless it points at the loopback interface.
+func ValidateRedirectURI(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return &FieldError{field, fmt.Sprintf("%q is not an absolute URL", raw)}
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return &FieldError{field, fmt.Sprintf("%q must not contain a fragment", raw)}
+	}
+	if strings.Contains(raw, "*") {
+		return &FieldError{field, fmt.Sprintf("%q must not contain wildcards", raw)}
+	}
+	if u.User != nil {
+		return &FieldError{field, fmt.Sprintf("%q must not contain credentials", raw)}
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return &FieldError{field, fmt.Sprintf("%q must use https (http is allowed for loopback addresses only)", raw)}
+		}
+	default:
+		return &FieldError{field, fmt.Sprintf("%q must use https", raw)}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ValidateClientFields checks a registration's lists.
+func ValidateClientFields(name string, public bool, redirects, postLogout, grants, scopes []string) error {
+	if strings.TrimSpace(name) == "" || len(name) > 200 {
+		return &FieldError{"name", "must be 1 to 200 characters"}
+	}
+	for _, u := range redirects {
+		if err := ValidateRedirectURI("redirect_uris", u); err != nil {
+			return err
+		}
+	}
+	for _, u := range postLogout {
+		if err := ValidateRedirectURI("post_logout_redirect_uris", u); err != nil {
+			return err
+		}
+	}
+	if len(grants) == 0 {
+		return &FieldError{"grant_types", "at least one grant type is required"}
+	}
+	for _, g := range grants {
+		if !slices.Contains(allowedGrantTypes, g) {
+			return &FieldError{"grant_types", fmt.Sprintf("%q is not one of %s", g, strings.Join(allowedGrantTypes, ", "))}
+		}
+		if g == "client_credentials" && public {
+			return &FieldError{"grant_types", "public clients cannot use client_credentials"}
+		}
+	}
+	if slices.Contains(grants, "authorization_code") && len(redirects) == 0 {
+		return &FieldError{"redirect_uris", "the authorization_code grant needs at least one redirect URI"}
+	}
+	for _, s := range scopes {
+		if s == "" || strings.ContainsAny(s, " \t\"\\") {
+			return &FieldError{"scopes", fmt.Sprintf("%q is not a valid scope", s)}
+		}
+	}
+	if hasDuplicates(redirects) || hasDuplicates(postLogout) || hasDuplicates(grants) || hasDuplicates(scopes) {
+		return &FieldError{"redirect_uris", "lists must not contain duplicates"}
+	}
+	return nil
+}
+
+func hasDuplicates(list []string) bool {
+	seen := map[string]bool{}
+	for _, v := range list {
+		if seen[v] {
+			return true
+		}
+		seen[v] = true
+	}
+	return false
+}

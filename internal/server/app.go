@@ -1,0 +1,222 @@
+// Package server wires authz together: it opens the store, loads the keys,
+// creates the bootstrap administrator, builds the HTTP handler with its
+// middleware, and runs the HTTP server with graceful shutdown.
+package server
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/authz/authz/internal/config"
+	"github.com/authz/authz/internal/login"
+	"github.com/authz/authz/internal/mail"
+	"github.com/authz/authz/internal/mfa"
+	"github.com/authz/authz/internal/oauth"
+	"github.com/authz/authz/internal/password"
+	"github.com/authz/authz/internal/seal"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/store/postgres"
+	"github.com/authz/authz/internal/store/sqlite"
+)
+
+// App is one running authz: its store and everything built on it.
+type App struct {
+	Config    *config.Config
+	Log       *slog.Logger
+	Store     store.Store
+	Sealer    *seal.Sealer
+	Keys      *oauth.KeySet
+	Passwords *password.Hasher
+	OTP       *mfa.Verifier
+	Pipeline  *login.Pipeline
+	Provider  *oauth.Provider
+	Mail      mail.Sender
+	Outbox    *mail.Outbox
+	// Console receives the one-time bootstrap password; os.Stdout by default.
+	Console io.Writer
+
+	janitorStop context.CancelFunc
+	janitorDone chan struct{}
+}
+
+// migrator is implemented by both store backends.
+type migrator interface {
+	store.Store
+	Migrate(ctx context.Context) error
+}
+
+// OpenStore opens the configured backend without migrating it.
+func OpenStore(ctx context.Context, cfg *config.Config) (migrator, error) {
+	if cfg.DatabaseURL != "" {
+		return postgres.Open(ctx, cfg.DatabaseURL)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	return sqlite.Open(ctx, cfg.SQLitePath())
+}
+
+// LoadSealKey returns the configured sealing key, or the one kept in the data
+// directory (created on first start).
+func LoadSealKey(cfg *config.Config) ([]byte, error) {
+	if cfg.SealKey != "" {
+		k, err := seal.ParseKey(cfg.SealKey)
+		if err != nil {
+			return nil, &config.Error{Key: "seal_key", Source: "configuration", Reason: err.Error()}
+		}
+		return k, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	return seal.LoadOrCreateKeyFile(cfg.SealKeyPath())
+}
+
+// deriveKey derives a purpose-bound 32-byte key from the sealing key, so one
+// configured secret serves every replica without reusing a key across purposes.
+func deriveKey(master []byte, purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, master, nil, "authz "+purpose, 32)
+	if err != nil {
+		panic("server: hkdf: " + err.Error())
+	}
+	return k
+}
+
+// Open builds an App from cfg: it opens and migrates the store, loads the sealing
+// key and the signing keys, and creates the bootstrap administrator on first start.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	// The store first: an unreachable database must leave nothing behind.
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a, err := open(ctx, cfg, log, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator) (*App, error) {
+	master, err := LoadSealKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := seal.New(master)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	a := &App{Config: cfg, Log: log, Store: st, Sealer: sealer, Console: os.Stdout}
+	if err := a.build(ctx, master); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, master []byte) error {
+	cfg := a.Config
+	a.Keys = oauth.NewKeySet(a.Store, a.Sealer)
+	if err := a.Keys.Ensure(ctx, cfg.SigningAlgorithm); err != nil {
+		return err
+	}
+	a.Passwords = password.NewHasher(password.Params{MemoryKiB: cfg.PasswordMemoryKiB, Iterations: cfg.PasswordIterations, Parallelism: cfg.PasswordParallelism})
+	a.OTP = mfa.NewVerifier(a.Store, a.Sealer)
+	if err := a.buildMail(); err != nil {
+		return err
+	}
+	a.Pipeline = &login.Pipeline{
+		Store: a.Store, Passwords: a.Passwords, OTP: a.OTP, Log: a.Log,
+		SecureCookies: cfg.Issuer.Scheme == "https", SessionTTL: cfg.SessionTTL,
+		TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer,
+	}
+	a.Provider = oauth.NewProvider(oauth.Config{
+		Issuer:           cfg.Issuer.String(),
+		AccessTokenTTL:   cfg.AccessTokenTTL,
+		RefreshTokenTTL:  cfg.RefreshTokenTTL,
+		AuthorizeCodeTTL: cfg.AuthorizeCodeTTL,
+		IDTokenTTL:       cfg.IDTokenTTL,
+		HMACSecret:       deriveKey(master, "token hmac"),
+		ClientSecretKey:  deriveKey(master, "client secret"),
+	}, a.Store, a.Keys, a.Pipeline, a.Log)
+	a.Pipeline.Resume = a.Provider
+	return a.bootstrapAdmin(ctx)
+}
+
+func (a *App) buildMail() error {
+	cfg := a.Config
+	if cfg.SMTPHost == "" {
+		if cfg.Dev {
+			a.Outbox = mail.NewOutbox(50)
+		}
+		a.Mail = mail.NewLogSender(a.Log, a.Outbox)
+		return nil
+	}
+	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, From: cfg.SMTPFrom})
+	if err != nil {
+		return &config.Error{Key: "smtp.host", Source: "configuration", Reason: err.Error()}
+	}
+	a.Mail = s
+	return nil
+}
+
+// RetireAfter is how long a rotated-out signing key stays published: long
+// enough for every token it signed to expire.
+func (a *App) RetireAfter() time.Duration {
+	return max(a.Config.IDTokenTTL, a.Config.AccessTokenTTL)
+}
+
+// Close stops background work and closes the store.
+func (a *App) Close() error {
+	if a.janitorStop != nil {
+		a.janitorStop()
+		<-a.janitorDone
+	}
+	return a.Store.Close()
+}
+
+// StartJanitor deletes expired rows in the background, in small batches so it
+// never holds the store for long.
+func (a *App) StartJanitor(every time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.janitorStop, a.janitorDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.janitorDone)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.sweep(ctx)
+			}
+		}
+	}()
+}
+
+func (a *App) sweep(ctx context.Context) {
+	for {
+		n, err := a.Store.DeleteExpired(ctx, time.Now().UTC(), 500)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				a.Log.Warn("janitor: delete expired rows", "err", err)
+			}
+			return
+		}
+		if n == 0 {
+			return
+		}
+		a.Log.Debug("janitor: deleted expired rows", "count", n)
+	}
+}

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// BootstrapUsername is the administrator created at first start.
+const BootstrapUsername = "admin"
+
+// bootstrapAdmin creates the first administrator when the store has none. Its
+// OTP flag is on, so it enrolls an authenticator at first login. The password
+// comes from configuration or is random and printed once.
+func (a *App) bootstrapAdmin(ctx context.Context) error {
+	n, err := a.Store.CountUsers(ctx, store.RoleAdmin)
+	if err != nil {
+		return fmt.Errorf("bootstrap: count admins: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	pw, printed := a.Config.BootstrapAdminPassword, false
+	if pw == "" {
+		var b [15]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		pw, printed = base64.RawURLEncoding.EncodeToString(b[:]), true
+	}
+	hash, err := a.Passwords.Hash(ctx, pw)
+	if err != nil {
+		return fmt.Errorf("bootstrap: hash password: %w", err)
+	}
+	now := time.Now().UTC()
+	u := &store.User{ID: store.NewID(), Username: BootstrapUsername, PasswordHash: hash, Enabled: true, OTPRequired: true, Role: store.RoleAdmin, CreatedAt: now, UpdatedAt: now}
+	if err := a.Store.CreateUser(ctx, u); err != nil {
+		// Another replica won the race to bootstrap.
+		if errors.Is(err, store.ErrConflict) {
+			return nil
+		}
+		return fmt.Errorf("bootstrap: create admin: %w", err)
+	}
+	_ = a.Store.AppendAudit(ctx, &store.AuditEvent{Time: now, Type: "user.created", UserID: u.ID, Detail: "bootstrap administrator"})
+	a.Log.Info("created bootstrap administrator", "username", BootstrapUsername)
+	if printed {
+		fmt.Fprintf(a.Console, "\n  Bootstrap administrator created.\n  username: %s\n  one-time password: %s\n  Sign in at %s/account to enroll an authenticator. This password is shown only once.\n\n",
+			BootstrapUsername, pw, a.Config.Issuer)
+	}
+	return nil
+}
