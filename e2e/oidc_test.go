@@ -1,0 +1,410 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// rp is a relying party built from the real libraries.
+type rp struct {
+	t        *testing.T
+	provider *oidc.Provider
+	config   oauth2.Config
+	verifier *oidc.IDTokenVerifier
+}
+
+func newRP(t *testing.T, in *instance, clientID, secret string, scopes ...string) *rp {
+	t.Helper()
+	ctx := context.Background()
+	p, err := oidc.NewProvider(ctx, in.URL)
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	if len(scopes) == 0 {
+		scopes = []string{oidc.ScopeOpenID, "profile", "email", oidc.ScopeOfflineAccess}
+	}
+	cfg := oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: callbackURL, Scopes: scopes}
+	return &rp{t: t, provider: p, config: cfg, verifier: p.Verifier(&oidc.Config{ClientID: clientID})}
+}
+
+// flow is one authorization request in progress.
+type flow struct {
+	state, nonce, verifier string
+	authURL                string
+}
+
+func (r *rp) start(opts ...oauth2.AuthCodeOption) *flow {
+	f := &flow{state: "state-" + randomString(), nonce: "nonce-" + randomString(), verifier: oauth2.GenerateVerifier()}
+	opts = append(opts, oidc.Nonce(f.nonce), oauth2.S256ChallengeOption(f.verifier))
+	f.authURL = r.config.AuthCodeURL(f.state, opts...)
+	return f
+}
+
+func randomString() string { return strings.ReplaceAll(time.Now().Format("150405.000000000"), ".", "") }
+
+// callback checks the redirect to the relying party and returns the code.
+func (r *rp) callback(p *page, f *flow, issuer string) string {
+	r.t.Helper()
+	if p.URL.Host != "127.0.0.1:9" {
+		r.t.Fatalf("expected a redirect to the relying party, got %d %s\n%s", p.Status, p.URL, p.Body)
+	}
+	q := p.URL.Query()
+	if q.Get("error") != "" {
+		r.t.Fatalf("authorization error: %s: %s", q.Get("error"), q.Get("error_description"))
+	}
+	if q.Get("state") != f.state {
+		r.t.Errorf("state %q, want %q", q.Get("state"), f.state)
+	}
+	if q.Get("iss") != issuer {
+		r.t.Errorf("iss %q, want %q (RFC 9207)", q.Get("iss"), issuer)
+	}
+	return q.Get("code")
+}
+
+// exchange redeems code and verifies the ID token like an application would.
+func (r *rp) exchange(code string, f *flow) (*oauth2.Token, *oidc.IDToken) {
+	r.t.Helper()
+	ctx := context.Background()
+	tok, err := r.config.Exchange(ctx, code, oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		r.t.Fatalf("exchange: %v", err)
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok {
+		r.t.Fatal("no id_token in the token response")
+	}
+	idt, err := r.verifier.Verify(ctx, raw)
+	if err != nil {
+		r.t.Fatalf("verify ID token: %v", err)
+	}
+	if idt.Nonce != f.nonce {
+		r.t.Errorf("nonce %q, want %q", idt.Nonce, f.nonce)
+	}
+	if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+		r.t.Errorf("at_hash: %v", err)
+	}
+	return tok, idt
+}
+
+type idClaims struct {
+	AuthTime int64    `json:"auth_time"`
+	AMR      []string `json:"amr"`
+	Email    string   `json:"email"`
+	Username string   `json:"preferred_username"`
+	Iat      int64    `json:"iat"`
+}
+
+func claimsOf(t *testing.T, idt *oidc.IDToken) idClaims {
+	t.Helper()
+	var c idClaims
+	if err := idt.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// kidOf returns the key id in the header of a compact JWS.
+func kidOf(t *testing.T, raw string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(raw, ".")
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	b, err := base64URLDecode(head)
+	if err != nil || json.Unmarshal(b, &h) != nil {
+		t.Fatalf("bad JWS header %q", head)
+	}
+	return h.Kid
+}
+
+// signIn walks the whole code flow for u with a new browser and returns it with
+// the tokens.
+func signIn(t *testing.T, in *instance, r *rp, u *testUser) (*browser, *oauth2.Token, *oidc.IDToken) {
+	t.Helper()
+	b := newBrowser(t)
+	f := r.start()
+	p := b.get(f.authURL)
+	if !strings.Contains(p.Body, `action="/login/password"`) {
+		t.Fatalf("expected the password page, got %d %s", p.Status, p.URL)
+	}
+	p = b.loginWithPassword(p, u.Username, u.Password)
+	tok, idt := r.exchange(r.callback(p, f, in.URL), f)
+	return b, tok, idt
+}
+
+func TestCodeFlowWithPKCE(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		u := in.createUser("alice", false)
+		before := time.Now().Add(-time.Second).Unix()
+
+		b, tok, idt := signIn(t, in, r, u)
+
+		if idt.Subject != u.ID || idt.Issuer != in.URL || !slices.Equal(idt.Audience, []string{id}) {
+			t.Errorf("sub %q iss %q aud %v", idt.Subject, idt.Issuer, idt.Audience)
+		}
+		c := claimsOf(t, idt)
+		if c.AuthTime < before || !slices.Equal(c.AMR, []string{"pwd"}) {
+			t.Errorf("auth_time %d (>= %d), amr %v", c.AuthTime, before, c.AMR)
+		}
+		if c.Email != u.Email || c.Username != "alice" {
+			t.Errorf("claims: %+v", c)
+		}
+		if kidOf(t, tok.Extra("id_token").(string)) == "" {
+			t.Error("ID token header has no kid")
+		}
+		if tok.RefreshToken == "" {
+			t.Fatal("offline_access was granted but no refresh token was issued")
+		}
+
+		// userinfo by scope
+		info, err := r.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok))
+		if err != nil {
+			t.Fatalf("userinfo: %v", err)
+		}
+		if info.Subject != u.ID || info.Email != u.Email {
+			t.Errorf("userinfo: %+v", info)
+		}
+
+		// A second authorization reuses the browser session: no login page.
+		f := r.start()
+		p := b.get(f.authURL)
+		r.exchange(r.callback(p, f, in.URL), f)
+	})
+}
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		_, tok, _ := signIn(t, in, r, in.createUser("bob", false))
+		ctx := context.Background()
+
+		old := tok.RefreshToken
+		tok.Expiry = time.Now().Add(-time.Minute) // force a refresh
+		fresh, err := r.config.TokenSource(ctx, tok).Token()
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		if fresh.RefreshToken == "" || fresh.RefreshToken == old {
+			t.Fatal("refresh token was not rotated")
+		}
+		if _, ok := fresh.Extra("id_token").(string); !ok {
+			t.Error("refresh did not return a new ID token")
+		}
+
+		// Reusing the old refresh token fails and revokes the whole grant.
+		reuse := &oauth2.Token{RefreshToken: old, Expiry: time.Now().Add(-time.Minute)}
+		if _, err := r.config.TokenSource(ctx, reuse).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("reuse of a rotated refresh token: %v", err)
+		}
+		newer := &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
+		if _, err := r.config.TokenSource(ctx, newer).Token(); err == nil {
+			t.Fatal("after reuse, the newest refresh token of the grant must be revoked too")
+		}
+		if active := introspect(t, in, id, secret, fresh.AccessToken); active {
+			t.Error("after reuse, the grant's access token must be inactive")
+		}
+	})
+}
+
+// introspect asks the introspection endpoint whether token is active.
+func introspect(t *testing.T, in *instance, clientID, secret, token string) bool {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, in.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("introspection status %d", resp.StatusCode)
+	}
+	var out struct {
+		Active bool `json:"active"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Active
+}
+
+func TestClientCredentialsIntrospectRevoke(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"api.read"}})
+		ctx := context.Background()
+		cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: in.URL + "/oauth2/token", Scopes: []string{"api.read"}}
+		tok, err := cc.Token(ctx)
+		if err != nil {
+			t.Fatalf("client_credentials: %v", err)
+		}
+		if !introspect(t, in, id, secret, tok.AccessToken) {
+			t.Fatal("fresh token must be active")
+		}
+		// client_secret_post works too.
+		cc.AuthStyle = oauth2.AuthStyleInParams
+		if _, err := cc.Token(ctx); err != nil {
+			t.Fatalf("client_secret_post: %v", err)
+		}
+		// Revocation (RFC 7009), then introspection says inactive.
+		form := url.Values{"token": {tok.AccessToken}}
+		req, _ := http.NewRequest(http.MethodPost, in.URL+"/oauth2/revoke", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(id, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("revoke status %d", resp.StatusCode)
+		}
+		if introspect(t, in, id, secret, tok.AccessToken) {
+			t.Fatal("revoked token must be inactive")
+		}
+		// A wrong secret is invalid_client.
+		bad := clientcredentials.Config{ClientID: id, ClientSecret: secret + "x", TokenURL: in.URL + "/oauth2/token"}
+		if _, err := bad.Token(ctx); err == nil || !strings.Contains(err.Error(), "invalid_client") {
+			t.Fatalf("wrong secret: %v", err)
+		}
+	})
+}
+
+func TestConsentIsAskedOnceAndRemembered(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: false})
+		r := newRP(t, in, id, secret, oidc.ScopeOpenID, "email")
+		u := in.createUser("carol", false)
+		b := newBrowser(t)
+		f := r.start()
+		p := b.loginWithPassword(b.get(f.authURL), u.Username, u.Password)
+		if !strings.Contains(p.Body, `action="/login/consent"`) || !strings.Contains(p.Body, "email") {
+			t.Fatalf("expected the consent page, got %d %s", p.Status, p.URL)
+		}
+		p = b.submit(p, "/login/consent", url.Values{"decision": {"allow"}})
+		r.exchange(r.callback(p, f, in.URL), f)
+
+		// Remembered: the next request goes straight back.
+		f = r.start()
+		r.exchange(r.callback(b.get(f.authURL), f, in.URL), f)
+
+		// A new scope asks again; denying answers access_denied.
+		r2 := newRP(t, in, id, secret, oidc.ScopeOpenID, "email", "profile")
+		f = r2.start()
+		p = b.get(f.authURL)
+		if !strings.Contains(p.Body, `action="/login/consent"`) {
+			t.Fatalf("a new scope must ask again, got %d %s", p.Status, p.URL)
+		}
+		p = b.submit(p, "/login/consent", url.Values{"decision": {"deny"}})
+		if p.URL.Query().Get("error") != "access_denied" || p.URL.Query().Get("state") != f.state {
+			t.Fatalf("deny: %s", p.URL)
+		}
+	})
+}
+
+func TestPromptAndMaxAge(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		u := in.createUser("dave", false)
+
+		// prompt=none without a session: login_required, with iss and state.
+		b := newBrowser(t)
+		f := r.start(oauth2.SetAuthURLParam("prompt", "none"))
+		p := b.get(f.authURL)
+		q := p.URL.Query()
+		if q.Get("error") != "login_required" || q.Get("state") != f.state || q.Get("iss") != in.URL {
+			t.Fatalf("prompt=none without session: %s", p.URL)
+		}
+
+		b, _, first := signIn(t, in, r, u)
+		firstAuth := claimsOf(t, first).AuthTime
+
+		// prompt=none with a session: a code at once.
+		f = r.start(oauth2.SetAuthURLParam("prompt", "none"))
+		r.exchange(r.callback(b.get(f.authURL), f, in.URL), f)
+
+		// prompt=login: the password page again, and a newer auth_time.
+		time.Sleep(1100 * time.Millisecond) // auth_time has one-second resolution
+		f = r.start(oauth2.SetAuthURLParam("prompt", "login"))
+		p = b.get(f.authURL)
+		if !strings.Contains(p.Body, `action="/login/password"`) {
+			t.Fatalf("prompt=login must show the password page, got %s", p.URL)
+		}
+		_, idt := r.exchange(r.callback(b.loginWithPassword(p, u.Username, u.Password), f, in.URL), f)
+		if claimsOf(t, idt).AuthTime <= firstAuth {
+			t.Error("prompt=login must renew auth_time")
+		}
+
+		// max_age=0: the session is too old, the password page again.
+		f = r.start(oauth2.SetAuthURLParam("max_age", "0"))
+		if p = b.get(f.authURL); !strings.Contains(p.Body, `action="/login/password"`) {
+			t.Fatalf("max_age=0 must ask for a login, got %s", p.URL)
+		}
+
+		// login_hint prefills the username.
+		f = r.start(oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("login_hint", "dave"))
+		if p = b.get(f.authURL); !strings.Contains(p.Body, `value="dave"`) {
+			t.Error("login_hint must prefill the username")
+		}
+	})
+}
+
+func TestLogout(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		b, tok, _ := signIn(t, in, r, in.createUser("erin", false))
+		hint := tok.Extra("id_token").(string)
+
+		// An unregistered post-logout URI is refused and the session stays.
+		p := b.get(in.URL + "/oauth2/logout?" + url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://evil.example/"}}.Encode())
+		if p.Status != http.StatusBadRequest || b.sessionCookie(in) == "" {
+			t.Fatalf("unregistered post_logout_redirect_uri: %d", p.Status)
+		}
+		// A forged hint is refused.
+		if p = b.get(in.URL + "/oauth2/logout?id_token_hint=" + url.QueryEscape(hint[:len(hint)-4]+"AAAA")); p.Status != http.StatusBadRequest {
+			t.Fatalf("forged id_token_hint: %d", p.Status)
+		}
+
+		p = b.get(in.URL + "/oauth2/logout?" + url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {postLogoutURL}, "state": {"bye-state"}}.Encode())
+		if p.URL.String() != postLogoutURL+"?state=bye-state" {
+			t.Fatalf("logout redirect: %d %s", p.Status, p.URL)
+		}
+		f := r.start(oauth2.SetAuthURLParam("prompt", "none"))
+		if q := b.get(f.authURL).URL.Query(); q.Get("error") != "login_required" {
+			t.Fatalf("after logout the session must be gone: %v", q)
+		}
+	})
+}
+
+func TestSameMessageForUnknownUserAndWrongPassword(t *testing.T) {
+	in := startServer(t, "sqlite")
+	in.createUser("frank", false)
+	b := newBrowser(t)
+	login := b.get(in.URL + "/account")
+	wrongPw := b.loginWithPassword(login, "frank", "not-the-password")
+	unknown := b.loginWithPassword(login, "nobody", "not-the-password")
+	if wrongPw.Status != unknown.Status || !strings.Contains(wrongPw.Body, "Invalid username or password.") || !strings.Contains(unknown.Body, "Invalid username or password.") {
+		t.Fatalf("statuses %d/%d; the two answers must be the same", wrongPw.Status, unknown.Status)
+	}
+}
