@@ -1,0 +1,239 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authz/authz/internal/seal"
+	"github.com/authz/authz/internal/store"
+)
+
+var (
+	// ErrInvalidCode means the code is wrong, or was already used: a replayed
+	// code gets the same answer as a wrong one so that it reveals nothing.
+	ErrInvalidCode = errors.New("mfa: invalid code")
+	// ErrNotEnrolled means the user has no OTP credential.
+	ErrNotEnrolled = errors.New("mfa: no OTP credential enrolled")
+	// ErrLocked is matched by every *LockedError, for callers that need not
+	// know until when.
+	ErrLocked = errors.New("mfa: locked after too many failed codes")
+)
+
+// LockedError means codes are refused until Until because of earlier failures.
+// It is returned alone when a locked user tries again, and together with
+// ErrInvalidCode by the failure that starts the lock.
+type LockedError struct {
+	Until time.Time
+}
+
+// Error tells when the lock ends, which is what the user needs to know.
+func (e *LockedError) Error() string {
+	return "mfa: locked after too many failed codes until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// Is lets errors.Is(err, ErrLocked) match a *LockedError.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// Backoff is the lockout policy: the first Free consecutive failures cost
+// nothing (typos happen), then each failure locks for Base, doubling per further
+// failure up to Max (a Max below Base means Base). A success resets the count. With 5 free attempts and ±1
+// step, a brute force needs about 10^6/3 guesses, which this makes take years.
+type Backoff struct {
+	Free int
+	Base time.Duration
+	Max  time.Duration
+}
+
+// DefaultBackoff is used when a Verifier's Backoff is the zero value.
+var DefaultBackoff = Backoff{Free: 5, Base: 30 * time.Second, Max: 15 * time.Minute}
+
+// LockFor returns how long to lock after the given number of consecutive
+// failures; it has the shape store.Store.AddFailure expects.
+func (b Backoff) LockFor(failures int) time.Duration {
+	if failures <= b.Free || b.Base <= 0 {
+		return 0
+	}
+	limit := max(b.Max, b.Base)
+	d := b.Base
+	for i := b.Free + 1; i < failures; i++ {
+		if d >= limit/2 {
+			return limit // also keeps the doubling from overflowing
+		}
+		d *= 2
+	}
+	return d
+}
+
+// ThrottleKey is the store throttle key of a user's OTP lockout; an
+// administrator's "unlock" resets it.
+func ThrottleKey(userID string) string { return "otp:" + userID }
+
+// credentialAD binds a sealed credential secret to its user, so a sealed value
+// copied onto another user's row fails to open.
+func credentialAD(userID string) []byte { return []byte("otp:" + userID) }
+
+// pendingAD differs from credentialAD so a pending secret kept in a login
+// transaction can never pass for an enrolled credential, or the reverse.
+func pendingAD(userID string) []byte { return []byte("otp-pending:" + userID) }
+
+// Verifier checks TOTP codes against the store: it opens the sealed secret,
+// enforces the lockout, and records the accepted step so that no code works
+// twice (RFC 6238 §5.2). It is safe for concurrent use; the store's atomic
+// AcceptOTPStep and AddFailure arbitrate between replicas.
+type Verifier struct {
+	Store  store.Store
+	Sealer *seal.Sealer
+	// Backoff is the lockout policy; the zero value means DefaultBackoff.
+	Backoff Backoff
+}
+
+// NewVerifier returns a Verifier with DefaultBackoff.
+func NewVerifier(st store.Store, sealer *seal.Sealer) *Verifier {
+	return &Verifier{Store: st, Sealer: sealer, Backoff: DefaultBackoff}
+}
+
+func (v *Verifier) backoff() Backoff {
+	if v.Backoff == (Backoff{}) {
+		return DefaultBackoff
+	}
+	return v.Backoff
+}
+
+// Verify checks code as the second factor of userID at now. It returns nil on
+// success; *LockedError (matching ErrLocked) while locked; ErrInvalidCode for a
+// wrong or replayed code, which counts towards the lockout; ErrCodeEmpty or
+// ErrCodeFormat for input that is not a code, which does not count since it
+// cannot be a guess; ErrNotEnrolled without a credential. Other errors come from
+// the store or the sealer and mean the check could not be made.
+func (v *Verifier) Verify(ctx context.Context, userID, code string, now time.Time) error {
+	th, err := v.checkLock(ctx, userID, now)
+	if err != nil {
+		return err
+	}
+	if code, err = ParseCode(code); err != nil {
+		return err
+	}
+	cred, secret, err := v.credential(ctx, userID)
+	if err != nil {
+		return err
+	}
+	step, ok := MatchStep(secret, code, now)
+	if !ok || step <= cred.LastStep {
+		return v.fail(ctx, userID, now)
+	}
+	// LastStep above spares a write for the common replay; this conditional
+	// update is what stops two replicas accepting the same code concurrently.
+	if err := v.Store.AcceptOTPStep(ctx, userID, step); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return v.fail(ctx, userID, now)
+		}
+		return fmt.Errorf("mfa: record accepted step: %w", err)
+	}
+	return v.succeed(ctx, userID, th)
+}
+
+// Enroll confirms that the user's app holds secret by checking code at now
+// (with the same lockout as Verify), then stores the sealed secret as the
+// user's credential, replacing any previous one. The matched step is stored
+// as used, so the code typed here cannot be replayed at the next login.
+func (v *Verifier) Enroll(ctx context.Context, userID, secret, code string, now time.Time) error {
+	canon, err := canonicalSecret(secret)
+	if err != nil {
+		return err
+	}
+	th, err := v.checkLock(ctx, userID, now)
+	if err != nil {
+		return err
+	}
+	if code, err = ParseCode(code); err != nil {
+		return err
+	}
+	step, ok := MatchStep(canon, code, now)
+	if !ok {
+		return v.fail(ctx, userID, now)
+	}
+	sealed, err := v.Sealer.Seal([]byte(canon), credentialAD(userID))
+	if err != nil {
+		return fmt.Errorf("mfa: seal secret: %w", err)
+	}
+	cred := &store.OTPCredential{UserID: userID, SealedSecret: sealed, LastStep: step, CreatedAt: now}
+	if err := v.Store.CreateOTPCredential(ctx, cred); err != nil {
+		return fmt.Errorf("mfa: store credential: %w", err)
+	}
+	return v.succeed(ctx, userID, th)
+}
+
+// SealSecret seals a secret shown during enrollment but not yet confirmed, for
+// keeping in the login transaction (store.LoginTransaction.PendingOTPSecret).
+func (v *Verifier) SealSecret(userID, secret string) ([]byte, error) {
+	sealed, err := v.Sealer.Seal([]byte(secret), pendingAD(userID))
+	if err != nil {
+		return nil, fmt.Errorf("mfa: seal pending secret: %w", err)
+	}
+	return sealed, nil
+}
+
+// OpenSecret opens a secret sealed by SealSecret for the same user.
+func (v *Verifier) OpenSecret(userID string, sealed []byte) (string, error) {
+	b, err := v.Sealer.Open(sealed, pendingAD(userID))
+	if err != nil {
+		return "", fmt.Errorf("mfa: open pending secret: %w", err)
+	}
+	return string(b), nil
+}
+
+// checkLock returns the user's throttle, or a *LockedError while it is locked.
+func (v *Verifier) checkLock(ctx context.Context, userID string, now time.Time) (*store.Throttle, error) {
+	th, err := v.Store.GetThrottle(ctx, ThrottleKey(userID))
+	if err != nil {
+		return nil, fmt.Errorf("mfa: read lockout: %w", err)
+	}
+	if now.Before(th.LockedUntil) {
+		return nil, &LockedError{Until: th.LockedUntil}
+	}
+	return th, nil
+}
+
+// credential loads the user's credential and opens its secret.
+func (v *Verifier) credential(ctx context.Context, userID string) (*store.OTPCredential, string, error) {
+	cred, err := v.Store.GetOTPCredential(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", ErrNotEnrolled
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("mfa: load credential: %w", err)
+	}
+	secret, err := v.Sealer.Open(cred.SealedSecret, credentialAD(userID))
+	if err != nil {
+		return nil, "", fmt.Errorf("mfa: open credential secret: %w", err)
+	}
+	return cred, string(secret), nil
+}
+
+// fail counts a failure and returns ErrInvalidCode, joined with a *LockedError
+// when this failure starts a lock. If the failure cannot be counted the store
+// error is returned instead: an uncounted guess must not look like an ordinary one.
+func (v *Verifier) fail(ctx context.Context, userID string, now time.Time) error {
+	th, err := v.Store.AddFailure(ctx, ThrottleKey(userID), now, v.backoff().LockFor)
+	if err != nil {
+		return fmt.Errorf("mfa: count failed code: %w", err)
+	}
+	if now.Before(th.LockedUntil) {
+		return fmt.Errorf("%w (%w)", ErrInvalidCode, &LockedError{Until: th.LockedUntil})
+	}
+	return ErrInvalidCode
+}
+
+// succeed clears earlier failures; the write is skipped when there were none,
+// which is nearly every login.
+func (v *Verifier) succeed(ctx context.Context, userID string, th *store.Throttle) error {
+	if th.Failures == 0 && th.LockedUntil.IsZero() {
+		return nil
+	}
+	if err := v.Store.ResetThrottle(ctx, ThrottleKey(userID)); err != nil {
+		return fmt.Errorf("mfa: reset lockout: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// SQLSTATE codes the store translates into its sentinel errors.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+	codeSerialization       = "40001"
+	codeDeadlock            = "40P01"
+	codeTooManyConnections  = "53300"
+	codeAdminShutdown       = "57P01"
+	codeCrashShutdown       = "57P02"
+	codeCannotConnectNow    = "57P03"
+)
+
+// wrapf prefixes err with the operation and maps it to the store's sentinels so
+// callers can test with errors.Is while logs keep the details.
+func wrapf(err error, format string, args ...any) error {
+	return fmt.Errorf("postgres: %s: %w", fmt.Sprintf(format, args...), classify(err))
+}
+
+// classify maps a pgx error to store.ErrNotFound, store.ErrConflict or
+// store.ErrUnavailable where one applies, keeping the original in the chain.
+func classify(err error) error {
+	if err == nil || alreadyClassified(err) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return classifyPg(pgErr, err)
+	}
+	if connectionLost(err) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+func alreadyClassified(err error) bool {
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) ||
+		errors.Is(err, store.ErrUnavailable)
+}
+
+func classifyPg(pgErr *pgconn.PgError, err error) error {
+	switch {
+	case pgErr.Code == codeUniqueViolation:
+		return fmt.Errorf("%w: %s violates %s", store.ErrConflict, pgErr.TableName, pgErr.ConstraintName)
+	case pgErr.Code == codeSerialization, pgErr.Code == codeDeadlock:
+		// Contention, not a bug: the contract has the caller retry on ErrConflict.
+		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	case pgErr.Code == codeForeignKeyViolation:
+		// The row refers to one that does not exist (or was just deleted).
+		return fmt.Errorf("%w: %s", store.ErrNotFound, pgErr.Detail)
+	case strings.HasPrefix(pgErr.Code, "08"), pgErr.Code == codeTooManyConnections,
+		pgErr.Code == codeAdminShutdown, pgErr.Code == codeCrashShutdown,
+		pgErr.Code == codeCannotConnectNow:
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+// connectionLost reports errors that mean the server could not be reached or
+// went away, as opposed to errors in the statement. A closed pool counts too;
+// pgxpool does not re-export puddle's ErrClosedPool, hence the text match.
+func connectionLost(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		strings.Contains(err.Error(), "closed pool")
+}

@@ -1,0 +1,154 @@
+// Package postgres implements store.Store on PostgreSQL with pgx/v5 and pgxpool.
+// It is the backend for production and for running several replicas on one
+// database: every piece of state, including counters and one-time markers, is
+// changed with single conditional statements so that replicas never race.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// defaultConnectTimeout bounds connection attempts when the URL sets no
+// connect_timeout, so an unreachable server fails startup instead of hanging.
+const defaultConnectTimeout = 10 * time.Second
+
+// Store is a store.Store backed by a PostgreSQL connection pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open parses url (a postgres:// URL or a key=value DSN), connects and pings the
+// server. The error names the server but never the password.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgconn's parse errors redact the password already.
+		return nil, fmt.Errorf("postgres: invalid database URL: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open %s: %w", describe(cfg), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %w", describe(cfg), classify(err))
+	}
+	return &Store{pool: pool}, nil
+}
+
+// describe names the server and database for error messages without credentials.
+func describe(cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	return fmt.Sprintf("%s:%d/%s as %s", c.Host, c.Port, c.Database, c.User)
+}
+
+// Pool exposes the connection pool so the server can export its statistics.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping reports whether the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", classify(err))
+	}
+	return nil
+}
+
+// Close closes every connection of the pool; it waits for acquired ones.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// querier is what both the pool and a transaction offer, so every method can run
+// either on its own or inside the caller's transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+type txKey struct{}
+
+// q returns the transaction carried by ctx, or the pool.
+func (s *Store) q(ctx context.Context) querier {
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		return tx
+	}
+	return s.pool
+}
+
+// txOptions makes explicit transactions SERIALIZABLE: callers do read-modify-
+// write cycles (load a user, change a field, save it) and check invariants
+// ("not the last administrator") that READ COMMITTED would silently break under
+// concurrency. It also gives the same semantics as the SQLite backend, whose
+// writers are serialized. PostgreSQL then aborts one of two conflicting
+// transactions; that surfaces as store.ErrConflict, which callers retry.
+var txOptions = pgx.TxOptions{IsoLevel: pgx.Serializable}
+
+// BeginTx starts a transaction and returns a context carrying it. Called with a
+// context that already carries one, it starts a savepoint inside it.
+func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
+	var (
+		tx  pgx.Tx
+		err error
+	)
+	if outer, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		tx, err = outer.Begin(ctx)
+	} else {
+		tx, err = s.pool.BeginTx(ctx, txOptions)
+	}
+	if err != nil {
+		return ctx, fmt.Errorf("postgres: begin: %w", classify(err))
+	}
+	return store.MarkTx(context.WithValue(ctx, txKey{}, tx)), nil
+}
+
+// Commit commits the transaction carried by ctx.
+func (s *Store) Commit(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
+	if !ok {
+		return errors.New("postgres: commit: no transaction in context")
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", classify(err))
+	}
+	return nil
+}
+
+// Rollback rolls back the transaction carried by ctx. It is a no-op once the
+// transaction is closed, so callers may defer it unconditionally.
+func (s *Store) Rollback(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
+	if !ok {
+		return errors.New("postgres: rollback: no transaction in context")
+	}
+	// A cancelled ctx must not keep the rollback from reaching the server.
+	err := tx.Rollback(context.WithoutCancel(ctx))
+	if err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		return fmt.Errorf("postgres: rollback: %w", classify(err))
+	}
+	return nil
+}
+
+// inTx runs fn in the caller's transaction when ctx carries one, else in a new
+// transaction of its own, for methods that need several statements to be atomic.
+func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		return fn(tx)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(tx) })
+}

@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// CreateSession stores s; ErrNotFound when its user does not exist.
+func (s *Store) CreateSession(ctx context.Context, se *store.Session) error {
+	_, err := s.q(ctx).Exec(ctx, `INSERT INTO sessions
+		(id, user_id, auth_time, amr, provider, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		se.ID, se.UserID, ts(se.AuthTime), strs(se.AMR), se.Provider, ts(se.CreatedAt),
+		ts(se.ExpiresAt))
+	if err != nil {
+		return wrapf(err, "create session of user %q", se.UserID)
+	}
+	return nil
+}
+
+// GetSession returns the session unless it expired at now. Expired rows stay
+// until DeleteExpired, so the check is in the query.
+func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (*store.Session, error) {
+	se := store.Session{ID: id}
+	err := s.q(ctx).QueryRow(ctx, `SELECT user_id, auth_time, amr, provider, created_at,
+		expires_at FROM sessions WHERE id = $1 AND expires_at > $2`, id, ts(now)).
+		Scan(&se.UserID, tsDst{&se.AuthTime}, &se.AMR, &se.Provider, tsDst{&se.CreatedAt},
+			tsDst{&se.ExpiresAt})
+	if err != nil {
+		// The session ID is the hash of a cookie: not a secret, but not worth logging.
+		return nil, wrapf(err, "get session")
+	}
+	se.AMR = noEmpty(se.AMR)
+	return &se, nil
+}
+
+// DeleteSession deletes a session; ErrNotFound when it is gone already.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if err := execOne(ctx, s.q(ctx), `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+		return wrapf(err, "delete session")
+	}
+	return nil
+}
+
+// DeleteUserSessions signs the user out everywhere.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
+	if _, err := s.q(ctx).Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+		return wrapf(err, "delete sessions of user %q", userID)
+	}
+	return nil
+}
+
+const ltCols = `id, purpose, csrf, auth_request, client_id, requested_at, user_id, amr,
+	auth_time, pending_otp_secret, action_token_id, upstream_alias, upstream_state,
+	upstream_nonce, upstream_verifier, created_at, expires_at`
+
+func scanLT(row pgx.Row) (*store.LoginTransaction, error) {
+	var lt store.LoginTransaction
+	err := row.Scan(&lt.ID, &lt.Purpose, &lt.CSRF, &lt.AuthRequest, &lt.ClientID,
+		tsDst{&lt.RequestedAt}, &lt.UserID, &lt.AMR, tsDst{&lt.AuthTime}, &lt.PendingOTPSecret,
+		&lt.ActionTokenID, &lt.UpstreamAlias, &lt.UpstreamState, &lt.UpstreamNonce,
+		&lt.UpstreamVerifier, tsDst{&lt.CreatedAt}, tsDst{&lt.ExpiresAt})
+	if err != nil {
+		return nil, err
+	}
+	lt.AMR = noEmpty(lt.AMR)
+	lt.PendingOTPSecret = noEmpty(lt.PendingOTPSecret)
+	return &lt, nil
+}
+
+// CreateLoginTransaction stores lt; ErrConflict when its ID is taken.
+func (s *Store) CreateLoginTransaction(ctx context.Context, lt *store.LoginTransaction) error {
+	_, err := s.q(ctx).Exec(ctx, `INSERT INTO login_transactions (`+ltCols+`) VALUES
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		lt.ID, lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, ts(lt.RequestedAt), lt.UserID,
+		strs(lt.AMR), ts(lt.AuthTime), blob(lt.PendingOTPSecret), lt.ActionTokenID,
+		lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier,
+		ts(lt.CreatedAt), ts(lt.ExpiresAt))
+	if err != nil {
+		return wrapf(err, "create login transaction")
+	}
+	return nil
+}
+
+// GetLoginTransaction returns the transaction unless it expired at now.
+func (s *Store) GetLoginTransaction(ctx context.Context, id string, now time.Time) (*store.LoginTransaction, error) {
+	lt, err := scanLT(s.q(ctx).QueryRow(ctx, `SELECT `+ltCols+` FROM login_transactions
+		WHERE id = $1 AND expires_at > $2`, id, ts(now)))
+	if err != nil {
+		return nil, wrapf(err, "get login transaction")
+	}
+	return lt, nil
+}
+
+// UpdateLoginTransaction writes every field of lt but ID and CreatedAt.
+func (s *Store) UpdateLoginTransaction(ctx context.Context, lt *store.LoginTransaction) error {
+	err := execOne(ctx, s.q(ctx), `UPDATE login_transactions SET purpose = $2, csrf = $3,
+		auth_request = $4, client_id = $5, requested_at = $6, user_id = $7, amr = $8,
+		auth_time = $9, pending_otp_secret = $10, action_token_id = $11,
+		upstream_alias = $12, upstream_state = $13, upstream_nonce = $14,
+		upstream_verifier = $15, expires_at = $16 WHERE id = $1`,
+		lt.ID, lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, ts(lt.RequestedAt), lt.UserID,
+		strs(lt.AMR), ts(lt.AuthTime), blob(lt.PendingOTPSecret), lt.ActionTokenID,
+		lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier,
+		ts(lt.ExpiresAt))
+	if err != nil {
+		return wrapf(err, "update login transaction")
+	}
+	return nil
+}
+
+// DeleteLoginTransaction deletes a transaction; ErrNotFound when it is gone.
+func (s *Store) DeleteLoginTransaction(ctx context.Context, id string) error {
+	err := execOne(ctx, s.q(ctx), `DELETE FROM login_transactions WHERE id = $1`, id)
+	if err != nil {
+		return wrapf(err, "delete login transaction")
+	}
+	return nil
+}
+
+const actionTokenCols = `id, user_id, kind, created_at, expires_at, used_at`
+
+// CreateActionToken stores t and deletes the user's other unused tokens of the
+// same kind, so only the newest link works.
+func (s *Store) CreateActionToken(ctx context.Context, t *store.ActionToken) error {
+	err := s.inTx(ctx, func(q querier) error {
+		_, err := q.Exec(ctx, `DELETE FROM action_tokens
+			WHERE user_id = $1 AND kind = $2 AND used_at IS NULL AND id <> $3`,
+			t.UserID, t.Kind, t.ID)
+		if err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `INSERT INTO action_tokens (`+actionTokenCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			t.ID, t.UserID, t.Kind, ts(t.CreatedAt), ts(t.ExpiresAt), ts(t.UsedAt))
+		return err
+	})
+	if err != nil {
+		return wrapf(err, "create %s token of user %q", t.Kind, t.UserID)
+	}
+	return nil
+}
+
+// GetActionToken returns the token, used or not; expiry is the caller's to check.
+func (s *Store) GetActionToken(ctx context.Context, id string) (*store.ActionToken, error) {
+	var t store.ActionToken
+	err := s.q(ctx).QueryRow(ctx, `SELECT `+actionTokenCols+` FROM action_tokens
+		WHERE id = $1`, id).Scan(&t.ID, &t.UserID, &t.Kind, tsDst{&t.CreatedAt},
+		tsDst{&t.ExpiresAt}, tsDst{&t.UsedAt})
+	if err != nil {
+		return nil, wrapf(err, "get action token")
+	}
+	return &t, nil
+}
+
+// UseActionToken marks the token used at now. The "not used yet" test is part of
+// the UPDATE, so a link clicked twice at once is used once.
+func (s *Store) UseActionToken(ctx context.Context, id string, now time.Time) error {
+	q := s.q(ctx)
+	// A zero now must still mark the token, or it could be used again.
+	tag, err := q.Exec(ctx, `UPDATE action_tokens SET used_at = coalesce($2, now())
+		WHERE id = $1 AND used_at IS NULL`, id, ts(now))
+	if err != nil {
+		return wrapf(err, "use action token")
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	if err := exists(ctx, q, `SELECT FROM action_tokens WHERE id = $1`, id); err != nil {
+		return wrapf(err, "use action token")
+	}
+	return wrapf(store.ErrConflict, "use action token: already used")
+}

@@ -1,0 +1,167 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/authz/authz/internal/store"
+)
+
+const clientCols = `id, name, public, secret_hash, redirect_uris, post_logout_redirect_uris,
+	grant_types, scopes, skip_consent, disabled, created_at, updated_at`
+
+func scanClient(sc scanner) (*store.Client, error) {
+	var c store.Client
+	err := sc.Scan(&c.ID, &c.Name, &c.Public, &c.SecretHash, jsonList{&c.RedirectURIs}, jsonList{&c.PostLogoutRedirectURIs},
+		jsonList{&c.GrantTypes}, jsonList{&c.Scopes}, &c.SkipConsent, &c.Disabled, microTime{&c.CreatedAt}, microTime{&c.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// CreateClient stores c; a taken ID is store.ErrConflict.
+func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(12)+`)`,
+		c.ID, c.Name, c.Public, c.SecretHash, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs),
+		list(c.GrantTypes), list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.CreatedAt), micro(c.UpdatedAt))
+	return wrap(err, "create client %q", c.ID)
+}
+
+// GetClient returns the client with id.
+func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	c, err := scanClient(s.reader(ctx).QueryRowContext(ctx, `SELECT `+clientCols+` FROM clients WHERE id = ?`, id))
+	return c, wrap(err, "get client %q", id)
+}
+
+// UpdateClient writes every field of c but ID and CreatedAt.
+func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
+	err := exactlyOne(s.writer(ctx).ExecContext(ctx, `UPDATE clients SET name = ?, public = ?, secret_hash = ?,
+		redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, scopes = ?, skip_consent = ?,
+		disabled = ?, updated_at = ? WHERE id = ?`,
+		c.Name, c.Public, c.SecretHash, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.GrantTypes),
+		list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.UpdatedAt), c.ID))
+	return wrap(err, "update client %q", c.ID)
+}
+
+// DeleteClient deletes the client and, by foreign key, its consents.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	err := exactlyOne(s.writer(ctx).ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id))
+	return wrap(err, "delete client %q", id)
+}
+
+// ListClients returns every client ordered by ID.
+func (s *Store) ListClients(ctx context.Context) ([]*store.Client, error) {
+	cs, err := collect(scanClient)(s.reader(ctx).QueryContext(ctx, `SELECT `+clientCols+` FROM clients ORDER BY id`))
+	return cs, wrap(err, "list clients")
+}
+
+// PutConsent creates or replaces the consent of (c.UserID, c.ClientID).
+func (s *Store) PutConsent(ctx context.Context, c *store.Consent) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO consents (user_id, client_id, scopes, granted_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
+		c.UserID, c.ClientID, list(c.Scopes), micro(c.GrantedAt))
+	return wrap(err, "put consent of %q to %q", c.UserID, c.ClientID)
+}
+
+// GetConsent returns what userID granted clientID.
+func (s *Store) GetConsent(ctx context.Context, userID, clientID string) (*store.Consent, error) {
+	c := store.Consent{UserID: userID, ClientID: clientID}
+	err := s.reader(ctx).QueryRowContext(ctx, `SELECT scopes, granted_at FROM consents WHERE user_id = ? AND client_id = ?`,
+		userID, clientID).Scan(jsonList{&c.Scopes}, microTime{&c.GrantedAt})
+	if err != nil {
+		return nil, wrap(err, "get consent of %q to %q", userID, clientID)
+	}
+	return &c, nil
+}
+
+func scanSigningKey(sc scanner) (*store.SigningKey, error) {
+	var k store.SigningKey
+	if err := sc.Scan(&k.ID, &k.Algorithm, &k.SealedKey, microTime{&k.CreatedAt}, microTime{&k.RetireAt}); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// CreateSigningKey stores k; a taken kid is store.ErrConflict.
+func (s *Store) CreateSigningKey(ctx context.Context, k *store.SigningKey) error {
+	_, err := s.writer(ctx).ExecContext(ctx,
+		`INSERT INTO signing_keys (id, algorithm, sealed_key, created_at, retire_at) VALUES (?, ?, ?, ?, ?)`,
+		k.ID, k.Algorithm, k.SealedKey, micro(k.CreatedAt), micro(k.RetireAt))
+	return wrap(err, "create signing key %q", k.ID)
+}
+
+// ListSigningKeys returns every key, newest first.
+func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error) {
+	ks, err := collect(scanSigningKey)(s.reader(ctx).QueryContext(ctx, `SELECT id, algorithm, sealed_key, created_at, retire_at
+		FROM signing_keys ORDER BY created_at DESC, id DESC`))
+	return ks, wrap(err, "list signing keys")
+}
+
+// RetireSigningKeys sets retireAt on every key but keepID that has none yet;
+// keys already retiring keep their date.
+func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, retireAt time.Time) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE signing_keys SET retire_at = ? WHERE retire_at = 0 AND id <> ?`,
+		micro(retireAt), keepID)
+	return wrap(err, "retire signing keys but %q", keepID)
+}
+
+const tokenCols = `kind, signature, request_id, requested_at, client_id, subject, scopes, granted_scopes,
+	audience, granted_audience, form, session, active, access_signature, expires_at`
+
+func scanToken(sc scanner) (*store.OAuthToken, error) {
+	var t store.OAuthToken
+	err := sc.Scan(&t.Kind, &t.Signature, &t.RequestID, microTime{&t.RequestedAt}, &t.ClientID, &t.Subject,
+		jsonList{&t.Scopes}, jsonList{&t.GrantedScopes}, jsonList{&t.Audience}, jsonList{&t.GrantedAudience},
+		&t.Form, &t.Session, &t.Active, &t.AccessSignature, microTime{&t.ExpiresAt})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// CreateToken stores t; a taken (kind, signature) is store.ErrConflict.
+func (s *Store) CreateToken(ctx context.Context, t *store.OAuthToken) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO oauth_tokens (`+tokenCols+`) VALUES (`+placeholders(15)+`)`,
+		t.Kind, t.Signature, t.RequestID, micro(t.RequestedAt), t.ClientID, t.Subject, list(t.Scopes),
+		list(t.GrantedScopes), list(t.Audience), list(t.GrantedAudience), t.Form, t.Session, t.Active,
+		t.AccessSignature, micro(t.ExpiresAt))
+	return wrap(err, "create %s token", t.Kind)
+}
+
+// GetToken returns the token, active or not.
+func (s *Store) GetToken(ctx context.Context, kind, signature string) (*store.OAuthToken, error) {
+	t, err := scanToken(s.reader(ctx).QueryRowContext(ctx,
+		`SELECT `+tokenCols+` FROM oauth_tokens WHERE kind = ? AND signature = ?`, kind, signature))
+	return t, wrap(err, "get %s token", kind)
+}
+
+// DeactivateToken marks the token inactive; only the first of racing callers
+// succeeds, which is what makes refresh-token rotation single-use.
+func (s *Store) DeactivateToken(ctx context.Context, kind, signature string) error {
+	err := conditional(ctx, s.writer(ctx),
+		`UPDATE oauth_tokens SET active = 0 WHERE kind = ? AND signature = ? AND active = 1`, []any{kind, signature},
+		`SELECT count(*) FROM oauth_tokens WHERE kind = ? AND signature = ?`, kind, signature)
+	return wrap(err, "deactivate %s token", kind)
+}
+
+// DeleteToken deletes the token.
+func (s *Store) DeleteToken(ctx context.Context, kind, signature string) error {
+	err := exactlyOne(s.writer(ctx).ExecContext(ctx,
+		`DELETE FROM oauth_tokens WHERE kind = ? AND signature = ?`, kind, signature))
+	return wrap(err, "delete %s token", kind)
+}
+
+// DeactivateTokensByRequest deactivates every token of kind issued under requestID.
+func (s *Store) DeactivateTokensByRequest(ctx context.Context, kind, requestID string) error {
+	_, err := s.writer(ctx).ExecContext(ctx,
+		`UPDATE oauth_tokens SET active = 0 WHERE kind = ? AND request_id = ? AND active = 1`, kind, requestID)
+	return wrap(err, "deactivate %s tokens of request %q", kind, requestID)
+}
+
+// DeleteTokensByRequest deletes every token of kind issued under requestID.
+func (s *Store) DeleteTokensByRequest(ctx context.Context, kind, requestID string) error {
+	_, err := s.writer(ctx).ExecContext(ctx,
+		`DELETE FROM oauth_tokens WHERE kind = ? AND request_id = ?`, kind, requestID)
+	return wrap(err, "delete %s tokens of request %q", kind, requestID)
+}

@@ -1,0 +1,182 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/store"
+)
+
+var concurrencyTests = []test{
+	{"AddFailure", testRaceAddFailure},
+	{"UseActionToken", testRaceUseActionToken},
+	{"DeactivateToken", testRaceDeactivateToken},
+	{"AcceptOTPStepSame", testRaceOTPSameStep},
+	{"AcceptOTPStepRising", testRaceOTPRisingSteps},
+	{"CreateUserSameName", testRaceCreateUser},
+	{"UpdateUserInTx", testRaceUpdateUser},
+}
+
+// race runs fn(i) for i in [0, n) on n goroutines released together, and
+// returns the errors by i.
+func race(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// oneWinner asserts that exactly one of errs is nil and every other is
+// store.ErrConflict: the conditional update let exactly one caller through.
+func oneWinner(t *testing.T, what string, errs []error) {
+	t.Helper()
+	wins := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, store.ErrConflict):
+			t.Errorf("%s #%d: %v, want nil or ErrConflict", what, i, err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%s: %d of %d callers succeeded, want exactly 1", what, wins, len(errs))
+	}
+}
+
+func testRaceAddFailure(t *testing.T, s store.Store) {
+	const n = 20
+	counts := make([]int, n)
+	errs := race(n, func(i int) error {
+		th, err := s.AddFailure(t.Context(), "otp:alice", t0, lockAfter3)
+		if err == nil {
+			counts[i] = th.Failures
+		}
+		return err
+	})
+	for _, err := range errs {
+		must(t, err)
+	}
+	if got := get(s.GetThrottle(t.Context(), "otp:alice"))(t); got.Failures != n {
+		t.Errorf("after %d concurrent failures the count is %d", n, got.Failures)
+	}
+	// Each caller saw its own count: no two read the same value.
+	slices.Sort(counts)
+	for i, c := range counts {
+		if c != i+1 {
+			t.Fatalf("counts seen by the callers = %v, want 1..%d once each", counts, n)
+		}
+	}
+}
+
+func testRaceUseActionToken(t *testing.T, s store.Store) {
+	at := newActionToken(mkUser(t, s, "alice").ID, store.ActionReset, t0)
+	must(t, s.CreateActionToken(t.Context(), at))
+	oneWinner(t, "UseActionToken", race(10, func(i int) error {
+		return s.UseActionToken(t.Context(), at.ID, t0.Add(time.Duration(i)*time.Second))
+	}))
+}
+
+func testRaceDeactivateToken(t *testing.T, s store.Store) {
+	tok := fullToken(store.TokenRefresh, "sig")
+	must(t, s.CreateToken(t.Context(), tok))
+	oneWinner(t, "DeactivateToken", race(10, func(int) error {
+		return s.DeactivateToken(t.Context(), tok.Kind, tok.Signature)
+	}))
+	if get(s.GetToken(t.Context(), tok.Kind, tok.Signature))(t).Active {
+		t.Error("token still active")
+	}
+}
+
+func testRaceOTPSameStep(t *testing.T, s store.Store) {
+	c := fullOTP(mkUser(t, s, "alice").ID)
+	must(t, s.CreateOTPCredential(t.Context(), c))
+	oneWinner(t, "AcceptOTPStep", race(10, func(int) error {
+		return s.AcceptOTPStep(t.Context(), c.UserID, c.LastStep+1)
+	}))
+}
+
+func testRaceOTPRisingSteps(t *testing.T, s store.Store) {
+	c := fullOTP(mkUser(t, s, "alice").ID)
+	must(t, s.CreateOTPCredential(t.Context(), c))
+	const n = 10
+	errs := race(n, func(i int) error {
+		return s.AcceptOTPStep(t.Context(), c.UserID, c.LastStep+1+int64(i))
+	})
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			t.Errorf("AcceptOTPStep #%d: %v", i, err)
+		}
+	}
+	// The highest step can never be a replay, and nothing may move LastStep back.
+	must(t, errs[n-1])
+	if got := get(s.GetOTPCredential(t.Context(), c.UserID))(t); got.LastStep != c.LastStep+n {
+		t.Errorf("LastStep = %d, want %d", got.LastStep, c.LastStep+n)
+	}
+}
+
+func testRaceCreateUser(t *testing.T, s store.Store) {
+	oneWinner(t, "CreateUser", race(10, func(i int) error {
+		u := fullUser("Alice")
+		u.Email = fmt.Sprintf("alice%d@example.com", i) // only the name collides
+		if i%2 == 1 {
+			u.Username = "ALICE"
+		}
+		return s.CreateUser(t.Context(), u)
+	}))
+}
+
+// testRaceUpdateUser is the read-modify-write of an admin form: each caller
+// re-reads the user inside a transaction and bumps a counter. A backend may
+// serialise the callers or fail some with ErrConflict (they retry), but no
+// increment may be lost.
+func testRaceUpdateUser(t *testing.T, s store.Store) {
+	u := mkUser(t, s, "alice")
+	u.LastName = "0"
+	must(t, s.UpdateUser(t.Context(), u))
+	const n = 10
+	errs := race(n, func(int) error { return retryConflict(t.Context(), s, u.ID) })
+	for _, err := range errs {
+		must(t, err)
+	}
+	if got := get(s.GetUser(t.Context(), u.ID))(t); got.LastName != strconv.Itoa(n) {
+		t.Errorf("counter = %s after %d increments", got.LastName, n)
+	}
+}
+
+// retryConflict increments the counter kept in the user's LastName, retrying
+// while the backend reports a conflict.
+func retryConflict(ctx context.Context, s store.Store, id string) error {
+	for range 100 {
+		err := store.InTx(ctx, s, func(ctx context.Context) error {
+			u, err := s.GetUser(ctx, id)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(u.LastName)
+			if err != nil {
+				return err
+			}
+			u.LastName = strconv.Itoa(n + 1)
+			return s.UpdateUser(ctx, u)
+		})
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return errors.New("still conflicting after 100 tries")
+}

@@ -1,0 +1,218 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/store"
+)
+
+var sessionTests = []test{
+	{"CreateAndGet", testSessionCreateGet},
+	{"ZeroFields", testSessionZeroFields},
+	{"Expired", testSessionExpired},
+	{"Duplicate", testSessionDuplicate},
+	{"Delete", testSessionDelete},
+	{"DeleteUserSessions", testSessionDeleteUser},
+}
+
+func testSessionCreateGet(t *testing.T, s store.Store) {
+	ss := fullSession(mkUser(t, s, "alice").ID)
+	complete(t, ss)
+	must(t, s.CreateSession(t.Context(), ss))
+	same(t, "GetSession", ss, get(s.GetSession(t.Context(), ss.ID, t0.Add(time.Hour)))(t))
+}
+
+func testSessionZeroFields(t *testing.T, s store.Store) {
+	ss := &store.Session{ID: store.NewID(), UserID: mkUser(t, s, "alice").ID, ExpiresAt: t0.Add(time.Hour)}
+	must(t, s.CreateSession(t.Context(), ss))
+	same(t, "GetSession", ss, get(s.GetSession(t.Context(), ss.ID, t0))(t))
+}
+
+func testSessionExpired(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ss := fullSession(mkUser(t, s, "alice").ID)
+	must(t, s.CreateSession(ctx, ss))
+	get(s.GetSession(ctx, ss.ID, ss.ExpiresAt.Add(-time.Second)))(t)
+	_, err := s.GetSession(ctx, ss.ID, ss.ExpiresAt.Add(time.Second))
+	wantErr(t, "GetSession past expiry", err, store.ErrNotFound)
+}
+
+func testSessionDuplicate(t *testing.T, s store.Store) {
+	u := mkUser(t, s, "alice")
+	a := fullSession(u.ID)
+	must(t, s.CreateSession(t.Context(), a))
+	b := fullSession(u.ID)
+	b.ID = a.ID
+	wantErr(t, "CreateSession same ID", s.CreateSession(t.Context(), b), store.ErrConflict)
+}
+
+func testSessionDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mkUser(t, s, "alice")
+	ss, keep := fullSession(u.ID), fullSession(u.ID)
+	must(t, s.CreateSession(ctx, ss))
+	must(t, s.CreateSession(ctx, keep))
+	must(t, s.DeleteSession(ctx, ss.ID))
+	_, err := s.GetSession(ctx, ss.ID, t0)
+	wantErr(t, "GetSession after delete", err, store.ErrNotFound)
+	wantErr(t, "DeleteSession twice", s.DeleteSession(ctx, ss.ID), store.ErrNotFound)
+	get(s.GetSession(ctx, keep.ID, t0))(t)
+}
+
+func testSessionDeleteUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b := mkUser(t, s, "alice"), mkUser(t, s, "bob")
+	a1, a2, b1 := fullSession(a.ID), fullSession(a.ID), fullSession(b.ID)
+	for _, ss := range []*store.Session{a1, a2, b1} {
+		must(t, s.CreateSession(ctx, ss))
+	}
+	must(t, s.DeleteUserSessions(ctx, a.ID))
+	for _, id := range []string{a1.ID, a2.ID} {
+		_, err := s.GetSession(ctx, id, t0)
+		wantErr(t, "GetSession of signed-out user", err, store.ErrNotFound)
+	}
+	get(s.GetSession(ctx, b1.ID, t0))(t)
+	must(t, s.DeleteUserSessions(ctx, a.ID)) // nothing left: still fine
+}
+
+var loginTxTests = []test{
+	{"CreateAndGet", testLoginTxCreateGet},
+	{"ZeroFields", testLoginTxZeroFields},
+	{"Expired", testLoginTxExpired},
+	{"Duplicate", testLoginTxDuplicate},
+	{"Update", testLoginTxUpdate},
+	{"Delete", testLoginTxDelete},
+}
+
+func testLoginTxCreateGet(t *testing.T, s store.Store) {
+	lt := fullLoginTx()
+	complete(t, lt)
+	must(t, s.CreateLoginTransaction(t.Context(), lt))
+	same(t, "GetLoginTransaction", lt, get(s.GetLoginTransaction(t.Context(), lt.ID, t0))(t))
+}
+
+func testLoginTxZeroFields(t *testing.T, s store.Store) {
+	lt := &store.LoginTransaction{ID: store.NewID(), Purpose: store.PurposeLogin, CSRF: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
+	must(t, s.CreateLoginTransaction(t.Context(), lt))
+	same(t, "GetLoginTransaction", lt, get(s.GetLoginTransaction(t.Context(), lt.ID, t0))(t))
+}
+
+func testLoginTxExpired(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	lt := fullLoginTx()
+	must(t, s.CreateLoginTransaction(ctx, lt))
+	get(s.GetLoginTransaction(ctx, lt.ID, lt.ExpiresAt.Add(-time.Second)))(t)
+	_, err := s.GetLoginTransaction(ctx, lt.ID, lt.ExpiresAt.Add(time.Second))
+	wantErr(t, "GetLoginTransaction past expiry", err, store.ErrNotFound)
+}
+
+func testLoginTxDuplicate(t *testing.T, s store.Store) {
+	lt := fullLoginTx()
+	must(t, s.CreateLoginTransaction(t.Context(), lt))
+	d := fullLoginTx()
+	d.ID = lt.ID
+	wantErr(t, "CreateLoginTransaction same ID", s.CreateLoginTransaction(t.Context(), d), store.ErrConflict)
+}
+
+func testLoginTxUpdate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	lt := &store.LoginTransaction{ID: store.NewID(), Purpose: store.PurposeLogin, CSRF: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
+	must(t, s.CreateLoginTransaction(ctx, lt))
+	// Walking the pipeline fills in every field; clearing them must stick too.
+	upd := fullLoginTx()
+	upd.ID, upd.CreatedAt = lt.ID, lt.CreatedAt
+	must(t, s.UpdateLoginTransaction(ctx, upd))
+	same(t, "after filling in", upd, get(s.GetLoginTransaction(ctx, lt.ID, t0))(t))
+
+	cleared := clone(upd)
+	cleared.UserID, cleared.AMR, cleared.PendingOTPSecret, cleared.AuthTime = "", nil, nil, time.Time{}
+	cleared.UpstreamAlias, cleared.UpstreamState, cleared.UpstreamNonce, cleared.UpstreamVerifier = "", "", "", ""
+	must(t, s.UpdateLoginTransaction(ctx, cleared))
+	same(t, "after clearing", cleared, get(s.GetLoginTransaction(ctx, lt.ID, t0))(t))
+
+	wantErr(t, "UpdateLoginTransaction of missing", s.UpdateLoginTransaction(ctx, fullLoginTx()), store.ErrNotFound)
+}
+
+func testLoginTxDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	lt, keep := fullLoginTx(), fullLoginTx()
+	must(t, s.CreateLoginTransaction(ctx, lt))
+	must(t, s.CreateLoginTransaction(ctx, keep))
+	must(t, s.DeleteLoginTransaction(ctx, lt.ID))
+	_, err := s.GetLoginTransaction(ctx, lt.ID, t0)
+	wantErr(t, "GetLoginTransaction after delete", err, store.ErrNotFound)
+	wantErr(t, "DeleteLoginTransaction twice", s.DeleteLoginTransaction(ctx, lt.ID), store.ErrNotFound)
+	get(s.GetLoginTransaction(ctx, keep.ID, t0))(t)
+}
+
+var actionTokenTests = []test{
+	{"CreateAndGet", testActionCreateGet},
+	{"UseOnce", testActionUseOnce},
+	{"Missing", testActionMissing},
+	{"NewestWins", testActionNewestWins},
+	{"ExpiryIsCallers", testActionExpiry},
+}
+
+func testActionCreateGet(t *testing.T, s store.Store) {
+	at := newActionToken(mkUser(t, s, "alice").ID, store.ActionSetup, t0)
+	must(t, s.CreateActionToken(t.Context(), at))
+	same(t, "GetActionToken", at, get(s.GetActionToken(t.Context(), at.ID))(t))
+}
+
+func testActionUseOnce(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	at := newActionToken(mkUser(t, s, "alice").ID, store.ActionReset, t0)
+	must(t, s.CreateActionToken(ctx, at))
+	usedAt := t0.Add(time.Minute)
+	must(t, s.UseActionToken(ctx, at.ID, usedAt))
+	wantErr(t, "UseActionToken twice", s.UseActionToken(ctx, at.ID, usedAt.Add(time.Minute)), store.ErrConflict)
+
+	want := clone(at)
+	want.UsedAt = usedAt // the first use, not overwritten by the second
+	complete(t, want)
+	same(t, "GetActionToken after use", want, get(s.GetActionToken(ctx, at.ID))(t))
+}
+
+func testActionMissing(t *testing.T, s store.Store) {
+	_, err := s.GetActionToken(t.Context(), "nope")
+	wantErr(t, "GetActionToken", err, store.ErrNotFound)
+	wantErr(t, "UseActionToken", s.UseActionToken(t.Context(), "nope", t0), store.ErrNotFound)
+}
+
+func testActionNewestWins(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u, other := mkUser(t, s, "alice"), mkUser(t, s, "bob")
+	used := newActionToken(u.ID, store.ActionReset, t0)
+	must(t, s.CreateActionToken(ctx, used))
+	must(t, s.UseActionToken(ctx, used.ID, t0.Add(time.Minute)))
+	setup := newActionToken(u.ID, store.ActionSetup, t0)
+	bobs := newActionToken(other.ID, store.ActionReset, t0)
+	first := newActionToken(u.ID, store.ActionReset, t0.Add(time.Hour))
+	second := newActionToken(u.ID, store.ActionReset, t0.Add(2*time.Hour))
+	for _, at := range []*store.ActionToken{setup, bobs, first, second} {
+		must(t, s.CreateActionToken(ctx, at))
+	}
+
+	_, err := s.GetActionToken(ctx, first.ID)
+	wantErr(t, "older unused link of same user and kind", err, store.ErrNotFound)
+	for what, at := range map[string]*store.ActionToken{
+		"newest link": second, "used link": used, "other kind": setup, "other user": bobs,
+	} {
+		if _, err := s.GetActionToken(ctx, at.ID); err != nil {
+			t.Errorf("%s was removed by a newer link: %v", what, err)
+		}
+	}
+}
+
+func testActionExpiry(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	at := newActionToken(mkUser(t, s, "alice").ID, store.ActionReset, t0)
+	must(t, s.CreateActionToken(ctx, at))
+	late := at.ExpiresAt.Add(time.Hour)
+	if _, err := s.GetActionToken(ctx, at.ID); err != nil {
+		t.Fatalf("GetActionToken: %v", err)
+	}
+	// The caller decides what an expired link means; the store just records use.
+	must(t, s.UseActionToken(ctx, at.ID, late))
+}

@@ -1,0 +1,276 @@
+package storetest
+
+import (
+	"cmp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/store"
+)
+
+var clientTests = []test{
+	{"CreateAndGet", testClientCreateGet},
+	{"ZeroFields", testClientZeroFields},
+	{"Duplicate", testClientDuplicate},
+	{"Update", testClientUpdate},
+	{"Delete", testClientDelete},
+	{"Missing", testClientMissing},
+	{"List", testClientList},
+}
+
+func testClientCreateGet(t *testing.T, s store.Store) {
+	c := fullClient()
+	complete(t, c)
+	must(t, s.CreateClient(t.Context(), c))
+	same(t, "GetClient", c, get(s.GetClient(t.Context(), c.ID))(t))
+}
+
+func testClientZeroFields(t *testing.T, s store.Store) {
+	c := &store.Client{ID: "bare", Name: "Bare", CreatedAt: t0}
+	must(t, s.CreateClient(t.Context(), c))
+	same(t, "GetClient", c, get(s.GetClient(t.Context(), c.ID))(t))
+}
+
+func testClientDuplicate(t *testing.T, s store.Store) {
+	c := mkClient(t, s)
+	d := fullClient()
+	d.ID = c.ID
+	wantErr(t, "CreateClient same ID", s.CreateClient(t.Context(), d), store.ErrConflict)
+}
+
+func testClientUpdate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c := mkClient(t, s)
+	upd := &store.Client{
+		ID: c.ID, Name: "Wiki 2", Public: false, SecretHash: []byte("rotated"),
+		RedirectURIs: []string{"https://wiki2.example.com/cb"}, PostLogoutRedirectURIs: nil,
+		GrantTypes: []string{"client_credentials"}, Scopes: []string{"openid"},
+		SkipConsent: false, Disabled: false, CreatedAt: t0.Add(99 * time.Hour), UpdatedAt: t0.Add(time.Hour),
+	}
+	must(t, s.UpdateClient(ctx, upd))
+	want := clone(upd)
+	want.CreatedAt = c.CreatedAt
+	same(t, "GetClient after update", want, get(s.GetClient(ctx, c.ID))(t))
+}
+
+func testClientDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c, keep := mkClient(t, s), mkClient(t, s)
+	must(t, s.DeleteClient(ctx, c.ID))
+	_, err := s.GetClient(ctx, c.ID)
+	wantErr(t, "GetClient after delete", err, store.ErrNotFound)
+	wantErr(t, "DeleteClient twice", s.DeleteClient(ctx, c.ID), store.ErrNotFound)
+	get(s.GetClient(ctx, keep.ID))(t)
+}
+
+func testClientMissing(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, err := s.GetClient(ctx, "nope")
+	wantErr(t, "GetClient", err, store.ErrNotFound)
+	wantErr(t, "UpdateClient", s.UpdateClient(ctx, fullClient()), store.ErrNotFound)
+	wantErr(t, "DeleteClient", s.DeleteClient(ctx, "nope"), store.ErrNotFound)
+}
+
+func testClientList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if got := get(s.ListClients(ctx))(t); len(got) != 0 {
+		t.Fatalf("ListClients on empty store: %d clients", len(got))
+	}
+	want := []*store.Client{mkClient(t, s), mkClient(t, s), mkClient(t, s)}
+	got := get(s.ListClients(ctx))(t)
+	byID := func(a, b *store.Client) int { return cmp.Compare(a.ID, b.ID) }
+	slices.SortFunc(want, byID)
+	slices.SortFunc(got, byID)
+	sameList(t, "ListClients", want, got)
+}
+
+var consentTests = []test{
+	{"PutAndGet", testConsentPutGet},
+	{"PutReplaces", testConsentReplace},
+	{"Missing", testConsentMissing},
+}
+
+func testConsentPutGet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u, c1, c2 := mkUser(t, s, "alice"), mkClient(t, s), mkClient(t, s)
+	a := &store.Consent{UserID: u.ID, ClientID: c1.ID, Scopes: []string{"openid", "email"}, GrantedAt: t0}
+	b := &store.Consent{UserID: u.ID, ClientID: c2.ID, Scopes: []string{"openid"}, GrantedAt: t0.Add(time.Hour)}
+	complete(t, a)
+	must(t, s.PutConsent(ctx, a))
+	must(t, s.PutConsent(ctx, b))
+	same(t, "GetConsent client 1", a, get(s.GetConsent(ctx, u.ID, c1.ID))(t))
+	same(t, "GetConsent client 2", b, get(s.GetConsent(ctx, u.ID, c2.ID))(t))
+}
+
+func testConsentReplace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u, c := mkUser(t, s, "alice"), mkClient(t, s)
+	must(t, s.PutConsent(ctx, &store.Consent{UserID: u.ID, ClientID: c.ID, Scopes: []string{"openid", "email", "profile"}, GrantedAt: t0}))
+	again := &store.Consent{UserID: u.ID, ClientID: c.ID, Scopes: []string{"openid"}, GrantedAt: t0.Add(time.Hour)}
+	must(t, s.PutConsent(ctx, again))
+	same(t, "GetConsent after second put", again, get(s.GetConsent(ctx, u.ID, c.ID))(t))
+}
+
+func testConsentMissing(t *testing.T, s store.Store) {
+	u, c := mkUser(t, s, "alice"), mkClient(t, s)
+	_, err := s.GetConsent(t.Context(), u.ID, c.ID)
+	wantErr(t, "GetConsent", err, store.ErrNotFound)
+}
+
+var signingKeyTests = []test{
+	{"CreateAndList", testKeyCreateList},
+	{"Duplicate", testKeyDuplicate},
+	{"Retire", testKeyRetire},
+}
+
+func testKeyCreateList(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if got := get(s.ListSigningKeys(ctx))(t); len(got) != 0 {
+		t.Fatalf("ListSigningKeys on empty store: %d keys", len(got))
+	}
+	old, mid, cur := fullSigningKey(t0), fullSigningKey(t0.Add(time.Hour)), fullSigningKey(t0.Add(2*time.Hour))
+	complete(t, old)
+	mid.RetireAt = time.Time{}
+	cur.RetireAt, cur.Algorithm = time.Time{}, "RS256"
+	for _, k := range []*store.SigningKey{mid, cur, old} { // not in time order
+		must(t, s.CreateSigningKey(ctx, k))
+	}
+	sameList(t, "ListSigningKeys (newest first)", []*store.SigningKey{cur, mid, old}, get(s.ListSigningKeys(ctx))(t))
+}
+
+func testKeyDuplicate(t *testing.T, s store.Store) {
+	k := fullSigningKey(t0)
+	must(t, s.CreateSigningKey(t.Context(), k))
+	d := fullSigningKey(t0.Add(time.Hour))
+	d.ID = k.ID
+	wantErr(t, "CreateSigningKey same kid", s.CreateSigningKey(t.Context(), d), store.ErrConflict)
+}
+
+func testKeyRetire(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	retired := fullSigningKey(t0) // already retired: keeps its date
+	a, keep := fullSigningKey(t0.Add(time.Hour)), fullSigningKey(t0.Add(2*time.Hour))
+	a.RetireAt, keep.RetireAt = time.Time{}, time.Time{}
+	for _, k := range []*store.SigningKey{retired, a, keep} {
+		must(t, s.CreateSigningKey(ctx, k))
+	}
+	at := t0.Add(72 * time.Hour)
+	must(t, s.RetireSigningKeys(ctx, keep.ID, at))
+
+	wantA := clone(a)
+	wantA.RetireAt = at
+	sameList(t, "keys after RetireSigningKeys", []*store.SigningKey{keep, wantA, retired}, get(s.ListSigningKeys(ctx))(t))
+}
+
+var tokenTests = []test{
+	{"CreateAndGet", testTokenCreateGet},
+	{"ZeroFields", testTokenZeroFields},
+	{"Duplicate", testTokenDuplicate},
+	{"Missing", testTokenMissing},
+	{"Deactivate", testTokenDeactivate},
+	{"Delete", testTokenDelete},
+	{"ByRequest", testTokenByRequest},
+}
+
+var tokenKinds = []string{store.TokenCode, store.TokenAccess, store.TokenRefresh, store.TokenOIDC, store.TokenPKCE}
+
+func testTokenCreateGet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	// One signature under every kind: the kind is part of the key.
+	var want []*store.OAuthToken
+	for _, kind := range tokenKinds {
+		tok := fullToken(kind, "sig-1")
+		complete(t, tok)
+		must(t, s.CreateToken(ctx, tok))
+		want = append(want, tok)
+	}
+	for _, tok := range want {
+		same(t, "GetToken "+tok.Kind, tok, get(s.GetToken(ctx, tok.Kind, tok.Signature))(t))
+	}
+}
+
+func testTokenZeroFields(t *testing.T, s store.Store) {
+	tok := &store.OAuthToken{Kind: store.TokenAccess, Signature: "bare", RequestID: "r", ClientID: "c"}
+	must(t, s.CreateToken(t.Context(), tok))
+	same(t, "GetToken", tok, get(s.GetToken(t.Context(), tok.Kind, tok.Signature))(t))
+}
+
+func testTokenDuplicate(t *testing.T, s store.Store) {
+	must(t, s.CreateToken(t.Context(), fullToken(store.TokenAccess, "sig")))
+	wantErr(t, "CreateToken same key", s.CreateToken(t.Context(), fullToken(store.TokenAccess, "sig")), store.ErrConflict)
+}
+
+func testTokenMissing(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreateToken(ctx, fullToken(store.TokenRefresh, "sig")))
+	_, err := s.GetToken(ctx, store.TokenAccess, "sig") // right signature, wrong kind
+	wantErr(t, "GetToken", err, store.ErrNotFound)
+	wantErr(t, "DeactivateToken", s.DeactivateToken(ctx, store.TokenAccess, "sig"), store.ErrNotFound)
+	wantErr(t, "DeleteToken", s.DeleteToken(ctx, store.TokenAccess, "sig"), store.ErrNotFound)
+	must(t, s.DeactivateTokensByRequest(ctx, store.TokenAccess, "no-such-request"))
+	must(t, s.DeleteTokensByRequest(ctx, store.TokenAccess, "no-such-request"))
+}
+
+func testTokenDeactivate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tok, other := fullToken(store.TokenRefresh, "sig"), fullToken(store.TokenAccess, "sig")
+	must(t, s.CreateToken(ctx, tok))
+	must(t, s.CreateToken(ctx, other))
+
+	must(t, s.DeactivateToken(ctx, tok.Kind, tok.Signature))
+	want := clone(tok)
+	want.Active = false
+	same(t, "GetToken after deactivate", want, get(s.GetToken(ctx, tok.Kind, tok.Signature))(t))
+	wantErr(t, "DeactivateToken twice", s.DeactivateToken(ctx, tok.Kind, tok.Signature), store.ErrConflict)
+	if !get(s.GetToken(ctx, other.Kind, other.Signature))(t).Active {
+		t.Error("deactivating a refresh token deactivated the access token with the same signature")
+	}
+
+	inactive := fullToken(store.TokenAccess, "born-inactive")
+	inactive.Active = false
+	must(t, s.CreateToken(ctx, inactive))
+	wantErr(t, "DeactivateToken of inactive token", s.DeactivateToken(ctx, inactive.Kind, inactive.Signature), store.ErrConflict)
+}
+
+func testTokenDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tok, keep := fullToken(store.TokenCode, "a"), fullToken(store.TokenCode, "b")
+	must(t, s.CreateToken(ctx, tok))
+	must(t, s.CreateToken(ctx, keep))
+	must(t, s.DeleteToken(ctx, tok.Kind, tok.Signature))
+	_, err := s.GetToken(ctx, tok.Kind, tok.Signature)
+	wantErr(t, "GetToken after delete", err, store.ErrNotFound)
+	wantErr(t, "DeleteToken twice", s.DeleteToken(ctx, tok.Kind, tok.Signature), store.ErrNotFound)
+	get(s.GetToken(ctx, keep.Kind, keep.Signature))(t)
+}
+
+func testTokenByRequest(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mk := func(kind, sig, req string) *store.OAuthToken {
+		tok := fullToken(kind, sig)
+		tok.RequestID = req
+		must(t, s.CreateToken(ctx, tok))
+		return tok
+	}
+	a1, a2 := mk(store.TokenAccess, "a1", "R"), mk(store.TokenAccess, "a2", "R")
+	r1 := mk(store.TokenRefresh, "r1", "R")
+	a3 := mk(store.TokenAccess, "a3", "Q")
+
+	must(t, s.DeactivateTokensByRequest(ctx, store.TokenAccess, "R"))
+	for _, c := range []struct {
+		tok    *store.OAuthToken
+		active bool
+	}{{a1, false}, {a2, false}, {r1, true}, {a3, true}} {
+		if got := get(s.GetToken(ctx, c.tok.Kind, c.tok.Signature))(t); got.Active != c.active {
+			t.Errorf("%s %s: Active = %v, want %v", c.tok.Kind, c.tok.Signature, got.Active, c.active)
+		}
+	}
+
+	must(t, s.DeleteTokensByRequest(ctx, store.TokenRefresh, "R"))
+	_, err := s.GetToken(ctx, r1.Kind, r1.Signature)
+	wantErr(t, "GetToken after DeleteTokensByRequest", err, store.ErrNotFound)
+	for _, tok := range []*store.OAuthToken{a1, a2, a3} {
+		get(s.GetToken(ctx, tok.Kind, tok.Signature))(t)
+	}
+}
