@@ -68,11 +68,10 @@ func startServerArgs(t *testing.T, dir string, args ...string) *instance {
 	cfg := loadConfig(t, append([]string{"--issuer", issuer, "--listen", ln.Addr().String(),
 		"--password-memory-kib", "1024", "--password-iterations", "1"}, args...)...)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := server.Open(context.Background(), cfg, log)
+	app, err := server.Open(context.Background(), cfg, log, io.Discard)
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
-	app.Console = io.Discard
 	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -84,7 +83,7 @@ func startServerArgs(t *testing.T, dir string, args ...string) *instance {
 	return &instance{t: t, App: app, URL: issuer, DataDir: dir}
 }
 
-func loadConfig(t *testing.T, args ...string) *config.Config {
+func loadConfig(t testing.TB, args ...string) *config.Config {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	l := config.Register(fs)

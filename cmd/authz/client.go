@@ -47,7 +47,7 @@ func runClient(ctx context.Context, env *environment, args []string) error {
 	if *output != "text" && *output != "json" {
 		return usageError("--output must be text or json")
 	}
-	app, err := server.Open(ctx, env.cfg, env.log)
+	app, err := server.Open(ctx, env.cfg, env.log, env.stderr)
 	if err != nil {
 		return err
 	}

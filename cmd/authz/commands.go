@@ -17,7 +17,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if len(args) > 0 {
 		return usageError("serve takes no arguments")
 	}
-	app, err := server.Open(ctx, env.cfg, env.log)
+	app, err := server.Open(ctx, env.cfg, env.log, env.stdout)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func runKeys(ctx context.Context, env *environment, args []string) error {
 	if len(args) != 1 || args[0] != "rotate" {
 		return usageError("usage: authz keys rotate")
 	}
-	app, err := server.Open(ctx, env.cfg, env.log)
+	app, err := server.Open(ctx, env.cfg, env.log, env.stdout)
 	if err != nil {
 		return err
 	}

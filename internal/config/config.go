@@ -238,7 +238,7 @@ var keys = []key{
 	{name: "password.parallelism", def: "1", doc: "argon2id parallelism.", set: intIn(1, 64, func(c *Config, n int) { c.PasswordParallelism = uint8(n) })},
 	{name: "tokens.access_ttl", def: "1h", doc: "Access token lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.AccessTokenTTL }, time.Minute, 24*time.Hour)},
 	{name: "tokens.refresh_ttl", def: "720h", doc: "Refresh token lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.RefreshTokenTTL }, time.Minute, 8760*time.Hour)},
-	{name: "tokens.code_ttl", def: "10m", doc: "Authorization code lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.AuthorizeCodeTTL }, 10*time.Second, time.Hour)},
+	{name: "tokens.code_ttl", def: "10m", doc: "Authorization code lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.AuthorizeCodeTTL }, time.Second, time.Hour)},
 	{name: "tokens.id_token_ttl", def: "1h", doc: "ID token lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.IDTokenTTL }, time.Minute, 24*time.Hour)},
 	{name: "tokens.signing_algorithm", def: "RS256", doc: "ID token signing algorithm for new keys: RS256 or ES256.", set: func(c *Config, v string) error { return oneOf(&c.SigningAlgorithm, "RS256", "ES256")(c, v) }},
 	{name: "session.ttl", def: "12h", doc: "Browser session lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.SessionTTL }, time.Minute, 720*time.Hour)},

@@ -37,6 +37,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, r)
+	if err == nil {
+		err = checkPKCE(ar)
+	}
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return
@@ -99,6 +102,24 @@ func (p *Provider) checkClientAndRedirect(w http.ResponseWriter, r *http.Request
 		return false
 	}
 	return true
+}
+
+// checkPKCE refuses a bad PKCE request before the user logs in, rather than
+// after, where fosite's handler would find it.
+func checkPKCE(ar fosite.AuthorizeRequester) error {
+	form := ar.GetRequestForm()
+	challenge, method := form.Get("code_challenge"), form.Get("code_challenge_method")
+	switch {
+	case challenge == "" && ar.GetClient().IsPublic():
+		return fosite.ErrInvalidRequest.WithHint("Public clients must use PKCE (code_challenge with method S256).")
+	case challenge == "" && method == "":
+		return nil
+	case method != "S256":
+		return fosite.ErrInvalidRequest.WithHint("Only the S256 code_challenge_method is supported.")
+	case len(challenge) < 43 || len(challenge) > 128:
+		return fosite.ErrInvalidRequest.WithHint("The code_challenge must be 43 to 128 characters.")
+	}
+	return nil
 }
 
 func maxAgeExceeded(form url.Values, authTime time.Time) bool {

@@ -95,6 +95,14 @@ func (p *Provider) jwks(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		p.accessError(w, r, nil, fosite.ErrInvalidRequest.WithHint("The request body could not be read."))
+		return
+	}
+	if g := r.PostForm.Get("grant_type"); g != "" && !slices.Contains(allowedGrantTypes, g) {
+		p.accessError(w, r, nil, fosite.ErrUnsupportedGrantType)
+		return
+	}
 	ar, err := p.fosite.NewAccessRequest(ctx, r, NewSession(""))
 	if err != nil {
 		p.accessError(w, r, ar, err)

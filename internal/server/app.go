@@ -39,7 +39,7 @@ type App struct {
 	Provider  *oauth.Provider
 	Mail      mail.Sender
 	Outbox    *mail.Outbox
-	// Console receives the one-time bootstrap password; os.Stdout by default.
+	// Console receives the one-time bootstrap password.
 	Console io.Writer
 
 	janitorStop context.CancelFunc
@@ -91,13 +91,14 @@ func deriveKey(master []byte, purpose string) []byte {
 
 // Open builds an App from cfg: it opens and migrates the store, loads the sealing
 // key and the signing keys, and creates the bootstrap administrator on first start.
-func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+// The one-time bootstrap password, if one is made, is written to console.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, console io.Writer) (*App, error) {
 	// The store first: an unreachable database must leave nothing behind.
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	a, err := open(ctx, cfg, log, st)
+	a, err := open(ctx, cfg, log, st, console)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -105,7 +106,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	return a, nil
 }
 
-func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator) (*App, error) {
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator, console io.Writer) (*App, error) {
 	master, err := LoadSealKey(cfg)
 	if err != nil {
 		return nil, err
@@ -117,7 +118,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator
 	if err := st.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, Store: st, Sealer: sealer, Console: os.Stdout}
+	a := &App{Config: cfg, Log: log, Store: st, Sealer: sealer, Console: console}
 	if err := a.build(ctx, master); err != nil {
 		return nil, err
 	}

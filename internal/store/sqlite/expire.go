@@ -5,41 +5,36 @@ import (
 	"time"
 )
 
-// Retention of rows whose expiry is not the end of their use.
-const (
-	// actionTokenGrace keeps an expired link long enough for the page to say
-	// "this link has expired" rather than "unknown link".
-	actionTokenGrace = 7 * 24 * time.Hour
-	// throttleIdle forgets failures after a day without a new one; a guesser
-	// that slow gets nowhere against a 6-digit code.
-	throttleIdle = 24 * time.Hour
-	// defaultBatch applies when DeleteExpired is given no batch size.
-	defaultBatch = 1000
-)
+// retention is how long DeleteExpired keeps expired action tokens and idle
+// throttles (the PostgreSQL backend keeps them as long). A known but expired
+// link lets the UI say "this link has expired" rather than "unknown link"; a
+// throttle that outlives its lock lets the back-off keep growing for someone
+// who retries after every lock.
+const retention = 30 * 24 * time.Hour
 
-// DeleteExpired removes up to batch expired rows from each table and returns
-// how many it removed in all. Each table is one short statement, so the
-// writer is never held for long.
+// DeleteExpired removes up to batch expired rows from each table (all of
+// them when batch ≤ 0) and returns how many it removed in all. Each table is
+// its own statement, so other writers get a turn in between.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error) {
 	if batch <= 0 {
-		batch = defaultBatch
+		batch = -1 // SQLite's LIMIT -1: no limit
 	}
-	n := micro(now)
+	n, old := micro(now), micro(now.Add(-retention))
 	sweeps := []struct {
 		table, cond string
-		arg         int64
+		args        []any
 	}{
-		{"oauth_tokens", "expires_at > 0 AND expires_at < ?", n},
-		{"sessions", "expires_at < ?", n},
-		{"login_transactions", "expires_at < ?", n},
-		{"action_tokens", "expires_at < ?", micro(now.Add(-actionTokenGrace))},
-		{"signing_keys", "retire_at > 0 AND retire_at < ?", n},
-		{"throttles", "updated_at < ?1 AND locked_until < ?1", micro(now.Add(-throttleIdle))},
+		{"oauth_tokens", "expires_at > 0 AND expires_at < ?", []any{n}},
+		{"sessions", "expires_at < ?", []any{n}},
+		{"login_transactions", "expires_at < ?", []any{n}},
+		{"action_tokens", "expires_at < ?", []any{old}},
+		{"signing_keys", "retire_at > 0 AND retire_at < ?", []any{n}},
+		{"throttles", "updated_at < ?1 AND locked_until < ?2", []any{old, n}},
 	}
 	total := 0
 	for _, sw := range sweeps {
 		res, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM `+sw.table+` WHERE rowid IN
-			(SELECT rowid FROM `+sw.table+` WHERE `+sw.cond+` LIMIT ?)`, sw.arg, batch)
+			(SELECT rowid FROM `+sw.table+` WHERE `+sw.cond+` LIMIT ?)`, append(sw.args, batch)...)
 		if err != nil {
 			return total, wrap(err, "delete expired %s", sw.table)
 		}

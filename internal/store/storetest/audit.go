@@ -94,6 +94,7 @@ func testAuditFilters(t *testing.T, s store.Store) {
 		{store.AuditFilter{Since: at(2.5)}, []string{"6", "5", "4", "3"}},
 		{store.AuditFilter{Until: at(2.5)}, []string{"2", "1"}},
 		{store.AuditFilter{Since: at(1.5), Until: at(4.5), Type: "login"}, []string{"3"}},
+		{store.AuditFilter{Since: at(2), Until: at(4)}, []string{"3", "2"}}, // [Since, Until)
 		{store.AuditFilter{Type: "none"}, nil},
 	} {
 		got, total := get2(s.ListAudit(t.Context(), c.f))(t)

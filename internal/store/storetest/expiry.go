@@ -134,4 +134,14 @@ func testDeleteExpiredBatch(t *testing.T, s store.Store) {
 		t.Errorf("batches removed %d sessions in all, want %d", total, rows)
 	}
 	get(s.GetSession(ctx, live.ID, now))(t)
+
+	// A batch ≤ 0 means no limit.
+	for range rows {
+		ss := fullSession(u.ID)
+		ss.ExpiresAt = t0
+		must(t, s.CreateSession(ctx, ss))
+	}
+	if n := get(s.DeleteExpired(ctx, now, 0))(t); n != rows {
+		t.Errorf("DeleteExpired(batch 0) removed %d sessions, want %d", n, rows)
+	}
 }

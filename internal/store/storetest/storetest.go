@@ -28,15 +28,19 @@ import (
 //     deletes (DeleteUserSessions, *TokensByRequest) of nothing succeed.
 //   - Broken uniqueness wraps store.ErrConflict, and so does a conditional
 //     update that finds the row in the wrong state.
-//   - Every field round-trips. Times come back as the same instant to the
-//     microsecond, the zero time as the zero time; nil and empty slices are
-//     interchangeable.
+//   - Every field round-trips. Times come back in UTC as the same instant to
+//     the microsecond, the zero time as the zero time; nil and empty slices
+//     are interchangeable.
 //   - GetUserByEmail("") finds nobody, even when users without e-mail exist.
-//   - ListUsers and ListAudit treat Query as plain text (no LIKE wildcards)
-//     and a zero Limit as 50.
-//   - An OAuthToken with a zero ExpiresAt never expires.
-//   - DeleteExpired removes action tokens and idle throttles within
-//     [Retention] of their expiry or last failure; everything else at once.
+//   - CountUsers("") counts every user.
+//   - ListUsers matches Query as plain text (no LIKE wildcards); ListUsers
+//     and ListAudit read a zero Limit as 50. AuditFilter's Since is
+//     inclusive, Until exclusive.
+//   - An OAuthToken with a zero ExpiresAt never expires, nor does a signing
+//     key with a zero RetireAt.
+//   - DeleteExpired removes action tokens and idle throttles once they are
+//     more than [Retention] past their expiry or last failure, everything
+//     else once expired; a batch ≤ 0 means no limit.
 //   - Concurrent writers lose nothing; a transaction may fail with
 //     store.ErrConflict under contention and is then retried by the caller.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
@@ -146,6 +150,9 @@ func diff(w, g reflect.Value, path string) []string {
 		wt, gt := w.Interface().(time.Time), g.Interface().(time.Time)
 		if !sameTime(wt, gt) {
 			return []string{fmt.Sprintf("%s: want %v, got %v", path, wt, gt)}
+		}
+		if !gt.IsZero() && gt.Location() != time.UTC {
+			return []string{fmt.Sprintf("%s: got %v, want it in UTC", path, gt)}
 		}
 	case w.Kind() == reflect.Struct:
 		var out []string

@@ -16,6 +16,8 @@ var txTests = []test{
 	{"InTxRollsBackOnError", testInTxError},
 	{"NestedInTxJoins", testInTxNested},
 	{"ConditionalUpdatesRollBack", testTxConditional},
+	{"NoTransaction", testTxNone},
+	{"PingDuringTx", testPingDuringTx},
 }
 
 func testTxCommit(t *testing.T, s store.Store) {
@@ -130,6 +132,28 @@ func testTxConditional(t *testing.T, s store.Store) {
 	must(t, s.UseActionToken(ctx, at.ID, t0.Add(time.Minute)))
 	must(t, s.DeactivateToken(ctx, tok.Kind, tok.Signature))
 	must(t, s.AcceptOTPStep(ctx, u.ID, cred.LastStep+1))
+}
+
+func testTxNone(t *testing.T, s store.Store) {
+	if err := s.Commit(t.Context()); err == nil {
+		t.Error("Commit without a transaction succeeded")
+	}
+	if err := s.Rollback(t.Context()); err == nil {
+		t.Error("Rollback without a transaction succeeded")
+	}
+}
+
+// testPingDuringTx: a health check must not wait for a long transaction.
+func testPingDuringTx(t *testing.T, s store.Store) {
+	must(t, s.Ping(t.Context()))
+	txCtx, err := s.BeginTx(t.Context())
+	must(t, err)
+	defer s.Rollback(txCtx)
+	must(t, s.CreateUser(txCtx, fullUser("alice")))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	must(t, s.Ping(ctx))
 }
 
 // firstErr returns the first non-nil of errs: inside a transaction the first

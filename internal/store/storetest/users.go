@@ -217,7 +217,7 @@ func testUserCount(t *testing.T, s store.Store) {
 		u.Role = role
 		must(t, s.CreateUser(ctx, u))
 	}
-	for role, want := range map[string]int{store.RoleAdmin: 2, store.RoleUser: 3, "auditor": 0} {
+	for role, want := range map[string]int{store.RoleAdmin: 2, store.RoleUser: 3, "auditor": 0, "": 5} {
 		if n := get(s.CountUsers(ctx, role))(t); n != want {
 			t.Errorf("CountUsers(%q) = %d, want %d", role, n, want)
 		}
