@@ -18,6 +18,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/authz/authz/internal/config"
@@ -106,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	env := &environment{cfg: cfg, log: newLogger(cfg, stderr), stdout: stdout, stderr: stderr}
 	if err := cmd.run(ctx, env, fs.Args()); err != nil {
-		fmt.Fprintln(stderr, "authz:", err)
+		fmt.Fprintln(stderr, "authz:", oneLine(err))
 		var ce *config.Error
 		var ue usageError
 		if errors.As(err, &ce) || errors.As(err, &ue) {
@@ -130,4 +132,16 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// oneLine folds a multi-line error (pgx lists every address it tried) into the
+// single line an operator reads first.
+func oneLine(err error) string {
+	var parts []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !slices.Contains(parts, line) {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
