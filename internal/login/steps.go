@@ -127,8 +127,10 @@ func NeedsConsent(ctx context.Context, st store.Store, userID, clientID string, 
 func (p *Pipeline) show(w http.ResponseWriter, r *http.Request) {
 	lt, err := p.transaction(r)
 	if errors.Is(err, errNoTransaction) {
-		p.Start(w, r, StartRequest{})
-		return
+		// Render at once rather than redirect: a client that keeps no cookies
+		// must not loop.
+		lt = &store.LoginTransaction{Purpose: store.PurposeLogin}
+		err = p.begin(w, r, lt)
 	}
 	if err != nil {
 		p.fail(w, r, err)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -34,6 +35,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		TLSConfig:         tlsConfig,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelDebug),
 	}
 	a.StartJanitor(time.Minute)
 	errc := make(chan error, 1)
