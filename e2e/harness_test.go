@@ -119,13 +119,19 @@ const postLogoutURL = "http://127.0.0.1:9/bye"
 // createClient registers a client and returns its id and secret.
 func (in *instance) createClient(spec clientSpec) (id, secret string) {
 	in.t.Helper()
+	return in.createClientWith(spec, callbackURL)
+}
+
+// createClientWith registers a client with one redirect URI.
+func (in *instance) createClientWith(spec clientSpec, redirect string) (id, secret string) {
+	in.t.Helper()
 	if spec.Grants == nil {
 		spec.Grants = []string{"authorization_code", "refresh_token"}
 	}
 	if spec.Scopes == nil {
 		spec.Scopes = []string{"openid", "profile", "email", "offline_access"}
 	}
-	c := &store.Client{ID: store.NewID(), Name: "Test App", Public: spec.Public, RedirectURIs: []string{callbackURL},
+	c := &store.Client{ID: store.NewID(), Name: "Test App", Public: spec.Public, RedirectURIs: []string{redirect},
 		PostLogoutRedirectURIs: []string{postLogoutURL}, GrantTypes: spec.Grants, Scopes: spec.Scopes,
 		SkipConsent: spec.SkipConsent, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
 	if !spec.Public {
