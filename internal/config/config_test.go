@@ -152,3 +152,15 @@ func FuzzParseYAML(f *testing.F) {
 		}
 	})
 }
+
+// TestREADMEDocumentsEveryKey keeps the README's reference identical to the
+// keys table.
+func TestREADMEDocumentsEveryKey(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), Reference()) {
+		t.Fatalf("README.md's configuration reference is stale; replace it with:\n%s", Reference())
+	}
+}
