@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -108,6 +109,10 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.accessError(w, r, ar, err)
 		return
 	}
+	if ar.GetGrantTypes().ExactOne("refresh_token") && !p.subjectEnabled(ctx, ar.GetSession().GetSubject()) {
+		p.accessError(w, r, ar, fosite.ErrInvalidGrant.WithHint("The user of this grant is disabled or deleted."))
+		return
+	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
 		for _, s := range ar.GetRequestedScopes() {
 			ar.GrantScope(s)
@@ -196,4 +201,10 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 // validPostLogoutURI reports whether uri is registered for the client exactly.
 func validPostLogoutURI(c *store.Client, uri string) bool {
 	return uri != "" && slices.Contains(c.PostLogoutRedirectURIs, uri)
+}
+
+// subjectEnabled reports whether the user behind a grant may still use it.
+func (p *Provider) subjectEnabled(ctx context.Context, userID string) bool {
+	u, err := p.store.GetUser(ctx, userID)
+	return err == nil && u.Enabled
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/config"
 	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/mail"
@@ -37,6 +38,7 @@ type App struct {
 	OTP       *mfa.Verifier
 	Pipeline  *login.Pipeline
 	Provider  *oauth.Provider
+	Admin     *admin.Console
 	Mail      mail.Sender
 	Outbox    *mail.Outbox
 	// Console receives the one-time bootstrap password.
@@ -151,6 +153,7 @@ func (a *App) build(ctx context.Context, master []byte) error {
 		ClientSecretKey:  deriveKey(master, "client secret"),
 	}, a.Store, a.Keys, a.Pipeline, a.Log)
 	a.Pipeline.Resume = a.Provider
+	a.Admin = &admin.Console{Store: a.Store, Pipeline: a.Pipeline, Mail: a.Mail, Issuer: cfg.Issuer.String(), LinkTTL: cfg.ActionTokenTTL, Log: a.Log}
 	return a.bootstrapAdmin(ctx)
 }
 

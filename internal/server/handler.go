@@ -29,6 +29,7 @@ func (a *App) Handler() http.Handler {
 	})
 	a.Pipeline.Register(mux)
 	a.Provider.Register(mux)
+	a.Admin.Register(mux)
 	if a.Outbox != nil {
 		mux.HandleFunc("GET /dev/mail", a.devMail)
 	}
