@@ -32,3 +32,8 @@ fmt-check:
 # Fails when the committed templ output differs from a fresh generation.
 generate-check: generate
 	@git diff --exit-code -- '*_templ.go' || { echo "generated templ files are stale: run make generate and commit"; exit 1; }
+
+# The pages of flow A (new user), from headless Chromium, for the README.
+screenshots:
+	mkdir -p docs/screens
+	AUTHZ_SCREENSHOTS=$(CURDIR)/docs/screens $(GO) test -count=1 -run 'TestFlowANewUser/sqlite' ./e2e

@@ -124,8 +124,23 @@ func (b *tab) fill(id, value string) {
 	b.do(chromedp.WaitVisible(chromedp.ID(id)), chromedp.SetValue(chromedp.ID(id), value))
 }
 
-// click clicks the element with id; follow it with waitTitle for the next page.
+// click clicks the link or button with id and waits until the next document
+// has loaded.
 func (b *tab) click(id string) {
+	b.t.Helper()
+	b.eval("window.__authzOld = true; ''")
+	b.do(chromedp.WaitVisible(chromedp.ID(id)), chromedp.Click(chromedp.ID(id)))
+	deadline := time.Now().Add(15 * time.Second)
+	for b.eval("String(window.__authzOld === true)") != "false" || b.eval("document.readyState") != "complete" {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("clicking #%s loaded no new page (at %s)", id, b.location())
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// toggle clicks a checkbox (no navigation).
+func (b *tab) toggle(id string) {
 	b.t.Helper()
 	b.do(chromedp.WaitVisible(chromedp.ID(id)), chromedp.Click(chromedp.ID(id)))
 }
@@ -170,15 +185,16 @@ func (b *tab) waitTitle(want string) {
 	}
 }
 
-// screenshot saves the page as <dir>/name.png when AUTHZ_SCREENSHOTS names a
-// directory (make screenshots).
-func (b *tab) screenshot(name string) {
+// screenshot saves the page as <dir>/<name><suffix>.png when AUTHZ_SCREENSHOTS
+// names a directory (make screenshots); an empty name takes none.
+func (b *tab) screenshot(name string, suffix ...string) {
 	b.t.Helper()
 	dir := os.Getenv("AUTHZ_SCREENSHOTS")
-	if dir == "" {
+	if dir == "" || name == "" {
 		return
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	name += strings.Join(suffix, "")
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -211,7 +227,12 @@ func (b *tab) qrURI() string {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	qr, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	// The image is a rendered code, not a photo: PURE_BARCODE reads it exactly,
+	// TRY_HARDER is the camera-style fallback.
+	qr, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+	if err != nil {
+		qr, err = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	}
 	if err != nil {
 		b.t.Fatalf("decode QR: %v", err)
 	}
