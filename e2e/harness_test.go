@@ -50,22 +50,24 @@ type instance struct {
 // Extra flags are configuration flags (e.g. "--tokens-code-ttl", "2s").
 func startServer(t *testing.T, backend string, extra ...string) *instance {
 	t.Helper()
-	dir := t.TempDir()
-	args := []string{"--data-dir", dir}
+	var args []string
 	if backend == "postgres" {
 		args = append(args, "--database-url", pgtest.URL(t))
 	}
-	return startServerArgs(t, dir, append(args, extra...)...)
+	return startServerArgs(t, t.TempDir(), "127.0.0.1", append(args, extra...)...)
 }
 
-func startServerArgs(t *testing.T, dir string, args ...string) *instance {
+// startServerArgs runs authz with its data in dir, addressed by host (its
+// issuer is http://host:port), with extra configuration flags.
+func startServerArgs(t *testing.T, dir, host string, args ...string) *instance {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuer := "http://" + ln.Addr().String()
-	cfg := loadConfig(t, append([]string{"--issuer", issuer, "--listen", ln.Addr().String(),
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	issuer := "http://" + net.JoinHostPort(host, port)
+	cfg := loadConfig(t, append([]string{"--data-dir", dir, "--issuer", issuer, "--listen", ln.Addr().String(),
 		"--password-memory-kib", "1024", "--password-iterations", "1"}, args...)...)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	app, err := server.Open(context.Background(), cfg, log, io.Discard)

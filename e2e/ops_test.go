@@ -180,7 +180,7 @@ func TestReadinessFollowsTheStore(t *testing.T) {
 	q := dbURL.Query()
 	q.Set("connect_timeout", "2")
 	dbURL.RawQuery = q.Encode()
-	in := startServerArgs(t, t.TempDir(), "--database-url", dbURL.String())
+	in := startServerArgs(t, t.TempDir(), "127.0.0.1", "--database-url", dbURL.String())
 	status := func(path string) int {
 		resp, err := http.Get(in.URL + path)
 		if err != nil {

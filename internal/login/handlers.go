@@ -39,6 +39,10 @@ func (p *Pipeline) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/consent", p.withTransaction(p.postConsent))
 	mux.HandleFunc("GET /account", p.account)
 	mux.HandleFunc("GET /link/{token}", p.openLink)
+	if p.Federation != nil {
+		mux.HandleFunc("GET /login/upstream/{alias}", p.startUpstream)
+		mux.HandleFunc("GET /login/upstream/{alias}/callback", p.upstreamCallback)
+	}
 }
 
 // withTransaction loads the LT, bounds and parses the form, and checks the CSRF

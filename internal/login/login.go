@@ -20,6 +20,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/authz/authz/internal/clientip"
+	"github.com/authz/authz/internal/federation"
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/store"
@@ -54,6 +55,7 @@ type Pipeline struct {
 	Store          store.Store
 	Passwords      *password.Hasher
 	OTP            *mfa.Verifier
+	Federation     *federation.Service
 	Resume         Resumer
 	Log            *slog.Logger
 	SecureCookies  bool
@@ -141,7 +143,7 @@ func (p *Pipeline) Start(w http.ResponseWriter, r *http.Request, sr StartRequest
 		lt.AuthRequest = sr.AuthRequest.Encode()
 	}
 	if s := sr.Session; s != nil {
-		lt.UserID, lt.AMR, lt.AuthTime = s.UserID, s.AMR, s.AuthTime
+		lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = s.UserID, s.AMR, s.AuthTime, s.Provider
 	}
 	if err := p.begin(w, r, lt); err != nil {
 		p.fail(w, r, err)

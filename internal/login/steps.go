@@ -30,6 +30,9 @@ type state struct {
 	lt   *store.LoginTransaction
 	user *store.User
 	cred *store.OTPCredential
+	// otpWaived is set when the user came through an upstream provider that
+	// does not require the local OTP step.
+	otpWaived bool
 }
 
 var errUserGone = errors.New("login: user disabled or deleted")
@@ -51,6 +54,13 @@ func (p *Pipeline) load(ctx context.Context, lt *store.LoginTransaction) (*state
 		return nil, errUserGone
 	}
 	st.user = u
+	if has(lt.AMR, AMRFederated) {
+		pr, err := p.Store.GetProvider(ctx, lt.UpstreamAlias)
+		st.otpWaived = err != nil || !pr.RequireOTP
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
 	c, err := p.Store.GetOTPCredential(ctx, u.ID)
 	switch {
 	case err == nil:
@@ -63,17 +73,20 @@ func (p *Pipeline) load(ctx context.Context, lt *store.LoginTransaction) (*state
 
 // next derives the step that follows. Enrollment is needed exactly when the OTP
 // flag is on and no credential exists; a code accepted during enrollment counts
-// as the second factor of this login.
+// as the second factor of this login. Upstream logins skip both unless their
+// provider requires OTP.
 func (p *Pipeline) next(ctx context.Context, st *state) (step, error) {
 	lt, u := st.lt, st.user
 	switch {
 	case u == nil:
 		return stepPassword, nil
+	case st.otpWaived:
 	case u.OTPRequired && st.cred == nil:
 		return stepEnroll, nil
-	case st.cred != nil && !has(lt.AMR, AMROTP) && !has(lt.AMR, AMRFederated):
+	case st.cred != nil && !has(lt.AMR, AMROTP):
 		return stepOTP, nil
-	case lt.Purpose == store.PurposeSetup && !has(lt.AMR, AMRPassword):
+	}
+	if lt.Purpose == store.PurposeSetup && !has(lt.AMR, AMRPassword) {
 		return stepSetPassword, nil
 	}
 	need, err := p.needsConsent(ctx, lt)
@@ -158,7 +171,7 @@ func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.Lo
 	switch s {
 	case stepPassword:
 		form, _ := url.ParseQuery(lt.AuthRequest)
-		p.render(w, r, status, views.LoginPage(views.LoginData{CSRF: lt.CSRF, Username: form.Get("login_hint"), Error: msg}))
+		p.render(w, r, status, views.LoginPage(views.LoginData{CSRF: lt.CSRF, Username: form.Get("login_hint"), Error: msg, Providers: p.providerButtons(r)}))
 	case stepEnroll:
 		p.showEnroll(w, r, st, msg, status)
 	case stepOTP:

@@ -16,8 +16,10 @@ import (
 
 	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/config"
+	"github.com/authz/authz/internal/federation"
 	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/mail"
+	"github.com/authz/authz/internal/metrics"
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/oauth"
 	"github.com/authz/authz/internal/password"
@@ -43,6 +45,8 @@ type App struct {
 	Outbox    *mail.Outbox
 	// Console receives the one-time bootstrap password.
 	Console io.Writer
+	// Metrics is served at /metrics.
+	Metrics *metrics.Recorder
 
 	janitorStop context.CancelFunc
 	janitorDone chan struct{}
@@ -129,6 +133,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator
 
 func (a *App) build(ctx context.Context, master []byte) error {
 	cfg := a.Config
+	a.Metrics = newRecorder(a.Store)
 	a.Keys = oauth.NewKeySet(a.Store, a.Sealer)
 	if err := a.Keys.Ensure(ctx, cfg.SigningAlgorithm); err != nil {
 		return err
@@ -153,6 +158,7 @@ func (a *App) build(ctx context.Context, master []byte) error {
 		ClientSecretKey:  deriveKey(master, "client secret"),
 	}, a.Store, a.Keys, a.Pipeline, a.Log)
 	a.Pipeline.Resume = a.Provider
+	a.Pipeline.Federation = &federation.Service{Store: a.Store, Sealer: a.Sealer, Issuer: cfg.Issuer.String(), Log: a.Log}
 	a.Admin = &admin.Console{Store: a.Store, Pipeline: a.Pipeline, Mail: a.Mail, Issuer: cfg.Issuer.String(), LinkTTL: cfg.ActionTokenTTL, Log: a.Log}
 	return a.bootstrapAdmin(ctx)
 }

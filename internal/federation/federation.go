@@ -1,0 +1,306 @@
+package federation
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// Sealer opens sealed provider client secrets; *seal.Sealer implements it.
+type Sealer interface {
+	Open(sealed, associatedData []byte) ([]byte, error)
+}
+
+// SecretAD is the associated data a provider's client secret is sealed with.
+func SecretAD(alias string) []byte { return []byte("provider:" + alias) }
+
+// Error is a failed upstream login. Reason is written for the user; the wrapped
+// error (if any) is for the log.
+type Error struct {
+	Reason string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return "federation: " + e.Reason + ": " + e.Err.Error()
+	}
+	return "federation: " + e.Reason
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func fail(reason string, err error) error { return &Error{Reason: reason, Err: err} }
+
+// Service runs the round trip to upstream providers.
+type Service struct {
+	Store  store.Store
+	Sealer Sealer
+	// Issuer is authz's own issuer URL; callbacks live under it.
+	Issuer string
+	Log    *slog.Logger
+
+	mu        sync.Mutex
+	providers map[string]cachedProvider
+}
+
+type cachedProvider struct {
+	p       *oidc.Provider
+	fetched time.Time
+}
+
+// discoveryTTL is how long a discovery document is reused.
+const discoveryTTL = 10 * time.Minute
+
+// CallbackURL is the redirect URI to register at the upstream provider.
+func (s *Service) CallbackURL(alias string) string {
+	return strings.TrimSuffix(s.Issuer, "/") + "/login/upstream/" + url.PathEscape(alias) + "/callback"
+}
+
+func (s *Service) discover(ctx context.Context, issuer string) (*oidc.Provider, error) {
+	s.mu.Lock()
+	c, ok := s.providers[issuer]
+	s.mu.Unlock()
+	if ok && time.Since(c.fetched) < discoveryTTL {
+		return c.p, nil
+	}
+	p, err := Discover(ctx, issuer)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.providers == nil {
+		s.providers = map[string]cachedProvider{}
+	}
+	s.providers[issuer] = cachedProvider{p, time.Now()}
+	s.mu.Unlock()
+	return p, nil
+}
+
+// provider loads an enabled provider and its OAuth configuration.
+func (s *Service) provider(ctx context.Context, alias string) (*store.Provider, *oidc.Provider, *oauth2.Config, error) {
+	p, err := s.Store.GetProvider(ctx, alias)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.Enabled) {
+		return nil, nil, nil, fail("This sign-in option is not available.", err)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	op, err := s.discover(ctx, p.IssuerURL)
+	if err != nil {
+		return nil, nil, nil, fail(p.DisplayName+" cannot be reached right now. Try again later or sign in with your password.", err)
+	}
+	secret, err := s.Sealer.Open(p.SealedClientSecret, SecretAD(p.Alias))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("federation: open client secret of %s: %w", alias, err)
+	}
+	scopes := p.Scopes
+	if len(scopes) == 0 {
+		scopes = []string{oidc.ScopeOpenID, "profile", "email"}
+	}
+	cfg := &oauth2.Config{ClientID: p.ClientID, ClientSecret: string(secret), Endpoint: op.Endpoint(), RedirectURL: s.CallbackURL(alias), Scopes: scopes}
+	return p, op, cfg, nil
+}
+
+func randomToken() string {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("federation: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Begin starts an upstream login: it records state, nonce and PKCE verifier in
+// lt (the caller saves it) and returns the upstream authorization URL.
+func (s *Service) Begin(ctx context.Context, lt *store.LoginTransaction, alias string) (string, error) {
+	_, _, cfg, err := s.provider(ctx, alias)
+	if err != nil {
+		return "", err
+	}
+	lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier = alias, randomToken(), randomToken(), oauth2.GenerateVerifier()
+	return cfg.AuthCodeURL(lt.UpstreamState, oidc.Nonce(lt.UpstreamNonce), oauth2.S256ChallengeOption(lt.UpstreamVerifier)), nil
+}
+
+// Result is a completed upstream login.
+type Result struct {
+	User     *store.User
+	Provider *store.Provider
+	// AMR is what the upstream provider says about how the user authenticated.
+	AMR     []string
+	Created bool // the user was provisioned by this login
+	Linked  bool // the identity was linked to an existing user by this login
+}
+
+// callback is what the upstream sent back, taken from lt before it is cleared.
+type callback struct {
+	alias, state, nonce, verifier string
+}
+
+// Complete finishes an upstream login from the callback query q. The upstream
+// fields of lt are cleared whatever happens (the caller saves lt), so a
+// callback can be used once.
+func (s *Service) Complete(ctx context.Context, lt *store.LoginTransaction, alias string, q url.Values) (*Result, error) {
+	cb := callback{lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier}
+	lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier = "", "", ""
+	if cb.state == "" || cb.alias != alias || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(cb.state)) != 1 {
+		return nil, fail("This sign-in response is not valid (it was forged, reused or has expired). Please sign in again.", nil)
+	}
+	if e := q.Get("error"); e != "" {
+		return nil, fail(upstreamErrorMessage(e), fmt.Errorf("upstream error %q: %s", e, q.Get("error_description")))
+	}
+	code := q.Get("code")
+	if code == "" {
+		return nil, fail("The sign-in response carried no authorization code. Please sign in again.", nil)
+	}
+	p, op, cfg, err := s.provider(ctx, alias)
+	if err != nil {
+		return nil, err
+	}
+	claims, amr, err := s.exchange(ctx, op, cfg, code, cb)
+	if err != nil {
+		return nil, err
+	}
+	return s.resolve(ctx, p, claims, amr)
+}
+
+func upstreamErrorMessage(code string) string {
+	if code == "access_denied" {
+		return "Sign-in was cancelled or refused at the provider."
+	}
+	return "The provider could not sign you in."
+}
+
+// exchange redeems the code and verifies the ID token: signature, issuer,
+// audience, expiry (go-oidc) and nonce.
+func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.Config, code string, cb callback) (map[string]any, []string, error) {
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, httpClient), upstreamTimeout)
+	defer cancel()
+	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(cb.verifier))
+	if err != nil {
+		return nil, nil, fail("The provider did not accept the sign-in. Please try again.", err)
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok {
+		return nil, nil, fail("The provider sent no ID token.", nil)
+	}
+	idt, err := op.Verifier(&oidc.Config{ClientID: cfg.ClientID}).Verify(ctx, raw)
+	if err != nil {
+		return nil, nil, fail("The provider's ID token is not valid.", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(cb.nonce)) != 1 {
+		return nil, nil, fail("The provider's ID token is not valid.", errors.New("nonce mismatch"))
+	}
+	claims := map[string]any{}
+	if err := idt.Claims(&claims); err != nil {
+		return nil, nil, fail("The provider's ID token is not valid.", err)
+	}
+	claims["sub"] = idt.Subject
+	var amr []string
+	if list, ok := claims["amr"].([]any); ok {
+		for _, v := range list {
+			if s, ok := v.(string); ok && len(s) <= 32 {
+				amr = append(amr, s)
+			}
+		}
+	}
+	return claims, amr, nil
+}
+
+func claimString(claims map[string]any, name string) string {
+	v, _ := claims[name].(string)
+	return strings.TrimSpace(v)
+}
+
+// resolve finds the local user of an upstream identity, linking or creating one
+// as the provider's policy allows.
+func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[string]any, amr []string) (*Result, error) {
+	sub := claimString(claims, "sub")
+	res := &Result{Provider: p, AMR: amr}
+	fi, err := s.Store.GetFederatedIdentity(ctx, p.Alias, sub)
+	switch {
+	case err == nil:
+		res.User, err = s.Store.GetUser(ctx, fi.UserID)
+	case errors.Is(err, store.ErrNotFound):
+		err = s.link(ctx, p, claims, res)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !res.User.Enabled {
+		return nil, fail("This account is disabled. Contact your administrator.", nil)
+	}
+	return res, nil
+}
+
+func (s *Service) link(ctx context.Context, p *store.Provider, claims map[string]any, res *Result) error {
+	email := claimString(claims, claimOr(p.ClaimEmail, "email"))
+	verified, _ := claims["email_verified"].(bool)
+	switch p.LinkPolicy {
+	case store.LinkVerifiedMail:
+		if email == "" || !verified {
+			return fail("Your account at "+p.DisplayName+" has no verified e-mail address that matches an account here. Ask your administrator to link it.", nil)
+		}
+		u, err := s.Store.GetUserByEmail(ctx, email)
+		if errors.Is(err, store.ErrNotFound) {
+			return fail("No account here matches your e-mail address at "+p.DisplayName+". Ask your administrator for an account.", nil)
+		}
+		if err != nil {
+			return err
+		}
+		res.User, res.Linked = u, true
+	case store.LinkCreate:
+		u, err := s.provision(ctx, p, claims, email)
+		if err != nil {
+			return err
+		}
+		res.User, res.Created = u, true
+	default:
+		return fail("Your account at "+p.DisplayName+" is not linked to an account here. Ask your administrator to link it.", nil)
+	}
+	return s.Store.CreateFederatedIdentity(ctx, &store.FederatedIdentity{ProviderAlias: p.Alias, Subject: claimString(claims, "sub"), UserID: res.User.ID, CreatedAt: time.Now().UTC()})
+}
+
+var usernameChars = regexp.MustCompile(`[^A-Za-z0-9._@-]`)
+
+// provision creates the local user of a first upstream login.
+func (s *Service) provision(ctx context.Context, p *store.Provider, claims map[string]any, email string) (*store.User, error) {
+	name := usernameChars.ReplaceAllString(claimString(claims, claimOr(p.ClaimUsername, "preferred_username")), "")
+	if name == "" {
+		name = p.Alias + "-" + usernameChars.ReplaceAllString(claimString(claims, "sub"), "")
+	}
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	now := time.Now().UTC()
+	u := &store.User{ID: store.NewID(), Username: name, Email: email, FirstName: claimString(claims, claimOr(p.ClaimFirstName, "given_name")),
+		LastName: claimString(claims, claimOr(p.ClaimLastName, "family_name")), Enabled: true, Role: store.RoleUser, CreatedAt: now, UpdatedAt: now}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, fail("An account with your username or e-mail already exists here. Ask your administrator to link it.", err)
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+// claimOr returns the configured claim name, or def when none is configured.
+func claimOr(configured, def string) string {
+	if configured != "" {
+		return configured
+	}
+	return def
+}

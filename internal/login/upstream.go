@@ -1,0 +1,112 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/authz/authz/internal/federation"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/views"
+)
+
+// startUpstream serves GET /login/upstream/{alias}: it records the round trip in
+// the login transaction and sends the browser to the upstream provider.
+func (p *Pipeline) startUpstream(w http.ResponseWriter, r *http.Request) {
+	lt, err := p.transaction(r)
+	if errors.Is(err, errNoTransaction) {
+		lt = &store.LoginTransaction{Purpose: store.PurposeLogin}
+		err = p.begin(w, r, lt)
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if lt.Purpose != store.PurposeLogin || lt.UserID != "" {
+		p.advance(w, r, lt)
+		return
+	}
+	target, err := p.Federation.Begin(r.Context(), lt, r.PathValue("alias"))
+	if err != nil {
+		p.upstreamFailed(w, r, lt, r.PathValue("alias"), err)
+		return
+	}
+	if err := p.Store.UpdateLoginTransaction(r.Context(), lt); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// upstreamCallback serves GET /login/upstream/{alias}/callback.
+func (p *Pipeline) upstreamCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	alias := r.PathValue("alias")
+	lt, err := p.transaction(r)
+	if errors.Is(err, errNoTransaction) {
+		p.render(w, r, http.StatusBadRequest, views.ErrorPage("Sign-in failed",
+			"This sign-in response does not belong to a sign-in in progress in this browser (it expired or was already used). Please sign in again.", "/account", "Sign in again"))
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	res, err := p.Federation.Complete(ctx, lt, alias, r.URL.Query())
+	// The upstream fields are cleared whatever the outcome: a callback works once.
+	if uerr := p.Store.UpdateLoginTransaction(ctx, lt); uerr != nil {
+		p.fail(w, r, uerr)
+		return
+	}
+	if err != nil {
+		p.upstreamFailed(w, r, lt, alias, err)
+		return
+	}
+	if res.Created {
+		p.audit(ctx, "user.created", "", res.User.ID, lt.ClientID, "provider="+alias)
+	}
+	if res.Linked || res.Created {
+		p.audit(ctx, "federation.linked", "", res.User.ID, lt.ClientID, "provider="+alias)
+	}
+	lt.UserID, lt.UpstreamAlias, lt.AuthTime = res.User.ID, alias, p.now()
+	lt.AMR = appendOnce(res.AMR, AMRFederated)
+	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.audit(ctx, "federation.login", res.User.ID, res.User.ID, lt.ClientID, "provider="+alias)
+	p.advance(w, r, lt)
+}
+
+// upstreamFailed shows why an upstream login failed, with the way back to the
+// login page; nothing was created or linked.
+func (p *Pipeline) upstreamFailed(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, alias string, err error) {
+	var fe *federation.Error
+	if !errors.As(err, &fe) {
+		p.fail(w, r, err)
+		return
+	}
+	p.Log.WarnContext(r.Context(), "upstream login failed", "provider", alias, "err", err)
+	p.audit(r.Context(), "federation.failure", "", "", lt.ClientID, "provider="+alias+" reason="+strings.TrimSuffix(fe.Reason, "."))
+	p.render(w, r, http.StatusBadGateway, views.ErrorPage("Sign-in failed", fe.Reason, "/login", "Back to sign-in"))
+}
+
+// providerButtons lists the enabled upstream providers for the login page.
+func (p *Pipeline) providerButtons(r *http.Request) []views.ProviderButton {
+	if p.Federation == nil {
+		return nil
+	}
+	list, err := p.Store.ListProviders(r.Context())
+	if err != nil {
+		p.Log.ErrorContext(r.Context(), "list providers", "err", err)
+		return nil
+	}
+	var buttons []views.ProviderButton
+	for _, pr := range list {
+		if pr.Enabled {
+			buttons = append(buttons, views.ProviderButton{ID: "provider-" + pr.Alias, Href: "/login/upstream/" + url.PathEscape(pr.Alias), Name: pr.DisplayName})
+		}
+	}
+	return buttons
+}
