@@ -124,19 +124,18 @@ func TestTokenEndpointBadInput(t *testing.T) {
 		b := newBrowser(t)
 		ctx := context.Background()
 
-		// Wrong PKCE verifier, then missing verifier: invalid_grant, and the code
-		// is not consumed by the failure... but is by the rules of fosite once used.
-		code, f := codeFor(t, in, r, b, u)
+		// Wrong PKCE verifier, then a missing one.
+		code, _ := codeFor(t, in, r, b, u)
 		if st, e := tokenError(t, in, id, secret, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {callbackURL}, "code_verifier": {oauth2.GenerateVerifier()}}); st != 400 || e != "invalid_grant" {
 			t.Errorf("wrong verifier: %d %s", st, e)
 		}
-		code, f = codeFor(t, in, r, b, u)
+		code, _ = codeFor(t, in, r, b, u)
 		if st, e := tokenError(t, in, id, secret, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {callbackURL}}); st != 400 || (e != "invalid_grant" && e != "invalid_request") {
 			t.Errorf("missing verifier: %d %s", st, e)
 		}
 
 		// Reused code: refused, and what the first redemption issued is revoked.
-		code, f = codeFor(t, in, r, b, u)
+		code, f := codeFor(t, in, r, b, u)
 		tok, _ := r.exchange(code, f)
 		if _, err := r.config.Exchange(ctx, code, oauth2.VerifierOption(f.verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Errorf("reused code: %v", err)
@@ -206,7 +205,6 @@ func TestTokenEndpointBadInput(t *testing.T) {
 		if resp.StatusCode != 400 {
 			t.Errorf("JSON body: %d", resp.StatusCode)
 		}
-		_ = f
 	})
 }
 

@@ -164,11 +164,6 @@ func (b *tab) location() string {
 	return v
 }
 
-func (b *tab) hasElement(id string) bool {
-	b.t.Helper()
-	return b.eval(fmt.Sprintf("String(document.getElementById(%q) !== null)", id)) == "true"
-}
-
 // waitTitle waits until the page heading is want.
 func (b *tab) waitTitle(want string) {
 	b.t.Helper()

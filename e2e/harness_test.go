@@ -13,7 +13,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -362,15 +361,6 @@ func (b *browser) sessionCookie(in *instance) string {
 
 func TestMain(m *testing.M) {
 	os.Exit(m.Run())
-}
-
-// repoRoot is the module root, for tests that build the binary.
-func repoRoot(t *testing.T) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(wd)
 }
 
 func base64URLDecode(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

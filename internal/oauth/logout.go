@@ -77,7 +77,7 @@ func (p *Provider) verifyIDTokenHint(ctx context.Context, hint string) (string, 
 	if len(hint) > 8<<10 {
 		return "", errors.New("oauth: id_token_hint too long")
 	}
-	jws, err := jose4.ParseSigned(hint, []jose4.SignatureAlgorithm{jose4.RS256, jose4.ES256})
+	jws, err := jose4.ParseSignedCompact(hint, []jose4.SignatureAlgorithm{jose4.RS256, jose4.ES256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return "", fmt.Errorf("oauth: parse id_token_hint: %w", err)
 	}
