@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -234,4 +235,49 @@ func TestPasswordEqualToUsernameIsRefused(t *testing.T) {
 	if res.Status != 400 || !strings.Contains(res.Body, "must not be your username") {
 		t.Fatalf("password equal to the username: %d", res.Status)
 	}
+}
+
+// TestFailuresFromOneAddressAreLimited sprays wrong passwords over many
+// usernames from one address: the address gets locked out.
+func TestFailuresFromOneAddressAreLimited(t *testing.T) {
+	in := startServer(t, "sqlite")
+	b := newBrowser(t)
+	p := b.get(in.URL + "/login")
+	var last *page
+	for i := 0; i < 52; i++ {
+		last = b.loginWithPassword(p, "spray"+strconv.Itoa(i), "guess")
+	}
+	if last.Status != http.StatusTooManyRequests || !strings.Contains(last.Body, "Too many failed attempts") {
+		t.Fatalf("after 52 failures from one address: %d", last.Status)
+	}
+}
+
+// TestPasswordResetLink walks a reset link of a user with an authenticator: the
+// code is asked before the new password, and the old password stops working.
+func TestPasswordResetLink(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		u := in.createUser("rita", true)
+		b := newBrowser(t)
+		link := in.issueLink(t, u.ID, store.ActionReset, time.Hour, time.Now())
+		if p := b.get(link); !strings.Contains(p.Body, "Reset your password") || strings.Contains(p.Body, "Configure OTP") {
+			t.Fatalf("reset landing page: %d\n%s", p.Status, p.Body)
+		}
+		p := b.get(link + "?continue=1")
+		if !strings.Contains(p.Body, `action="/login/otp"`) {
+			t.Fatalf("a reset must ask for the code first, got %s", p.URL)
+		}
+		p = b.submit(p, "/login/otp", url.Values{"otp": {currentCode(t, u.OTPSecret, map[int64]bool{})}})
+		p = b.submit(p, "/login/set-password", url.Values{"password": {"brand new password"}, "password_confirm": {"brand new password"}})
+		if !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("after the reset the user is signed in: %d", p.Status)
+		}
+		fresh := newBrowser(t)
+		if p := fresh.loginWithPassword(fresh.get(in.URL+"/login"), "rita", u.Password); p.Status != http.StatusUnauthorized {
+			t.Errorf("the old password must stop working: %d", p.Status)
+		}
+		if p := fresh.loginWithPassword(fresh.get(in.URL+"/login"), "rita", "brand new password"); !strings.Contains(p.Body, `action="/login/otp"`) {
+			t.Errorf("the new password must work: %d", p.Status)
+		}
+	})
 }

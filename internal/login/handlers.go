@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/store"
@@ -67,6 +68,14 @@ func (p *Pipeline) withTransaction(h func(http.ResponseWriter, *http.Request, *s
 			p.showStep(w, r, lt, msgBadForm, http.StatusForbidden)
 			return
 		}
+		if msg, err := p.locked(r.Context(), ipThrottleKey(r)); err != nil || msg != "" {
+			if err != nil {
+				p.fail(w, r, err)
+				return
+			}
+			p.showStep(w, r, lt, msg, http.StatusTooManyRequests)
+			return
+		}
 		h(w, r, lt)
 	}
 }
@@ -74,6 +83,28 @@ func (p *Pipeline) withTransaction(h func(http.ResponseWriter, *http.Request, *s
 // passwordBackoff locks a username after repeated wrong passwords. It is looser
 // than the OTP policy: the password is the factor users mistype most.
 var passwordBackoff = mfa.Backoff{Free: 10, Base: 30 * time.Second, Max: 15 * time.Minute}
+
+// ipBackoff limits wrong passwords and codes from one client address across all
+// usernames, so spraying many accounts is slowed too. It is generous because
+// many users may share one address.
+var ipBackoff = mfa.Backoff{Free: 50, Base: time.Minute, Max: 15 * time.Minute}
+
+// ipQuiet is how long an address must stay free of failures for its count to
+// start again.
+const ipQuiet = time.Hour
+
+func ipThrottleKey(r *http.Request) string { return "ip:" + clientip.FromContext(r.Context()) }
+
+// countIPFailure records a failed password or code from the request's address.
+func (p *Pipeline) countIPFailure(r *http.Request) {
+	ctx, key := r.Context(), ipThrottleKey(r)
+	if th, err := p.Store.GetThrottle(ctx, key); err == nil && th.Failures > 0 && p.now().Sub(th.UpdatedAt) > ipQuiet {
+		_ = p.Store.ResetThrottle(ctx, key)
+	}
+	if _, err := p.Store.AddFailure(ctx, key, p.now(), ipBackoff.LockFor); err != nil {
+		p.Log.ErrorContext(ctx, "count failure of address", "err", err)
+	}
+}
 
 func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
 	if lt.UserID != "" {
@@ -115,6 +146,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		if _, ferr := p.Store.AddFailure(ctx, throttleKey, p.now(), passwordBackoff.LockFor); ferr != nil {
 			p.Log.ErrorContext(ctx, "count password failure", "err", ferr)
 		}
+		p.countIPFailure(r)
 		userID := ""
 		if u != nil {
 			userID = u.ID
@@ -188,17 +220,15 @@ func (p *Pipeline) codeMessage(err error) (string, int) {
 }
 
 func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
-	st, err := p.load(r.Context(), lt)
-	if err != nil {
-		p.stepError(w, r, lt, err)
+	st, s, ok := p.derive(w, r, lt)
+	if !ok {
 		return
 	}
-	if s, err := p.next(r.Context(), st); err != nil || s != stepOTP {
+	if s != stepOTP {
 		p.advance(w, r, lt)
 		return
 	}
-	err = p.OTP.Verify(r.Context(), st.user.ID, r.PostFormValue("otp"), p.now())
-	if err != nil {
+	if err := p.OTP.Verify(r.Context(), st.user.ID, r.PostFormValue("otp"), p.now()); err != nil {
 		p.codeFailed(w, r, lt, st.user, err, "method=otp")
 		return
 	}
@@ -219,6 +249,9 @@ func (p *Pipeline) codeFailed(w http.ResponseWriter, r *http.Request, lt *store.
 		return
 	}
 	p.audit(r.Context(), "login.failure", "", u.ID, lt.ClientID, detail)
+	if errors.Is(err, mfa.ErrInvalidCode) {
+		p.countIPFailure(r)
+	}
 	if errors.Is(err, mfa.ErrLocked) {
 		p.audit(r.Context(), "otp.lockout", "", u.ID, lt.ClientID, "")
 	}
@@ -281,12 +314,11 @@ func (p *Pipeline) pendingSecret(ctx context.Context, lt *store.LoginTransaction
 
 func (p *Pipeline) postEnroll(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
 	ctx := r.Context()
-	st, err := p.load(ctx, lt)
-	if err != nil {
-		p.stepError(w, r, lt, err)
+	st, s, ok := p.derive(w, r, lt)
+	if !ok {
 		return
 	}
-	if s, err := p.next(ctx, st); err != nil || s != stepEnroll || len(lt.PendingOTPSecret) == 0 {
+	if s != stepEnroll || len(lt.PendingOTPSecret) == 0 {
 		p.advance(w, r, lt)
 		return
 	}
@@ -322,12 +354,11 @@ func (p *Pipeline) postEnroll(w http.ResponseWriter, r *http.Request, lt *store.
 
 func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
 	ctx := r.Context()
-	st, err := p.load(ctx, lt)
-	if err != nil {
-		p.stepError(w, r, lt, err)
+	st, s, ok := p.derive(w, r, lt)
+	if !ok {
 		return
 	}
-	if s, err := p.next(ctx, st); err != nil || s != stepSetPassword {
+	if s != stepSetPassword {
 		p.advance(w, r, lt)
 		return
 	}
@@ -376,12 +407,11 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 
 func (p *Pipeline) postConsent(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
 	ctx := r.Context()
-	st, err := p.load(ctx, lt)
-	if err != nil {
-		p.stepError(w, r, lt, err)
+	st, s, ok := p.derive(w, r, lt)
+	if !ok {
 		return
 	}
-	if s, err := p.next(ctx, st); err != nil || s != stepConsent {
+	if s != stepConsent {
 		p.advance(w, r, lt)
 		return
 	}

@@ -136,15 +136,21 @@ func NeedsConsent(ctx context.Context, st store.Store, userID, clientID string, 
 	return false, nil
 }
 
-// show serves GET /login: the page of the current step.
-func (p *Pipeline) show(w http.ResponseWriter, r *http.Request) {
+// transactionOrNew returns the request's login transaction, or begins a new
+// login at once: rendering rather than redirecting keeps a client that keeps no
+// cookies from looping.
+func (p *Pipeline) transactionOrNew(w http.ResponseWriter, r *http.Request) (*store.LoginTransaction, error) {
 	lt, err := p.transaction(r)
 	if errors.Is(err, errNoTransaction) {
-		// Render at once rather than redirect: a client that keeps no cookies
-		// must not loop.
 		lt = &store.LoginTransaction{Purpose: store.PurposeLogin}
 		err = p.begin(w, r, lt)
 	}
+	return lt, err
+}
+
+// show serves GET /login: the page of the current step.
+func (p *Pipeline) show(w http.ResponseWriter, r *http.Request) {
+	lt, err := p.transactionOrNew(w, r)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -152,20 +158,26 @@ func (p *Pipeline) show(w http.ResponseWriter, r *http.Request) {
 	p.showStep(w, r, lt, "", http.StatusOK)
 }
 
-// showStep renders the current step's page with an optional error message.
-func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, msg string, status int) {
+// derive loads the state of lt and the step that follows; on error it has
+// answered the request and returns ok false.
+func (p *Pipeline) derive(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) (*state, step, bool) {
 	st, err := p.load(r.Context(), lt)
-	if errors.Is(err, errUserGone) {
-		p.abandon(w, r, lt, "This account is disabled. Contact your administrator.")
-		return
-	}
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		p.stepError(w, r, lt, err)
+		return nil, 0, false
 	}
 	s, err := p.next(r.Context(), st)
 	if err != nil {
 		p.fail(w, r, err)
+		return nil, 0, false
+	}
+	return st, s, true
+}
+
+// showStep renders the current step's page with an optional error message.
+func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, msg string, status int) {
+	st, s, ok := p.derive(w, r, lt)
+	if !ok {
 		return
 	}
 	switch s {
@@ -188,14 +200,8 @@ func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.Lo
 // advance continues after a successful step: finish at once, or show the next page
 // through a redirect so that a reload never re-posts a form.
 func (p *Pipeline) advance(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
-	st, err := p.load(r.Context(), lt)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	s, err := p.next(r.Context(), st)
-	if err != nil {
-		p.fail(w, r, err)
+	st, s, ok := p.derive(w, r, lt)
+	if !ok {
 		return
 	}
 	if s == stepFinish {

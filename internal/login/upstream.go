@@ -14,11 +14,7 @@ import (
 // startUpstream serves GET /login/upstream/{alias}: it records the round trip in
 // the login transaction and sends the browser to the upstream provider.
 func (p *Pipeline) startUpstream(w http.ResponseWriter, r *http.Request) {
-	lt, err := p.transaction(r)
-	if errors.Is(err, errNoTransaction) {
-		lt = &store.LoginTransaction{Purpose: store.PurposeLogin}
-		err = p.begin(w, r, lt)
-	}
+	lt, err := p.transactionOrNew(w, r)
 	if err != nil {
 		p.fail(w, r, err)
 		return
