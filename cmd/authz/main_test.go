@@ -410,3 +410,30 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 }
 
 func ioPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
+
+func TestKeysRotate(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, code := runAuthz(t, dir, nil, "migrate", "up"); code != 0 {
+		t.Fatal(stderr)
+	}
+	out, stderr, code := runAuthz(t, dir, nil, "keys", "rotate")
+	if code != 0 || !strings.Contains(out, "new signing key") {
+		t.Fatalf("keys rotate: %d %q %q", code, out, stderr)
+	}
+	addr := freeAddr(t)
+	s := startAuthz(t, dir, []string{"AUTHZ_LISTEN=" + addr})
+	s.waitReady(t, "http://"+addr)
+	resp, err := http.Get("http://" + addr + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jwks struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&jwks)
+	resp.Body.Close()
+	if len(jwks.Keys) != 2 {
+		t.Fatalf("after a rotation both keys must be published, got %d", len(jwks.Keys))
+	}
+	s.stop(t)
+}
