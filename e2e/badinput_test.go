@@ -332,3 +332,24 @@ func (in *instance) createClientCC() *clientcredentials.Config {
 	id, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"api.read"}})
 	return &clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: in.URL + "/oauth2/token", Scopes: []string{"api.read"}}
 }
+
+// FuzzLogoutRequest throws arbitrary logout parameters at /oauth2/logout: no
+// server error, and no redirect anywhere but a registered post-logout URI.
+func FuzzLogoutRequest(f *testing.F) {
+	f.Add("eyJhbGciOiJSUzI1NiJ9.e30.sig", postLogoutURL, "s")
+	f.Add("", "https://evil.example/", "")
+	f.Add("a.b.c.d.e", "javascript:alert(1)", "\x00")
+	h := fuzzHandler(f)
+	f.Fuzz(func(t *testing.T, hint, uri, state string) {
+		q := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {uri}, "state": {state}}
+		req := httptest.NewRequest("GET", "/oauth2/logout?"+q.Encode(), nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("status %d", rec.Code)
+		}
+		if loc := rec.Header().Get("Location"); loc != "" {
+			t.Fatalf("an unverifiable logout request redirected to %q", loc)
+		}
+	})
+}
