@@ -408,3 +408,5 @@ func TestSameMessageForUnknownUserAndWrongPassword(t *testing.T) {
 		t.Fatalf("statuses %d/%d; the two answers must be the same", wrongPw.Status, unknown.Status)
 	}
 }
+
+func oidcPromptNone() oauth2.AuthCodeOption { return oauth2.SetAuthURLParam("prompt", "none") }

@@ -234,8 +234,16 @@ func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[str
 	switch {
 	case err == nil:
 		res.User, err = s.Store.GetUser(ctx, fi.UserID)
+		if errors.Is(err, store.ErrNotFound) {
+			err = fail("Your account here no longer exists. Contact your administrator.", err)
+		}
 	case errors.Is(err, store.ErrNotFound):
-		err = s.link(ctx, p, claims, res)
+		// The user and the link are written together, so a failure leaves no
+		// orphan account that would block every later login.
+		err = store.InTx(ctx, s.Store, func(ctx context.Context) error { return s.link(ctx, p, claims, res) })
+		if errors.Is(err, store.ErrConflict) {
+			err = fail("Another sign-in with this account was running at the same time. Please try again.", err)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -249,9 +257,14 @@ func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[str
 func (s *Service) link(ctx context.Context, p *store.Provider, claims map[string]any, res *Result) error {
 	email := claimString(claims, claimOr(p.ClaimEmail, "email"))
 	verified, _ := claims["email_verified"].(bool)
+	if !verified {
+		// An address the provider has not verified is not kept: authz tells
+		// relying applications its addresses are verified.
+		email = ""
+	}
 	switch p.LinkPolicy {
 	case store.LinkVerifiedMail:
-		if email == "" || !verified {
+		if email == "" {
 			return fail("Your account at "+p.DisplayName+" has no verified e-mail address that matches an account here. Ask your administrator to link it.", nil)
 		}
 		u, err := s.Store.GetUserByEmail(ctx, email)
@@ -274,7 +287,9 @@ func (s *Service) link(ctx context.Context, p *store.Provider, claims map[string
 	return s.Store.CreateFederatedIdentity(ctx, &store.FederatedIdentity{ProviderAlias: p.Alias, Subject: claimString(claims, "sub"), UserID: res.User.ID, CreatedAt: time.Now().UTC()})
 }
 
-var usernameChars = regexp.MustCompile(`[^A-Za-z0-9._@-]`)
+// usernameChars are those a provisioned username may keep. "@" is not among
+// them: a provisioned "victim@corp" would shadow that user's login by e-mail.
+var usernameChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
 
 // provision creates the local user of a first upstream login.
 func (s *Service) provision(ctx context.Context, p *store.Provider, claims map[string]any, email string) (*store.User, error) {

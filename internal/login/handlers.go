@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,16 @@ var ipBackoff = mfa.Backoff{Free: 50, Base: time.Minute, Max: 15 * time.Minute}
 // start again.
 const ipQuiet = time.Hour
 
-func ipThrottleKey(r *http.Request) string { return "ip:" + clientip.FromContext(r.Context()) }
+// ipThrottleKey names the client's address, or its /64 for IPv6, where one
+// client commonly holds the whole prefix.
+func ipThrottleKey(r *http.Request) string {
+	a, err := netip.ParseAddr(clientip.FromContext(r.Context()))
+	if err == nil && a.Is6() {
+		p, _ := a.Prefix(64)
+		return "ip:" + p.String()
+	}
+	return "ip:" + clientip.FromContext(r.Context())
+}
 
 // countIPFailure records a failed password or code from the request's address.
 func (p *Pipeline) countIPFailure(r *http.Request) {
@@ -123,13 +133,15 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		p.fail(w, r, err)
 		return
 	}
+	// Counted before the check, so concurrent guesses cannot outrun the lock.
 	throttleKey := "pwd:" + strings.ToLower(name)
-	if locked, err := p.locked(ctx, throttleKey); err != nil || locked != "" {
-		if err != nil {
-			p.fail(w, r, err)
+	if _, err := passwordBackoff.Charge(ctx, p.Store, throttleKey, p.now()); err != nil {
+		var le *mfa.LockedError
+		if errors.As(err, &le) {
+			p.showStep(w, r, lt, lockedMessage(le.Until.Sub(p.now())), http.StatusTooManyRequests)
 			return
 		}
-		p.showStep(w, r, lt, locked, http.StatusTooManyRequests)
+		p.fail(w, r, err)
 		return
 	}
 	hash := ""
@@ -143,9 +155,6 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		p.showStep(w, r, lt, msgBusy, http.StatusServiceUnavailable)
 		return
 	case err != nil:
-		if _, ferr := p.Store.AddFailure(ctx, throttleKey, p.now(), passwordBackoff.LockFor); ferr != nil {
-			p.Log.ErrorContext(ctx, "count password failure", "err", ferr)
-		}
 		p.countIPFailure(r)
 		userID := ""
 		if u != nil {
@@ -160,7 +169,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		return
 	}
 	_ = p.Store.ResetThrottle(ctx, throttleKey)
-	lt.UserID, lt.AMR, lt.AuthTime = u.ID, []string{AMRPassword}, p.now()
+	lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = u.ID, []string{AMRPassword}, p.now(), ""
 	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
 		p.fail(w, r, err)
 		return
@@ -377,18 +386,13 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 		p.fail(w, r, err)
 		return
 	}
-	err = store.InTx(ctx, p.Store, func(ctx context.Context) error {
-		if lt.ActionTokenID != "" {
-			if err := p.Store.UseActionToken(ctx, lt.ActionTokenID, p.now()); err != nil {
-				return err
-			}
-		}
-		u := *st.user
-		u.PasswordHash, u.UpdatedAt = hash, p.now()
-		return p.Store.UpdateUser(ctx, &u)
-	})
+	err = p.storePassword(ctx, lt, st.user.ID, hash)
+	if errors.Is(err, errUserGone) {
+		p.abandon(w, r, lt, msgDisabled)
+		return
+	}
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-		p.abandon(w, r, lt, "This link was already used or replaced by a newer one. Ask your administrator for a new link.")
+		p.abandon(w, r, lt, "This link was already used, has expired or was replaced by a newer one. Ask your administrator for a new link.")
 		return
 	}
 	if err != nil {
@@ -435,6 +439,38 @@ func (p *Pipeline) postConsent(w http.ResponseWriter, r *http.Request, lt *store
 	p.advance(w, r, lt)
 }
 
+// storePassword consumes the link and sets the password in one transaction, on
+// a fresh copy of the user. A link sets a password only once: every browser
+// session of the user ends with it, so a reset locks out whoever had the old one.
+func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction, userID, hash string) error {
+	return store.InTx(ctx, p.Store, func(ctx context.Context) error {
+		if lt.ActionTokenID != "" {
+			at, err := p.Store.GetActionToken(ctx, lt.ActionTokenID)
+			if err != nil {
+				return err
+			}
+			if !p.now().Before(at.ExpiresAt) {
+				return store.ErrNotFound
+			}
+			if err := p.Store.UseActionToken(ctx, lt.ActionTokenID, p.now()); err != nil {
+				return err
+			}
+		}
+		u, err := p.Store.GetUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if !u.Enabled {
+			return errUserGone
+		}
+		u.PasswordHash, u.UpdatedAt = hash, p.now()
+		if err := p.Store.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return p.Store.DeleteUserSessions(ctx, userID)
+	})
+}
+
 // account shows the signed-in user, or starts a login.
 func (p *Pipeline) account(w http.ResponseWriter, r *http.Request) {
 	sess, err := p.CurrentSession(r)
@@ -456,5 +492,5 @@ func (p *Pipeline) account(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, views.AccountPage(u.Username, u.Email, u.Role == store.RoleAdmin))
+	p.render(w, r, http.StatusOK, views.AccountPage(u.Username, u.Email, u.Role == store.RoleAdmin, LogoutToken(sess.ID)))
 }

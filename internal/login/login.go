@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -40,6 +41,20 @@ const (
 	AMRMFA       = "mfa"
 	AMRFederated = "fed"
 )
+
+// upstreamAMRPrefix marks, in a session's AMR, a method an upstream provider
+// reported, as opposed to one authz checked itself.
+const upstreamAMRPrefix = "up:"
+
+// PublicAMR is the amr claim of a session's methods: upstream methods lose
+// their mark, duplicates go.
+func PublicAMR(amr []string) []string {
+	var out []string
+	for _, m := range amr {
+		out = appendOnce(out, strings.TrimPrefix(m, upstreamAMRPrefix))
+	}
+	return out
+}
 
 // Resumer answers the authorization request parked in a login transaction once
 // the pipeline has finished; internal/oauth implements it.
@@ -114,8 +129,21 @@ func (p *Pipeline) CurrentSession(r *http.Request) (*store.Session, error) {
 	return s, err
 }
 
-// EndSession deletes the browser session of r and its cookie.
+// LogoutToken is the confirmation token a logout form of session sessionID must
+// carry: a cross-site form cannot know it, so it cannot sign anyone out.
+func LogoutToken(sessionID string) string {
+	sum := sha256.Sum256([]byte("logout-csrf:" + sessionID))
+	return hex.EncodeToString(sum[:])
+}
+
+// EndSession deletes the browser session of r and its cookie, and any login in
+// progress in the browser: a transaction begun from the session (at the consent
+// page, say) must not outlive it.
 func (p *Pipeline) EndSession(w http.ResponseWriter, r *http.Request) (*store.Session, error) {
+	if lt, err := p.transaction(r); err == nil {
+		_ = p.Store.DeleteLoginTransaction(r.Context(), lt.ID)
+	}
+	p.setCookie(w, TransactionCookie, "", time.Time{})
 	s, err := p.CurrentSession(r)
 	p.setCookie(w, SessionCookie, "", time.Time{})
 	if err != nil || s == nil {

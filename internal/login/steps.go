@@ -55,8 +55,9 @@ func (p *Pipeline) load(ctx context.Context, lt *store.LoginTransaction) (*state
 	}
 	st.user = u
 	if has(lt.AMR, AMRFederated) {
+		// A provider that is gone waives nothing: the local steps run.
 		pr, err := p.Store.GetProvider(ctx, lt.UpstreamAlias)
-		st.otpWaived = err != nil || !pr.RequireOTP
+		st.otpWaived = err == nil && !pr.RequireOTP
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
@@ -258,8 +259,7 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	p.setCookie(w, SessionCookie, token, sess.ExpiresAt)
 	p.setCookie(w, TransactionCookie, "", time.Time{})
-	u.LastLoginAt = now
-	if err := p.Store.UpdateUser(ctx, u); err != nil {
+	if err := p.recordLogin(ctx, u.ID, now); err != nil {
 		p.Log.ErrorContext(ctx, "record last login", "err", err)
 	}
 	p.audit(ctx, "login.success", u.ID, u.ID, lt.ClientID, "amr="+strings.Join(amr, ","))
@@ -271,4 +271,17 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 		p.Log.ErrorContext(ctx, "delete login transaction", "err", err)
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+// recordLogin sets the user's last login on a fresh copy of the row, so that an
+// administrator's change made during the login is not written back over.
+func (p *Pipeline) recordLogin(ctx context.Context, userID string, now time.Time) error {
+	return store.InTx(ctx, p.Store, func(ctx context.Context) error {
+		u, err := p.Store.GetUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		u.LastLoginAt = now
+		return p.Store.UpdateUser(ctx, u)
+	})
 }

@@ -66,7 +66,12 @@ func (p *Pipeline) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 		p.audit(ctx, "federation.linked", "", res.User.ID, lt.ClientID, "provider="+alias)
 	}
 	lt.UserID, lt.UpstreamAlias, lt.AuthTime = res.User.ID, alias, p.now()
-	lt.AMR = appendOnce(res.AMR, AMRFederated)
+	// What the upstream says is kept apart from the local factors: an upstream
+	// "otp" must never pass for the local code step or the admin's OTP gate.
+	lt.AMR = []string{AMRFederated}
+	for _, m := range res.AMR {
+		lt.AMR = appendOnce(lt.AMR, upstreamAMRPrefix+m)
+	}
 	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
 		p.fail(w, r, err)
 		return

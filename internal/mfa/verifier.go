@@ -108,30 +108,34 @@ func (v *Verifier) backoff() Backoff {
 // cannot be a guess; ErrNotEnrolled without a credential. Other errors come from
 // the store or the sealer and mean the check could not be made.
 func (v *Verifier) Verify(ctx context.Context, userID, code string, now time.Time) error {
-	th, err := v.checkLock(ctx, userID, now)
-	if err != nil {
+	if _, err := v.checkLock(ctx, userID, now); err != nil {
 		return err
 	}
-	if code, err = ParseCode(code); err != nil {
+	code, err := ParseCode(code)
+	if err != nil {
 		return err
 	}
 	cred, secret, err := v.credential(ctx, userID)
 	if err != nil {
 		return err
 	}
+	th, err := v.charge(ctx, userID, now)
+	if err != nil {
+		return err
+	}
 	step, ok := MatchStep(secret, code, now)
 	if !ok || step <= cred.LastStep {
-		return v.fail(ctx, userID, now)
+		return refused(th, now)
 	}
 	// LastStep above spares a write for the common replay; this conditional
 	// update is what stops two replicas accepting the same code concurrently.
 	if err := v.Store.AcceptOTPStep(ctx, userID, step); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return v.fail(ctx, userID, now)
+			return refused(th, now)
 		}
 		return fmt.Errorf("mfa: record accepted step: %w", err)
 	}
-	return v.succeed(ctx, userID, th)
+	return v.succeed(ctx, userID)
 }
 
 // Enroll confirms that the user's app holds secret by checking code at now
@@ -143,16 +147,19 @@ func (v *Verifier) Enroll(ctx context.Context, userID, secret, code string, now 
 	if err != nil {
 		return err
 	}
-	th, err := v.checkLock(ctx, userID, now)
-	if err != nil {
+	if _, err := v.checkLock(ctx, userID, now); err != nil {
 		return err
 	}
 	if code, err = ParseCode(code); err != nil {
 		return err
 	}
+	th, err := v.charge(ctx, userID, now)
+	if err != nil {
+		return err
+	}
 	step, ok := MatchStep(canon, code, now)
 	if !ok {
-		return v.fail(ctx, userID, now)
+		return refused(th, now)
 	}
 	sealed, err := v.Sealer.Seal([]byte(canon), credentialAD(userID))
 	if err != nil {
@@ -162,7 +169,7 @@ func (v *Verifier) Enroll(ctx context.Context, userID, secret, code string, now 
 	if err := v.Store.CreateOTPCredential(ctx, cred); err != nil {
 		return fmt.Errorf("mfa: store credential: %w", err)
 	}
-	return v.succeed(ctx, userID, th)
+	return v.succeed(ctx, userID)
 }
 
 // SealSecret seals a secret shown during enrollment but not yet confirmed, for
@@ -212,28 +219,52 @@ func (v *Verifier) credential(ctx context.Context, userID string) (*store.OTPCre
 	return cred, string(secret), nil
 }
 
-// fail counts a failure and returns ErrInvalidCode, joined with a *LockedError
-// when this failure starts a lock. If the failure cannot be counted the store
-// error is returned instead: an uncounted guess must not look like an ordinary one.
-func (v *Verifier) fail(ctx context.Context, userID string, now time.Time) error {
-	th, err := v.Store.AddFailure(ctx, ThrottleKey(userID), now, v.backoff().LockFor)
-	if err != nil {
-		return fmt.Errorf("mfa: count failed code: %w", err)
+// charge counts the attempt before its outcome is known: see Backoff.Charge.
+func (v *Verifier) charge(ctx context.Context, userID string, now time.Time) (*store.Throttle, error) {
+	th, err := v.backoff().Charge(ctx, v.Store, ThrottleKey(userID), now)
+	if err != nil && !errors.Is(err, ErrLocked) {
+		return nil, fmt.Errorf("mfa: count attempt: %w", err)
 	}
+	return th, err
+}
+
+// refused is the answer to a wrong or replayed code, already counted by charge:
+// ErrInvalidCode, joined with a *LockedError when this failure started a lock.
+func refused(th *store.Throttle, now time.Time) error {
 	if now.Before(th.LockedUntil) {
 		return fmt.Errorf("%w (%w)", ErrInvalidCode, &LockedError{Until: th.LockedUntil})
 	}
 	return ErrInvalidCode
 }
 
-// succeed clears earlier failures; the write is skipped when there were none,
-// which is nearly every login.
-func (v *Verifier) succeed(ctx context.Context, userID string, th *store.Throttle) error {
-	if th.Failures == 0 && th.LockedUntil.IsZero() {
-		return nil
-	}
+// succeed clears the attempts counted for this user.
+func (v *Verifier) succeed(ctx context.Context, userID string) error {
 	if err := v.Store.ResetThrottle(ctx, ThrottleKey(userID)); err != nil {
 		return fmt.Errorf("mfa: reset lockout: %w", err)
 	}
 	return nil
+}
+
+// Charge counts an attempt on key as a failure before its outcome is known, and
+// refuses it (with a *LockedError) when key is locked, or when other attempts
+// were counted between this one's read and write beyond the free budget.
+// Counting first is what keeps a burst of concurrent guesses, on any number of
+// replicas, from all passing the lock check before the first failure is written.
+// The caller resets the throttle when the attempt succeeds.
+func (b Backoff) Charge(ctx context.Context, st store.Store, key string, now time.Time) (*store.Throttle, error) {
+	before, err := st.GetThrottle(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if now.Before(before.LockedUntil) {
+		return nil, &LockedError{Until: before.LockedUntil}
+	}
+	after, err := st.AddFailure(ctx, key, now, b.LockFor)
+	if err != nil {
+		return nil, err
+	}
+	if after.Failures > before.Failures+1 && after.Failures > b.Free {
+		return nil, &LockedError{Until: after.LockedUntil}
+	}
+	return after, nil
 }

@@ -375,3 +375,34 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentGuessesCannotOutrunTheLockout fires a burst of wrong codes at
+// once: no more than the free budget (plus the one that starts the lock) may be
+// judged; the rest are refused as locked without being checked.
+func TestConcurrentGuessesCannotOutrunTheLockout(t *testing.T) {
+	f := newFixture(t)
+	userID, secret := f.enrolled(t)
+	now := t0.Add(time.Hour)
+	bad := wrongCode(t, secret, now)
+	const n = 40
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = f.v.Verify(context.Background(), userID, bad, now) })
+	}
+	wg.Wait()
+	judged := 0
+	for _, err := range errs {
+		var le *mfa.LockedError
+		switch {
+		case errors.Is(err, mfa.ErrInvalidCode):
+			judged++
+		case errors.As(err, &le):
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	if max := mfa.DefaultBackoff.Free + 1; judged > max {
+		t.Fatalf("%d of %d concurrent guesses were judged, at most %d may be", judged, n, max)
+	}
+}

@@ -192,7 +192,7 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	fs.Claims.Issuer = p.cfg.Issuer
 	fs.Claims.AuthTime = sess.AuthTime.UTC()
 	fs.Claims.RequestedAt = requestedAt.UTC()
-	fs.Claims.AuthenticationMethodsReferences = sess.AMR
+	fs.Claims.AuthenticationMethodsReferences = login.PublicAMR(sess.AMR)
 	addProfileClaims(fs.Claims.Extra, u, ar.GetGrantedScopes())
 	if sess.Provider != "" {
 		fs.Claims.Extra["idp"] = sess.Provider

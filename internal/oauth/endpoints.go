@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
@@ -150,6 +151,12 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// fosite would also let any access token introspect other tokens; only
+	// confidential clients may (RFC 7662 §4).
+	if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
+		p.fosite.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate as a client with HTTP Basic."))
+		return
+	}
 	ir, err := p.fosite.NewIntrospectionRequest(ctx, r, NewSession(""))
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)

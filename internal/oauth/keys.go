@@ -39,6 +39,9 @@ type KeySet struct {
 	mu       sync.Mutex
 	keys     []*signingKey // newest first
 	loadedAt time.Time
+	// missAt is when an unknown kid last forced a reload; it bounds how often
+	// anyone can make this replica reload and unseal every key.
+	missAt time.Time
 }
 
 type signingKey struct {
@@ -208,6 +211,15 @@ func (ks *KeySet) publicKey(ctx context.Context, kid string) (crypto.PublicKey, 
 	}
 	if pk := find(); pk != nil {
 		return pk, nil
+	}
+	ks.mu.Lock()
+	recent := time.Since(ks.missAt) < 10*time.Second
+	if !recent {
+		ks.missAt = time.Now()
+	}
+	ks.mu.Unlock()
+	if recent {
+		return nil, fmt.Errorf("oauth: unknown key id %q", kid)
 	}
 	if err := ks.reload(ctx); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,13 +12,15 @@ import (
 	jose4 "github.com/go-jose/go-jose/v4"
 
 	"github.com/authz/authz/internal/clientip"
+	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
 
-// logout serves RP-initiated logout 1.0 at /oauth2/logout. With a valid
-// id_token_hint the session ends at once; without one the user confirms first,
-// so a cross-site link cannot sign anyone out.
+// logout serves RP-initiated logout 1.0 at /oauth2/logout. The session ends at
+// once when a valid id_token_hint names the session's own user, or when the
+// form carries the session's confirmation token; otherwise the user confirms
+// first, so a cross-site link cannot sign anyone out.
 func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxAuthorizeQuery)
@@ -26,32 +29,31 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hint, uri := r.Form.Get("id_token_hint"), r.Form.Get("post_logout_redirect_uri")
-	clientID := r.Form.Get("client_id")
+	clientID, hintSubject := r.Form.Get("client_id"), ""
 	if hint != "" {
-		aud, err := p.verifyIDTokenHint(ctx, hint)
+		aud, sub, err := p.verifyIDTokenHint(ctx, hint)
 		if err != nil || (clientID != "" && clientID != aud) {
 			p.errorPage(w, r, http.StatusBadRequest, "Logout failed", "The id_token_hint is not a valid ID token issued by this server.")
 			return
 		}
-		clientID = aud
+		clientID, hintSubject = aud, sub
 	}
 	if uri != "" && !p.postLogoutAllowed(ctx, clientID, uri) {
 		p.errorPage(w, r, http.StatusBadRequest, "Logout failed", "The post_logout_redirect_uri is not registered for this application.")
 		return
 	}
-	if hint == "" && r.Method == http.MethodGet {
-		render(w, r, http.StatusOK, views.LogoutPage(false), p.log)
+	sess, err := p.pipeline.CurrentSession(r)
+	if err != nil {
+		p.errorPage(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "Please try again in a moment.")
 		return
 	}
-	sess, err := p.pipeline.EndSession(w, r)
-	if err != nil {
-		p.log.ErrorContext(ctx, "logout: end session", "err", err)
+	if sess != nil && !p.logoutConfirmed(r, sess, hintSubject) {
+		render(w, r, http.StatusOK, views.LogoutConfirmPage(views.LogoutData{Confirm: login.LogoutToken(sess.ID), PostLogoutURI: uri, State: r.Form.Get("state"), ClientID: clientID}), p.log)
+		return
 	}
-	if sess != nil {
-		p.audit(ctx, "logout", sess.UserID, clientID)
-	}
+	p.endSession(w, r, sess, clientID)
 	if uri == "" {
-		render(w, r, http.StatusOK, views.LogoutPage(true), p.log)
+		render(w, r, http.StatusOK, views.LoggedOutPage(), p.log)
 		return
 	}
 	target, _ := url.Parse(uri)
@@ -63,6 +65,24 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target.String(), http.StatusSeeOther)
 }
 
+// logoutConfirmed reports whether the request may end sess without asking.
+func (p *Provider) logoutConfirmed(r *http.Request, sess *store.Session, hintSubject string) bool {
+	if hintSubject != "" && hintSubject == sess.UserID {
+		return true
+	}
+	got := r.PostForm.Get("confirm")
+	return r.Method == http.MethodPost && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(login.LogoutToken(sess.ID))) == 1
+}
+
+func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, sess *store.Session, clientID string) {
+	if _, err := p.pipeline.EndSession(w, r); err != nil {
+		p.log.ErrorContext(r.Context(), "logout: end session", "err", err)
+	}
+	if sess != nil {
+		p.audit(r.Context(), "logout", sess.UserID, clientID)
+	}
+}
+
 func (p *Provider) postLogoutAllowed(ctx context.Context, clientID, uri string) bool {
 	if clientID == "" {
 		return false
@@ -72,39 +92,41 @@ func (p *Provider) postLogoutAllowed(ctx context.Context, clientID, uri string) 
 }
 
 // verifyIDTokenHint checks that hint is an ID token this server signed and
-// returns its audience. An expired hint is accepted, as the specification allows.
-func (p *Provider) verifyIDTokenHint(ctx context.Context, hint string) (string, error) {
+// returns its audience and subject. An expired hint is accepted, as the
+// specification allows.
+func (p *Provider) verifyIDTokenHint(ctx context.Context, hint string) (aud, sub string, err error) {
 	if len(hint) > 8<<10 {
-		return "", errors.New("oauth: id_token_hint too long")
+		return "", "", errors.New("oauth: id_token_hint too long")
 	}
 	jws, err := jose4.ParseSignedCompact(hint, []jose4.SignatureAlgorithm{jose4.RS256, jose4.ES256})
 	if err != nil || len(jws.Signatures) != 1 {
-		return "", fmt.Errorf("oauth: parse id_token_hint: %w", err)
+		return "", "", fmt.Errorf("oauth: parse id_token_hint: %w", err)
 	}
 	key, err := p.keys.publicKey(ctx, jws.Signatures[0].Header.KeyID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	payload, err := jws.Verify(key)
 	if err != nil {
-		return "", fmt.Errorf("oauth: verify id_token_hint: %w", err)
+		return "", "", fmt.Errorf("oauth: verify id_token_hint: %w", err)
 	}
 	var claims struct {
 		Iss string          `json:"iss"`
+		Sub string          `json:"sub"`
 		Aud json.RawMessage `json:"aud"`
 	}
 	if err := json.Unmarshal(payload, &claims); err != nil || claims.Iss != p.cfg.Issuer {
-		return "", errors.New("oauth: id_token_hint from another issuer")
+		return "", "", errors.New("oauth: id_token_hint from another issuer")
 	}
 	var one string
-	if json.Unmarshal(claims.Aud, &one) == nil {
-		return one, nil
+	if json.Unmarshal(claims.Aud, &one) == nil && one != "" {
+		return one, claims.Sub, nil
 	}
 	var many []string
 	if json.Unmarshal(claims.Aud, &many) == nil && len(many) > 0 {
-		return many[0], nil
+		return many[0], claims.Sub, nil
 	}
-	return "", errors.New("oauth: id_token_hint without audience")
+	return "", "", errors.New("oauth: id_token_hint without audience")
 }
 
 func (p *Provider) audit(ctx context.Context, typ, userID, clientID string) {

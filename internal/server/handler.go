@@ -23,6 +23,7 @@ func (a *App) Handler() http.Handler {
 		writePlain(w, http.StatusOK, "ok")
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
+	mux.Handle("GET /metrics", a.Metrics.Handler())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(views.Static)))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
@@ -36,15 +37,18 @@ func (a *App) Handler() http.Handler {
 
 	cop := http.NewCrossOriginProtection()
 	// Machine-to-machine endpoints are called cross-origin by design (public
-	// clients in browsers); they authenticate clients, not cookies.
-	for _, p := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/userinfo"} {
+	// clients in browsers); they authenticate clients, not cookies. An
+	// authorization request may be a cross-site form post (OIDC Core 3.1.2.1)
+	// and changes nothing by itself; logout checks its own confirmation token.
+	for _, p := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/userinfo", "/oauth2/auth", "/oauth2/logout"} {
 		cop.AddInsecureBypassPattern("POST " + p)
 	}
-	var h http.Handler = mux
+	var h http.Handler = recordRoute(mux)
 	h = cop.Handler(h)
 	h = clientip.Resolver{Trusted: a.Config.TrustedProxies}.Middleware(h)
 	h = securityHeaders(h, a.Config.Issuer.Scheme == "https")
 	h = a.recoverPanics(h)
+	h = a.instrument(h)
 	return a.logRequests(h)
 }
 

@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// TestUpstreamAMRNeverPassesForTheLocalCode: an upstream that says "otp" does
+// not satisfy a provider's "require OTP", yet its word reaches the relying
+// application.
+func TestUpstreamAMRNeverPassesForTheLocalCode(t *testing.T) {
+	in := startServer(t, "sqlite")
+	op := newFakeOP(t)
+	addProvider(t, in, op.srv.URL, "c", "s", store.LinkExisting, true)
+	u := in.createUser("wendy", true)
+	if err := in.App.Store.CreateFederatedIdentity(context.Background(), &store.FederatedIdentity{ProviderAlias: "corp", Subject: "ext-1", UserID: u.ID, CreatedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	op.set("ok", map[string]any{"amr": []string{"pwd", "otp", "mfa"}})
+	b := newBrowser(t)
+	if p := b.get(in.URL + "/login/upstream/corp"); !strings.Contains(p.Body, `action="/login/otp"`) {
+		t.Fatalf("an upstream amr of otp must not skip the local code: %d %s", p.Status, p.URL)
+	}
+
+	// Without "require OTP", the relying application sees the upstream's methods.
+	setRequireOTP(t, in, false)
+	id, secret := in.createClient(clientSpec{SkipConsent: true})
+	r := newRP(t, in, id, secret)
+	b = newBrowser(t)
+	b.get(in.URL + "/login/upstream/corp")
+	f := r.start()
+	_, idt := r.exchange(r.callback(b.get(f.authURL), f, in.URL), f)
+	amr := strings.Join(claimsOf(t, idt).AMR, " ")
+	if amr != "fed pwd otp mfa" {
+		t.Fatalf("amr %q", amr)
+	}
+}
+
+func TestUnverifiedUpstreamEmailIsNotKept(t *testing.T) {
+	in := startServer(t, "sqlite")
+	op := newFakeOP(t)
+	addProvider(t, in, op.srv.URL, "c", "s", store.LinkCreate, false)
+	op.set("ok", map[string]any{"preferred_username": "victim@corp.example", "email": "victim@corp.example", "email_verified": false})
+	if p := newBrowser(t).get(in.URL + "/login/upstream/corp"); p.Status != 200 {
+		t.Fatalf("provisioning: %d", p.Status)
+	}
+	users, _, _ := in.App.Store.ListUsers(context.Background(), store.UserFilter{Query: "victim"})
+	if len(users) != 1 || users[0].Email != "" || strings.Contains(users[0].Username, "@") {
+		t.Fatalf("provisioned user must carry no unverified e-mail and no @ in the username: %+v", users)
+	}
+}
+
+func TestResetEndsOtherSessions(t *testing.T) {
+	in := startServer(t, "sqlite")
+	u := in.createUser("sam", false)
+	old := newBrowser(t)
+	if p := old.loginWithPassword(old.get(in.URL+"/login"), u.Username, u.Password); !strings.Contains(p.Body, `id="account-username"`) {
+		t.Fatal("sign-in failed")
+	}
+	b := newBrowser(t)
+	p := b.get(in.issueLink(t, u.ID, store.ActionReset, time.Hour, time.Now()) + "?continue=1")
+	b.submit(p, "/login/set-password", url.Values{"password": {"the new password"}, "password_confirm": {"the new password"}})
+	if p := old.get(in.URL + "/account"); strings.Contains(p.Body, `id="account-username"`) {
+		t.Fatal("a password reset must end the sessions that existed before it")
+	}
+}
+
+func TestLogoutNeedsTheUsersOwnHintOrAConfirmation(t *testing.T) {
+	in := startServer(t, "sqlite")
+	id, secret := in.createClient(clientSpec{SkipConsent: true})
+	r := newRP(t, in, id, secret)
+	victim, _, _ := signIn(t, in, r, in.createUser("vic", false))
+	_, attackerTok, _ := signIn(t, in, r, in.createUser("att", false))
+	hint := attackerTok.Extra("id_token").(string)
+
+	// Someone else's hint: the victim is asked, not signed out.
+	p := victim.get(in.URL + "/oauth2/logout?" + url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {postLogoutURL}}.Encode())
+	if !strings.Contains(p.Body, "Do you want to sign out?") || victim.sessionCookie(in) == "" {
+		t.Fatalf("a foreign hint must ask first: %d %s", p.Status, p.URL)
+	}
+	// A cross-site form post without the confirmation token: asked too.
+	if p := victim.post(in.URL+"/oauth2/logout", url.Values{}); !strings.Contains(p.Body, "Do you want to sign out?") {
+		t.Fatalf("an unconfirmed post: %d", p.Status)
+	}
+	f := r.start(oidcPromptNone())
+	if q := victim.get(f.authURL).URL.Query(); q.Get("error") != "" {
+		t.Fatalf("the victim must still be signed in: %v", q)
+	}
+	// Confirming returns to the application that asked (client_id only).
+	p = victim.get(in.URL + "/oauth2/logout?" + url.Values{"client_id": {id}, "post_logout_redirect_uri": {postLogoutURL}, "state": {"s1"}}.Encode())
+	p = victim.submit(p, "/oauth2/logout", nil)
+	if p.URL.String() != postLogoutURL+"?state=s1" {
+		t.Fatalf("confirmed logout: %d %s", p.Status, p.URL)
+	}
+}
+
+func TestLogoutEndsALoginInProgress(t *testing.T) {
+	in := startServer(t, "sqlite")
+	id, secret := in.createClient(clientSpec{SkipConsent: false})
+	u := in.createUser("lola", false)
+	b := newBrowser(t)
+	r := newRP(t, in, id, secret, oidc.ScopeOpenID)
+	f := r.start()
+	p := b.loginWithPassword(b.get(f.authURL), u.Username, u.Password)
+	r.callback(b.submit(p, "/login/consent", url.Values{"decision": {"allow"}}), f, in.URL)
+
+	// A new scope: the consent page of a transaction begun from the session.
+	r2 := newRP(t, in, id, secret, oidc.ScopeOpenID, "email")
+	if p := b.get(r2.start().authURL); !strings.Contains(p.Body, `action="/login/consent"`) {
+		t.Fatal("expected the consent page")
+	}
+	b.submit(b.get(in.URL+"/account"), "/oauth2/logout", nil)
+	if p := b.get(in.URL + "/login"); strings.Contains(p.Body, `action="/login/consent"`) {
+		t.Fatal("after logout the consent page of the old login must be gone")
+	}
+}
+
+func TestIntrospectionRefusesBearerCallers(t *testing.T) {
+	in := startServer(t, "sqlite")
+	cc := in.createClientCC()
+	tok, err := cc.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, in.URL+"/oauth2/introspect", strings.NewReader("token="+tok.AccessToken))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken+"x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("introspection with a bearer token: %d", resp.StatusCode)
+	}
+}
