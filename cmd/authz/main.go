@@ -4,6 +4,7 @@
 //	authz migrate up|status          apply or list database migrations
 //	authz keys rotate                add a new ID token signing key
 //	authz client create|list|delete|rotate-secret
+//	authz admin user|client|idp list|get|create|update|delete|…
 //	authz version
 //
 // Every command takes the configuration flags; see README.md.
@@ -54,6 +55,7 @@ var commands = []command{
 	{"migrate", "migrate up|status: apply or list database migrations", runMigrate},
 	{"keys", "keys rotate: add a new ID token signing key", runKeys},
 	{"client", "client create|list|delete|rotate-secret: manage relying applications", runClient},
+	{"admin", "admin user|client|idp <action>: manage users, applications and upstream providers", runAdmin},
 	{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 		fmt.Fprintln(env.stdout, "authz", version)
 		return nil

@@ -1,7 +1,9 @@
-// Package admin is the administrator's console: HTML pages under /admin for
-// managing users. Every route needs a browser session of an enabled
-// administrator who signed in with a one-time code; every form carries a CSRF
-// token bound to that session.
+// Package admin is the administration of authz: the console (HTML pages under
+// /admin), the JSON API under /admin/api/v1 and the operations behind both and
+// the CLI (Service). Every console route needs a browser session of an
+// enabled administrator who signed in with a one-time code; every form carries
+// a CSRF token bound to that session. The API also admits clients holding an
+// access token with the scope authz.admin.
 package admin
 
 import (
@@ -10,7 +12,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -18,9 +19,9 @@ import (
 
 	"github.com/a-h/templ"
 
-	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/mail"
+	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -32,7 +33,8 @@ const DefaultLinkTTL = 12 * time.Hour
 // maxFormBytes bounds every console form body.
 const maxFormBytes = 64 << 10
 
-// Console serves the administration pages.
+// Console serves the administration pages and the admin API; the operations
+// behind both are its Service.
 type Console struct {
 	Store    store.Store
 	Pipeline *login.Pipeline
@@ -45,12 +47,34 @@ type Console struct {
 	Log     *slog.Logger
 	// Now is the clock; nil means time.Now. Tests replace it.
 	Now func() time.Time
+	// Sealer seals upstream providers' client secrets at rest.
+	Sealer *seal.Sealer
+	// Secrets makes the secrets of confidential clients.
+	Secrets SecretGenerator
+	// Tokens checks the bearer tokens of API requests; nil admits browser
+	// sessions only.
+	Tokens TokenIntrospector
+}
+
+// Service returns the operations behind the console, on the console's store,
+// mail and keys.
+func (c *Console) Service() *Service {
+	return &Service{Store: c.Store, Mail: c.Mail, Issuer: c.Issuer, LinkTTL: c.LinkTTL, Sealer: c.Sealer,
+		Secrets: c.Secrets, Log: c.Log, Now: c.Now}
 }
 
 // Register adds the console's routes to mux.
 func (c *Console) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /admin", c.guard(c.home))
-	mux.HandleFunc("GET /admin/{$}", c.guard(c.home))
+	mux.HandleFunc("GET /admin", c.guard(c.dashboard))
+	mux.HandleFunc("GET /admin/{$}", c.guard(c.dashboard))
+	c.registerUsers(mux)
+	c.registerClients(mux)
+	c.registerProviders(mux)
+	mux.HandleFunc("GET /admin/audit", c.guard(c.auditLog))
+	c.registerAPI(mux)
+}
+
+func (c *Console) registerUsers(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/users", c.guard(c.listUsers))
 	mux.HandleFunc("GET /admin/users/new", c.guard(c.newUser))
 	mux.HandleFunc("POST /admin/users", c.guardPost(c.createUser))
@@ -59,6 +83,9 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users/{id}/reset-otp", c.guardPost(c.resetOTP))
 	mux.HandleFunc("POST /admin/users/{id}/send-setup", c.guardPost(c.sendSetup))
 	mux.HandleFunc("POST /admin/users/{id}/send-reset", c.guardPost(c.sendReset))
+	mux.HandleFunc("POST /admin/users/{id}/delete", c.guardPost(c.deleteUser))
+	mux.HandleFunc("POST /admin/users/{id}/link", c.guardPost(c.linkIdentity))
+	mux.HandleFunc("POST /admin/users/{id}/unlink", c.guardPost(c.unlinkIdentity))
 }
 
 // principal is the administrator making the request.
@@ -141,6 +168,9 @@ func (c *Console) authorize(w http.ResponseWriter, r *http.Request) (*principal,
 	return &principal{session: sess, user: u, csrf: CSRFToken(sess.ID)}, true
 }
 
+// actor is the administrator as the service sees them.
+func (p *principal) actor() Actor { return Actor{UserID: p.user.ID} }
+
 func (c *Console) denied(w http.ResponseWriter, r *http.Request, title, msg string) {
 	c.render(w, r, http.StatusForbidden, views.ErrorPage(title, msg, "/account", "Go to your account"))
 }
@@ -158,10 +188,6 @@ func checkCSRF(got, want string) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-func (c *Console) home(w http.ResponseWriter, r *http.Request, _ *principal) {
-	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
-}
-
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// Console pages show personal data and carry CSRF tokens.
@@ -173,11 +199,34 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 }
 
 func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	c.render(w, r, status, views.ErrorPage(title, msg, "/admin/users", "Back to users"))
+	c.render(w, r, status, views.ErrorPage(title, msg, "/admin", "Back to administration"))
 }
 
 func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
-	c.errorPage(w, r, http.StatusNotFound, "User not found", "There is no such user. It may have been deleted.")
+	c.render(w, r, http.StatusNotFound, views.ErrorPage("User not found", msgUserNotFound, "/admin/users", "Back to users"))
+}
+
+// refuse answers an operation's error: the *Error the service gave as a page
+// with its message, anything else as an internal error.
+func (c *Console) refuse(w http.ResponseWriter, r *http.Request, err error, back, backLabel string) {
+	e := AsError(err)
+	if e == nil {
+		c.fail(w, r, err)
+		return
+	}
+	status, title := kindStatus(e.Kind)
+	c.render(w, r, status, views.ErrorPage(title, e.Message, back, backLabel))
+}
+
+// kindStatus is the HTTP status and page title of an error kind.
+func kindStatus(k Kind) (int, string) {
+	switch k {
+	case KindNotFound:
+		return http.StatusNotFound, "Not found"
+	case KindConflict:
+		return http.StatusConflict, "Not possible"
+	}
+	return http.StatusBadRequest, "Not accepted"
 }
 
 // fail ends a request on an internal error without detail for the client.
@@ -193,33 +242,9 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	c.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Your request could not be completed. Please try again.")
 }
 
-func (c *Console) now() time.Time {
-	if c.Now != nil {
-		return c.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
-func (c *Console) linkTTL() time.Duration {
-	if c.LinkTTL > 0 {
-		return c.LinkTTL
-	}
-	return DefaultLinkTTL
-}
-
 func (c *Console) logger() *slog.Logger {
 	if c.Log != nil {
 		return c.Log
 	}
 	return slog.Default()
-}
-
-// audit appends an event done by actor to target. Inside a transaction its
-// error aborts the change: an administrator's action must not go unrecorded.
-func (c *Console) audit(ctx context.Context, typ, actorID, targetID, detail string) error {
-	e := &store.AuditEvent{Time: c.now(), Type: typ, ActorID: actorID, UserID: targetID, IP: clientip.FromContext(ctx), Detail: detail}
-	if err := c.Store.AppendAudit(ctx, e); err != nil {
-		return fmt.Errorf("admin: audit %s: %w", typ, err)
-	}
-	return nil
 }

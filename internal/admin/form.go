@@ -12,14 +12,13 @@ import (
 	"github.com/authz/authz/views"
 )
 
-// Validation messages shown above the user form.
+// Validation messages of the user fields.
 const (
 	msgUsernameRequired = "Username is required."
 	msgUsernameFormat   = "Username must be 1 to 64 characters long and use only letters, digits and . _ - @."
 	msgEmailRequired    = "E-mail is required."
 	msgEmailFormat      = "E-mail must be a plain address such as name@example.com."
 	msgDuplicate        = "A user with this username or e-mail already exists."
-	msgDisableSelf      = "You cannot disable your own account."
 )
 
 // maxNameLen bounds first and last names, in characters.
@@ -42,27 +41,90 @@ func readUserForm(r *http.Request) views.AdminUserForm {
 		Email:       strings.TrimSpace(f.Get("email")),
 		FirstName:   strings.TrimSpace(f.Get("first_name")),
 		LastName:    strings.TrimSpace(f.Get("last_name")),
+		Role:        strings.TrimSpace(f.Get("role")),
 		OTPRequired: f.Get("otp_required") != "",
 		Enabled:     f.Get("enabled") != "",
 	}
 }
 
-// validateUserForm returns the first problem of f as a message for the
-// administrator, or "" when f is acceptable.
-func validateUserForm(f views.AdminUserForm) string {
+// patchOfForm sets every field of the form. A form without a role (only a
+// hand-made request lacks the select) leaves the role as it is.
+func patchOfForm(f views.AdminUserForm) UserPatch {
+	p := UserPatch{Username: &f.Username, Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName,
+		OTPRequired: &f.OTPRequired, Enabled: &f.Enabled}
+	if f.Role != "" {
+		p.Role = &f.Role
+	}
+	return p
+}
+
+// applyUserPatch sets p's fields on u, checking every value that changes
+// (every value when creating) in the order the form shows them.
+func applyUserPatch(u *store.User, p UserPatch, creating bool) error {
+	for _, f := range []struct {
+		name  string
+		value *string
+		dst   *string
+		check func(string) string
+	}{
+		{"username", p.Username, &u.Username, checkUsername},
+		{"email", p.Email, &u.Email, checkEmail},
+		{"first_name", p.FirstName, &u.FirstName, checkName("First name")},
+		{"last_name", p.LastName, &u.LastName, checkName("Last name")},
+		{"role", p.Role, &u.Role, checkRole},
+	} {
+		v := *f.dst
+		if f.value != nil {
+			v = strings.TrimSpace(*f.value)
+		}
+		if creating || v != *f.dst {
+			if msg := f.check(v); msg != "" {
+				return invalid(f.name, msg)
+			}
+		}
+		*f.dst = v
+	}
+	if p.OTPRequired != nil {
+		u.OTPRequired = *p.OTPRequired
+	}
+	if p.Enabled != nil {
+		u.Enabled = *p.Enabled
+	}
+	return nil
+}
+
+func checkUsername(s string) string {
 	switch {
-	case f.Username == "":
+	case s == "":
 		return msgUsernameRequired
-	case !usernamePattern.MatchString(f.Username):
+	case !usernamePattern.MatchString(s):
 		return msgUsernameFormat
-	case f.Email == "":
+	}
+	return ""
+}
+
+func checkEmail(s string) string {
+	switch {
+	case s == "":
 		return msgEmailRequired
-	case !validEmail(f.Email):
+	case !validEmail(s):
 		return msgEmailFormat
-	case !validName(f.FirstName):
-		return "First name must be at most 100 characters long, without control characters."
-	case !validName(f.LastName):
-		return "Last name must be at most 100 characters long, without control characters."
+	}
+	return ""
+}
+
+func checkName(label string) func(string) string {
+	return func(s string) string {
+		if !validText(s, maxNameLen) {
+			return label + " must be at most 100 characters long, without control characters."
+		}
+		return ""
+	}
+}
+
+func checkRole(s string) string {
+	if s != store.RoleAdmin && s != store.RoleUser {
+		return msgRoleFormat
 	}
 	return ""
 }
@@ -77,8 +139,10 @@ func validEmail(s string) bool {
 	return err == nil && a.Name == "" && a.Address == s
 }
 
-func validName(s string) bool {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxNameLen {
+// validText accepts valid UTF-8 of at most maxLen characters without control
+// characters, which no name contains and which PostgreSQL refuses (NUL).
+func validText(s string, maxLen int) bool {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxLen {
 		return false
 	}
 	return !strings.ContainsFunc(s, unicode.IsControl)
@@ -88,12 +152,6 @@ func validName(s string) bool {
 func formOf(u *store.User) views.AdminUserForm {
 	return views.AdminUserForm{
 		Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		OTPRequired: u.OTPRequired, Enabled: u.Enabled,
+		Role: u.Role, OTPRequired: u.OTPRequired, Enabled: u.Enabled,
 	}
-}
-
-// apply copies the form's fields onto u.
-func apply(u *store.User, f views.AdminUserForm) {
-	u.Username, u.Email, u.FirstName, u.LastName = f.Username, f.Email, f.FirstName, f.LastName
-	u.OTPRequired, u.Enabled = f.OTPRequired, f.Enabled
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/textproto"
 	"net/url"
 	"strconv"
@@ -36,94 +35,36 @@ var mailReasons = map[string]string{
 	"failed":      "sending failed (the server log has the details)",
 }
 
-// sendSetup e-mails a new account set-up link; older ones stop working.
-func (c *Console) sendSetup(w http.ResponseWriter, r *http.Request, p *principal) {
-	c.sendLink(w, r, p, store.ActionSetup)
-}
-
-// sendReset e-mails a password reset link; older ones stop working.
-func (c *Console) sendReset(w http.ResponseWriter, r *http.Request, p *principal) {
-	c.sendLink(w, r, p, store.ActionReset)
-}
-
-func (c *Console) sendLink(w http.ResponseWriter, r *http.Request, p *principal, kind string) {
-	ctx := r.Context()
-	u, err := c.Store.GetUser(ctx, r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		c.notFound(w, r)
-		return
-	}
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	if msg := linkRefusal(u); msg != "" {
-		c.showUserWith(w, r, p, u, formOf(u), msg, http.StatusConflict)
-		return
-	}
-	now := c.now()
-	var token string
-	err = c.write(ctx, func(ctx context.Context) error {
-		var err error
-		token, err = login.IssueLink(ctx, c.Store, u.ID, kind, c.linkTTL(), now)
-		if err != nil {
-			return fmt.Errorf("admin: issue %s link for %s: %w", kind, u.ID, err)
-		}
-		return nil
-	})
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	target := userPath(u.ID) + "?notice=" + kind + "-sent"
-	if reason, code := c.mailLink(ctx, p, u, kind, token, now); reason != "" {
-		target = userPath(u.ID) + "?" + mailErrorQuery(kind, reason, code)
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
-}
-
-// linkRefusal says why no link can usefully be sent to u, or "".
-func linkRefusal(u *store.User) string {
-	switch {
-	case u.Email == "":
-		return "This user has no e-mail address. Add one and save, then send the link."
-	case !u.Enabled:
-		return "This account is disabled, and a disabled user cannot use a link. Enable the account first."
-	}
-	return ""
-}
-
-// mailLink e-mails token to u. It returns "" when the mail went out, else a
-// key of mailReasons and the SMTP reply code if there was one; the full error
-// goes to the log only.
-func (c *Console) mailLink(ctx context.Context, p *principal, u *store.User, kind, token string, issued time.Time) (string, int) {
+// mailLink e-mails token to u and tells whether it went out; the full error
+// of a failure goes to the log only.
+func (s *Service) mailLink(ctx context.Context, a Actor, u *store.User, kind, token string, issued time.Time) MailResult {
 	// The link exists already: a browser that goes away must not cut the
 	// delivery short.
 	ctx = context.WithoutCancel(ctx)
-	m, err := c.linkMessage(ctx, u, kind, token, issued)
+	m, err := s.linkMessage(ctx, u, kind, token, issued)
 	if err == nil {
-		err = c.Mail.Send(ctx, m)
+		err = s.Mail.Send(ctx, m)
 	}
 	if err != nil {
 		reason, code := mailFailure(err)
-		c.logger().ErrorContext(ctx, "admin: send link e-mail", "kind", kind, "user", u.ID, "reason", reason, "err", err)
-		return reason, code
+		s.logger().ErrorContext(ctx, "admin: send link e-mail", "kind", kind, "user", u.ID, "reason", reason, "err", err)
+		return MailResult{Kind: kind, Reason: reason, Code: code}
 	}
-	if err := c.audit(ctx, "link.sent", p.user.ID, u.ID, "kind="+kind); err != nil {
-		c.logger().ErrorContext(ctx, "admin: audit", "err", err)
+	if err := s.audit(ctx, a, event{typ: "link.sent", userID: u.ID, detail: "kind=" + kind}); err != nil {
+		s.logger().ErrorContext(ctx, "admin: audit", "err", err)
 	}
-	return "", 0
+	return MailResult{Kind: kind}
 }
 
 // linkMessage renders the e-mail carrying token.
-func (c *Console) linkMessage(ctx context.Context, u *store.User, kind, token string, issued time.Time) (mail.Message, error) {
+func (s *Service) linkMessage(ctx context.Context, u *store.User, kind, token string, issued time.Time) (mail.Message, error) {
 	d := views.EmailLinkData{
 		Reset:     kind == store.ActionReset,
 		FirstName: u.FirstName,
 		Username:  u.Username,
-		Site:      c.site(),
-		Link:      strings.TrimSuffix(c.Issuer, "/") + login.LinkPath(token),
-		Expires:   formatTime(issued.Add(c.linkTTL())),
+		Site:      s.site(),
+		Link:      strings.TrimSuffix(s.Issuer, "/") + login.LinkPath(token),
+		Expires:   formatTime(issued.Add(s.linkTTL())),
 	}
 	text, err := renderString(ctx, views.EmailLinkText(d))
 	if err != nil {
@@ -142,8 +83,8 @@ func (c *Console) linkMessage(ctx context.Context, u *store.User, kind, token st
 
 // site names this server in e-mails: the issuer's host, which users recognise
 // from their browser's address bar.
-func (c *Console) site() string {
-	if u, err := url.Parse(c.Issuer); err == nil && u.Host != "" {
+func (s *Service) site() string {
+	if u, err := url.Parse(s.Issuer); err == nil && u.Host != "" {
 		return u.Host
 	}
 	return "authz"
@@ -207,10 +148,10 @@ func smtpCode(err error) int {
 	return 0
 }
 
-func mailErrorQuery(kind, reason string, code int) string {
-	v := url.Values{"mailerror": {reason}, "mail": {kind}}
-	if code > 0 {
-		v.Set("smtp", strconv.Itoa(code))
+func mailErrorQuery(m MailResult) string {
+	v := url.Values{"mailerror": {m.Reason}, "mail": {m.Kind}}
+	if m.Code > 0 {
+		v.Set("smtp", strconv.Itoa(m.Code))
 	}
 	return v.Encode()
 }
@@ -222,14 +163,21 @@ func mailErrorText(q url.Values) string {
 	if key == "" {
 		return ""
 	}
+	code, _ := strconv.Atoi(q.Get("smtp"))
+	return mailErrorMessage(q.Get("mail"), key, code)
+}
+
+// mailErrorMessage explains a failed send of a kind link. Unknown reasons
+// read as a plain failure, so a crafted URL cannot put text on the page.
+func mailErrorMessage(kind, key string, code int) string {
 	reason, ok := mailReasons[key]
 	if !ok {
 		reason = mailReasons["failed"]
 	}
-	if code, err := strconv.Atoi(q.Get("smtp")); err == nil && code >= 200 && code <= 599 {
+	if code >= 200 && code <= 599 {
 		reason += " (SMTP reply " + strconv.Itoa(code) + ")"
 	}
-	if q.Get("mail") == store.ActionReset {
+	if kind == store.ActionReset {
 		return "The password reset e-mail could not be sent: " + reason + ". Check the SMTP settings, then use Send password reset e-mail."
 	}
 	return "The set-up e-mail could not be sent: " + reason + ". Check the SMTP settings, then use Resend set-up e-mail."

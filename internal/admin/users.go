@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,7 +9,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -34,42 +31,62 @@ func (c *Console) listUsers(w http.ResponseWriter, r *http.Request, _ *principal
 	offset := (page - 1) * pageSize
 	users, total, err := c.Store.ListUsers(r.Context(), store.UserFilter{Query: query, Offset: offset, Limit: pageSize})
 	if err != nil {
-		c.fail(w, r, fmt.Errorf("admin: list users: %w", err))
+		c.fail(w, r, err)
 		return
 	}
 	d := views.AdminUsersData{Query: query, Total: total}
+	if r.URL.Query().Get("notice") == "deleted" {
+		d.Notice = "User deleted."
+	}
 	for _, u := range users {
 		d.Users = append(d.Users, views.AdminUserRow{
-			Href: userPath(u.ID), Username: u.Username, Email: u.Email,
-			FirstName: u.FirstName, LastName: u.LastName, Enabled: u.Enabled, OTP: u.OTPRequired,
+			Href: userPath(u.ID), Username: u.Username, Email: u.Email, FirstName: u.FirstName,
+			LastName: u.LastName, Role: u.Role, Enabled: u.Enabled, OTP: u.OTPRequired,
 		})
 	}
-	if len(users) > 0 {
-		d.From, d.To = offset+1, offset+len(users)
+	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(users), total, page, func(p int) string { return listHref(query, p) })
+	c.render(w, r, http.StatusOK, views.AdminUsersPage(d))
+}
+
+// pageLinks numbers the shown rows (1-based) and links the neighbouring pages
+// of a list; href makes the link of a page number.
+func pageLinks(offset, shown, total, page int, href func(int) string) (from, to int, prev, next string) {
+	if shown > 0 {
+		from, to = offset+1, offset+shown
 	}
 	if page > 1 {
-		// Past the end, "previous" leads back to the last page that has users.
+		// Past the end, "previous" leads back to the last page that has rows.
 		last := max(1, (total+pageSize-1)/pageSize)
-		d.PrevHref = listHref(query, min(page-1, last))
+		prev = href(min(page-1, last))
 	}
-	if offset+len(users) < total {
-		d.NextHref = listHref(query, page+1)
+	if offset+shown < total {
+		next = href(page + 1)
 	}
-	c.render(w, r, http.StatusOK, views.AdminUsersPage(d))
+	return from, to, prev, next
 }
 
 // listParams reads the search and page number leniently: a list is never an
 // error, whatever the URL says.
 func listParams(q url.Values) (string, int) {
-	query := strings.TrimSpace(strings.Map(dropControl, strings.ToValidUTF8(q.Get("q"), "")))
-	if r := []rune(query); len(r) > maxQueryLen {
-		query = string(r[:maxQueryLen])
-	}
+	return cleanQuery(q.Get("q")), pageParam(q)
+}
+
+func pageParam(q url.Values) int {
 	page, err := strconv.Atoi(q.Get("page"))
 	if err != nil || page < 1 {
 		page = 1
 	}
-	return query, min(page, maxPage)
+	return min(page, maxPage)
+}
+
+// cleanQuery makes a search term safe for both stores: valid UTF-8 without
+// control characters, at most maxQueryLen characters.
+func cleanQuery(s string) string {
+	query := strings.TrimSpace(strings.Map(dropControl, strings.ToValidUTF8(s, "")))
+	if r := []rune(query); len(r) > maxQueryLen {
+		query = string(r[:maxQueryLen])
+	}
+	return query
 }
 
 // dropControl removes control characters, which no name contains and which
@@ -97,31 +114,18 @@ func listHref(query string, page int) string {
 
 // newUser serves the empty add-user form.
 func (c *Console) newUser(w http.ResponseWriter, r *http.Request, p *principal) {
-	c.render(w, r, http.StatusOK, views.AdminNewUserPage(views.AdminNewUserData{CSRF: p.csrf, Form: views.AdminUserForm{Enabled: true}}))
+	f := views.AdminUserForm{Enabled: true, Role: store.RoleUser}
+	c.render(w, r, http.StatusOK, views.AdminNewUserPage(views.AdminNewUserData{CSRF: p.csrf, Form: f}))
 }
 
 // createUser serves POST /admin/users: it stores the user, then e-mails the
-// set-up link. A failed e-mail does not undo the user: the administrator sees
-// the failure and can resend once the mail server works.
+// set-up link; a failed e-mail shows on the user's page.
 func (c *Console) createUser(w http.ResponseWriter, r *http.Request, p *principal) {
 	f := readUserForm(r)
-	if msg := validateUserForm(f); msg != "" {
-		c.render(w, r, http.StatusBadRequest, views.AdminNewUserPage(views.AdminNewUserData{CSRF: p.csrf, Form: f, Error: msg}))
-		return
-	}
-	ctx := r.Context()
-	now := c.now()
-	var (
-		u     *store.User
-		token string
-	)
-	err := c.write(ctx, func(ctx context.Context) error {
-		var err error
-		u, token, err = c.insertUser(ctx, p, f, now)
-		return err
-	})
-	if isDuplicate(err) {
-		c.render(w, r, http.StatusConflict, views.AdminNewUserPage(views.AdminNewUserData{CSRF: p.csrf, Form: f, Error: msgDuplicate}))
+	u, sent, err := c.Service().CreateUser(r.Context(), p.actor(), patchOfForm(f))
+	if e := AsError(err); e != nil {
+		status, _ := kindStatus(e.Kind)
+		c.render(w, r, status, views.AdminNewUserPage(views.AdminNewUserData{CSRF: p.csrf, Form: f, Error: e.Message}))
 		return
 	}
 	if err != nil {
@@ -129,99 +133,90 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	target := userPath(u.ID) + "?notice=created"
-	if reason, code := c.mailLink(ctx, p, u, store.ActionSetup, token, now); reason != "" {
-		target += "&" + mailErrorQuery(store.ActionSetup, reason, code)
+	if !sent.Sent() {
+		target += "&" + mailErrorQuery(sent)
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// insertUser creates the user of form f with its audit events and set-up
-// link; it runs inside a transaction.
-func (c *Console) insertUser(ctx context.Context, p *principal, f views.AdminUserForm, now time.Time) (*store.User, string, error) {
-	// No password: the user sets one through the e-mailed link.
-	u := &store.User{ID: store.NewID(), Role: store.RoleUser, CreatedAt: now, UpdatedAt: now}
-	apply(u, f)
-	if err := c.checkUnique(ctx, u); err != nil {
-		return nil, "", err
-	}
-	if err := c.Store.CreateUser(ctx, u); err != nil {
-		return nil, "", fmt.Errorf("admin: create user %q: %w", u.Username, err)
-	}
-	if err := c.audit(ctx, "user.created", p.user.ID, u.ID, "username="+u.Username); err != nil {
-		return nil, "", err
-	}
-	if u.OTPRequired {
-		if err := c.audit(ctx, "otp.enabled", p.user.ID, u.ID, ""); err != nil {
-			return nil, "", err
-		}
-	}
-	token, err := login.IssueLink(ctx, c.Store, u.ID, store.ActionSetup, c.linkTTL(), now)
-	if err != nil {
-		return nil, "", fmt.Errorf("admin: issue set-up link: %w", err)
-	}
-	return u, token, nil
-}
-
 // showUser serves the edit-user page.
 func (c *Console) showUser(w http.ResponseWriter, r *http.Request, p *principal) {
-	u, err := c.Store.GetUser(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		c.notFound(w, r)
-		return
-	}
+	info, err := c.Service().GetUser(r.Context(), r.PathValue("id"))
 	if err != nil {
-		c.fail(w, r, err)
+		c.userError(w, r, err)
 		return
 	}
 	q := r.URL.Query()
-	d, err := c.userPage(r.Context(), p, u)
+	d, err := c.userPage(r.Context(), p, info)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	d.Notice, d.Error = noticeText(q, u), mailErrorText(q)
+	d.Notice, d.Error = noticeText(q, info.User), mailErrorText(q)
 	c.render(w, r, http.StatusOK, views.AdminUserPage(d))
 }
 
-// showUserWith renders the edit page of u with the form as typed and msg.
-func (c *Console) showUserWith(w http.ResponseWriter, r *http.Request, p *principal, u *store.User, f views.AdminUserForm, msg string, status int) {
-	d, err := c.userPage(r.Context(), p, u)
-	if err != nil {
-		c.fail(w, r, err)
+// userError answers a failed user operation that has no form to show again.
+func (c *Console) userError(w http.ResponseWriter, r *http.Request, err error) {
+	if e := AsError(err); e != nil && e.Kind == KindNotFound {
+		c.notFound(w, r)
 		return
 	}
-	d.Form, d.Error = f, msg
+	c.refuse(w, r, err, "/admin/users", "Back to users")
+}
+
+// showUserWith renders the edit page of user id with the form as typed and
+// the refusal err.
+func (c *Console) showUserWith(w http.ResponseWriter, r *http.Request, p *principal, id string, f *views.AdminUserForm, err error) {
+	e := AsError(err)
+	if e == nil || e.Message == msgUserNotFound {
+		c.userError(w, r, err)
+		return
+	}
+	info, gerr := c.Service().GetUser(r.Context(), id)
+	if gerr != nil {
+		c.userError(w, r, gerr)
+		return
+	}
+	d, gerr := c.userPage(r.Context(), p, info)
+	if gerr != nil {
+		c.fail(w, r, gerr)
+		return
+	}
+	if f != nil {
+		d.Form = *f
+	}
+	d.Error = e.Message
+	status, _ := kindStatus(e.Kind)
 	c.render(w, r, status, views.AdminUserPage(d))
 }
 
-func (c *Console) userPage(ctx context.Context, p *principal, u *store.User) (views.AdminUserData, error) {
-	state, err := c.otpState(ctx, u)
-	if err != nil {
-		return views.AdminUserData{}, err
-	}
+func (c *Console) userPage(ctx context.Context, p *principal, info *UserInfo) (views.AdminUserData, error) {
+	u := info.User
 	lastLogin := "Never"
 	if !u.LastLoginAt.IsZero() {
 		lastLogin = formatTime(u.LastLoginAt)
 	}
+	ids, providers, err := c.identityRows(ctx, u.ID)
+	if err != nil {
+		return views.AdminUserData{}, err
+	}
 	return views.AdminUserData{
-		CSRF: p.csrf, Action: userPath(u.ID), Form: formOf(u),
-		OTPState: state, LastLogin: lastLogin, Created: formatTime(u.CreatedAt),
+		CSRF: p.csrf, Action: userPath(u.ID), Form: formOf(u), Self: u.ID == p.user.ID,
+		OTPState: otpStateText(info), LastLogin: lastLogin, Created: formatTime(u.CreatedAt),
+		Identities: ids, Providers: providers,
 	}, nil
 }
 
-// otpState describes u's authenticator, derived like the login pipeline's
-// enrollment step: the flag on and no credential means enrollment is pending.
-func (c *Console) otpState(ctx context.Context, u *store.User) (string, error) {
-	cred, err := c.Store.GetOTPCredential(ctx, u.ID)
-	switch {
-	case err == nil:
-		return "Enrolled on " + formatTime(cred.CreatedAt), nil
-	case !errors.Is(err, store.ErrNotFound):
-		return "", fmt.Errorf("admin: load authenticator of %s: %w", u.ID, err)
-	case u.OTPRequired:
-		return "Waiting for enrollment", nil
+// otpStateText describes the user's authenticator on the page.
+func otpStateText(info *UserInfo) string {
+	switch info.OTPState {
+	case OTPEnrolled:
+		return "Enrolled on " + formatTime(info.EnrolledAt)
+	case OTPPending:
+		return "Waiting for enrollment"
 	}
-	return "None", nil
+	return "None"
 }
 
 // noticeText is the message for ?notice=key after a redirect, or "". Unknown
@@ -244,6 +239,10 @@ func noticeText(q url.Values, u *store.User) string {
 		return "Authenticator removed. OTP is not configured for this user, so the next sign-in asks for the password only."
 	case "otp-none":
 		return "The user had no authenticator to remove."
+	case "linked":
+		return "Upstream identity linked."
+	case "unlinked":
+		return "Upstream identity unlinked. The user can no longer sign in through it."
 	case store.ActionSetup + "-sent":
 		return "A set-up e-mail was sent to " + u.Email + ". Earlier links no longer work."
 	case store.ActionReset + "-sent":

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	"github.com/authz/authz/internal/admin"
+)
+
+var clientColumns = []string{"client_id", "name", "type", "disabled", "redirect_uris"}
+
+var clientCommands = []adminCommand{
+	{"client", "list", bindClientList},
+	{"client", "get", bindClientByID(func(ctx context.Context, svc *admin.Service, id string) (any, error) {
+		c, err := svc.GetClient(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return admin.ClientView(c, ""), nil
+	})},
+	{"client", "create", bindClientCreate},
+	{"client", "update", bindClientUpdate},
+	{"client", "delete", bindClientByID(func(ctx context.Context, svc *admin.Service, id string) (any, error) {
+		if err := svc.DeleteClient(ctx, admin.Actor{}, id); err != nil {
+			return nil, err
+		}
+		return map[string]string{"deleted": id}, nil
+	})},
+	{"client", "rotate-secret", bindClientByID(func(ctx context.Context, svc *admin.Service, id string) (any, error) {
+		secret, err := svc.RotateSecret(ctx, admin.Actor{}, id)
+		if err != nil {
+			return nil, err
+		}
+		c, err := svc.GetClient(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return admin.ClientView(c, secret), nil
+	})},
+}
+
+func bindClientList(fs *flag.FlagSet) adminRun {
+	q := fs.String("q", "", "substring of the name or client ID")
+	disabled := fs.Bool("disabled", false, "only disabled (true) or enabled (false) applications; all when not given")
+	offset, limit := pagingFlags(fs)
+	return func(ctx context.Context, svc *admin.Service, set map[string]bool) (any, error) {
+		if err := checkPaging(*offset, *limit); err != nil {
+			return nil, err
+		}
+		clients, total, err := svc.ListClients(ctx, admin.ClientFilter{Query: *q, Disabled: boolFlag{"disabled", disabled}.patch(set)}, *offset, *limit)
+		if err != nil {
+			return nil, err
+		}
+		out := listResult{Items: []any{}, Total: total, Offset: *offset, Limit: *limit, columns: clientColumns}
+		for _, c := range clients {
+			out.Items = append(out.Items, admin.ClientView(c, ""))
+		}
+		return out, nil
+	}
+}
+
+func bindClientByID(run func(context.Context, *admin.Service, string) (any, error)) func(*flag.FlagSet) adminRun {
+	return func(fs *flag.FlagSet) adminRun {
+		id := fs.String("id", "", "client ID")
+		return func(ctx context.Context, svc *admin.Service, set map[string]bool) (any, error) {
+			if err := required(set, "id"); err != nil {
+				return nil, err
+			}
+			return run(ctx, svc, *id)
+		}
+	}
+}
+
+// clientFlags binds the client fields.
+type clientFlags struct {
+	name                                  strFlag
+	redirects, postLogout, grants, scopes listFlag
+	skipConsent, disabled                 boolFlag
+}
+
+func bindClientFields(fs *flag.FlagSet) *clientFlags {
+	return &clientFlags{
+		name:        strFlag{"name", fs.String("name", "", "display name")},
+		redirects:   listFlag{"redirect-uris", fs.String("redirect-uris", "", "comma-separated redirect URIs")},
+		postLogout:  listFlag{"post-logout-redirect-uris", fs.String("post-logout-redirect-uris", "", "comma-separated post-logout redirect URIs")},
+		grants:      listFlag{"grant-types", fs.String("grant-types", "authorization_code,refresh_token", "comma-separated grant types")},
+		scopes:      listFlag{"scopes", fs.String("scopes", "openid,profile,email,offline_access", "comma-separated scopes (authz.admin: an admin API client)")},
+		skipConsent: boolFlag{"skip-consent", fs.Bool("skip-consent", false, "do not ask users for consent")},
+		disabled:    boolFlag{"disabled", fs.Bool("disabled", false, "the application may not be used")},
+	}
+}
+
+func (f *clientFlags) patch(set map[string]bool) admin.ClientPatch {
+	return admin.ClientPatch{Name: f.name.patch(set), RedirectURIs: f.redirects.patch(set), PostLogoutRedirectURIs: f.postLogout.patch(set),
+		GrantTypes: f.grants.patch(set), Scopes: f.scopes.patch(set), SkipConsent: f.skipConsent.patch(set), Disabled: f.disabled.patch(set)}
+}
+
+func bindClientCreate(fs *flag.FlagSet) adminRun {
+	id := strFlag{"id", fs.String("id", "", "client ID (default: random)")}
+	typ := strFlag{"type", fs.String("type", admin.TypeConfidential, "confidential or public")}
+	f := bindClientFields(fs)
+	return func(ctx context.Context, svc *admin.Service, set map[string]bool) (any, error) {
+		p := f.patch(set)
+		p.ID, p.Type = id.patch(set), typ.patch(set)
+		c, secret, err := svc.CreateClient(ctx, admin.Actor{}, p)
+		if err != nil {
+			return nil, err
+		}
+		return admin.ClientView(c, secret), nil
+	}
+}
+
+func bindClientUpdate(fs *flag.FlagSet) adminRun {
+	id := fs.String("id", "", "client ID")
+	f := bindClientFields(fs)
+	return func(ctx context.Context, svc *admin.Service, set map[string]bool) (any, error) {
+		if err := required(set, "id"); err != nil {
+			return nil, err
+		}
+		if _, err := svc.UpdateClient(ctx, admin.Actor{}, *id, f.patch(set)); err != nil {
+			return nil, err
+		}
+		c, err := svc.GetClient(ctx, *id)
+		if err != nil {
+			return nil, err
+		}
+		return admin.ClientView(c, ""), nil
+	}
+}

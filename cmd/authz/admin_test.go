@@ -1,0 +1,250 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/authz/authz/internal/store/postgres/pgtest"
+)
+
+// cli runs `authz admin …` in one data directory (and database).
+type cli struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+func newCLI(t *testing.T, backend string) *cli {
+	c := &cli{t: t, dir: t.TempDir()}
+	if backend == "postgres" {
+		c.env = []string{"AUTHZ_DATABASE_URL=" + pgtest.URL(t)}
+	}
+	return c
+}
+
+// ok runs args and wants exit 0; it decodes the JSON output into v when v is
+// not nil.
+func (c *cli) ok(v any, args ...string) string {
+	c.t.Helper()
+	out, stderr, code := runAuthz(c.t, c.dir, c.env, append([]string{"admin"}, args...)...)
+	if code != 0 {
+		c.t.Fatalf("authz admin %v: exit %d\n%s", args, code, stderr)
+	}
+	if v != nil {
+		if err := json.Unmarshal([]byte(out), v); err != nil {
+			c.t.Fatalf("authz admin %v: output %q: %v", args, out, err)
+		}
+	}
+	return out
+}
+
+// fails runs args and wants exit code and want in the error line.
+func (c *cli) fails(code int, want string, args ...string) {
+	c.t.Helper()
+	_, stderr, got := runAuthz(c.t, c.dir, c.env, append([]string{"admin"}, args...)...)
+	if got != code || !strings.Contains(stderr, want) {
+		c.t.Errorf("authz admin %v: exit %d, stderr %q; want %d and %q", args, got, stderr, code, want)
+	}
+}
+
+type cliUser struct {
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	Email       string `json:"email"`
+	FirstName   string `json:"first_name"`
+	Role        string `json:"role"`
+	Enabled     bool   `json:"enabled"`
+	OTPRequired bool   `json:"otp_required"`
+	OTPState    string `json:"otp_state"`
+	SetupEmail  string `json:"setup_email"`
+}
+
+type cliList[T any] struct {
+	Items  []T `json:"items"`
+	Total  int `json:"total"`
+	Offset int `json:"offset"`
+	Limit  int `json:"limit"`
+}
+
+func TestAdminUserCommands(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			c := newCLI(t, backend)
+			var alice cliUser
+			c.ok(&alice, "user", "create", "--username", "alice", "--email", "alice@example.com", "--first-name", "Alice", "--otp-required", "--output", "json")
+			if alice.ID == "" || alice.Role != "user" || !alice.Enabled || !alice.OTPRequired || alice.OTPState != "pending" || alice.SetupEmail != "sent" {
+				t.Fatalf("created %+v", alice)
+			}
+			var l cliList[cliUser]
+			c.ok(&l, "user", "list", "--output", "json")
+			if l.Total != 2 || l.Limit != 20 || l.Items[0].Username != "admin" || l.Items[1].Username != "alice" {
+				t.Fatalf("list %+v", l)
+			}
+			c.ok(&l, "user", "list", "--offset", "10", "--output", "json")
+			if l.Total != 2 || len(l.Items) != 0 {
+				t.Errorf("beyond the end %+v", l)
+			}
+			if out := c.ok(nil, "user", "list", "--q", "ali"); !strings.Contains(out, "alice@example.com") || strings.Contains(out, "admin ") {
+				t.Errorf("text list %q", out)
+			}
+
+			var got cliUser
+			c.ok(&got, "user", "get", "--id", "alice", "--output", "json")
+			if got.ID != alice.ID || got.FirstName != "Alice" {
+				t.Errorf("get by username %+v", got)
+			}
+			c.ok(&got, "user", "update", "--id", alice.ID, "--role", "admin", "--first-name", "Al", "--output", "json")
+			if got.Role != "admin" || got.FirstName != "Al" || got.Email != "alice@example.com" || !got.OTPRequired {
+				t.Errorf("update %+v", got)
+			}
+
+			// The same rules as the API, with the field named.
+			c.fails(2, "email", "user", "update", "--id", "alice", "--email", "not-an-address")
+			c.fails(2, "username", "user", "create", "--username", "ALICE", "--email", "new@example.com")
+			c.fails(2, "role", "user", "update", "--id", "alice", "--role", "root")
+			c.fails(2, "username", "user", "create", "--email", "x@example.com")
+			c.fails(1, "no such user", "user", "get", "--id", "nobody")
+			c.fails(2, "--id is required", "user", "delete")
+
+			// The last administrator stays.
+			c.ok(nil, "user", "update", "--id", "admin", "--role", "user")
+			c.fails(2, "role: authz needs at least one enabled administrator", "user", "update", "--id", "alice", "--role", "user")
+			c.fails(2, "enabled", "user", "update", "--id", "alice", "--enabled=false")
+			c.fails(2, "at least one enabled administrator", "user", "delete", "--id", "alice")
+
+			var reset struct {
+				Removed bool `json:"authenticator_removed"`
+			}
+			c.ok(&reset, "user", "reset-otp", "--id", "alice", "--output", "json")
+			if reset.Removed {
+				t.Error("reset removed an authenticator that did not exist")
+			}
+			c.ok(nil, "user", "delete", "--id", "admin")
+			c.fails(1, "no such user", "user", "delete", "--id", "admin")
+		})
+	}
+}
+
+type cliClient struct {
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret"`
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	RedirectURIs []string `json:"redirect_uris"`
+	Disabled     bool     `json:"disabled"`
+}
+
+func TestAdminClientCommands(t *testing.T) {
+	c := newCLI(t, "sqlite")
+	var shop cliClient
+	c.ok(&shop, "client", "create", "--id", "shop", "--name", "Shop", "--redirect-uris", "https://shop.example/cb,http://127.0.0.1:9000/cb", "--output", "json")
+	if shop.ClientID != "shop" || len(shop.ClientSecret) < 40 || shop.Type != "confidential" || len(shop.RedirectURIs) != 2 {
+		t.Fatalf("created %+v", shop)
+	}
+	out := c.ok(nil, "client", "get", "--id", "shop")
+	if strings.Contains(out, shop.ClientSecret) || !strings.Contains(out, "https://shop.example/cb") {
+		t.Errorf("get %q", out)
+	}
+	for _, bad := range []struct{ uri, want string }{
+		{"https://a.example/cb#x", "fragment"}, {"http://a.example/cb", "https"}, {"https://*.example/cb", "wildcard"},
+	} {
+		c.fails(2, "redirect_uris", "client", "create", "--name", "Bad", "--redirect-uris", bad.uri)
+		c.fails(2, bad.want, "client", "update", "--id", "shop", "--redirect-uris", bad.uri)
+	}
+	c.fails(2, "redirect_uris", "client", "create", "--name", "Dup", "--redirect-uris", "https://a.example/cb,https://a.example/cb")
+	c.fails(2, "client_id", "client", "create", "--id", "shop", "--name", "Again", "--redirect-uris", "https://a.example/cb")
+
+	var updated cliClient
+	c.ok(&updated, "client", "update", "--id", "shop", "--disabled", "--name", "Shop 2", "--output", "json")
+	if !updated.Disabled || updated.Name != "Shop 2" || len(updated.RedirectURIs) != 2 {
+		t.Errorf("update %+v", updated)
+	}
+	var l cliList[cliClient]
+	c.ok(&l, "client", "list", "--disabled=false", "--output", "json")
+	if l.Total != 0 {
+		t.Errorf("enabled clients %+v", l)
+	}
+	var rotated cliClient
+	c.ok(&rotated, "client", "rotate-secret", "--id", "shop", "--output", "json")
+	if rotated.ClientSecret == "" || rotated.ClientSecret == shop.ClientSecret {
+		t.Errorf("rotate %+v", rotated)
+	}
+	c.ok(nil, "client", "delete", "--id", "shop")
+	c.fails(1, "no such application", "client", "delete", "--id", "shop")
+}
+
+type cliProvider struct {
+	Alias           string `json:"alias"`
+	IssuerURL       string `json:"issuer_url"`
+	ClientSecretSet bool   `json:"client_secret_set"`
+	Enabled         bool   `json:"enabled"`
+	LinkPolicy      string `json:"link_policy"`
+}
+
+func TestAdminIdpCommands(t *testing.T) {
+	c := newCLI(t, "sqlite")
+	var upstream *httptest.Server
+	upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": upstream.URL, "authorization_endpoint": upstream.URL + "/auth",
+			"token_endpoint": upstream.URL + "/token", "jwks_uri": upstream.URL + "/jwks"})
+	}))
+	defer upstream.Close()
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte("upstream-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var p cliProvider
+	c.ok(&p, "idp", "create", "--alias", "corp", "--display-name", "Corp", "--issuer-url", upstream.URL, "--client-id", "authz",
+		"--client-secret-file", secretFile, "--link-policy", "create", "--output", "json")
+	if p.Alias != "corp" || !p.ClientSecretSet || !p.Enabled || p.LinkPolicy != "create" {
+		t.Fatalf("created %+v", p)
+	}
+	if out := c.ok(nil, "idp", "get", "--alias", "corp", "--output", "json"); strings.Contains(out, "upstream-secret") {
+		t.Error("get shows the secret")
+	}
+	var d struct {
+		OK            bool   `json:"ok"`
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	c.ok(&d, "idp", "test", "--alias", "corp", "--output", "json")
+	if !d.OK || d.TokenEndpoint != upstream.URL+"/token" {
+		t.Errorf("test %+v", d)
+	}
+
+	c.fails(2, "issuer_url", "idp", "create", "--alias", "bad", "--display-name", "Bad", "--issuer-url", "http://login.example", "--client-id", "x")
+	c.fails(2, "alias", "idp", "create", "--alias", "Bad Alias", "--display-name", "Bad", "--issuer-url", "https://login.example", "--client-id", "x")
+	c.fails(2, "alias", "idp", "create", "--alias", "corp", "--display-name", "Again", "--issuer-url", "https://login.example", "--client-id", "x")
+	c.fails(2, "link_policy", "idp", "update", "--alias", "corp", "--link-policy", "anyone")
+	c.fails(2, "not both", "idp", "update", "--alias", "corp", "--client-secret", "x", "--client-secret-file", secretFile)
+
+	c.ok(&p, "idp", "update", "--alias", "corp", "--enabled=false", "--client-secret", "", "--output", "json")
+	if p.Enabled || p.ClientSecretSet {
+		t.Errorf("update %+v", p)
+	}
+	c.ok(nil, "idp", "create", "--alias", "down", "--display-name", "Down", "--issuer-url", "http://127.0.0.1:1", "--client-id", "x")
+	c.fails(1, "discovery of http://127.0.0.1:1 failed", "idp", "test", "--alias", "down")
+	var l cliList[cliProvider]
+	c.ok(&l, "idp", "list", "--enabled=true", "--output", "json")
+	if l.Total != 1 || l.Items[0].Alias != "down" {
+		t.Errorf("enabled providers %+v", l)
+	}
+	c.ok(nil, "idp", "delete", "--alias", "corp")
+	c.fails(1, "no such upstream provider", "idp", "get", "--alias", "corp")
+}
+
+func TestAdminCommandUsage(t *testing.T) {
+	c := newCLI(t, "sqlite")
+	c.fails(2, "object and an action", "user")
+	c.fails(2, "unknown admin command", "user", "fly")
+	c.fails(2, "--output must be text or json", "user", "list", "--output", "yaml")
+	c.fails(2, "flag provided but not defined", "client", "list", "--nope")
+	c.fails(2, "unexpected argument", "idp", "list", "extra")
+	c.fails(2, "--limit must be from 1 to 100", "user", "list", "--limit", "101")
+}

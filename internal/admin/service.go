@@ -1,0 +1,177 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/authz/authz/internal/clientip"
+	"github.com/authz/authz/internal/mail"
+	"github.com/authz/authz/internal/seal"
+	"github.com/authz/authz/internal/store"
+)
+
+// Service carries out the administrative operations. The console pages, the
+// JSON API and the CLI all go through it, so a rule (a valid redirect URI, the
+// last administrator) is written once and holds whichever way a change comes.
+type Service struct {
+	Store store.Store
+	Mail  mail.Sender
+	// Issuer is the public base URL that e-mailed links start with.
+	Issuer string
+	// LinkTTL is the lifetime of e-mailed action links; zero means DefaultLinkTTL.
+	LinkTTL time.Duration
+	// Sealer seals upstream providers' client secrets at rest.
+	Sealer *seal.Sealer
+	// Secrets makes the secrets of confidential clients.
+	Secrets SecretGenerator
+	Log     *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// SecretGenerator makes a client secret and the hash the store keeps;
+// oauth.SecretHasher is one.
+type SecretGenerator interface {
+	NewClientSecret() (secret string, hash []byte, err error)
+}
+
+// Actor is who asks for an operation: an administrator (console, or API with
+// a browser session), a client holding an admin token, or nobody in
+// particular (the CLI, run by whoever operates the server).
+type Actor struct {
+	UserID   string
+	ClientID string
+}
+
+// auditID is the actor as the audit log records it.
+func (a Actor) auditID() string {
+	if a.ClientID != "" {
+		return "client:" + a.ClientID
+	}
+	return a.UserID
+}
+
+// Kind sorts the errors an operation reports to its caller.
+type Kind int
+
+// Error kinds.
+const (
+	// KindInvalid is a value the caller must correct.
+	KindInvalid Kind = iota + 1
+	// KindConflict is a request that clashes with stored state: a name taken,
+	// the last administrator.
+	KindConflict
+	// KindNotFound is an addressed object that does not exist.
+	KindNotFound
+)
+
+// Error is a refusal the caller can act on, naming the field at fault.
+// Message is a sentence for people; Field uses the API's field names.
+type Error struct {
+	Kind    Kind
+	Field   string
+	Message string
+}
+
+// Error implements error: the field, then the message.
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
+}
+
+func invalid(field, msg string) error  { return &Error{Kind: KindInvalid, Field: field, Message: msg} }
+func conflict(field, msg string) error { return &Error{Kind: KindConflict, Field: field, Message: msg} }
+func notFound(msg string) error        { return &Error{Kind: KindNotFound, Message: msg} }
+
+// AsError returns the *Error in err's chain, or nil.
+func AsError(err error) *Error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e
+	}
+	return nil
+}
+
+// now is the clock, to the microsecond that both stores keep, so that what
+// an operation returns equals what a later read finds.
+func (s *Service) now() time.Time {
+	t := time.Now()
+	if s.Now != nil {
+		t = s.Now()
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func (s *Service) linkTTL() time.Duration {
+	if s.LinkTTL > 0 {
+		return s.LinkTTL
+	}
+	return DefaultLinkTTL
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// bump returns the new UpdatedAt of a row last updated at prev: now, but
+// always later than prev. The login pipeline compares a user's UpdatedAt to
+// refuse an enrollment form shown before an administrator's change, so a
+// change must never leave it equal.
+func (s *Service) bump(prev time.Time) time.Time {
+	now := s.now()
+	if !now.After(prev) {
+		now = prev.Add(time.Microsecond)
+	}
+	return now
+}
+
+// txAttempts bounds how often write runs a transaction that lost a conflict.
+const txAttempts = 3
+
+// write runs fn in one transaction, again when it fails with store.ErrConflict:
+// PostgreSQL aborts one of two conflicting serializable transactions, and the
+// store leaves the retry to its caller. fn must be safe to run again.
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context) error) error {
+	var err error
+	for range txAttempts {
+		err = store.InTx(ctx, s.Store, fn)
+		if !errors.Is(err, store.ErrConflict) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// event is one audit entry about to be written.
+type event struct {
+	typ      string
+	userID   string
+	clientID string
+	detail   string
+}
+
+// audit appends e as done by a. Inside a transaction its error aborts the
+// change: an administrator's action must not go unrecorded.
+func (s *Service) audit(ctx context.Context, a Actor, e event) error {
+	ev := &store.AuditEvent{Time: s.now(), Type: e.typ, ActorID: a.auditID(), UserID: e.userID,
+		ClientID: e.clientID, IP: clientip.FromContext(ctx), Detail: e.detail}
+	if err := s.Store.AppendAudit(ctx, ev); err != nil {
+		return fmt.Errorf("admin: audit %s: %w", e.typ, err)
+	}
+	return nil
+}
+
+// missing turns the store's not-found into the caller's, with msg.
+func missing(err error, msg string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(msg)
+	}
+	return err
+}

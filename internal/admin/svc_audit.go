@@ -1,0 +1,195 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// maxTypeLen bounds an audit type filter.
+const maxTypeLen = 100
+
+// AuditQuery selects audit events; zero fields select everything.
+type AuditQuery struct {
+	UserID string
+	Type   string
+	// Since is inclusive, Until exclusive.
+	Since time.Time
+	Until time.Time
+}
+
+// ListAudit returns one page of the events matching q, newest first, and how
+// many match.
+func (s *Service) ListAudit(ctx context.Context, q AuditQuery, offset, limit int) ([]*store.AuditEvent, int, error) {
+	switch {
+	case !validText(q.Type, maxTypeLen):
+		return nil, 0, invalid("type", "Type must be at most 100 characters long, without control characters.")
+	case !validText(q.UserID, maxQueryLen):
+		return nil, 0, invalid("user_id", "User must be at most 100 characters long, without control characters.")
+	case !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since):
+		return nil, 0, invalid("until", "The end of the time range must be after its start.")
+	}
+	events, total, err := s.Store.ListAudit(ctx, store.AuditFilter{Type: q.Type, UserID: q.UserID, Since: q.Since, Until: q.Until, Offset: offset, Limit: limit})
+	if err != nil {
+		return nil, 0, fmt.Errorf("admin: list audit events: %w", err)
+	}
+	return events, total, nil
+}
+
+// Login methods the dashboard counts, read from the amr of "login.success".
+const (
+	MethodOTP       = "otp"   // password and one-time code
+	MethodPassword  = "pwd"   // password only
+	MethodFederated = "fed"   // an upstream provider
+	MethodOther     = "other" // anything else
+)
+
+// Dashboard scans: the store has no aggregates for these counts, so the
+// dashboard reads rows, in pages, and at most statsScanLimit of each kind.
+const (
+	statsScanLimit = 20_000
+	statsScanPage  = 500
+)
+
+// Audit event types the dashboard counts.
+const (
+	lockoutEvent = "otp.lockout"
+	loginEvent   = "login.success"
+)
+
+// Stats are the dashboard's counts. Logins and lockouts count since Since,
+// the start of the current UTC day.
+type Stats struct {
+	Users       int            `json:"users"`
+	OTPEnrolled int            `json:"otp_enrolled"`
+	OTPWaiting  int            `json:"otp_waiting"`
+	Clients     int            `json:"clients"`
+	Providers   int            `json:"providers"`
+	Logins      map[string]int `json:"logins_today"`
+	Lockouts    int            `json:"lockouts_today"`
+	Since       time.Time      `json:"since"`
+	// Partial means a count stopped at statsScanLimit rows and is a lower
+	// bound: the store has no aggregate for it.
+	Partial bool `json:"partial"`
+}
+
+// Dashboard counts what an administrator looks at first.
+func (s *Service) Dashboard(ctx context.Context) (*Stats, error) {
+	now := s.now()
+	st := &Stats{Since: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), Logins: map[string]int{}}
+	var err error
+	if st.Users, err = s.Store.CountUsers(ctx, ""); err != nil {
+		return nil, fmt.Errorf("admin: count users: %w", err)
+	}
+	for _, step := range []func(context.Context, *Stats) error{s.countOTP, s.countObjects, s.countLogins, s.countLockouts} {
+		if err := step(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// countOTP reads the users page by page: enrolled means a credential exists,
+// waiting means the flag is on without one. A credential exists only while
+// the flag is on (turning it off deletes it), so only flagged users are read.
+func (s *Service) countOTP(ctx context.Context, st *Stats) error {
+	for offset := 0; ; offset += statsScanPage {
+		if offset >= statsScanLimit {
+			st.Partial = true
+			return nil
+		}
+		users, total, err := s.Store.ListUsers(ctx, store.UserFilter{Offset: offset, Limit: statsScanPage})
+		if err != nil {
+			return fmt.Errorf("admin: list users: %w", err)
+		}
+		for _, u := range users {
+			if err := s.countUserOTP(ctx, st, u); err != nil {
+				return err
+			}
+		}
+		if len(users) == 0 || offset+len(users) >= total {
+			return nil
+		}
+	}
+}
+
+func (s *Service) countUserOTP(ctx context.Context, st *Stats, u *store.User) error {
+	if !u.OTPRequired {
+		return nil
+	}
+	info, err := s.userInfo(ctx, u)
+	if err != nil {
+		return err
+	}
+	if info.OTPState == OTPEnrolled {
+		st.OTPEnrolled++
+	} else {
+		st.OTPWaiting++
+	}
+	return nil
+}
+
+func (s *Service) countObjects(ctx context.Context, st *Stats) error {
+	clients, err := s.Store.ListClients(ctx)
+	if err != nil {
+		return fmt.Errorf("admin: list clients: %w", err)
+	}
+	providers, err := s.Store.ListProviders(ctx)
+	if err != nil {
+		return fmt.Errorf("admin: list providers: %w", err)
+	}
+	st.Clients, st.Providers = len(clients), len(providers)
+	return nil
+}
+
+// countLogins sorts today's successful logins by the methods their amr lists.
+func (s *Service) countLogins(ctx context.Context, st *Stats) error {
+	for offset := 0; ; offset += statsScanPage {
+		if offset >= statsScanLimit {
+			st.Partial = true
+			return nil
+		}
+		events, total, err := s.Store.ListAudit(ctx, store.AuditFilter{Type: loginEvent, Since: st.Since, Offset: offset, Limit: statsScanPage})
+		if err != nil {
+			return fmt.Errorf("admin: list logins: %w", err)
+		}
+		for _, e := range events {
+			st.Logins[loginMethod(e.Detail)]++
+		}
+		if len(events) == 0 || offset+len(events) >= total {
+			return nil
+		}
+	}
+}
+
+// loginMethod reads "amr=pwd,otp,mfa" (among other key=value pairs) from the
+// detail of a login event.
+func loginMethod(detail string) string {
+	for _, kv := range strings.Fields(detail) {
+		amr, ok := strings.CutPrefix(kv, "amr=")
+		if !ok {
+			continue
+		}
+		methods := strings.Split(amr, ",")
+		for _, m := range []string{MethodFederated, MethodOTP, MethodPassword} {
+			for _, got := range methods {
+				if got == m {
+					return m
+				}
+			}
+		}
+	}
+	return MethodOther
+}
+
+func (s *Service) countLockouts(ctx context.Context, st *Stats) error {
+	_, n, err := s.Store.ListAudit(ctx, store.AuditFilter{Type: lockoutEvent, Since: st.Since, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("admin: count lockouts: %w", err)
+	}
+	st.Lockouts = n
+	return nil
+}

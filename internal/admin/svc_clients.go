@@ -1,0 +1,374 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/authz/authz/internal/oauth"
+	"github.com/authz/authz/internal/store"
+)
+
+// Client types as the API and the forms name them.
+const (
+	TypeConfidential = "confidential"
+	TypePublic       = "public"
+)
+
+// Messages of the client rules.
+const (
+	msgClientNotFound    = "There is no such application. It may have been deleted."
+	msgClientIDFormat    = "Client ID must be 1 to 128 characters long and use only letters, digits and . _ ~ - (and not \"new\")."
+	msgClientIDTaken     = "An application with this client ID already exists."
+	msgClientIDFixed     = "The client ID of an application cannot be changed."
+	msgClientName        = "Name must be 1 to 200 characters long, without control characters."
+	msgClientType        = "Type must be confidential or public."
+	msgClientTypeFixed   = "The type of an application cannot be changed; create a new application instead."
+	msgPublicHasNoSecret = "A public application has no secret to rotate."
+)
+
+// List limits of a client, far above real use, so that no request can make
+// the row (and every token request reading it) arbitrarily large.
+const (
+	maxListItems = 50
+	maxURILen    = 2000
+	maxScopeLen  = 100
+)
+
+// Defaults of a new client whose request leaves them out.
+var (
+	defaultGrantTypes = []string{"authorization_code", "refresh_token"}
+	defaultScopes     = []string{"openid", "profile", "email", "offline_access"}
+)
+
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
+
+// ClientPatch holds the client fields to set; nil leaves a field as it is.
+// ID and Type can be chosen at creation only.
+type ClientPatch struct {
+	ID                     *string
+	Name                   *string
+	Type                   *string
+	RedirectURIs           *[]string
+	PostLogoutRedirectURIs *[]string
+	GrantTypes             *[]string
+	Scopes                 *[]string
+	SkipConsent            *bool
+	Disabled               *bool
+}
+
+// ClientFilter selects clients in ListClients.
+type ClientFilter struct {
+	// Query matches a substring of the name or client ID, case-insensitively.
+	Query string
+	// Disabled, when set, keeps only clients whose Disabled flag equals it.
+	Disabled *bool
+}
+
+// ClientType names the type of c.
+func ClientType(c *store.Client) string {
+	if c.Public {
+		return TypePublic
+	}
+	return TypeConfidential
+}
+
+// ListClients returns one page of the clients matching f, ordered by name,
+// and how many match. The store lists clients whole; there are few.
+func (s *Service) ListClients(ctx context.Context, f ClientFilter, offset, limit int) ([]*store.Client, int, error) {
+	all, err := s.Store.ListClients(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("admin: list clients: %w", err)
+	}
+	q := strings.ToLower(f.Query)
+	matches := slices.DeleteFunc(all, func(c *store.Client) bool {
+		if f.Disabled != nil && c.Disabled != *f.Disabled {
+			return true
+		}
+		return q != "" && !strings.Contains(strings.ToLower(c.Name), q) && !strings.Contains(strings.ToLower(c.ID), q)
+	})
+	slices.SortStableFunc(matches, func(a, b *store.Client) int {
+		return strings.Compare(strings.ToLower(a.Name)+"\x00"+a.ID, strings.ToLower(b.Name)+"\x00"+b.ID)
+	})
+	return pageOf(matches, offset, limit), len(matches), nil
+}
+
+// pageOf is the page of items at offset, at most limit long; past the end it
+// is empty.
+func pageOf[T any](items []T, offset, limit int) []T {
+	if offset >= len(items) {
+		return []T{}
+	}
+	return items[offset:min(len(items), offset+limit)]
+}
+
+// GetClient returns the client with id.
+func (s *Service) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	c, err := s.Store.GetClient(ctx, id)
+	if err != nil {
+		return nil, missing(err, msgClientNotFound)
+	}
+	return c, nil
+}
+
+// CreateClient registers a client and returns it with its secret, which
+// exists only in this answer (the store keeps a hash); public clients get
+// none.
+func (s *Service) CreateClient(ctx context.Context, a Actor, p ClientPatch) (*store.Client, string, error) {
+	now := s.now()
+	c := &store.Client{GrantTypes: defaultGrantTypes, Scopes: defaultScopes, CreatedAt: now, UpdatedAt: now}
+	if p.ID == nil || strings.TrimSpace(*p.ID) == "" {
+		c.ID = store.NewID()
+	} else if c.ID = strings.TrimSpace(*p.ID); !clientIDPattern.MatchString(c.ID) || c.ID == reservedName {
+		return nil, "", invalid("client_id", msgClientIDFormat)
+	}
+	typ := TypeConfidential
+	if p.Type != nil {
+		typ = strings.TrimSpace(*p.Type)
+	}
+	if typ != TypeConfidential && typ != TypePublic {
+		return nil, "", invalid("type", msgClientType)
+	}
+	c.Public = typ == TypePublic
+	if err := applyClientPatch(c, p, true); err != nil {
+		return nil, "", err
+	}
+	secret, err := s.newSecret(c)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.write(ctx, func(ctx context.Context) error {
+		if _, err := s.Store.GetClient(ctx, c.ID); err == nil {
+			return conflict("client_id", msgClientIDTaken)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("admin: look up client %s: %w", c.ID, err)
+		}
+		if err := s.Store.CreateClient(ctx, c); err != nil {
+			return fmt.Errorf("admin: create client %s: %w", c.ID, err)
+		}
+		return s.audit(ctx, a, event{typ: "client.created", clientID: c.ID, detail: "name=" + c.Name + " type=" + typ})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another request registered the same ID between check and insert.
+		return nil, "", conflict("client_id", msgClientIDTaken)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return c, secret, nil
+}
+
+// newSecret gives a confidential c a fresh secret hash and returns the secret.
+func (s *Service) newSecret(c *store.Client) (string, error) {
+	if c.Public {
+		c.SecretHash = nil
+		return "", nil
+	}
+	if s.Secrets == nil {
+		return "", errors.New("admin: no client secret generator configured")
+	}
+	secret, hash, err := s.Secrets.NewClientSecret()
+	if err != nil {
+		return "", fmt.Errorf("admin: client secret: %w", err)
+	}
+	c.SecretHash = hash
+	return secret, nil
+}
+
+// UpdateClient applies p to client id and reports whether anything changed.
+func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p ClientPatch) (bool, error) {
+	var changed bool
+	err := s.write(ctx, func(ctx context.Context) error {
+		c, err := s.Store.GetClient(ctx, id)
+		if err != nil {
+			return missing(err, msgClientNotFound)
+		}
+		if p.ID != nil && strings.TrimSpace(*p.ID) != c.ID {
+			return invalid("client_id", msgClientIDFixed)
+		}
+		if p.Type != nil && strings.TrimSpace(*p.Type) != ClientType(c) {
+			return invalid("type", msgClientTypeFixed)
+		}
+		old := *c
+		if err := applyClientPatch(c, p, false); err != nil {
+			return err
+		}
+		fields := changedClientFields(&old, c)
+		if changed = len(fields) > 0; !changed {
+			return nil
+		}
+		c.UpdatedAt = s.bump(old.UpdatedAt)
+		if err := s.Store.UpdateClient(ctx, c); err != nil {
+			return fmt.Errorf("admin: update client %s: %w", id, err)
+		}
+		return s.auditClientUpdate(ctx, a, &old, c, fields)
+	})
+	return changed, err
+}
+
+func (s *Service) auditClientUpdate(ctx context.Context, a Actor, old, c *store.Client, fields []string) error {
+	if err := s.audit(ctx, a, event{typ: "client.updated", clientID: c.ID, detail: "changed=" + strings.Join(fields, ",")}); err != nil {
+		return err
+	}
+	switch {
+	case !old.Disabled && c.Disabled:
+		return s.audit(ctx, a, event{typ: "client.disabled", clientID: c.ID})
+	case old.Disabled && !c.Disabled:
+		return s.audit(ctx, a, event{typ: "client.enabled", clientID: c.ID})
+	}
+	return nil
+}
+
+func changedClientFields(old, c *store.Client) []string {
+	var out []string
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{
+		{"name", old.Name != c.Name},
+		{"redirect_uris", !slices.Equal(old.RedirectURIs, c.RedirectURIs)},
+		{"post_logout_redirect_uris", !slices.Equal(old.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs)},
+		{"grant_types", !slices.Equal(old.GrantTypes, c.GrantTypes)},
+		{"scopes", !slices.Equal(old.Scopes, c.Scopes)},
+		{"skip_consent", old.SkipConsent != c.SkipConsent},
+		{"disabled", old.Disabled != c.Disabled},
+	} {
+		if f.changed {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// RotateSecret gives client id a new secret and returns it; the old one stops
+// working at once.
+func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string, error) {
+	var secret string
+	err := s.write(ctx, func(ctx context.Context) error {
+		c, err := s.Store.GetClient(ctx, id)
+		if err != nil {
+			return missing(err, msgClientNotFound)
+		}
+		if c.Public {
+			return conflict("type", msgPublicHasNoSecret)
+		}
+		if secret, err = s.newSecret(c); err != nil {
+			return err
+		}
+		c.UpdatedAt = s.bump(c.UpdatedAt)
+		if err := s.Store.UpdateClient(ctx, c); err != nil {
+			return fmt.Errorf("admin: update client %s: %w", id, err)
+		}
+		return s.audit(ctx, a, event{typ: "client.secret_rotated", clientID: id})
+	})
+	return secret, err
+}
+
+// DeleteClient deletes client id; its tokens stop working, since the protocol
+// no longer finds the client.
+func (s *Service) DeleteClient(ctx context.Context, a Actor, id string) error {
+	return s.write(ctx, func(ctx context.Context) error {
+		c, err := s.Store.GetClient(ctx, id)
+		if err != nil {
+			return missing(err, msgClientNotFound)
+		}
+		if err := s.Store.DeleteClient(ctx, id); err != nil {
+			return fmt.Errorf("admin: delete client %s: %w", id, err)
+		}
+		return s.audit(ctx, a, event{typ: "client.deleted", clientID: id, detail: "name=" + c.Name})
+	})
+}
+
+// applyClientPatch sets p's fields on c and checks the result.
+func applyClientPatch(c *store.Client, p ClientPatch, creating bool) error {
+	if p.Name != nil {
+		c.Name = strings.TrimSpace(*p.Name)
+	}
+	if creating || p.Name != nil {
+		if c.Name == "" || !validText(c.Name, 200) {
+			return invalid("name", msgClientName)
+		}
+	}
+	for _, l := range []struct {
+		field string
+		value *[]string
+		dst   *[]string
+	}{
+		{"redirect_uris", p.RedirectURIs, &c.RedirectURIs},
+		{"post_logout_redirect_uris", p.PostLogoutRedirectURIs, &c.PostLogoutRedirectURIs},
+		{"grant_types", p.GrantTypes, &c.GrantTypes},
+		{"scopes", p.Scopes, &c.Scopes},
+	} {
+		if l.value == nil {
+			continue
+		}
+		if err := checkList(l.field, *l.value); err != nil {
+			return err
+		}
+		*l.dst = slices.Clone(*l.value)
+	}
+	if p.SkipConsent != nil {
+		c.SkipConsent = *p.SkipConsent
+	}
+	if p.Disabled != nil {
+		c.Disabled = *p.Disabled
+	}
+	return checkClient(c)
+}
+
+// checkList checks the form of one list: its length, its items' lengths, no
+// duplicates.
+func checkList(field string, items []string) error {
+	maxLen := maxURILen
+	if field == "grant_types" || field == "scopes" {
+		maxLen = maxScopeLen
+	}
+	if len(items) > maxListItems {
+		return listInvalid(field, fmt.Sprintf("at most %d entries are allowed", maxListItems))
+	}
+	seen := map[string]bool{}
+	for _, v := range items {
+		switch {
+		case len(v) > maxLen:
+			return listInvalid(field, fmt.Sprintf("entries must be at most %d characters long", maxLen))
+		case !validText(v, maxLen):
+			return listInvalid(field, "entries must not contain control characters")
+		case seen[v]:
+			return listInvalid(field, fmt.Sprintf("%q is listed twice", v))
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
+// checkClient applies the protocol's rules (oauth.ValidateClientFields) to the
+// whole client, the same rules the old client command used.
+func checkClient(c *store.Client) error {
+	err := oauth.ValidateClientFields(c.Name, c.Public, c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.Scopes)
+	if fe, ok := errors.AsType[*oauth.FieldError](err); ok {
+		return listInvalid(fe.Field, fe.Reason)
+	}
+	return err
+}
+
+// fieldLabels name the client fields in messages as the form labels do.
+var fieldLabels = map[string]string{
+	"name":                      "Name",
+	"redirect_uris":             "Redirect URIs",
+	"post_logout_redirect_uris": "Post-logout redirect URIs",
+	"grant_types":               "Grant types",
+	"scopes":                    "Scopes",
+}
+
+// listInvalid refuses field with reason, prefixed by the field's label, since
+// the reasons of the protocol's checks do not say which list they are about.
+func listInvalid(field, reason string) error {
+	label, ok := fieldLabels[field]
+	if !ok {
+		label = field
+	}
+	return invalid(field, label+": "+reason+".")
+}

@@ -1,0 +1,343 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/authz/authz/internal/federation"
+	"github.com/authz/authz/internal/store"
+)
+
+// Messages of the provider rules.
+const (
+	msgProviderNotFound = "There is no such upstream provider. It may have been deleted."
+	msgAliasFormat      = "Alias must be 1 to 63 characters long: lower-case letters, digits, - and _, starting with a letter or digit (and not \"new\")."
+	msgAliasTaken       = "An upstream provider with this alias already exists."
+	msgAliasFixed       = "The alias of a provider cannot be changed: it is part of its callback URL and of its users' links."
+	msgDisplayName      = "Display name must be 1 to 100 characters long, without control characters."
+	msgProviderClientID = "Client ID must be 1 to 255 characters long, without control characters."
+	msgProviderSecret   = "Client secret must be at most 1000 characters long, without control characters."
+	msgClaimFormat      = "must be a claim name: 1 to 100 letters, digits and _ . : / -"
+	msgUsernameClaim    = "Username claim is required."
+	msgLinkPolicy       = "Link policy must be create, verified-email or existing."
+	msgScopesOpenID     = "Scopes must include openid."
+)
+
+// reservedName is the path segment of the console's add pages, which no
+// alias or client ID may take.
+const reservedName = "new"
+
+var (
+	aliasPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	claimPattern = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,100}$`)
+)
+
+// Defaults of a new provider whose request leaves them out. The link policy
+// defaults to the strictest: nobody gets in until an administrator links them.
+var defaultProviderScopes = []string{"openid", "profile", "email"}
+
+// LinkPolicies lists the linking policies, strictest last.
+var LinkPolicies = []string{store.LinkCreate, store.LinkVerifiedMail, store.LinkExisting}
+
+// ProviderPatch holds the provider fields to set; nil leaves a field as it is.
+// Alias can be chosen at creation only. ClientSecret is write-only: it is
+// sealed, and "" removes it.
+type ProviderPatch struct {
+	Alias          *string
+	DisplayName    *string
+	IssuerURL      *string
+	ClientID       *string
+	ClientSecret   *string
+	Scopes         *[]string
+	ClaimUsername  *string
+	ClaimEmail     *string
+	ClaimFirstName *string
+	ClaimLastName  *string
+	LinkPolicy     *string
+	Enabled        *bool
+	RequireOTP     *bool
+}
+
+// ListProviders returns one page of the providers, ordered by alias, and how
+// many there are; with enabled set, only those whose Enabled equals it.
+func (s *Service) ListProviders(ctx context.Context, enabled *bool, offset, limit int) ([]*store.Provider, int, error) {
+	all, err := s.Store.ListProviders(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("admin: list providers: %w", err)
+	}
+	if enabled != nil {
+		all = slices.DeleteFunc(all, func(p *store.Provider) bool { return p.Enabled != *enabled })
+	}
+	return pageOf(all, offset, limit), len(all), nil
+}
+
+// GetProvider returns the provider with alias.
+func (s *Service) GetProvider(ctx context.Context, alias string) (*store.Provider, error) {
+	p, err := s.Store.GetProvider(ctx, alias)
+	if err != nil {
+		return nil, missing(err, msgProviderNotFound)
+	}
+	return p, nil
+}
+
+// CreateProvider stores a new upstream provider. Its issuer is not contacted:
+// a provider may be configured before it is reachable; Discover tests it.
+func (s *Service) CreateProvider(ctx context.Context, a Actor, p ProviderPatch) (*store.Provider, error) {
+	now := s.now()
+	pr := &store.Provider{Scopes: defaultProviderScopes, ClaimUsername: "preferred_username", ClaimEmail: "email",
+		ClaimFirstName: "given_name", ClaimLastName: "family_name", LinkPolicy: store.LinkExisting, Enabled: true,
+		CreatedAt: now, UpdatedAt: now}
+	if p.Alias != nil {
+		pr.Alias = strings.TrimSpace(*p.Alias)
+	}
+	if !aliasPattern.MatchString(pr.Alias) || pr.Alias == reservedName {
+		return nil, invalid("alias", msgAliasFormat)
+	}
+	if _, err := s.applyProviderPatch(pr, p, true); err != nil {
+		return nil, err
+	}
+	err := s.write(ctx, func(ctx context.Context) error {
+		if _, err := s.Store.GetProvider(ctx, pr.Alias); err == nil {
+			return conflict("alias", msgAliasTaken)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("admin: look up provider %q: %w", pr.Alias, err)
+		}
+		if err := s.Store.CreateProvider(ctx, pr); err != nil {
+			return fmt.Errorf("admin: create provider %q: %w", pr.Alias, err)
+		}
+		return s.audit(ctx, a, event{typ: "provider.created", detail: "provider=" + pr.Alias + " issuer=" + pr.IssuerURL})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, conflict("alias", msgAliasTaken)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// UpdateProvider applies p to provider alias and reports whether anything
+// changed.
+func (s *Service) UpdateProvider(ctx context.Context, a Actor, alias string, p ProviderPatch) (bool, error) {
+	var changed bool
+	err := s.write(ctx, func(ctx context.Context) error {
+		pr, err := s.Store.GetProvider(ctx, alias)
+		if err != nil {
+			return missing(err, msgProviderNotFound)
+		}
+		if p.Alias != nil && strings.TrimSpace(*p.Alias) != pr.Alias {
+			return invalid("alias", msgAliasFixed)
+		}
+		old := *pr
+		fields, err := s.applyProviderPatch(pr, p, false)
+		if err != nil {
+			return err
+		}
+		if changed = len(fields) > 0; !changed {
+			return nil
+		}
+		pr.UpdatedAt = s.bump(old.UpdatedAt)
+		if err := s.Store.UpdateProvider(ctx, pr); err != nil {
+			return fmt.Errorf("admin: update provider %q: %w", alias, err)
+		}
+		return s.auditProviderUpdate(ctx, a, &old, pr, fields)
+	})
+	return changed, err
+}
+
+func (s *Service) auditProviderUpdate(ctx context.Context, a Actor, old, pr *store.Provider, fields []string) error {
+	detail := "provider=" + pr.Alias + " changed=" + strings.Join(fields, ",")
+	if err := s.audit(ctx, a, event{typ: "provider.updated", detail: detail}); err != nil {
+		return err
+	}
+	switch {
+	case old.Enabled && !pr.Enabled:
+		return s.audit(ctx, a, event{typ: "provider.disabled", detail: "provider=" + pr.Alias})
+	case !old.Enabled && pr.Enabled:
+		return s.audit(ctx, a, event{typ: "provider.enabled", detail: "provider=" + pr.Alias})
+	}
+	return nil
+}
+
+// DeleteProvider deletes provider alias. Its users' links stay (the store's
+// rule), so adding the provider back under the same alias restores them.
+func (s *Service) DeleteProvider(ctx context.Context, a Actor, alias string) error {
+	return s.write(ctx, func(ctx context.Context) error {
+		if _, err := s.Store.GetProvider(ctx, alias); err != nil {
+			return missing(err, msgProviderNotFound)
+		}
+		if err := s.Store.DeleteProvider(ctx, alias); err != nil {
+			return fmt.Errorf("admin: delete provider %q: %w", alias, err)
+		}
+		return s.audit(ctx, a, event{typ: "provider.deleted", detail: "provider=" + alias})
+	})
+}
+
+// applyProviderPatch sets p's fields on pr, checking each value that changes
+// (every value when creating), and returns the names of the changed fields.
+func (s *Service) applyProviderPatch(pr *store.Provider, p ProviderPatch, creating bool) ([]string, error) {
+	var changed []string
+	for _, f := range []struct {
+		name  string
+		value *string
+		dst   *string
+		check func(string) string
+	}{
+		{"display_name", p.DisplayName, &pr.DisplayName, textCheck(100, msgDisplayName, true)},
+		{"issuer_url", p.IssuerURL, &pr.IssuerURL, checkIssuerURL},
+		{"client_id", p.ClientID, &pr.ClientID, textCheck(255, msgProviderClientID, true)},
+		{"claim_username", p.ClaimUsername, &pr.ClaimUsername, checkClaim("Username claim", true)},
+		{"claim_email", p.ClaimEmail, &pr.ClaimEmail, checkClaim("E-mail claim", false)},
+		{"claim_first_name", p.ClaimFirstName, &pr.ClaimFirstName, checkClaim("First name claim", false)},
+		{"claim_last_name", p.ClaimLastName, &pr.ClaimLastName, checkClaim("Last name claim", false)},
+		{"link_policy", p.LinkPolicy, &pr.LinkPolicy, checkLinkPolicy},
+	} {
+		v := *f.dst
+		if f.value != nil {
+			v = strings.TrimSpace(*f.value)
+		}
+		if creating || v != *f.dst {
+			if msg := f.check(v); msg != "" {
+				return nil, invalid(f.name, msg)
+			}
+		}
+		if v != *f.dst {
+			changed = append(changed, f.name)
+		}
+		*f.dst = v
+	}
+	more, err := s.applyProviderRest(pr, p)
+	return append(changed, more...), err
+}
+
+// applyProviderRest sets the scopes, the switches and the secret.
+func (s *Service) applyProviderRest(pr *store.Provider, p ProviderPatch) ([]string, error) {
+	var changed []string
+	if p.Scopes != nil {
+		if err := checkProviderScopes(*p.Scopes); err != nil {
+			return nil, err
+		}
+		if !slices.Equal(pr.Scopes, *p.Scopes) {
+			changed = append(changed, "scopes")
+		}
+		pr.Scopes = slices.Clone(*p.Scopes)
+	}
+	for _, b := range []struct {
+		name  string
+		value *bool
+		dst   *bool
+	}{{"enabled", p.Enabled, &pr.Enabled}, {"require_otp", p.RequireOTP, &pr.RequireOTP}} {
+		if b.value != nil && *b.value != *b.dst {
+			changed = append(changed, b.name)
+			*b.dst = *b.value
+		}
+	}
+	if p.ClientSecret == nil {
+		return changed, nil
+	}
+	if err := s.sealSecret(pr, *p.ClientSecret); err != nil {
+		return nil, err
+	}
+	return append(changed, "client_secret"), nil
+}
+
+// sealSecret stores secret sealed, bound to the alias so a sealed value
+// copied to another provider's row does not open.
+func (s *Service) sealSecret(pr *store.Provider, secret string) error {
+	if len(secret) > 1000 || !validText(secret, 1000) {
+		return invalid("client_secret", msgProviderSecret)
+	}
+	if secret == "" {
+		pr.SealedClientSecret = nil
+		return nil
+	}
+	if s.Sealer == nil {
+		return errors.New("admin: no sealer configured for provider secrets")
+	}
+	sealed, err := s.Sealer.Seal([]byte(secret), []byte("provider:"+pr.Alias))
+	if err != nil {
+		return fmt.Errorf("admin: seal client secret of %q: %w", pr.Alias, err)
+	}
+	pr.SealedClientSecret = sealed
+	return nil
+}
+
+func textCheck(maxLen int, msg string, required bool) func(string) string {
+	return func(v string) string {
+		if (required && v == "") || !validText(v, maxLen) {
+			return msg
+		}
+		return ""
+	}
+}
+
+func checkClaim(label string, required bool) func(string) string {
+	return func(v string) string {
+		switch {
+		case v == "" && required:
+			return msgUsernameClaim
+		case v != "" && !claimPattern.MatchString(v):
+			return label + " " + msgClaimFormat + "."
+		}
+		return ""
+	}
+}
+
+func checkLinkPolicy(v string) string {
+	if !slices.Contains(LinkPolicies, v) {
+		return msgLinkPolicy
+	}
+	return ""
+}
+
+// checkIssuerURL applies federation's form check, and asks for https except
+// on the loopback interface: discovery over plain http to another host could
+// be redirected to a forged provider.
+func checkIssuerURL(v string) string {
+	if v == "" {
+		return "Issuer URL is required."
+	}
+	if len(v) > maxURILen {
+		return fmt.Sprintf("Issuer URL must be at most %d characters long.", maxURILen)
+	}
+	if err := federation.ValidateIssuerURL(v); err != nil {
+		return "Issuer URL " + err.Error() + "."
+	}
+	u, _ := url.Parse(v)
+	if u.Scheme != "https" && !loopbackHost(u.Hostname()) {
+		return "Issuer URL must use https (http is allowed for loopback addresses only)."
+	}
+	if u.User != nil {
+		return "Issuer URL must not contain credentials."
+	}
+	return ""
+}
+
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkProviderScopes(scopes []string) error {
+	if err := checkList("scopes", scopes); err != nil {
+		return err
+	}
+	for _, sc := range scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
+			return invalid("scopes", fmt.Sprintf("Scopes: %q is not a valid scope.", sc))
+		}
+	}
+	if !slices.Contains(scopes, "openid") {
+		return invalid("scopes", msgScopesOpenID)
+	}
+	return nil
+}
