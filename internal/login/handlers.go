@@ -135,7 +135,8 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 	}
 	// Counted before the check, so concurrent guesses cannot outrun the lock.
 	throttleKey := "pwd:" + strings.ToLower(name)
-	if _, err := passwordBackoff.Charge(ctx, p.Store, throttleKey, p.now()); err != nil {
+	th, err := passwordBackoff.Charge(ctx, p.Store, throttleKey, p.now())
+	if err != nil {
 		var le *mfa.LockedError
 		if errors.As(err, &le) {
 			p.showStep(w, r, lt, lockedMessage(le.Until.Sub(p.now())), http.StatusTooManyRequests)
@@ -161,6 +162,9 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 			userID = u.ID
 		}
 		p.audit(ctx, "login.failure", "", userID, lt.ClientID, "method=pwd")
+		if th.LockedUntil.After(p.now()) {
+			p.audit(ctx, "password.lockout", "", userID, lt.ClientID, "")
+		}
 		p.showStep(w, r, lt, msgInvalidLogin, http.StatusUnauthorized)
 		return
 	case !u.Enabled:
