@@ -174,11 +174,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 	}
 	_ = p.Store.ResetThrottle(ctx, throttleKey)
 	lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = u.ID, []string{AMRPassword}, p.now(), ""
-	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	p.advance(w, r, lt)
+	p.passed(w, r, lt)
 }
 
 // findUser looks a user up by username, or by e-mail when the name has an @.
@@ -233,12 +229,8 @@ func (p *Pipeline) codeMessage(err error) (string, int) {
 }
 
 func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
-	st, s, ok := p.derive(w, r, lt)
+	st, ok := p.atStep(w, r, lt, stepOTP)
 	if !ok {
-		return
-	}
-	if s != stepOTP {
-		p.advance(w, r, lt)
 		return
 	}
 	if err := p.OTP.Verify(r.Context(), st.user.ID, r.PostFormValue("otp"), p.now()); err != nil {
@@ -246,11 +238,7 @@ func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.Log
 		return
 	}
 	lt.AMR = appendOnce(lt.AMR, AMROTP)
-	if err := p.Store.UpdateLoginTransaction(r.Context(), lt); err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	p.advance(w, r, lt)
+	p.passed(w, r, lt)
 }
 
 // codeFailed answers a refused code: a message for the user's mistakes, an
@@ -327,11 +315,11 @@ func (p *Pipeline) pendingSecret(ctx context.Context, lt *store.LoginTransaction
 
 func (p *Pipeline) postEnroll(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
 	ctx := r.Context()
-	st, s, ok := p.derive(w, r, lt)
+	st, ok := p.atStep(w, r, lt, stepEnroll)
 	if !ok {
 		return
 	}
-	if s != stepEnroll || len(lt.PendingOTPSecret) == 0 {
+	if len(lt.PendingOTPSecret) == 0 {
 		p.advance(w, r, lt)
 		return
 	}
@@ -358,21 +346,13 @@ func (p *Pipeline) postEnroll(w http.ResponseWriter, r *http.Request, lt *store.
 	p.audit(ctx, "otp.enrolled", st.user.ID, st.user.ID, lt.ClientID, "")
 	lt.PendingOTPSecret = nil
 	lt.AMR = appendOnce(lt.AMR, AMROTP)
-	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	p.advance(w, r, lt)
+	p.passed(w, r, lt)
 }
 
 func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
 	ctx := r.Context()
-	st, s, ok := p.derive(w, r, lt)
+	st, ok := p.atStep(w, r, lt, stepSetPassword)
 	if !ok {
-		return
-	}
-	if s != stepSetPassword {
-		p.advance(w, r, lt)
 		return
 	}
 	pw := r.PostFormValue("password")
@@ -406,21 +386,13 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 	p.audit(ctx, "link.used", st.user.ID, st.user.ID, "", "action="+lt.Purpose)
 	lt.AMR = appendOnce(lt.AMR, AMRPassword)
 	lt.AuthTime = p.now()
-	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	p.advance(w, r, lt)
+	p.passed(w, r, lt)
 }
 
 func (p *Pipeline) postConsent(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
 	ctx := r.Context()
-	st, s, ok := p.derive(w, r, lt)
+	st, ok := p.atStep(w, r, lt, stepConsent)
 	if !ok {
-		return
-	}
-	if s != stepConsent {
-		p.advance(w, r, lt)
 		return
 	}
 	if r.PostFormValue("decision") != "allow" {

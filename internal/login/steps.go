@@ -175,6 +175,26 @@ func (p *Pipeline) derive(w http.ResponseWriter, r *http.Request, lt *store.Logi
 	return st, s, true
 }
 
+// atStep derives the current step and answers for the handler unless it is
+// want: a form posted out of turn just moves the browser to the current step.
+func (p *Pipeline) atStep(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, want step) (*state, bool) {
+	st, s, ok := p.derive(w, r, lt)
+	if ok && s != want {
+		p.advance(w, r, lt)
+		ok = false
+	}
+	return st, ok
+}
+
+// passed saves lt after a step succeeded and moves on.
+func (p *Pipeline) passed(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	if err := p.Store.UpdateLoginTransaction(r.Context(), lt); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.advance(w, r, lt)
+}
+
 // showStep renders the current step's page with an optional error message.
 func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, msg string, status int) {
 	st, s, ok := p.derive(w, r, lt)
