@@ -371,7 +371,7 @@ func TestClientCommands(t *testing.T) {
 	if _, _, code = runAuthz(t, dir, nil, "client", "delete", "--id", created.ID); code != 0 {
 		t.Fatal("delete failed")
 	}
-	if _, stderr, code = runAuthz(t, dir, nil, "client", "delete", "--id", created.ID); code == 0 || !strings.Contains(stderr, "no such client") {
+	if _, stderr, code = runAuthz(t, dir, nil, "client", "delete", "--id", created.ID); code == 0 || !strings.Contains(stderr, "no such application") {
 		t.Fatalf("second delete: %d %q", code, stderr)
 	}
 }
