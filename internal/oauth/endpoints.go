@@ -134,6 +134,10 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 // accessError writes an RFC 6749 token error; storage conflicts from concurrent
 // use of one code or refresh token become invalid_grant, not a server error.
 func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	if storeDown(err) {
+		p.unavailable(w, r, err)
+		return
+	}
 	if errors.Is(err, fosite.ErrSerializationFailure) || errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
 		err = fosite.ErrInvalidGrant.WithHint("The grant was already used.")
 	}
@@ -144,8 +148,25 @@ func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite
 	p.fosite.WriteAccessError(r.Context(), w, ar, err)
 }
 
+// storeDown reports whether err comes from an unreachable store: the client
+// did nothing wrong, so it must not hear invalid_client or a bare 500.
+func storeDown(err error) bool {
+	return errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// unavailable answers 503 temporarily_unavailable with Retry-After.
+func (p *Provider) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	p.log.WarnContext(r.Context(), "store unavailable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", "5")
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "The server cannot reach its database. Try again shortly."})
+}
+
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 	err := p.fosite.NewRevocationRequest(r.Context(), r)
+	if storeDown(err) {
+		p.unavailable(w, r, err)
+		return
+	}
 	p.fosite.WriteRevocationResponse(r.Context(), w, err)
 }
 
@@ -158,6 +179,10 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ir, err := p.fosite.NewIntrospectionRequest(ctx, r, NewSession(""))
+	if storeDown(err) {
+		p.unavailable(w, r, err)
+		return
+	}
 	if err != nil {
 		rfc := fosite.ErrorToRFC6749Error(err)
 		if rfc.CodeField >= 500 {

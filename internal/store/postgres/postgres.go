@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +22,17 @@ import (
 // defaultConnectTimeout bounds connection attempts when the URL sets no
 // connect_timeout, so an unreachable server fails startup instead of hanging.
 const defaultConnectTimeout = 10 * time.Second
+
+// defaultMaxConns sizes the pool when the URL does not (pool_max_conns).
+// pgxpool's own default, one connection per core but at least 4, starves
+// under many concurrent requests: a request spends most of a query waiting on
+// the network and the server, not on this process's CPU, and with a login
+// flood queued behind four connections every request, even a 503 page, waits
+// its turn for each of its queries. 16 per replica still lets six replicas
+// share PostgreSQL's default of 100 connections.
+func defaultMaxConns() int32 {
+	return int32(max(16, 4*runtime.GOMAXPROCS(0)))
+}
 
 // Store is a store.Store backed by a PostgreSQL connection pool.
 type Store struct {
@@ -38,6 +51,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns()
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -100,15 +116,19 @@ func (s *Store) q(ctx context.Context) querier {
 var txOptions = pgx.TxOptions{IsoLevel: pgx.Serializable}
 
 // BeginTx starts a transaction and returns a context carrying it. Called with a
-// context that already carries one, it starts a savepoint inside it.
+// context that already carries one, it starts a savepoint inside it. It is
+// SERIALIZABLE (see txOptions) unless ctx comes from store.ReadCommitted.
 func (s *Store) BeginTx(ctx context.Context) (context.Context, error) {
 	var (
 		tx  pgx.Tx
 		err error
 	)
-	if outer, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+	switch outer, ok := ctx.Value(txKey{}).(pgx.Tx); {
+	case ok:
 		tx, err = outer.Begin(ctx)
-	} else {
+	case store.IsReadCommitted(ctx):
+		tx, err = s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	default:
 		tx, err = s.pool.BeginTx(ctx, txOptions)
 	}
 	if err != nil {

@@ -30,6 +30,8 @@ import (
 type Store struct {
 	write *sql.DB // exactly one connection; transactions BEGIN IMMEDIATE
 	read  *sql.DB // query_only connections for reads outside a transaction
+	// Prepared statements of each pool, by query text.
+	writeStmts, readStmts *stmtCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -55,7 +57,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	return &Store{write: write, read: read}, nil
+	return &Store{write: write, read: read, writeStmts: newStmtCache(write), readStmts: newStmtCache(read)}, nil
 }
 
 // openPool opens one pool and pings it, so that the write pool has switched
@@ -101,7 +103,7 @@ func dsn(path string, readOnly bool) string {
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // Ping checks the database through the read pool, which never waits for an
@@ -169,31 +171,28 @@ type querier interface {
 // reader is where a read runs: the caller's transaction, or the read pool.
 func (s *Store) reader(ctx context.Context) querier {
 	if tx := txFrom(ctx); tx != nil {
-		return tx
+		return cachedQuerier{cache: s.writeStmts, tx: tx}
 	}
-	return s.read
+	return cachedQuerier{cache: s.readStmts}
 }
 
 // writer is where a single-statement write runs: the caller's transaction,
 // or the write connection in autocommit mode.
 func (s *Store) writer(ctx context.Context) querier {
-	if tx := txFrom(ctx); tx != nil {
-		return tx
-	}
-	return s.write
+	return cachedQuerier{cache: s.writeStmts, tx: txFrom(ctx)}
 }
 
 // inTx runs a multi-statement write atomically: inside the caller's
 // transaction when there is one, else in its own.
 func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 	if tx := txFrom(ctx); tx != nil {
-		return fn(tx)
+		return fn(cachedQuerier{cache: s.writeStmts, tx: tx})
 	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err, "begin")
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(cachedQuerier{cache: s.writeStmts, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

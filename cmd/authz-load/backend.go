@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	crand "crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/authz/authz/internal/config"
+	"github.com/authz/authz/internal/loadgen"
+	"github.com/authz/authz/internal/pgcluster"
+)
+
+var randRead = crand.Read
+
+// benchBackend starts a fresh authz on backend, seeds it, and drives every
+// scenario, then floods it with logins.
+func benchBackend(ctx context.Context, o *benchOptions, backend string, stderr io.Writer) (*backendResult, error) {
+	res := &backendResult{Backend: backend, Runs: map[string]*loadgen.Report{}}
+	dir, err := os.MkdirTemp("", "authz-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	args := []string{"--data-dir", dir, "--seal-key", randomKey(), "--log-level", "error"}
+	if strings.HasSuffix(backend, "-es256") {
+		args = append(args, "--tokens-signing-algorithm", "ES256")
+	}
+	if storeOf(backend) == "postgres" {
+		dbURL, drop, err := benchDatabase(ctx, o.adminURL)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		args = append(args, "--database-url", dbURL)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	target := "http://" + addr
+	args = append(args, "--listen", addr, "--issuer", target)
+	seed, err := seedStore(ctx, args, o.users)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startAuthz(ctx, o.authz, args, filepath.Join(dir, "authz.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	res.ReadyMs = ms(srv.ready)
+	time.Sleep(2 * time.Second) // let start-up garbage be collected before measuring idle memory
+	res.IdleRSSMB = srv.memoryMB("VmRSS")
+	if err := driveScenarios(ctx, o, target, seed, res, stderr); err != nil {
+		return nil, err
+	}
+	res.FloodPeakMB = srv.memoryMB("VmHWM")
+	res.FloodAlive = srv.alive(target)
+	if !res.FloodAlive {
+		fmt.Fprintf(stderr, "bench: the server did not survive the flood; its log is %s\n", srv.logPath)
+	}
+	return res, nil
+}
+
+// driveScenarios runs the scenarios one after another on one server: the
+// client-credentials rate found first sets the half rate at which the token
+// endpoint's latency is judged.
+func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *loadgen.SeedFile, res *backendResult, stderr io.Writer) error {
+	run := func(key, scenario string, workers int, rate float64) (*loadgen.Report, error) {
+		d := o.duration
+		if key == flood {
+			// Long enough for the queue of logins to outlast the hasher's wait.
+			d = max(d, minFlood)
+		}
+		r, err := loadgen.Run(ctx, loadgen.Options{Target: target, Scenario: scenario, Workers: workers, Duration: d, Rate: rate, Seed: seed})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		res.Runs[key] = r
+		_ = r.WriteTable(stderr)
+		return r, nil
+	}
+	cc, err := run(loadgen.ClientCredentials, loadgen.ClientCredentials, o.workers, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := run(halfRate, loadgen.ClientCredentials, o.workers, cc.PerSecond/2); err != nil {
+		return err
+	}
+	for _, s := range []string{loadgen.Introspect, loadgen.Refresh, loadgen.Login} {
+		if s == loadgen.Login {
+			res.Argon2idMs = measureArgon2id()
+		}
+		if _, err := run(s, s, o.workers, 0); err != nil {
+			return err
+		}
+	}
+	r, err := run(flood, loadgen.Login, o.floodSize, 0)
+	if err != nil {
+		return err
+	}
+	res.Flood503 = count503(r)
+	return nil
+}
+
+// Run keys besides the scenario names.
+const (
+	halfRate = "client-credentials at half rate"
+	flood    = "login flood"
+)
+
+// minFlood is the shortest login flood.
+const minFlood = 10 * time.Second
+
+func count503(r *loadgen.Report) int {
+	n := 0
+	for k, v := range r.ErrorKinds {
+		if strings.Contains(k, ": 503") {
+			n += v
+		}
+	}
+	return n
+}
+
+// seedStore seeds the store that args select, in this process, before the
+// server starts.
+func seedStore(ctx context.Context, args []string, users int) (*loadgen.SeedFile, error) {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	l := config.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	cfg, err := l.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, err
+	}
+	return seed(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, users)
+}
+
+// benchDatabase creates a throwaway database on adminURL's server and
+// returns its URL and how to drop it.
+func benchDatabase(ctx context.Context, adminURL string) (string, func(), error) {
+	u, err := url.Parse(adminURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", nil, usageError("--database-url must be a postgres:// URL")
+	}
+	name := "authz_bench_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := adminExec(ctx, adminURL, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u.Path = "/" + name
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = adminExec(ctx, adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}
+	return u.String(), drop, nil
+}
+
+// ensurePostgres gives the benchmark a PostgreSQL server: the configured
+// one, or a throwaway cluster stopped by the returned function. Without
+// either, the postgres backend is skipped with the reason.
+func ensurePostgres(ctx context.Context, o *benchOptions) (stop func(), skipped string) {
+	if o.adminURL != "" {
+		return func() {}, ""
+	}
+	c, err := pgcluster.Start(ctx)
+	if err != nil {
+		return func() {}, "no PostgreSQL: set AUTHZ_BENCH_DATABASE_URL or --database-url (" + err.Error() + ")"
+	}
+	o.adminURL = c.URL("postgres")
+	return func() { _ = c.Close() }, ""
+}
+
+func adminExec(ctx context.Context, adminURL, sql string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// authzProcess is a server under test.
+type authzProcess struct {
+	cmd     *exec.Cmd
+	done    chan struct{}
+	ready   time.Duration // from exec to the first 200 of /readyz
+	logPath string
+}
+
+// startAuthz runs `authz serve` and waits until /readyz answers 200.
+func startAuthz(ctx context.Context, bin string, args []string, logPath string) (*authzProcess, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	p := &authzProcess{cmd: cmd, done: make(chan struct{}), logPath: logPath}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	target := "http://" + args[indexOf(args, "--listen")+1]
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	for {
+		if ready(client, target) {
+			p.ready = time.Since(start)
+			return p, nil
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("authz exited at start; its log is %s", logPath)
+		case <-ctx.Done():
+			p.stop()
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+		if time.Since(start) > 30*time.Second {
+			p.stop()
+			return nil, fmt.Errorf("authz not ready after 30 s; its log is %s", logPath)
+		}
+	}
+}
+
+func indexOf(list []string, v string) int {
+	for i, x := range list {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+func ready(c *http.Client, target string) bool {
+	resp, err := c.Get(target + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// alive reports whether the process still runs and answers.
+func (p *authzProcess) alive(target string) bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+	}
+	return ready(&http.Client{Timeout: 5 * time.Second}, target)
+}
+
+// stop asks for a graceful shutdown, then kills after the server's own 20 s
+// shutdown budget.
+func (p *authzProcess) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(25 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// memoryMB reads a line of /proc/PID/status (VmRSS: now, VmHWM: peak) in MB.
+func (p *authzProcess) memoryMB(field string) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

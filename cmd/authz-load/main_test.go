@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/config"
+	"github.com/authz/authz/internal/server"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadInputExitsWith2(t *testing.T) {
+	seed := filepath.Join(t.TempDir(), "seed.json")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", nil, "usage"},
+		{"unknown command", []string{"smash"}, `unknown command "smash"`},
+		{"unknown scenario", []string{"run", "--target", "http://127.0.0.1:8080", "--scenario", "ddos"}, `unknown scenario "ddos"`},
+		{"bad duration", []string{"run", "--target", "http://127.0.0.1:8080", "--scenario", "login", "--duration", "soon"}, `bad duration "soon"`},
+		{"negative duration", []string{"run", "--target", "http://127.0.0.1:8080", "--scenario", "login", "--duration", "-5s"}, "bad duration"},
+		{"bad target", []string{"run", "--target", "127.0.0.1:8080", "--scenario", "login"}, "bad target"},
+		{"no target", []string{"run", "--scenario", "login"}, "bad target"},
+		{"missing seed", []string{"run", "--target", "http://127.0.0.1:8080", "--scenario", "login", "--seed", seed}, "authz-load seed first"},
+		{"unknown flag", []string{"run", "--targte", "x"}, "flag provided but not defined"},
+		{"bad user count", []string{"seed", "--users", "0"}, "--users 0"},
+		{"bad config", []string{"seed", "--listen", "nowhere"}, "listen"},
+		{"bench bad duration", []string{"bench", "--duration", "x", "--authz", "/bin/true"}, "bad duration"},
+		{"bench bad backend", []string{"bench", "--backends", "mysql", "--authz", "/bin/true"}, `unknown backend "mysql"`},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCLI(c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", c.name, code, stderr, c.want)
+		}
+	}
+}
+
+func TestUnreachableTargetExitsWith2(t *testing.T) {
+	dir := t.TempDir()
+	seedPath := filepath.Join(dir, "seed.json")
+	if code, _, stderr := runCLI("seed", "--data-dir", dir, "--users", "1", "--out", seedPath); code != 0 {
+		t.Fatalf("seed: %d %s", code, stderr)
+	}
+	code, _, stderr := runCLI("run", "--target", "http://127.0.0.1:1", "--scenario", "client-credentials", "--seed", seedPath)
+	if code != exitUsage || !strings.Contains(stderr, "not reachable") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestSeedThenRun seeds a store with the command, serves it, and drives it.
+func TestSeedThenRun(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := "http://" + ln.Addr().String()
+	cfgArgs := []string{"--data-dir", dir, "--issuer", target, "--password-memory-kib", "1024", "--password-iterations", "1"}
+	seedPath := filepath.Join(dir, "seed.json")
+	if code, out, stderr := runCLI(append(append([]string{"seed"}, cfgArgs...), "--users", "50", "--out", seedPath)...); code != 0 || !strings.Contains(out, "50 users") {
+		t.Fatalf("seed: exit %d\n%s%s", code, out, stderr)
+	}
+	serve(t, ln, cfgArgs)
+	code, out, stderr := runCLI("run", "--target", target, "--scenario", "login", "--duration", "1s", "--workers", "2", "--seed", seedPath, "--json")
+	if code != 0 {
+		t.Fatalf("run: exit %d %s", code, stderr)
+	}
+	var report struct {
+		OK     int `json:"ok"`
+		Errors int `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &report); err != nil || report.OK == 0 || report.Errors != 0 {
+		t.Fatalf("report %+v (%v):\n%s", report, err, out)
+	}
+	code, out, _ = runCLI("run", "--target", target, "--scenario", "client-credentials", "--duration", "500ms", "--seed", seedPath)
+	if code != 0 || !strings.Contains(out, "p99 ms") {
+		t.Errorf("table: exit %d\n%s", code, out)
+	}
+}
+
+func serve(t *testing.T, ln net.Listener, args []string) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	l := config.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = app.Close()
+	})
+}
+
+func TestParseBench(t *testing.T) {
+	out := `goos: linux
+pkg: github.com/authz/authz/internal/store/postgres
+BenchmarkTokenRequests/Refresh-2   	     775	   3319516 ns/op	         0.3032 conflicts/op	   17975 B/op	     362 allocs/op
+pkg: github.com/authz/authz/internal/password
+BenchmarkArgon2id/OWASP-2         	      42	  26078848 ns/op
+PASS`
+	got := parseBench(strings.NewReader(out))
+	if len(got) != 2 || got[0].Package != "internal/store/postgres" || got[0].Name != "TokenRequests/Refresh" ||
+		got[0].NsPerOp != 3319516 || got[0].Extra["conflicts/op"] != 0.3032 || got[1].Name != "Argon2id/OWASP" {
+		t.Errorf("parseBench = %+v", got)
+	}
+}

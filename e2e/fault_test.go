@@ -1,0 +1,234 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/pgcluster"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/store/postgres/pgtest"
+)
+
+// startCluster starts a throwaway PostgreSQL server for one test. Without
+// the server binaries the test is skipped, or fails when
+// AUTHZ_REQUIRE_POSTGRES=1.
+func startCluster(t *testing.T) *pgcluster.Cluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := pgcluster.Start(ctx)
+	if errors.Is(err, pgcluster.ErrNotInstalled) {
+		if os.Getenv(pgtest.EnvRequire) == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err.Error() + " (needed for the database restart test)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(c.LogFile()); err == nil {
+				t.Logf("PostgreSQL log:\n%s", b)
+			}
+		}
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
+}
+
+// answer is one request of the load run.
+type answer struct {
+	status int
+	body   string
+	token  string // the access token of a 200
+	err    error
+}
+
+// machineLoad asks for client_credentials tokens on workers goroutines until
+// stop is closed.
+func machineLoad(in *instance, clientID, secret string, workers int, stop <-chan struct{}) <-chan []answer {
+	out := make(chan []answer, 1)
+	var mu sync.Mutex
+	var all []answer
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a := requestToken(client, in, clientID, secret)
+				mu.Lock()
+				all = append(all, a)
+				mu.Unlock()
+				if a.err != nil || a.status != http.StatusOK {
+					time.Sleep(20 * time.Millisecond) // a client backing off
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); out <- all }()
+	return out
+}
+
+func requestToken(c *http.Client, in *instance, clientID, secret string) answer {
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"api.read"}}
+	req, _ := http.NewRequest(http.MethodPost, in.URL+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, secret)
+	resp, err := c.Do(req)
+	if err != nil {
+		return answer{err: err}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, body: string(body)}
+	if resp.StatusCode == http.StatusOK {
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.Unmarshal(body, &tok)
+		a.token = tok.AccessToken
+	}
+	return a
+}
+
+// waitReady polls /readyz until it answers want.
+func waitReady(t *testing.T, in *instance, want int, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	c := &http.Client{Timeout: 3 * time.Second}
+	for {
+		if resp, err := c.Get(in.URL + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return time.Since(start)
+			}
+		}
+		if time.Since(start) > within {
+			t.Fatalf("/readyz did not answer %d within %s", want, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// leaksDetail reports whether an error body shows internals a client must
+// never see.
+func leaksDetail(body string) bool {
+	for _, s := range []string{"dial", "connect", "postgres", "pgx", "SQLSTATE", "127.0.0.1", "goroutine", ".go:"} {
+		if strings.Contains(body, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDatabaseRestartUnderLoad crashes and restarts PostgreSQL in the middle
+// of a load run: authz keeps running, /readyz goes 503 and back, requests
+// during the outage fail cleanly, and nothing committed before is lost.
+func TestDatabaseRestartUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a PostgreSQL cluster under load; skipped with -short")
+	}
+	c := startCluster(t)
+	in := startServerArgs(t, t.TempDir(), "127.0.0.1", "--database-url", c.URL("postgres")+"&connect_timeout=2")
+	id, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"api.read"}})
+	ctx := context.Background()
+	before := in.createUser("before", true)
+
+	stop := make(chan struct{})
+	results := machineLoad(in, id, secret, 4, stop)
+	time.Sleep(time.Second)
+
+	if err := c.Stop(ctx, "immediate"); err != nil { // as a crash: recovery replays the WAL
+		t.Fatal(err)
+	}
+	t.Logf("database down; /readyz 503 after %s", waitReady(t, in, http.StatusServiceUnavailable, 15*time.Second))
+	time.Sleep(time.Second) // requests keep arriving during the outage
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("database up; /readyz 200 after %s", waitReady(t, in, http.StatusOK, 30*time.Second))
+	time.Sleep(time.Second)
+	close(stop)
+	answers := <-results
+
+	checkCleanFailures(t, answers)
+	checkNothingLost(t, in, id, secret, answers)
+	if u, err := in.App.Store.GetUser(ctx, before.ID); err != nil || u.Username != "before" {
+		t.Errorf("user created before the restart: %v", err)
+	}
+	if _, err := in.App.Store.GetOTPCredential(ctx, before.ID); err != nil {
+		t.Errorf("authenticator enrolled before the restart: %v", err)
+	}
+	if a := requestToken(http.DefaultClient, in, id, secret); a.status != http.StatusOK {
+		t.Errorf("token after recovery: %d %s", a.status, a.body)
+	}
+}
+
+// checkCleanFailures: every answer is a success or a clean failure, never a
+// server error with internals in it.
+func checkCleanFailures(t *testing.T, answers []answer) {
+	t.Helper()
+	counts := map[int]int{}
+	for _, a := range answers {
+		if a.err != nil {
+			t.Errorf("a request got no answer (authz down?): %v", a.err)
+			continue
+		}
+		counts[a.status]++
+		if a.status != http.StatusOK && leaksDetail(a.body) {
+			t.Errorf("%d answer shows internals: %s", a.status, a.body)
+		}
+		// A client did nothing wrong: it must hear "try again", not an error
+		// about itself (401) or a bare server error.
+		if a.status != http.StatusOK && a.status != http.StatusServiceUnavailable {
+			t.Errorf("unexpected status %d during the outage: %s", a.status, a.body)
+		}
+	}
+	t.Logf("%d token requests across the restart, by status: %v", len(answers), counts)
+	if counts[http.StatusOK] == 0 || len(counts) < 2 {
+		t.Errorf("the load run must see both successes and failures, got %v", counts)
+	}
+}
+
+// checkNothingLost: every token the server issued (its 200 came after the
+// commit) is still active after the restart.
+func checkNothingLost(t *testing.T, in *instance, clientID, secret string, answers []answer) {
+	t.Helper()
+	var issued []string
+	for _, a := range answers {
+		if a.token != "" {
+			issued = append(issued, a.token)
+		}
+	}
+	for _, token := range issued {
+		// The store keys an opaque token by its signature, after the dot.
+		sig := token[strings.LastIndexByte(token, '.')+1:]
+		tok, err := in.App.Store.GetToken(context.Background(), store.TokenAccess, sig)
+		if err != nil || !tok.Active {
+			t.Errorf("a token issued before or during the restart is lost: %v", err)
+		}
+	}
+	t.Logf("%d issued tokens all survived the restart", len(issued))
+	if len(issued) > 0 && !introspect(t, in, clientID, secret, issued[0]) {
+		t.Error("the first token issued is not active per introspection")
+	}
+}
