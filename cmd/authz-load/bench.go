@@ -75,7 +75,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	o := &benchOptions{}
 	fs.StringVar(&o.authz, "authz", "bin/authz", "the authz binary to benchmark (make bench builds it)")
 	dur := fs.String("duration", "10s", "duration of each load run")
-	fs.IntVar(&o.workers, "workers", 8, "workers of each load run (the flood uses --flood-workers)")
+	fs.IntVar(&o.workers, "workers", 8, "workers of each load run (the flood has its own)")
 	fs.IntVar(&o.users, "users", defaultUsers, "users to seed for the login and refresh scenarios")
 	fs.IntVar(&o.floodSize, "flood-workers", 512, "concurrent logins of the login flood (it runs at least 10 s)")
 	fs.StringVar(&o.adminURL, "database-url", firstEnv("AUTHZ_BENCH_DATABASE_URL", "AUTHZ_TEST_DATABASE_URL"),
@@ -121,11 +121,12 @@ func firstEnv(names ...string) string {
 
 // benchResults is everything one bench run measured.
 type benchResults struct {
-	GOMAXPROCS int       `json:"gomaxprocs"`
-	GoVersion  string    `json:"go_version"`
-	Started    time.Time `json:"started"`
-	Duration   string    `json:"run_duration"`
-	Workers    int       `json:"workers"`
+	GOMAXPROCS   int       `json:"gomaxprocs"`
+	GoVersion    string    `json:"go_version"`
+	Started      time.Time `json:"started"`
+	Duration     string    `json:"run_duration"`
+	Workers      int       `json:"workers"`
+	LoginWorkers int       `json:"login_workers"`
 	// FloodWorkers is the number of concurrent logins of the flood.
 	FloodWorkers int              `json:"flood_workers"`
 	Micro        []microResult    `json:"micro,omitempty"`

@@ -54,7 +54,8 @@ func floodBoundMB(idle float64, procs, workers int) float64 {
 
 // summarize prints the one summary `make bench` ends with.
 func (r *benchResults) summarize(w io.Writer) {
-	fmt.Fprintf(w, "\n== authz bench: %s, GOMAXPROCS %d, %s per run, %d workers ==\n\n", r.GoVersion, r.GOMAXPROCS, r.Duration, r.Workers)
+	fmt.Fprintf(w, "\n== authz bench: %s, GOMAXPROCS %d, %s per run, %d workers (flood: %d) ==\n\n",
+		r.GoVersion, r.GOMAXPROCS, r.Duration, r.Workers, r.FloodWorkers)
 	if len(r.Micro) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "micro-benchmark\tpackage\tµs/op\tops/s\t")

@@ -142,12 +142,12 @@ func (r *Recorder) TokenIssued(grantType string) {
 
 // StepOutcome maps the status of a login step's answer to an outcome: the
 // pipeline redirects after a step passed and answers 401, 429 or 503 with the
-// form again when it did not.
+// form again when it did not; an upstream login it refuses is a 502.
 func StepOutcome(status int) string {
 	switch {
 	case status >= 300 && status < 400:
 		return OutcomeSuccess
-	case status == http.StatusUnauthorized:
+	case status == http.StatusUnauthorized, status == http.StatusBadGateway:
 		return OutcomeFailure
 	case status == http.StatusTooManyRequests:
 		return OutcomeLocked

@@ -63,7 +63,7 @@ func TestRecorderExportsEverything(t *testing.T) {
 
 func TestStepOutcome(t *testing.T) {
 	for status, want := range map[int]string{
-		303: OutcomeSuccess, 302: OutcomeSuccess, 401: OutcomeFailure, 429: OutcomeLocked,
+		303: OutcomeSuccess, 302: OutcomeSuccess, 401: OutcomeFailure, 502: OutcomeFailure, 429: OutcomeLocked,
 		503: OutcomeUnavailable, 500: OutcomeError, 400: OutcomeRejected, 403: OutcomeRejected,
 	} {
 		if got := StepOutcome(status); got != want {

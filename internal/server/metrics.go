@@ -21,6 +21,8 @@ var loginSteps = map[string]string{
 	"POST /login/password": metrics.MethodPassword,
 	"POST /login/otp":      metrics.MethodOTP,
 	"POST /login/enroll":   metrics.MethodOTPEnroll,
+	// The upstream provider's answer: redirected on, or 502 with the reason.
+	"GET /login/upstream/{alias}/callback": metrics.MethodFederated,
 }
 
 // grantTypes bounds the grant_type label: the value comes from the client.

@@ -32,6 +32,7 @@ type Store struct {
 	read  *sql.DB // query_only connections for reads outside a transaction
 	// Prepared statements of each pool, by query text.
 	writeStmts, readStmts *stmtCache
+	ckpt                  *checkpointer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -57,7 +58,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	return &Store{write: write, read: read, writeStmts: newStmtCache(write), readStmts: newStmtCache(read)}, nil
+	ckpt, err := startCheckpointer(ctx, path)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
+	return &Store{write: write, read: read, writeStmts: newStmtCache(write), readStmts: newStmtCache(read), ckpt: ckpt}, nil
 }
 
 // openPool opens one pool and pings it, so that the write pool has switched
@@ -89,6 +96,12 @@ func dsn(path string, readOnly bool) string {
 	// In WAL mode NORMAL cannot corrupt the file; at worst a power cut loses
 	// the last commits, and it saves an fsync on every one.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// The background checkpointer copies the WAL back every 100 ms; a
+	// commit checkpoints only past 10000 pages (40 MB), when it finds that
+	// copy nearly done and lets the next writer start the WAL over. A WAL a
+	// burst made larger is cut back then.
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -101,9 +114,10 @@ func dsn(path string, readOnly bool) string {
 	return path + "?" + q.Encode()
 }
 
-// Close closes both pools.
+// Close stops the checkpointer and closes both pools; closing the last
+// connection checkpoints what is left.
 func (s *Store) Close() error {
-	return errors.Join(s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
+	return errors.Join(s.ckpt.close(), s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // Ping checks the database through the read pool, which never waits for an
