@@ -50,10 +50,11 @@ func startCluster(t *testing.T) *pgcluster.Cluster {
 
 // answer is one request of the load run.
 type answer struct {
-	status int
-	body   string
-	token  string // the access token of a 200
-	err    error
+	status     int
+	retryAfter string
+	body       string
+	token      string // the access token of a 200
+	err        error
 }
 
 // machineLoad asks for client_credentials tokens on workers goroutines until
@@ -99,7 +100,7 @@ func requestToken(c *http.Client, in *instance, clientID, secret string) answer 
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode, body: string(body)}
+	a := answer{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: string(body)}
 	if resp.StatusCode == http.StatusOK {
 		var tok struct {
 			AccessToken string `json:"access_token"`
@@ -201,6 +202,9 @@ func checkCleanFailures(t *testing.T, answers []answer) {
 		// about itself (401) or a bare server error.
 		if a.status != http.StatusOK && a.status != http.StatusServiceUnavailable {
 			t.Errorf("unexpected status %d during the outage: %s", a.status, a.body)
+		}
+		if a.status == http.StatusServiceUnavailable && a.retryAfter == "" {
+			t.Errorf("503 without Retry-After: %s", a.body)
 		}
 	}
 	t.Logf("%d token requests across the restart, by status: %v", len(answers), counts)

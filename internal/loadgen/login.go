@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -308,6 +309,15 @@ func (j *journey) exchange(ctx context.Context, code string) (*tokenResponse, er
 		return nil, errors.New("ID token: nonce does not match")
 	}
 	return tr, nil
+}
+
+// pkceVerifier returns a fresh RFC 7636 code verifier (43 characters).
+func pkceVerifier() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("loadgen: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func readBody(resp *http.Response) (string, error) {

@@ -3,7 +3,6 @@ package loadgen
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -156,13 +155,4 @@ func randomHex(n int) string {
 		panic("loadgen: crypto/rand failed: " + err.Error())
 	}
 	return hex.EncodeToString(b)
-}
-
-// pkceVerifier returns a fresh RFC 7636 code verifier (43 characters).
-func pkceVerifier() string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic("loadgen: crypto/rand failed: " + err.Error())
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }

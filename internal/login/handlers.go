@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/clientip"
+	"github.com/authz/authz/internal/metrics"
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/store"
@@ -250,6 +251,7 @@ func (p *Pipeline) codeFailed(w http.ResponseWriter, r *http.Request, lt *store.
 		return
 	}
 	p.audit(r.Context(), "login.failure", "", u.ID, lt.ClientID, detail)
+	metrics.From(r.Context()).OTPRejected(err)
 	if errors.Is(err, mfa.ErrInvalidCode) {
 		p.countIPFailure(r)
 	}

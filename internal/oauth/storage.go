@@ -56,8 +56,12 @@ func (s *Storage) ClientAssertionJWTValid(context.Context, string) error { retur
 // SetClientAssertionJWT implements fosite.ClientManager; see ClientAssertionJWTValid.
 func (s *Storage) SetClientAssertionJWT(context.Context, string, time.Time) error { return nil }
 
-// BeginTX implements storage.Transactional.
-func (s *Storage) BeginTX(ctx context.Context) (context.Context, error) { return s.Store.BeginTx(ctx) }
+// BeginTX implements storage.Transactional. fosite's transactions rely on the
+// conditional updates for single use, so READ COMMITTED suffices and spares
+// unrelated grants the serialization aborts of SERIALIZABLE.
+func (s *Storage) BeginTX(ctx context.Context) (context.Context, error) {
+	return s.Store.BeginTx(store.ReadCommitted(ctx))
+}
 
 // Commit implements storage.Transactional.
 func (s *Storage) Commit(ctx context.Context) error { return s.Store.Commit(ctx) }
