@@ -226,6 +226,11 @@ func (p *Pipeline) render(w http.ResponseWriter, r *http.Request, status int, c 
 
 // fail ends a request on an internal error without detail for the client.
 func (p *Pipeline) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		// The browser went away: nobody is left to read an answer.
+		p.Log.DebugContext(r.Context(), "login: client gone", "err", err)
+		return
+	}
 	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		p.Log.WarnContext(r.Context(), "login: store unavailable", "err", err)
 		w.Header().Set("Retry-After", "5")
