@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/authz/authz/internal/server"
 )
 
 // A script administers authz over the admin API with a token that authz
@@ -75,6 +78,82 @@ func TestAdminAPIWithClientCredentials(t *testing.T) {
 		}
 		if status, _ := call(token(both, bothSecret, "authz.admin"), "GET", "/users", ""); status != http.StatusOK {
 			t.Fatalf("the same client's own token: %d", status)
+		}
+	})
+}
+
+// The token endpoint reads clients through a cache: a change made through
+// the server (the admin API here) applies to the very next request, one
+// made by another process (the CLI, another replica) within a second.
+func TestClientChangesReachTheTokenEndpoint(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		robot, robotSecret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"authz.admin"}})
+		app, appSecret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"api.read"}})
+		status := func(id, secret string) int {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPost, in.URL+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(id, secret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		cc := clientcredentials.Config{ClientID: robot, ClientSecret: robotSecret, TokenURL: in.URL + "/oauth2/token", Scopes: []string{"authz.admin"}}
+		admin, err := cc.Token(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		patch := func(body string) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPatch, in.URL+"/admin/api/v1/clients/"+app, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+admin.AccessToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("PATCH %s: %d", body, resp.StatusCode)
+			}
+		}
+
+		if got := status(app, appSecret); got != http.StatusOK {
+			t.Fatalf("before: %d", got)
+		}
+		patch(`{"disabled":true}`)
+		if got := status(app, appSecret); got != http.StatusUnauthorized {
+			t.Fatalf("right after the admin API disabled the client: %d, want 401", got)
+		}
+		patch(`{"disabled":false}`)
+		if got := status(app, appSecret); got != http.StatusOK {
+			t.Fatalf("right after it was enabled again: %d", got)
+		}
+
+		// Behind the server's back, as another process would write.
+		raw, err := server.OpenStore(context.Background(), in.App.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		c, err := raw.GetClient(context.Background(), app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Disabled = true
+		if err := raw.UpdateClient(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for status(app, appSecret) != http.StatusUnauthorized {
+			if time.Now().After(deadline) {
+				t.Fatal("a client disabled by another process still gets tokens after 5 s")
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	})
 }

@@ -36,8 +36,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	stopProfile()
 	os.Exit(code)
 }
+
+// stopProfile ends a CPU profile started by a build with -tags pprof.
+var stopProfile = func() {}
 
 const usageText = `usage:
   authz-load seed [authz configuration flags] [--users N] [--out FILE]

@@ -53,6 +53,10 @@ type App struct {
 	janitorDone chan struct{}
 }
 
+// clientCacheTTL is how long a client changed by another process (a replica,
+// the CLI) may still be seen as it was; see store.CacheClients.
+const clientCacheTTL = time.Second
+
 // migrator is implemented by both store backends.
 type migrator interface {
 	store.Store
@@ -129,7 +133,8 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator
 	if err := st.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, Store: st, Sealer: sealer, Console: console}
+	a := &App{Config: cfg, Log: log, Store: store.CacheClients(st, clientCacheTTL), Sealer: sealer, Console: console}
+	a.Metrics = newRecorder(st)
 	if err := a.build(ctx, master); err != nil {
 		return nil, err
 	}
@@ -138,7 +143,6 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator
 
 func (a *App) build(ctx context.Context, master []byte) error {
 	cfg := a.Config
-	a.Metrics = newRecorder(a.Store)
 	a.Keys = oauth.NewKeySet(a.Store, a.Sealer)
 	if err := a.Keys.Ensure(ctx, cfg.SigningAlgorithm); err != nil {
 		return err

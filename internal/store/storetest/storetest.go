@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,18 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}
 		})
 	}
+	t.Run("ClientCache", func(t *testing.T) {
+		cached := func(t *testing.T) store.Store { return store.CacheClients(newStore(t), longTTL) }
+		for _, tc := range slices.Concat(clientTests, txTests) {
+			t.Run(tc.name, func(t *testing.T) { tc.fn(t, cached(t)) })
+		}
+		for _, tc := range cacheTests {
+			t.Run(tc.name, func(t *testing.T) {
+				backend := newStore(t)
+				tc.fn(t, backend, store.CacheClients(backend, longTTL))
+			})
+		}
+	})
 }
 
 // Retention is the longest a backend may keep an expired action token or an
