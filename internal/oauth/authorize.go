@@ -210,9 +210,7 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 // iss (RFC 9207) and state, or shows an error page when there is none to trust.
 func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
-	if rfc.CodeField >= 500 {
-		p.log.ErrorContext(r.Context(), "authorize failed", "err", err, "debug", rfc.DebugField)
-	}
+	p.logFailure(r, "authorize failed", err)
 	if ar == nil || !ar.IsRedirectURIValid() {
 		p.errorPage(w, r, http.StatusBadRequest, "Authorization failed", rfc.ErrorField+": "+rfc.GetDescription())
 		return

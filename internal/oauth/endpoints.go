@@ -141,11 +141,22 @@ func (p *Provider) accessError(w http.ResponseWriter, r *http.Request, ar fosite
 	if errors.Is(err, fosite.ErrSerializationFailure) || errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
 		err = fosite.ErrInvalidGrant.WithHint("The grant was already used.")
 	}
-	rfc := fosite.ErrorToRFC6749Error(err)
-	if rfc.CodeField >= 500 {
-		p.log.ErrorContext(r.Context(), "token endpoint failed", "err", err, "debug", rfc.DebugField)
-	}
+	p.logFailure(r, "token endpoint failed", err)
 	p.fosite.WriteAccessError(r.Context(), w, ar, err)
+}
+
+// logFailure logs err when fosite turns it into a server error. A client that
+// hung up is no failure of ours: fosite's storage calls then fail with the
+// request's context.Canceled, which is only worth a debug line.
+func (p *Provider) logFailure(r *http.Request, msg string, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	switch {
+	case rfc.CodeField < 500:
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		p.log.DebugContext(r.Context(), msg+": client gone", "err", err)
+	default:
+		p.log.ErrorContext(r.Context(), msg, "err", err, "debug", rfc.DebugField)
+	}
 }
 
 // storeDown reports whether err comes from an unreachable store: the client
@@ -184,10 +195,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		rfc := fosite.ErrorToRFC6749Error(err)
-		if rfc.CodeField >= 500 {
-			p.log.ErrorContext(ctx, "introspection failed", "err", err, "debug", rfc.DebugField)
-		}
+		p.logFailure(r, "introspection failed", err)
 		p.fosite.WriteIntrospectionError(ctx, w, err)
 		return
 	}

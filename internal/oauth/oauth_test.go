@@ -1,11 +1,18 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/ory/fosite"
+	"github.com/ory/x/errorsx"
 )
 
 func TestSecretHasher(t *testing.T) {
@@ -78,5 +85,30 @@ func TestValidateClientFields(t *testing.T) {
 	}
 	if err := ValidateClientFields("App", false, cb, nil, []string{"authorization_code", "refresh_token"}, []string{"openid"}); err != nil {
 		t.Errorf("a valid client: %v", err)
+	}
+}
+
+func TestLogFailure(t *testing.T) {
+	var logged bytes.Buffer
+	p := &Provider{log: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	// As fosite reports a storage error: wrapped in server_error, with a stack.
+	storageErr := func(cause error) error {
+		return errorsx.WithStack(fosite.ErrServerError.WithWrap(cause).WithDebug(cause.Error()))
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	live := httptest.NewRequest(http.MethodPost, "/oauth2/token", nil)
+
+	p.logFailure(live.WithContext(gone), "token endpoint failed", storageErr(fmt.Errorf("sqlite: create token: %w", context.Canceled)))
+	if logged.Len() != 0 {
+		t.Errorf("a client that hung up was logged as a failure: %s", logged.String())
+	}
+	p.logFailure(live, "token endpoint failed", fosite.ErrInvalidGrant)
+	if logged.Len() != 0 {
+		t.Errorf("a client error was logged as a failure: %s", logged.String())
+	}
+	p.logFailure(live, "token endpoint failed", storageErr(errors.New("disk full")))
+	if !strings.Contains(logged.String(), "level=ERROR") || !strings.Contains(logged.String(), "disk full") {
+		t.Errorf("a server error must be logged: %q", logged.String())
 	}
 }
