@@ -80,7 +80,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.floodSize, "flood-workers", 512, "concurrent logins of the login flood (it runs at least 10 s)")
 	fs.StringVar(&o.adminURL, "database-url", firstEnv("AUTHZ_BENCH_DATABASE_URL", "AUTHZ_TEST_DATABASE_URL"),
 		"PostgreSQL URL to create throwaway databases from (default $AUTHZ_BENCH_DATABASE_URL or $AUTHZ_TEST_DATABASE_URL; empty: a throwaway cluster when initdb is installed)")
-	backends := fs.String("backends", "sqlite,postgres", "stores to benchmark; sqlite-es256 or postgres-es256 signs ID tokens with ES256 instead of RS256")
+	backends := fs.String("backends", "sqlite,postgres,sqlite-es256,postgres-es256",
+		"stores to benchmark; a -es256 backend signs ID tokens with ES256 instead of RS256 and runs only the scenarios that sign (refresh, login)")
 	fs.BoolVar(&o.micro, "micro", true, "run the Go micro-benchmarks first (needs the go command and the source)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every figure to this JSON file")
 	if err := parse(fs, args); err != nil {

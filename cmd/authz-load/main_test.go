@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/authz/authz/internal/config"
+	"github.com/authz/authz/internal/loadgen"
 	"github.com/authz/authz/internal/server"
 )
 
@@ -132,5 +134,39 @@ PASS`
 	if len(got) != 2 || got[0].Package != "internal/store/postgres" || got[0].Name != "TokenRequests/Refresh" ||
 		got[0].NsPerOp != 3319516 || got[0].Extra["conflicts/op"] != 0.3032 || got[1].Name != "Argon2id/OWASP" {
 		t.Errorf("parseBench = %+v", got)
+	}
+}
+
+func TestSummaryVerdicts(t *testing.T) {
+	full := &backendResult{Backend: "sqlite", ReadyMs: 90, Argon2idMs: 25, IdleRSSMB: 24, FloodPeakMB: 150, FloodAlive: true, Flood503: 3,
+		Runs: map[string]*loadgen.Report{
+			loadgen.ClientCredentials: {PerSecond: 2500}, halfRate: {P99ms: 30}, loadgen.Introspect: {PerSecond: 6000},
+			loadgen.Refresh: {PerSecond: 900}, loadgen.Login: {PerSecond: 70}, flood: {},
+		}}
+	signing := &backendResult{Backend: "sqlite-es256", ReadyMs: 90, Argon2idMs: 25, IdleRSSMB: 24,
+		Runs: map[string]*loadgen.Report{loadgen.Refresh: {PerSecond: 1200}, loadgen.Login: {PerSecond: 60, Errors: 1}}}
+	r := &benchResults{GOMAXPROCS: 2, Backends: []*backendResult{full, signing}}
+	var out strings.Builder
+	r.summarize(&out)
+	row := func(name string) []string {
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, name) {
+				return strings.Fields(strings.TrimPrefix(l, name))
+			}
+		}
+		t.Fatalf("no row %q in\n%s", name, out.String())
+		return nil
+	}
+	want := map[string][]string{
+		"client_credentials tokens/s":      {"2500", "ok", "-", "≥", "2000"},
+		"  p99 ms at half that rate":       {"30.0", "MISS", "-", "≤", "20"},
+		"refreshes/s":                      {"900", "MISS", "1200", "ok", "≥", "1000"},
+		"logins/s (share of hashing rate)": {"70.0", "(88%)", "ok", "60.0", "(75%)", "MISS", "≥", "85%"},
+		"login flood: peak RSS MB, 503s":   {"150,", "3", "ok", "-", "bounded,", "alive"},
+	}
+	for name, w := range want {
+		if got := row(name); !slices.Equal(got, w) {
+			t.Errorf("%s: %q, want %q", name, got, w)
+		}
 	}
 }

@@ -98,6 +98,9 @@ func (r *benchResults) summarize(w io.Writer) {
 			return fmt.Sprintf("%.0f", b.ReadyMs), b.ReadyMs <= targetReadyMs
 		}},
 		{"login flood: peak RSS MB, 503s", "bounded, alive", func(b *backendResult) (string, bool) {
+			if b.Runs[flood] == nil {
+				return notRun, false
+			}
 			ok := b.FloodAlive && b.FloodPeakMB <= floodBoundMB(b.IdleRSSMB, r.GOMAXPROCS, r.FloodWorkers)
 			return fmt.Sprintf("%.0f, %d", b.FloodPeakMB, b.Flood503), ok
 		}},
@@ -110,6 +113,10 @@ func (r *benchResults) summarize(w io.Writer) {
 				continue
 			}
 			v, ok := row.cell(b)
+			if v == notRun {
+				fmt.Fprintf(tw, "%s\t", v)
+				continue
+			}
 			fmt.Fprintf(tw, "%s %s\t", v, verdict(ok))
 		}
 		fmt.Fprintf(tw, "%s\t\n", row.target)
@@ -127,6 +134,9 @@ func (r *benchResults) summarize(w io.Writer) {
 	}
 }
 
+// notRun is the cell of a figure the backend's runs do not include.
+const notRun = "-"
+
 func verdict(ok bool) string {
 	if ok {
 		return "ok"
@@ -138,7 +148,7 @@ func rate(key string, target float64) func(*backendResult) (string, bool) {
 	return func(b *backendResult) (string, bool) {
 		r := b.Runs[key]
 		if r == nil {
-			return "-", false
+			return notRun, false
 		}
 		return fmt.Sprintf("%.0f", r.PerSecond), r.PerSecond >= target && r.Errors == 0
 	}
@@ -148,7 +158,7 @@ func p99(key string, target float64) func(*backendResult) (string, bool) {
 	return func(b *backendResult) (string, bool) {
 		r := b.Runs[key]
 		if r == nil {
-			return "-", false
+			return notRun, false
 		}
 		return fmt.Sprintf("%.1f", r.P99ms), r.P99ms <= target
 	}
@@ -167,7 +177,7 @@ func loginShare(procs int) func(*backendResult) (string, bool) {
 		r := b.Runs[loadgen.Login]
 		c := ceiling(procs, b.Argon2idMs)
 		if r == nil || c == 0 {
-			return "-", false
+			return notRun, false
 		}
 		share := r.PerSecond / c
 		return fmt.Sprintf("%.1f (%.0f%%)", r.PerSecond, share*100), share >= targetLoginShare && r.Errors == 0
