@@ -5,6 +5,7 @@ import (
 	netmail "net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -30,7 +31,7 @@ const maxEmailLen = 254
 // usernamePattern keeps usernames ASCII: both backends then agree on what
 // "equal ignoring case" means (SQLite's lower() folds ASCII only), and look-alike
 // letters from other scripts cannot impersonate a user.
-var usernamePattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+var usernamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`) })
 
 // readUserForm takes the user fields from a parsed POST form. Unchecked
 // checkboxes are absent from the form, so absence means off.
@@ -97,7 +98,7 @@ func checkUsername(s string) string {
 	switch {
 	case s == "":
 		return msgUsernameRequired
-	case !usernamePattern.MatchString(s):
+	case !usernamePattern().MatchString(s):
 		return msgUsernameFormat
 	}
 	return ""

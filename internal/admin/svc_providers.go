@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/authz/authz/internal/federation"
 	"github.com/authz/authz/internal/store"
@@ -33,9 +34,10 @@ const (
 // alias or client ID may take.
 const reservedName = "new"
 
+// Compiled on first use, like clientIDPattern.
 var (
-	aliasPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	claimPattern = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,100}$`)
+	aliasPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`) })
+	claimPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,100}$`) })
 )
 
 // Defaults of a new provider whose request leaves them out. The link policy
@@ -96,7 +98,7 @@ func (s *Service) CreateProvider(ctx context.Context, a Actor, p ProviderPatch) 
 	if p.Alias != nil {
 		pr.Alias = strings.TrimSpace(*p.Alias)
 	}
-	if !aliasPattern.MatchString(pr.Alias) || pr.Alias == reservedName {
+	if !aliasPattern().MatchString(pr.Alias) || pr.Alias == reservedName {
 		return nil, invalid("alias", msgAliasFormat)
 	}
 	if _, err := s.applyProviderPatch(pr, p, true); err != nil {
@@ -282,7 +284,7 @@ func checkClaim(label string, required bool) func(string) string {
 		switch {
 		case v == "" && required:
 			return msgUsernameClaim
-		case v != "" && !claimPattern.MatchString(v):
+		case v != "" && !claimPattern().MatchString(v):
 			return label + " " + msgClaimFormat + "."
 		}
 		return ""
