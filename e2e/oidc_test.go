@@ -168,6 +168,9 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 		if tok.RefreshToken == "" {
 			t.Fatal("offline_access was granted but no refresh token was issued")
 		}
+		if stored, err := in.App.Store.GetUser(context.Background(), u.ID); err != nil || stored.LastLoginAt.Unix() < before {
+			t.Errorf("the login must be recorded as the user's last: %v %v", stored, err)
+		}
 
 		// userinfo by scope
 		info, err := r.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok))

@@ -239,7 +239,9 @@ func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.Log
 		return
 	}
 	lt.AMR = appendOnce(lt.AMR, AMROTP)
-	p.passed(w, r, lt)
+	// A verified code changes nothing the next step is derived from (only
+	// the credential's last step), so the state read above still holds.
+	p.passedFrom(w, r, st)
 }
 
 // codeFailed answers a refused code: a message for the user's mistakes, an

@@ -195,6 +195,21 @@ func (p *Pipeline) passed(w http.ResponseWriter, r *http.Request, lt *store.Logi
 	p.advance(w, r, lt)
 }
 
+// passedFrom is passed for a step that changed only st.lt: the next step is
+// derived from st as it was loaded, without reading the user again.
+func (p *Pipeline) passedFrom(w http.ResponseWriter, r *http.Request, st *state) {
+	if err := p.Store.UpdateLoginTransaction(r.Context(), st.lt); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	s, err := p.next(r.Context(), st)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.moveOn(w, r, st, s)
+}
+
 // showStep renders the current step's page with an optional error message.
 func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, msg string, status int) {
 	st, s, ok := p.derive(w, r, lt)
@@ -225,6 +240,11 @@ func (p *Pipeline) advance(w http.ResponseWriter, r *http.Request, lt *store.Log
 	if !ok {
 		return
 	}
+	p.moveOn(w, r, st, s)
+}
+
+// moveOn finishes when s is the end, or shows the page of s.
+func (p *Pipeline) moveOn(w http.ResponseWriter, r *http.Request, st *state, s step) {
 	if s == stepFinish {
 		p.finish(w, r, st)
 		return
@@ -279,7 +299,7 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	p.setCookie(w, SessionCookie, token, sess.ExpiresAt)
 	p.setCookie(w, TransactionCookie, "", time.Time{})
-	if err := p.recordLogin(ctx, u.ID, now); err != nil {
+	if err := p.Store.SetLastLogin(ctx, u.ID, now); err != nil {
 		p.Log.ErrorContext(ctx, "record last login", "err", err)
 	}
 	p.audit(ctx, "login.success", u.ID, u.ID, lt.ClientID, "amr="+strings.Join(amr, ","))
@@ -291,17 +311,4 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 		p.Log.ErrorContext(ctx, "delete login transaction", "err", err)
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
-}
-
-// recordLogin sets the user's last login on a fresh copy of the row, so that an
-// administrator's change made during the login is not written back over.
-func (p *Pipeline) recordLogin(ctx context.Context, userID string, now time.Time) error {
-	return store.InTx(ctx, p.Store, func(ctx context.Context) error {
-		u, err := p.Store.GetUser(ctx, userID)
-		if err != nil {
-			return err
-		}
-		u.LastLoginAt = now
-		return p.Store.UpdateUser(ctx, u)
-	})
 }

@@ -291,6 +291,9 @@ type Store interface {
 	GetUserByEmail(ctx context.Context, email string) (*User, error)
 	// UpdateUser writes every field but ID and CreatedAt.
 	UpdateUser(ctx context.Context, u *User) error
+	// SetLastLogin sets LastLoginAt alone, so it never writes back over a
+	// concurrent change to the user's other fields.
+	SetLastLogin(ctx context.Context, id string, at time.Time) error
 	DeleteUser(ctx context.Context, id string) error
 	// ListUsers returns one page of users ordered by username, and the total count.
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
