@@ -43,7 +43,8 @@ screenshots:
 	AUTHZ_SCREENSHOTS=$(CURDIR)/docs/screens $(GO) test -count=1 -run 'TestFlowANewUser/sqlite' ./e2e
 
 # Micro-benchmarks of the hot paths, then every load scenario against a fresh
-# server on SQLite and on PostgreSQL, ending with one summary against the
+# server on SQLite and on PostgreSQL (and the ID-token-signing scenarios again
+# with ES256 on both), ending with one summary against the
 # targets of docs/performance.md. PostgreSQL is $AUTHZ_BENCH_DATABASE_URL or
 # $AUTHZ_TEST_DATABASE_URL, else a throwaway cluster when initdb is installed.
 # BENCH_FLAGS passes options, e.g. BENCH_FLAGS="--duration 5s --json bench.json".

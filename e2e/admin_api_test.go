@@ -133,6 +133,27 @@ func TestClientChangesReachTheTokenEndpoint(t *testing.T) {
 		if got := status(app, appSecret); got != http.StatusOK {
 			t.Fatalf("right after it was enabled again: %d", got)
 		}
+		req, _ := http.NewRequest(http.MethodPost, in.URL+"/admin/api/v1/clients/"+app+"/rotate-secret", nil)
+		req.Header.Set("Authorization", "Bearer "+admin.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rotated struct {
+			Secret string `json:"client_secret"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&rotated)
+		resp.Body.Close()
+		if err != nil || rotated.Secret == "" {
+			t.Fatalf("rotate-secret: %d %v", resp.StatusCode, err)
+		}
+		if got := status(app, appSecret); got != http.StatusUnauthorized {
+			t.Fatalf("the old secret right after rotation: %d, want 401", got)
+		}
+		appSecret = rotated.Secret
+		if got := status(app, appSecret); got != http.StatusOK {
+			t.Fatalf("the new secret right after rotation: %d", got)
+		}
 
 		// Behind the server's back, as another process would write.
 		raw, err := server.OpenStore(context.Background(), in.App.Config)

@@ -71,6 +71,9 @@ func benchBackend(ctx context.Context, o *benchOptions, backend string, stderr i
 	if err := driveScenarios(ctx, o, target, seed, res, stderr); err != nil {
 		return nil, err
 	}
+	if res.Runs[flood] == nil {
+		return res, nil
+	}
 	res.FloodPeakMB = srv.memoryMB("VmHWM")
 	res.FloodAlive = srv.alive(target)
 	if !res.FloodAlive {

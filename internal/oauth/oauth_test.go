@@ -107,6 +107,13 @@ func TestLogFailure(t *testing.T) {
 	if logged.Len() != 0 {
 		t.Errorf("a client error was logged as a failure: %s", logged.String())
 	}
+	// A cancellation the client did not cause (the request is still live)
+	// is a failure of ours.
+	p.logFailure(live, "token endpoint failed", storageErr(fmt.Errorf("pool: %w", context.Canceled)))
+	if !strings.Contains(logged.String(), "level=ERROR") {
+		t.Errorf("a cancellation on a live request must be logged: %q", logged.String())
+	}
+	logged.Reset()
 	p.logFailure(live, "token endpoint failed", storageErr(errors.New("disk full")))
 	if !strings.Contains(logged.String(), "level=ERROR") || !strings.Contains(logged.String(), "disk full") {
 		t.Errorf("a server error must be logged: %q", logged.String())

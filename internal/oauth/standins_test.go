@@ -11,6 +11,7 @@ import (
 	"github.com/ory/x/errorsx"
 	"github.com/ory/x/otelx"
 	pkgerrors "github.com/pkg/errors"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -36,32 +37,74 @@ func TestStandInErrorsx(t *testing.T) {
 	if errorsx.Cause(nil) != nil || errorsx.Cause(base) != base {
 		t.Error("Cause of nil or of an error without a cause")
 	}
-	// fosite's own errors unwrap to the RFC 6749 error through Cause.
+	// fosite's errors carry no stack of their own: WithStack must wrap them
+	// (so they are no longer the *RFC6749Error itself), and Cause must find
+	// them again.
+	if _, same := errorsx.WithStack(fosite.ErrInvalidClient).(*fosite.RFC6749Error); same {
+		t.Error("WithStack must wrap an error that has no stack")
+	}
 	var rfc *fosite.RFC6749Error
 	if !errors.As(errorsx.Cause(errorsx.WithStack(fosite.ErrInvalidClient)), &rfc) {
 		t.Error("Cause must reach fosite's RFC6749Error")
 	}
 }
 
+// recordingSpan is a span that remembers what End did to it.
+type recordingSpan struct {
+	trace.Span // a no-op span for everything else
+	ended      bool
+	status     codes.Code
+	errors     []error
+}
+
+func (s *recordingSpan) End(...trace.SpanEndOption)       { s.ended = true }
+func (s *recordingSpan) SetStatus(c codes.Code, _ string) { s.status = c }
+func (s *recordingSpan) RecordError(err error, _ ...trace.EventOption) {
+	s.errors = append(s.errors, err)
+}
+
 func TestStandInOtelxEnd(t *testing.T) {
-	span := trace.SpanFromContext(context.Background())
-	func() {
-		err := error(fosite.ErrInvalidRequest.WithDebug("debug"))
-		defer otelx.End(span, &err)
-	}()
-	func() {
-		defer otelx.End(span, nil)
-	}()
-	defer func() {
-		if r := recover(); r != "boom" {
-			t.Errorf("End must let a panic through unchanged, got %v", r)
-		}
-	}()
+	noop := trace.SpanFromContext(context.Background())
+
+	ok := &recordingSpan{Span: noop}
 	func() {
 		var err error
-		defer otelx.End(span, &err)
+		defer otelx.End(ok, &err)
+	}()
+	if !ok.ended || ok.status == codes.Error || len(ok.errors) != 0 {
+		t.Errorf("without an error: %+v", ok)
+	}
+
+	failed := &recordingSpan{Span: noop}
+	want := fosite.ErrInvalidRequest.WithDebug("debug")
+	func() {
+		err := error(want)
+		defer otelx.End(failed, &err)
+	}()
+	if !failed.ended || failed.status != codes.Error || len(failed.errors) != 1 || !errors.Is(failed.errors[0], fosite.ErrInvalidRequest) {
+		t.Errorf("with an error: %+v", failed)
+	}
+
+	nilPointer := &recordingSpan{Span: noop}
+	func() { defer otelx.End(nilPointer, nil) }()
+	if !nilPointer.ended || nilPointer.status == codes.Error {
+		t.Errorf("with no error pointer: %+v", nilPointer)
+	}
+
+	panicked := &recordingSpan{Span: noop}
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("End must let a panic through unchanged, got %v", r)
+			}
+		}()
+		var err error
+		defer otelx.End(panicked, &err)
 		panic("boom")
 	}()
+	if !panicked.ended || panicked.status != codes.Error {
+		t.Errorf("after a panic: %+v", panicked)
+	}
 }
 
 func TestStandInIsRequestURL(t *testing.T) {
@@ -80,8 +123,9 @@ func TestStandInIsRequestURL(t *testing.T) {
 			t.Errorf("IsRequestURL(%q) = %v, want %v", in, got, want)
 		}
 	}
-	u, _ := url.Parse("https://app.example/cb#frag")
+	// fosite refuses a redirect URI that is not absolute through IsRequestURL.
+	u, _ := url.Parse("/relative/cb")
 	if fosite.IsValidRedirectURI(u) {
-		t.Error("a redirect URI with a fragment must be refused")
+		t.Error("a relative redirect URI must be refused")
 	}
 }

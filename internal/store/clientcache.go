@@ -31,6 +31,9 @@ type clientCache struct {
 
 	mu      sync.RWMutex
 	entries map[string]cachedClient
+	// gen counts forgets: a read that began before one must not cache what
+	// it read, which may be the row as it was before the write.
+	gen uint64
 }
 
 type cachedClient struct {
@@ -47,6 +50,7 @@ func (c *clientCache) GetClient(ctx context.Context, id string) (*Client, error)
 	now := time.Now()
 	c.mu.RLock()
 	e, ok := c.entries[id]
+	gen := c.gen
 	c.mu.RUnlock()
 	if ok && now.Before(e.expires) {
 		return cloneClient(e.client), nil
@@ -56,12 +60,35 @@ func (c *clientCache) GetClient(ctx context.Context, id string) (*Client, error)
 		return nil, err
 	}
 	c.mu.Lock()
-	if len(c.entries) >= maxCachedClients {
-		clear(c.entries)
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return cl, nil
+	}
+	if _, known := c.entries[id]; !known && len(c.entries) >= maxCachedClients {
+		c.dropExpired(now)
+		if len(c.entries) >= maxCachedClients {
+			clear(c.entries)
+		}
 	}
 	c.entries[id] = cachedClient{client: cloneClient(cl), expires: now.Add(c.ttl)}
-	c.mu.Unlock()
 	return cl, nil
+}
+
+// dropExpired deletes the entries past their TTL; c.mu is held.
+func (c *clientCache) dropExpired(now time.Time) {
+	for id, e := range c.entries {
+		if !now.Before(e.expires) {
+			delete(c.entries, id)
+		}
+	}
+}
+
+// CreateClient implements Store. A client deleted elsewhere and created again
+// here under the same ID must not be served as the old one.
+func (c *clientCache) CreateClient(ctx context.Context, cl *Client) error {
+	err := c.Store.CreateClient(ctx, cl)
+	c.forgetAfterWrite(ctx, cl.ID)
+	return err
 }
 
 // UpdateClient implements Store.
@@ -79,11 +106,16 @@ func (c *clientCache) DeleteClient(ctx context.Context, id string) error {
 }
 
 // BeginTx implements Store; the context remembers the clients the
-// transaction writes, so that Commit can forget them.
+// transaction writes, so that Commit can forget them. A transaction begun
+// inside another (a savepoint) shares the outer one's list: only the outer
+// commit makes the writes visible.
 func (c *clientCache) BeginTx(ctx context.Context) (context.Context, error) {
 	txCtx, err := c.Store.BeginTx(ctx)
 	if err != nil {
-		return nil, err
+		return txCtx, err
+	}
+	if _, nested := ctx.Value(clientWritesKey{}).(*clientWrites); nested {
+		return txCtx, nil
 	}
 	return context.WithValue(txCtx, clientWritesKey{}, &clientWrites{}), nil
 }
@@ -124,6 +156,7 @@ func (c *clientCache) forgetAfterWrite(ctx context.Context, id string) {
 func (c *clientCache) forget(id string) {
 	c.mu.Lock()
 	delete(c.entries, id)
+	c.gen++
 	c.mu.Unlock()
 }
 

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,8 @@ var cacheTests = []cacheTest{
 	{"ExpiresAfterTTL", testCacheExpires},
 	{"CopiesAreIndependent", testCacheCopies},
 	{"TxReadsBypassCache", testCacheTxBypass},
+	{"ReadOvertakenByWrite", testCacheReadOvertakenByWrite},
+	{"CreateForgets", testCacheCreateForgets},
 }
 
 type cacheTest struct {
@@ -101,12 +105,88 @@ func testCacheExpires(t *testing.T, backend, _ store.Store) {
 }
 
 func testCacheCopies(t *testing.T, backend, cached store.Store) {
+	ctx := t.Context()
+	c := mkClient(t, backend)
+	// The copy handed out on the miss that fills the cache, then one from a
+	// hit: scribbling on either must not reach what the next caller gets.
+	scribble(t, get(cached.GetClient(ctx, c.ID))(t))
+	scribble(t, get(cached.GetClient(ctx, c.ID))(t))
+	same(t, "GetClient after callers changed their copies", c, get(cached.GetClient(ctx, c.ID))(t))
+}
+
+// scribble changes every field of c in place, the elements of every slice
+// included: a field added to Client later is covered without a change here.
+func scribble(t *testing.T, c *store.Client) {
+	t.Helper()
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Slice:
+			if f.Len() == 0 {
+				t.Fatalf("fixture field %s is empty: scribbling on it proves nothing", v.Type().Field(i).Name)
+			}
+			for j := range f.Len() {
+				f.Index(j).Set(reflect.Zero(f.Type().Elem()))
+			}
+		case reflect.String:
+			f.SetString("scribbled")
+		case reflect.Bool:
+			f.SetBool(!f.Bool())
+		}
+	}
+}
+
+// gatedStore holds its first GetClient after the read until released, as a
+// slow read overtaken by a write would.
+type gatedStore struct {
+	store.Store
+	once    sync.Once
+	read    chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedStore) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	c, err := g.Store.GetClient(ctx, id)
+	g.once.Do(func() {
+		close(g.read)
+		<-g.release
+	})
+	return c, err
+}
+
+func testCacheReadOvertakenByWrite(t *testing.T, backend, _ store.Store) {
+	ctx := t.Context()
+	c := mkClient(t, backend)
+	gated := &gatedStore{Store: backend, read: make(chan struct{}), release: make(chan struct{})}
+	cached := store.CacheClients(gated, longTTL)
+	done := make(chan error, 1)
+	go func() {
+		_, err := cached.GetClient(ctx, c.ID) // reads the row as it is now, then waits
+		done <- err
+	}()
+	<-gated.read
+	renamed := get(backend.GetClient(ctx, c.ID))(t)
+	renamed.Name = "renamed"
+	must(t, cached.UpdateClient(ctx, renamed))
+	close(gated.release)
+	must(t, <-done)
+	if got := get(cached.GetClient(ctx, c.ID))(t); got.Name != "renamed" {
+		t.Fatalf("a read begun before the write cached the old row: %q", got.Name)
+	}
+}
+
+func testCacheCreateForgets(t *testing.T, backend, cached store.Store) {
+	ctx := t.Context()
 	c := cachedClient(t, backend, cached)
-	got := get(cached.GetClient(t.Context(), c.ID))(t)
-	got.Name = "scribbled"
-	got.RedirectURIs[0] = "https://evil.example/cb"
-	got.SecretHash[0] ^= 0xff
-	same(t, "GetClient after the caller changed its copy", c, get(cached.GetClient(t.Context(), c.ID))(t))
+	// Deleted by another process, then created again here under the same ID.
+	must(t, backend.DeleteClient(ctx, c.ID))
+	again := clone(c)
+	again.Name = "created again"
+	must(t, cached.CreateClient(ctx, again))
+	if got := get(cached.GetClient(ctx, c.ID))(t); got.Name != "created again" {
+		t.Fatalf("after CreateClient the cache answers %q", got.Name)
+	}
 }
 
 func testCacheTxBypass(t *testing.T, backend, cached store.Store) {
