@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -92,15 +93,7 @@ func TestClientChangesReachTheTokenEndpoint(t *testing.T) {
 		app, appSecret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"api.read"}})
 		status := func(id, secret string) int {
 			t.Helper()
-			req, _ := http.NewRequest(http.MethodPost, in.URL+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(id, secret)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			return resp.StatusCode
+			return in.postAsClient("/oauth2/token", id, secret, url.Values{"grant_type": {"client_credentials"}})
 		}
 		cc := clientcredentials.Config{ClientID: robot, ClientSecret: robotSecret, TokenURL: in.URL + "/oauth2/token", Scopes: []string{"authz.admin"}}
 		admin, err := cc.Token(context.Background())

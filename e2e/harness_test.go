@@ -364,3 +364,18 @@ func TestMain(m *testing.M) {
 }
 
 func base64URLDecode(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// postAsClient POSTs form to path, authenticated as the client with HTTP
+// Basic, and returns the status.
+func (in *instance) postAsClient(path, id, secret string, form url.Values) int {
+	in.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, in.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

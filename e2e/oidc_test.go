@@ -266,17 +266,8 @@ func TestClientCredentialsIntrospectRevoke(t *testing.T) {
 			t.Fatalf("client_secret_post: %v", err)
 		}
 		// Revocation (RFC 7009), then introspection says inactive.
-		form := url.Values{"token": {tok.AccessToken}}
-		req, _ := http.NewRequest(http.MethodPost, in.URL+"/oauth2/revoke", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(id, secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("revoke status %d", resp.StatusCode)
+		if status := in.postAsClient("/oauth2/revoke", id, secret, url.Values{"token": {tok.AccessToken}}); status != http.StatusOK {
+			t.Fatalf("revoke status %d", status)
 		}
 		if introspect(t, in, id, secret, tok.AccessToken) {
 			t.Fatal("revoked token must be inactive")
