@@ -140,7 +140,8 @@ type backendResult struct {
 	Skipped string  `json:"skipped,omitempty"`
 	ReadyMs float64 `json:"ready_ms"`
 	// Argon2idMs is one password check at the default cost, measured in the
-	// bench process just before the login run, so under the same conditions.
+	// bench process just before and just after the login run (the median of
+	// eighteen), so under the same conditions.
 	Argon2idMs  float64                    `json:"argon2id_ms"`
 	IdleRSSMB   float64                    `json:"idle_rss_mb"`
 	Runs        map[string]*loadgen.Report `json:"runs"`
