@@ -21,8 +21,9 @@ func CacheClients(s Store, ttl time.Duration) Store {
 	return &clientCache{Store: s, ttl: ttl, entries: map[string]cachedClient{}}
 }
 
-// maxCachedClients bounds the cache; past it, the cache starts over. Only
-// clients that exist are cached, so unknown client IDs cannot fill it.
+// maxCachedClients bounds the cache: a new entry past it first drops the
+// expired ones, and if that is not enough the cache starts over. Only clients
+// that exist are cached, so unknown client IDs cannot fill it.
 const maxCachedClients = 10_000
 
 type clientCache struct {
