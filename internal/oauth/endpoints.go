@@ -110,9 +110,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.accessError(w, r, ar, err)
 		return
 	}
-	if ar.GetGrantTypes().ExactOne("refresh_token") && !p.subjectEnabled(ctx, ar.GetSession().GetSubject()) {
-		p.accessError(w, r, ar, fosite.ErrInvalidGrant.WithHint("The user of this grant is disabled or deleted."))
-		return
+	if ar.GetGrantTypes().ExactOne("refresh_token") {
+		if err := p.subjectEnabled(ctx, ar.GetSession().GetSubject()); err != nil {
+			p.accessError(w, r, ar, err)
+			return
+		}
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
 		for _, s := range ar.GetRequestedScopes() {
@@ -243,8 +245,16 @@ func validPostLogoutURI(c *store.Client, uri string) bool {
 	return uri != "" && slices.Contains(c.PostLogoutRedirectURIs, uri)
 }
 
-// subjectEnabled reports whether the user behind a grant may still use it.
-func (p *Provider) subjectEnabled(ctx context.Context, userID string) bool {
+// subjectEnabled returns nil when the user behind a grant may still use it,
+// invalid_grant when the user is disabled or deleted, and the store's error
+// when it cannot tell (an outage is no reason to refuse the grant for good).
+func (p *Provider) subjectEnabled(ctx context.Context, userID string) error {
 	u, err := p.store.GetUser(ctx, userID)
-	return err == nil && u.Enabled
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && !u.Enabled:
+		return fosite.ErrInvalidGrant.WithHint("The user of this grant is disabled or deleted.")
+	case err != nil:
+		return fosite.ErrServerError.WithWrap(err)
+	}
+	return nil
 }

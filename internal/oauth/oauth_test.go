@@ -13,6 +13,8 @@ import (
 
 	"github.com/ory/fosite"
 	"github.com/ory/x/errorsx"
+
+	"github.com/authz/authz/internal/store"
 )
 
 func TestSecretHasher(t *testing.T) {
@@ -117,5 +119,42 @@ func TestLogFailure(t *testing.T) {
 	p.logFailure(live, "token endpoint failed", storageErr(errors.New("disk full")))
 	if !strings.Contains(logged.String(), "level=ERROR") || !strings.Contains(logged.String(), "disk full") {
 		t.Errorf("a server error must be logged: %q", logged.String())
+	}
+}
+
+// usersOnly is a store that knows users only.
+type usersOnly struct {
+	store.Store
+	users map[string]*store.User
+	err   error
+}
+
+func (s usersOnly) GetUser(_ context.Context, id string) (*store.User, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if u, ok := s.users[id]; ok {
+		return u, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+func TestSubjectEnabled(t *testing.T) {
+	users := map[string]*store.User{"on": {ID: "on", Enabled: true}, "off": {ID: "off"}}
+	p := &Provider{store: usersOnly{users: users}}
+	ctx := context.Background()
+	if err := p.subjectEnabled(ctx, "on"); err != nil {
+		t.Errorf("enabled user: %v", err)
+	}
+	for _, id := range []string{"off", "gone"} {
+		if err := p.subjectEnabled(ctx, id); !errors.Is(err, fosite.ErrInvalidGrant) {
+			t.Errorf("%s: %v, want invalid_grant", id, err)
+		}
+	}
+	// An outage must come out as 503 (storeDown), not as a refused grant.
+	p.store = usersOnly{err: fmt.Errorf("get user: %w", store.ErrUnavailable)}
+	err := p.subjectEnabled(ctx, "on")
+	if errors.Is(err, fosite.ErrInvalidGrant) || !storeDown(err) {
+		t.Errorf("store down: %v", err)
 	}
 }
