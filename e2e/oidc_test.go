@@ -247,6 +247,30 @@ func introspect(t *testing.T, in *instance, clientID, secret, token string) bool
 	return out.Active
 }
 
+// A grant outlives its user's right to sign in only until its next refresh.
+func TestRefreshRefusedForDisabledUser(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		u := in.createUser("carol", false)
+		_, tok, _ := signIn(t, in, r, u)
+		ctx := context.Background()
+		stored, err := in.App.Store.GetUser(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored.Enabled = false
+		if err := in.App.Store.UpdateUser(ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+		tok.Expiry = time.Now().Add(-time.Minute)
+		if _, err := r.config.TokenSource(ctx, tok).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("refresh for a disabled user: %v, want invalid_grant", err)
+		}
+	})
+}
+
 func TestClientCredentialsIntrospectRevoke(t *testing.T) {
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
