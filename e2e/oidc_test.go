@@ -247,15 +247,29 @@ func introspect(t *testing.T, in *instance, clientID, secret, token string) bool
 	return out.Active
 }
 
-// A grant outlives its user's right to sign in only until its next refresh.
-func TestRefreshRefusedForDisabledUser(t *testing.T) {
+// Disabling a user stops every token issued to them at once: resource
+// servers introspecting see it inactive, userinfo refuses it, and the grant
+// is refused at its next refresh. A client's own tokens are not affected.
+func TestDisabledUserTokensStopWorking(t *testing.T) {
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
-		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		id, secret := in.createClient(clientSpec{SkipConsent: true, Grants: []string{"authorization_code", "refresh_token", "client_credentials"}})
 		r := newRP(t, in, id, secret)
 		u := in.createUser("carol", false)
 		_, tok, _ := signIn(t, in, r, u)
 		ctx := context.Background()
+		cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: in.URL + "/oauth2/token"}
+		own, err := cc.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !introspect(t, in, id, secret, tok.AccessToken) {
+			t.Fatal("the user's fresh access token must be active")
+		}
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err != nil {
+			t.Fatalf("userinfo before: %v", err)
+		}
+
 		stored, err := in.App.Store.GetUser(ctx, u.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -263,6 +277,16 @@ func TestRefreshRefusedForDisabledUser(t *testing.T) {
 		stored.Enabled = false
 		if err := in.App.Store.UpdateUser(ctx, stored); err != nil {
 			t.Fatal(err)
+		}
+
+		if introspect(t, in, id, secret, tok.AccessToken) {
+			t.Error("a disabled user's access token must introspect as inactive")
+		}
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Errorf("userinfo for a disabled user: %v, want 401", err)
+		}
+		if !introspect(t, in, id, secret, own.AccessToken) {
+			t.Error("the client's own token must stay active")
 		}
 		tok.Expiry = time.Now().Add(-time.Minute)
 		if _, err := r.config.TokenSource(ctx, tok).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {

@@ -201,7 +201,26 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.fosite.WriteIntrospectionError(ctx, w, err)
 		return
 	}
+	// A token stays active as long as its user may still sign in, as in
+	// Keycloak: disabling a user must stop the resource servers too.
+	if err := p.userBehind(ctx, ir.GetAccessRequester()); err != nil {
+		if storeDown(err) {
+			p.unavailable(w, r, err)
+			return
+		}
+		ir = &fosite.IntrospectionResponse{Active: false}
+	}
 	p.fosite.WriteIntrospectionResponse(ctx, w, ir)
+}
+
+// userBehind is subjectEnabled for the user a token was issued to; a token
+// issued to a client for itself (client_credentials) has none.
+func (p *Provider) userBehind(ctx context.Context, ar fosite.Requester) error {
+	sub := ar.GetSession().GetSubject()
+	if sub == "" || sub == ar.GetClient().GetID() && ar.GetRequestForm().Get("grant_type") == "client_credentials" {
+		return nil
+	}
+	return p.subjectEnabled(ctx, sub)
 }
 
 // userinfo returns the claims of the access token's user that its scopes allow.
@@ -225,9 +244,9 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := p.store.GetUser(ctx, ar.GetSession().GetSubject())
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !u.Enabled {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The token's user no longer exists."})
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The token's user is disabled or no longer exists."})
 		return
 	}
 	if err != nil {
