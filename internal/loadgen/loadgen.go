@@ -227,7 +227,7 @@ func work(ctx context.Context, o op, pace *pacer) workerResult {
 		}
 		t := time.Now()
 		err := o(ctx)
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			// Cut off by the end of the run: neither a success nor a failure.
 			return res
 		}
@@ -237,6 +237,14 @@ func work(ctx context.Context, o op, pace *pacer) workerResult {
 		}
 		res.latencies = append(res.latencies, time.Since(t))
 	}
+}
+
+// ended reports whether the run is over. Its deadline can pass a moment
+// before ctx says so, and an operation failing in that moment (a dial
+// refused for want of time) is no failure of the server's.
+func ended(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
 }
 
 // pacer hands out start times at a fixed rate shared by all workers; without

@@ -296,7 +296,7 @@ func (j *journey) callback(loc *url.URL) (string, error) {
 // exchange redeems the code with the PKCE verifier and verifies the ID token
 // and its nonce.
 func (j *journey) exchange(ctx context.Context, code string) (*tokenResponse, error) {
-	tr, err := j.e.token(ctx, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+	tr, err := token(ctx, j.e, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {CallbackURL}, "code_verifier": {j.verifier}}, j.e.opts.Seed.Web)
 	if err != nil {
 		return nil, err

@@ -44,8 +44,8 @@ func (e *env) postForm(ctx context.Context, path string, form url.Values, c Clie
 }
 
 // token calls the token endpoint and insists on a 200 with an access token.
-func (e *env) token(ctx context.Context, form url.Values, c Client) (*tokenResponse, error) {
-	status, body, err := e.postForm(ctx, "/oauth2/token", form, c)
+func token(ctx context.Context, p poster, form url.Values, c Client) (*tokenResponse, error) {
+	status, body, err := p.postForm(ctx, "/oauth2/token", form, c)
 	if err != nil {
 		return nil, err
 	}
@@ -60,14 +60,18 @@ func (e *env) token(ctx context.Context, form url.Values, c Client) (*tokenRespo
 	return &tr, nil
 }
 
-func (e *env) clientCredentialsToken(ctx context.Context) (*tokenResponse, error) {
-	return e.token(ctx, url.Values{"grant_type": {"client_credentials"}, "scope": {APIScope}}, e.opts.Seed.Machine)
+func (e *env) clientCredentialsToken(ctx context.Context, p poster) (*tokenResponse, error) {
+	return token(ctx, p, url.Values{"grant_type": {"client_credentials"}, "scope": {APIScope}}, e.opts.Seed.Machine)
 }
 
 // clientCredentials: one client_credentials token request per operation.
 func clientCredentials(_ context.Context, e *env) (op, error) {
+	d, err := e.direct()
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) error {
-		_, err := e.clientCredentialsToken(ctx)
+		_, err := e.clientCredentialsToken(ctx, d)
 		return err
 	}, nil
 }
@@ -75,13 +79,17 @@ func clientCredentials(_ context.Context, e *env) (op, error) {
 // introspect: each worker gets one access token, then introspects it over and
 // over, as a resource server without a cache would.
 func introspect(ctx context.Context, e *env) (op, error) {
-	tok, err := e.clientCredentialsToken(ctx)
+	tok, err := e.clientCredentialsToken(ctx, e)
 	if err != nil {
 		return nil, fmt.Errorf("get a token to introspect: %w", err)
 	}
+	d, err := e.direct()
+	if err != nil {
+		return nil, err
+	}
 	form := url.Values{"token": {tok.AccessToken}}
 	return func(ctx context.Context) error {
-		status, body, err := e.postForm(ctx, "/oauth2/introspect", form, e.opts.Seed.Machine)
+		status, body, err := d.postForm(ctx, "/oauth2/introspect", form, e.opts.Seed.Machine)
 		if err != nil {
 			return err
 		}
@@ -110,6 +118,10 @@ func refresh(ctx context.Context, e *env) (op, error) {
 		return nil, errors.New("sign-in returned no refresh token (offline_access not granted?)")
 	}
 	current := tok.RefreshToken
+	d, err := e.direct()
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) error {
 		if current == "" {
 			// The last rotation failed half-way, so the chain is lost (and
@@ -120,7 +132,7 @@ func refresh(ctx context.Context, e *env) (op, error) {
 			}
 			current = tok.RefreshToken
 		}
-		tr, err := e.token(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {current}}, e.opts.Seed.Web)
+		tr, err := token(ctx, d, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {current}}, e.opts.Seed.Web)
 		if err != nil {
 			current = ""
 			return err
