@@ -108,10 +108,7 @@ func (v *Verifier) backoff() Backoff {
 // cannot be a guess; ErrNotEnrolled without a credential. Other errors come from
 // the store or the sealer and mean the check could not be made.
 func (v *Verifier) Verify(ctx context.Context, userID, code string, now time.Time) error {
-	if _, err := v.checkLock(ctx, userID, now); err != nil {
-		return err
-	}
-	code, err := ParseCode(code)
+	code, err := v.parse(ctx, userID, code, now)
 	if err != nil {
 		return err
 	}
@@ -147,10 +144,7 @@ func (v *Verifier) Enroll(ctx context.Context, userID, secret, code string, now 
 	if err != nil {
 		return err
 	}
-	if _, err := v.checkLock(ctx, userID, now); err != nil {
-		return err
-	}
-	if code, err = ParseCode(code); err != nil {
+	if code, err = v.parse(ctx, userID, code, now); err != nil {
 		return err
 	}
 	th, err := v.charge(ctx, userID, now)
@@ -191,16 +185,30 @@ func (v *Verifier) OpenSecret(userID string, sealed []byte) (string, error) {
 	return string(b), nil
 }
 
-// checkLock returns the user's throttle, or a *LockedError while it is locked.
-func (v *Verifier) checkLock(ctx context.Context, userID string, now time.Time) (*store.Throttle, error) {
+// parse parses code; what is not a code is refused without counting, but a
+// locked user hears of the lock first. A code goes on to charge, which reads
+// the lock itself.
+func (v *Verifier) parse(ctx context.Context, userID, code string, now time.Time) (string, error) {
+	code, err := ParseCode(code)
+	if err != nil {
+		if lerr := v.checkLock(ctx, userID, now); lerr != nil {
+			return "", lerr
+		}
+		return "", err
+	}
+	return code, nil
+}
+
+// checkLock returns a *LockedError while the user is locked.
+func (v *Verifier) checkLock(ctx context.Context, userID string, now time.Time) error {
 	th, err := v.Store.GetThrottle(ctx, ThrottleKey(userID))
 	if err != nil {
-		return nil, fmt.Errorf("mfa: read lockout: %w", err)
+		return fmt.Errorf("mfa: read lockout: %w", err)
 	}
 	if now.Before(th.LockedUntil) {
-		return nil, &LockedError{Until: th.LockedUntil}
+		return &LockedError{Until: th.LockedUntil}
 	}
-	return th, nil
+	return nil
 }
 
 // credential loads the user's credential and opens its secret.

@@ -229,6 +229,10 @@ func TestLockoutAndUnlock(t *testing.T) {
 			t.Fatalf("right code while locked at %v: %v, want only ErrLocked", at, err)
 		}
 	}
+	// Nor does a malformed code learn anything but the lock.
+	if err := f.v.Verify(ctx, userID, "", now); !errors.Is(err, mfa.ErrLocked) {
+		t.Fatalf("empty code while locked: %v, want ErrLocked", err)
+	}
 	if n := f.failures(t, userID); n != free+1 {
 		t.Errorf("attempts while locked were counted: %d failures", n)
 	}
