@@ -87,7 +87,9 @@ func heapPeak(stop <-chan struct{}) <-chan uint64 {
 func TestLoginFloodIsBoundedAnd503(t *testing.T) {
 	const memKiB = 16 * 1024 // argon2id memory per hash in this test
 	in := startServer(t, "sqlite", "--password-memory-kib", "16384", "--password-iterations", "2")
-	const n = 64
+	// Enough concurrent logins that unbounded hashing (n × 16 MiB) would pass
+	// the bound below on any number of cores.
+	n := max(64, 16*runtime.GOMAXPROCS(0))
 	// One user per browser: concurrent attempts on one account are the
 	// account lockout's business, not the flood's.
 	users := floodUsers(t, in, n)

@@ -122,12 +122,11 @@ func firstEnv(names ...string) string {
 
 // benchResults is everything one bench run measured.
 type benchResults struct {
-	GOMAXPROCS   int       `json:"gomaxprocs"`
-	GoVersion    string    `json:"go_version"`
-	Started      time.Time `json:"started"`
-	Duration     string    `json:"run_duration"`
-	Workers      int       `json:"workers"`
-	LoginWorkers int       `json:"login_workers"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	GoVersion  string    `json:"go_version"`
+	Started    time.Time `json:"started"`
+	Duration   string    `json:"run_duration"`
+	Workers    int       `json:"workers"`
 	// FloodWorkers is the number of concurrent logins of the flood.
 	FloodWorkers int              `json:"flood_workers"`
 	Micro        []microResult    `json:"micro,omitempty"`

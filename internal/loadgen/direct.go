@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -33,12 +35,16 @@ type directConn struct {
 	buf     []byte
 }
 
+// direct makes a worker's connection; Run closes it after the run. Workers
+// are set up one after another, so e.conns needs no lock.
 func (e *env) direct() (*directConn, error) {
 	u, err := url.Parse(e.target)
 	if err != nil {
 		return nil, err
 	}
-	return &directConn{target: u, timeout: e.opts.Timeout}, nil
+	d := &directConn{target: u, timeout: e.opts.Timeout}
+	e.conns = append(e.conns, d)
+	return d, nil
 }
 
 // postForm implements poster. A kept-alive connection the server closed in
@@ -47,10 +53,18 @@ func (e *env) direct() (*directConn, error) {
 func (d *directConn) postForm(ctx context.Context, path string, form url.Values, c Client) (int, []byte, error) {
 	reused := d.conn != nil
 	status, body, err := d.roundTrip(ctx, path, form, c)
-	if err != nil && reused && ctx.Err() == nil {
+	if err != nil && reused && ctx.Err() == nil && closedByPeer(err) {
 		status, body, err = d.roundTrip(ctx, path, form, c)
 	}
 	return status, body, err
+}
+
+// closedByPeer reports whether err is the server having closed the
+// connection: the request never reached it, so sending it again is safe. A
+// timeout is not: the server may have acted on it (rotated a refresh token).
+func closedByPeer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func (d *directConn) roundTrip(ctx context.Context, path string, form url.Values, c Client) (int, []byte, error) {
@@ -69,6 +83,7 @@ func (d *directConn) roundTrip(ctx context.Context, path string, form url.Values
 	body := form.Encode()
 	auth := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.ID) + ":" + url.QueryEscape(c.Secret)))
 	b := append(d.buf[:0], "POST "...)
+	b = append(b, d.target.Path...) // the issuer may have a path
 	b = append(b, path...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, d.target.Host...)

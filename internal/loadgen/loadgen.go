@@ -105,6 +105,7 @@ type env struct {
 	client *http.Client
 	users  *userPool
 	oidc   *oidcVerifier
+	conns  []*directConn // the workers' own connections
 }
 
 // Run performs one load run. Setup (tokens to introspect, refresh tokens) is
@@ -118,6 +119,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer e.client.CloseIdleConnections()
+	defer func() {
+		for _, d := range e.conns {
+			d.close()
+		}
+	}()
 	ops, err := setupWorkers(ctx, e)
 	if err != nil {
 		return nil, err

@@ -138,6 +138,7 @@ func refresh(ctx context.Context, e *env) (op, error) {
 			return err
 		}
 		if tr.RefreshToken == "" {
+			current = ""
 			return errors.New("refresh: no new refresh token")
 		}
 		current = tr.RefreshToken
