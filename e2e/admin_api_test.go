@@ -54,6 +54,12 @@ func TestAdminAPIWithClientCredentials(t *testing.T) {
 		if status, body := call(admin, "GET", "/users?q=script", ""); status != http.StatusOK || !strings.Contains(body, `"total":1`) {
 			t.Fatalf("list: %d %s", status, body)
 		}
+		// IDs no store can hold (NUL, invalid UTF-8) name nothing: 404, not 500.
+		for _, path := range []string{"/users/%00", "/users/%FF", "/clients/%00", "/providers/%FF"} {
+			if status, body := call(admin, "GET", path, ""); status != http.StatusNotFound {
+				t.Errorf("GET %s: %d %s, want 404", path, status, body)
+			}
+		}
 		if status, body := call(admin, "POST", "/clients", `{"name":"Bad","redirect_uris":["http://evil.example/cb"]}`); status != http.StatusBadRequest || !strings.Contains(body, `"field":"redirect_uris"`) {
 			t.Fatalf("bad client: %d %s", status, body)
 		}

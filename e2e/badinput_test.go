@@ -177,6 +177,7 @@ func TestTokenEndpointBadInput(t *testing.T) {
 		}{
 			"wrong secret":      {id, "nope", url.Values{"grant_type": {"client_credentials"}}, 401, "invalid_client"},
 			"unknown client":    {"ghost", "x", url.Values{"grant_type": {"client_credentials"}}, 401, "invalid_client"},
+			"hostile client id": {"\x00\xff", "x", url.Values{"grant_type": {"client_credentials"}}, 401, "invalid_client"},
 			"no grant type":     {id, secret, url.Values{}, 400, "invalid_request"},
 			"unsupported grant": {id, secret, url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}, 400, "unsupported_grant_type"},
 			"garbage code":      {id, secret, url.Values{"grant_type": {"authorization_code"}, "code": {"ory_ac_garbage.x"}, "redirect_uri": {callbackURL}}, 400, "invalid_grant"},

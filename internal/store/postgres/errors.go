@@ -23,6 +23,9 @@ const (
 	codeAdminShutdown       = "57P01"
 	codeCrashShutdown       = "57P02"
 	codeCannotConnectNow    = "57P03"
+	// Text PostgreSQL cannot hold: a NUL byte or invalid UTF-8.
+	codeCharacterNotInRepertoire = "22021"
+	codeUntranslatableCharacter  = "22P05"
 )
 
 // wrapf prefixes err with the operation and maps it to the store's sentinels so
@@ -62,6 +65,10 @@ func classifyPg(pgErr *pgconn.PgError, err error) error {
 	case pgErr.Code == codeSerialization, pgErr.Code == codeDeadlock:
 		// Contention, not a bug: the contract has the caller retry on ErrConflict.
 		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	case pgErr.Code == codeCharacterNotInRepertoire, pgErr.Code == codeUntranslatableCharacter:
+		// No row can hold such a key, so none has it: an ID from a hostile
+		// URL names nothing, as it does on SQLite.
+		return fmt.Errorf("%w: %s", store.ErrNotFound, pgErr.Message)
 	case pgErr.Code == codeForeignKeyViolation:
 		// The row refers to one that does not exist (or was just deleted).
 		return fmt.Errorf("%w: %s", store.ErrNotFound, pgErr.Detail)

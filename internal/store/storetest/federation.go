@@ -62,6 +62,10 @@ func testProviderMissing(t *testing.T, s store.Store) {
 	wantErr(t, "GetProvider", err, store.ErrNotFound)
 	wantErr(t, "UpdateProvider", s.UpdateProvider(ctx, fullProvider("nope")), store.ErrNotFound)
 	wantErr(t, "DeleteProvider", s.DeleteProvider(ctx, "nope"), store.ErrNotFound)
+	for _, key := range hostileKeys {
+		_, err := s.GetProvider(ctx, key)
+		wantErr(t, "GetProvider of a hostile key", err, store.ErrNotFound)
+	}
 }
 
 func testProviderList(t *testing.T, s store.Store) {

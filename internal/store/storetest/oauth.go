@@ -70,6 +70,11 @@ func testClientMissing(t *testing.T, s store.Store) {
 	wantErr(t, "GetClient", err, store.ErrNotFound)
 	wantErr(t, "UpdateClient", s.UpdateClient(ctx, fullClient()), store.ErrNotFound)
 	wantErr(t, "DeleteClient", s.DeleteClient(ctx, "nope"), store.ErrNotFound)
+	for _, key := range hostileKeys {
+		_, err := s.GetClient(ctx, key)
+		wantErr(t, "GetClient of a hostile key", err, store.ErrNotFound)
+		wantErr(t, "DeleteClient of a hostile key", s.DeleteClient(ctx, key), store.ErrNotFound)
+	}
 }
 
 func testClientList(t *testing.T, s store.Store) {

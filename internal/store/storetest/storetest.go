@@ -25,7 +25,8 @@ import (
 // see each other's rows.
 //
 // Besides what store.go states, the suite holds a backend to these rules:
-//   - Get, Update and Delete of a missing row wrap store.ErrNotFound; bulk
+//   - Get, Update and Delete of a missing row wrap store.ErrNotFound, also
+//     when the key is text no row can hold (a NUL byte, invalid UTF-8); bulk
 //     deletes (DeleteUserSessions, *TokensByRequest) of nothing succeed.
 //   - Broken uniqueness wraps store.ErrConflict, and so does a conditional
 //     update that finds the row in the wrong state.

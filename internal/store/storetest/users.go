@@ -61,7 +61,17 @@ func testUserGetMissing(t *testing.T, s store.Store) {
 	wantErr(t, "GetUserByEmail", err, store.ErrNotFound)
 	_, err = s.GetUserByEmail(ctx, "")
 	wantErr(t, `GetUserByEmail("")`, err, store.ErrNotFound)
+	// Keys no backend can store, as a hostile URL may carry them, name nothing.
+	for _, key := range hostileKeys {
+		_, err = s.GetUser(ctx, key)
+		wantErr(t, fmt.Sprintf("GetUser(%q)", key), err, store.ErrNotFound)
+		_, err = s.GetUserByUsername(ctx, key)
+		wantErr(t, fmt.Sprintf("GetUserByUsername(%q)", key), err, store.ErrNotFound)
+	}
 }
+
+// hostileKeys are IDs with a NUL byte or invalid UTF-8.
+var hostileKeys = []string{"\x00", "a\xffb"}
 
 func testUserUpdate(t *testing.T, s store.Store) {
 	ctx := t.Context()
