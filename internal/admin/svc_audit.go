@@ -47,8 +47,9 @@ const (
 	MethodOther     = "other" // anything else
 )
 
-// Dashboard scans: the store has no aggregates for these counts, so the
-// dashboard reads rows, in pages, and at most statsScanLimit of each kind.
+// Dashboard scans: the store has no aggregates for the login and lockout
+// counts (audit events), so the dashboard reads them in pages, at most
+// statsScanLimit of each kind.
 const (
 	statsScanLimit = 20_000
 	statsScanPage  = 500
@@ -92,43 +93,14 @@ func (s *Service) Dashboard(ctx context.Context) (*Stats, error) {
 	return st, nil
 }
 
-// countOTP reads the users page by page: enrolled means a credential exists,
-// waiting means the flag is on without one. A credential exists only while
-// the flag is on (turning it off deletes it), so only flagged users are read.
+// countOTP: enrolled means a credential exists, waiting means the flag is
+// on without one.
 func (s *Service) countOTP(ctx context.Context, st *Stats) error {
-	for offset := 0; ; offset += statsScanPage {
-		if offset >= statsScanLimit {
-			st.Partial = true
-			return nil
-		}
-		users, total, err := s.Store.ListUsers(ctx, store.UserFilter{Offset: offset, Limit: statsScanPage})
-		if err != nil {
-			return fmt.Errorf("admin: list users: %w", err)
-		}
-		for _, u := range users {
-			if err := s.countUserOTP(ctx, st, u); err != nil {
-				return err
-			}
-		}
-		if len(users) == 0 || offset+len(users) >= total {
-			return nil
-		}
-	}
-}
-
-func (s *Service) countUserOTP(ctx context.Context, st *Stats, u *store.User) error {
-	if !u.OTPRequired {
-		return nil
-	}
-	info, err := s.userInfo(ctx, u)
+	required, enrolled, err := s.Store.CountOTP(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("admin: count OTP users: %w", err)
 	}
-	if info.OTPState == OTPEnrolled {
-		st.OTPEnrolled++
-	} else {
-		st.OTPWaiting++
-	}
+	st.OTPEnrolled, st.OTPWaiting = enrolled, required-enrolled
 	return nil
 }
 

@@ -298,6 +298,9 @@ type Store interface {
 	// ListUsers returns one page of users ordered by username, and the total count.
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountUsers(ctx context.Context, role string) (int, error)
+	// CountOTP counts the users whose OTP flag is on, and of them those with
+	// an authenticator enrolled.
+	CountOTP(ctx context.Context) (required, enrolled int, err error)
 
 	// CreateOTPCredential replaces any credential of the user.
 	CreateOTPCredential(ctx context.Context, c *OTPCredential) error

@@ -119,6 +119,16 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 	return users, total, nil
 }
 
+// CountOTP implements store.Store.
+func (s *Store) CountOTP(ctx context.Context) (required, enrolled int, err error) {
+	err = s.q(ctx).QueryRow(ctx, `SELECT count(*), count(c.user_id)
+		FROM users u LEFT JOIN otp_credentials c ON c.user_id = u.id WHERE u.otp_required`).Scan(&required, &enrolled)
+	if err != nil {
+		return 0, 0, wrapf(err, "count OTP users")
+	}
+	return required, enrolled, nil
+}
+
 // CountUsers counts the users with role, or all users when role is empty.
 func (s *Store) CountUsers(ctx context.Context, role string) (int, error) {
 	var n int

@@ -96,6 +96,13 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 	return users, total, wrap(err, "list users")
 }
 
+// CountOTP implements store.Store.
+func (s *Store) CountOTP(ctx context.Context) (required, enrolled int, err error) {
+	err = s.reader(ctx).QueryRowContext(ctx, `SELECT count(*), count(c.user_id)
+		FROM users u LEFT JOIN otp_credentials c ON c.user_id = u.id WHERE u.otp_required`).Scan(&required, &enrolled)
+	return required, enrolled, wrap(err, "count OTP users")
+}
+
 // CountUsers returns how many users have role, or how many users there are
 // when role is empty.
 func (s *Store) CountUsers(ctx context.Context, role string) (int, error) {

@@ -23,6 +23,7 @@ var userTests = []test{
 	{"List", testUserList},
 	{"ListDefaultLimit", testUserListDefaultLimit},
 	{"Count", testUserCount},
+	{"CountOTP", testUserCountOTP},
 }
 
 func testUserCreateGet(t *testing.T, s store.Store) {
@@ -248,6 +249,30 @@ func testUserCount(t *testing.T, s store.Store) {
 			t.Errorf("CountUsers(%q) = %d, want %d", role, n, want)
 		}
 	}
+}
+
+func testUserCountOTP(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	check := func(wantRequired, wantEnrolled int) {
+		t.Helper()
+		required, enrolled, err := s.CountOTP(ctx)
+		must(t, err)
+		if required != wantRequired || enrolled != wantEnrolled {
+			t.Errorf("CountOTP = %d required, %d enrolled; want %d, %d", required, enrolled, wantRequired, wantEnrolled)
+		}
+	}
+	check(0, 0)
+	for i, flag := range []bool{true, true, true, false} {
+		u := fullUser(fmt.Sprintf("user%d", i))
+		u.OTPRequired = flag
+		must(t, s.CreateUser(ctx, u))
+		if i < 2 || !flag {
+			// Two flagged users enrolled, and one unflagged user holding a
+			// credential, which counts nowhere.
+			must(t, s.CreateOTPCredential(ctx, fullOTP(u.ID)))
+		}
+	}
+	check(3, 2)
 }
 
 func usernames(us []*store.User) []string {
