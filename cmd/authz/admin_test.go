@@ -114,7 +114,7 @@ func TestAdminUserCommands(t *testing.T) {
 			// The last administrator stays.
 			c.ok(nil, "user", "update", "--id", "admin", "--role", "user")
 			c.fails(2, "role: authz needs at least one enabled administrator", "user", "update", "--id", "alice", "--role", "user")
-			c.fails(2, "enabled", "user", "update", "--id", "alice", "--enabled=false")
+			c.fails(2, "enabled: authz needs at least one enabled administrator", "user", "update", "--id", "alice", "--enabled=false")
 			c.fails(2, "at least one enabled administrator", "user", "delete", "--id", "alice")
 
 			var reset struct {
