@@ -91,31 +91,30 @@ func scanThrottle(row pgx.Row) (*store.Throttle, error) {
 }
 
 // AddFailure counts one failure of key at now and locks it for lockFor(failures).
-// The upsert increments in place, so concurrent callers each see their own
-// count. Most failures set no lock and end there, in one statement; one that
-// does sets it only while the count is still its own, so of concurrent
-// callers the highest count's lock stands and a reset in between stays reset.
+// The upsert increments in place and holds the row lock until the transaction
+// ends, so concurrent callers queue up and each sees its own count.
 func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, lockFor func(failures int) time.Duration) (*store.Throttle, error) {
-	q := s.q(ctx)
-	t, err := scanThrottle(q.QueryRow(ctx, `INSERT INTO throttles (key, failures, updated_at)
-		VALUES ($1, 1, $2) ON CONFLICT (key) DO UPDATE
-		SET failures = throttles.failures + 1, updated_at = excluded.updated_at
-		RETURNING key, failures, locked_until, updated_at`, key, ts(now)))
+	var t *store.Throttle
+	err := s.inTx(ctx, func(q querier) error {
+		var failures int
+		err := q.QueryRow(ctx, `INSERT INTO throttles (key, failures, updated_at)
+			VALUES ($1, 1, $2) ON CONFLICT (key) DO UPDATE
+			SET failures = throttles.failures + 1, updated_at = excluded.updated_at
+			RETURNING failures`, key, ts(now)).Scan(&failures)
+		if err != nil {
+			return err
+		}
+		var until time.Time
+		if d := lockFor(failures); d > 0 {
+			until = now.Add(d)
+		}
+		t, err = scanThrottle(q.QueryRow(ctx, `UPDATE throttles SET locked_until = $2
+			WHERE key = $1 RETURNING key, failures, locked_until, updated_at`, key, ts(until)))
+		return err
+	})
 	if err != nil {
 		return nil, wrapf(err, "add failure to throttle %q", key)
 	}
-	var until time.Time
-	if d := lockFor(t.Failures); d > 0 {
-		until = now.Add(d).Truncate(time.Microsecond).UTC()
-	}
-	if until.Equal(t.LockedUntil) {
-		return t, nil
-	}
-	if _, err := q.Exec(ctx, `UPDATE throttles SET locked_until = $2 WHERE key = $1 AND failures = $3`,
-		key, ts(until), t.Failures); err != nil {
-		return nil, wrapf(err, "lock throttle %q", key)
-	}
-	t.LockedUntil = until
 	return t, nil
 }
 

@@ -59,32 +59,27 @@ func (s *Store) GetThrottle(ctx context.Context, key string) (*store.Throttle, e
 	return &th, nil
 }
 
-// AddFailure counts one failure for key. The upsert increments in place, so
-// concurrent callers each see their own count. Most failures set no lock and
-// end there, in one statement; one that does sets it only while the count is
-// still its own, so the highest count's lock stands and a reset in between
-// stays reset.
+// AddFailure counts one failure for key. The increment and the lock that
+// depends on it share a transaction, so concurrent callers each see their
+// own count.
 func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, lockFor func(failures int) time.Duration) (*store.Throttle, error) {
 	now = stored(now) // return what a later GetThrottle will read
 	th := store.Throttle{Key: key, UpdatedAt: now}
-	var locked time.Time
-	w := s.writer(ctx)
-	err := w.QueryRowContext(ctx, `INSERT INTO throttles (key, failures, locked_until, updated_at) VALUES (?, 1, 0, ?)
-		ON CONFLICT (key) DO UPDATE SET failures = failures + 1, updated_at = excluded.updated_at
-		RETURNING failures, locked_until`, key, micro(now)).Scan(&th.Failures, microTime{&locked})
+	err := s.inTx(ctx, func(q querier) error {
+		err := q.QueryRowContext(ctx, `INSERT INTO throttles (key, failures, locked_until, updated_at) VALUES (?, 1, 0, ?)
+			ON CONFLICT (key) DO UPDATE SET failures = failures + 1, updated_at = excluded.updated_at
+			RETURNING failures`, key, micro(now)).Scan(&th.Failures)
+		if err != nil {
+			return err
+		}
+		if d := lockFor(th.Failures); d > 0 {
+			th.LockedUntil = now.Add(d)
+		}
+		_, err = q.ExecContext(ctx, `UPDATE throttles SET locked_until = ? WHERE key = ?`, micro(th.LockedUntil), key)
+		return err
+	})
 	if err != nil {
 		return nil, wrap(err, "add failure to %q", key)
-	}
-	if d := lockFor(th.Failures); d > 0 {
-		th.LockedUntil = now.Add(d)
-	}
-	if th.LockedUntil.Equal(locked) {
-		return &th, nil
-	}
-	_, err = w.ExecContext(ctx, `UPDATE throttles SET locked_until = ? WHERE key = ? AND failures = ?`,
-		micro(th.LockedUntil), key, th.Failures)
-	if err != nil {
-		return nil, wrap(err, "lock %q", key)
 	}
 	return &th, nil
 }
