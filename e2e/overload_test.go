@@ -95,6 +95,7 @@ func TestLoginFloodIsBoundedAnd503(t *testing.T) {
 	users := floodUsers(t, in, n)
 	in.App.Passwords.Wait = 50 * time.Millisecond // so that the flood overflows quickly
 	runtime.GC()
+	goroutines := runtime.NumGoroutine()
 	stopSampling := make(chan struct{})
 	peakC := heapPeak(stopSampling)
 	var baseline uint64
@@ -161,6 +162,30 @@ func TestLoginFloodIsBoundedAnd503(t *testing.T) {
 		t.Fatalf("healthz after the flood: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	noLeak(t, goroutines, baseline)
+}
+
+// noLeak checks that once the flood's connections are closed, the goroutines
+// and the live heap go back to what they were before it: nothing a turned
+// away or finished login held is kept.
+func noLeak(t *testing.T, goroutines int, heap uint64) {
+	t.Helper()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	const slack = 8 // the runtime's and net/http's own helpers come and go
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > goroutines+slack && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines+slack {
+		t.Errorf("%d goroutines after the flood, %d before: requests left goroutines behind", n, goroutines)
+	}
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	// Less than one argon2id buffer may remain: caches warmed by the flood.
+	if after := s[0].Value.Uint64(); after > heap+8<<20 {
+		t.Errorf("live heap %d MiB after the flood, %d MiB before: memory was kept", after>>20, heap>>20)
+	}
 }
 
 const floodPassword = "flood-password-1"

@@ -175,7 +175,12 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 	}
 	_ = p.Store.ResetThrottle(ctx, throttleKey)
 	lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = u.ID, []string{AMRPassword}, p.now(), ""
-	p.passed(w, r, lt)
+	st, err := p.loadFor(ctx, lt, u)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.passedFrom(w, r, st)
 }
 
 // findUser looks a user up by username, or by e-mail when the name has an @.
@@ -234,7 +239,7 @@ func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.Log
 	if !ok {
 		return
 	}
-	if err := p.OTP.Verify(r.Context(), st.user.ID, r.PostFormValue("otp"), p.now()); err != nil {
+	if err := p.OTP.VerifyCredential(r.Context(), st.cred, r.PostFormValue("otp"), p.now()); err != nil {
 		p.codeFailed(w, r, lt, st.user, err, "method=otp")
 		return
 	}

@@ -59,8 +59,9 @@ func PublicAMR(amr []string) []string {
 // Resumer answers the authorization request parked in a login transaction once
 // the pipeline has finished; internal/oauth implements it.
 type Resumer interface {
-	// ResumeAuthorization issues the authorization response for sess.
-	ResumeAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, sess *store.Session)
+	// ResumeAuthorization issues the authorization response for sess, whose
+	// user u the pipeline has just read.
+	ResumeAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, sess *store.Session, u *store.User)
 	// DenyAuthorization answers the parked request with access_denied.
 	DenyAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction)
 }

@@ -39,9 +39,8 @@ var errUserGone = errors.New("login: user disabled or deleted")
 
 // load reads the user and the OTP credential of lt.
 func (p *Pipeline) load(ctx context.Context, lt *store.LoginTransaction) (*state, error) {
-	st := &state{lt: lt}
 	if lt.UserID == "" {
-		return st, nil
+		return &state{lt: lt}, nil
 	}
 	u, err := p.Store.GetUser(ctx, lt.UserID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -50,10 +49,15 @@ func (p *Pipeline) load(ctx context.Context, lt *store.LoginTransaction) (*state
 	if err != nil {
 		return nil, err
 	}
+	return p.loadFor(ctx, lt, u)
+}
+
+// loadFor is load for a user the request has already read.
+func (p *Pipeline) loadFor(ctx context.Context, lt *store.LoginTransaction, u *store.User) (*state, error) {
 	if !u.Enabled {
 		return nil, errUserGone
 	}
-	st.user = u
+	st := &state{lt: lt, user: u}
 	if has(lt.AMR, AMRFederated) {
 		// A provider that is gone waives nothing: the local steps run.
 		pr, err := p.Store.GetProvider(ctx, lt.UpstreamAlias)
@@ -196,16 +200,20 @@ func (p *Pipeline) passed(w http.ResponseWriter, r *http.Request, lt *store.Logi
 }
 
 // passedFrom is passed for a step that changed only st.lt: the next step is
-// derived from st as it was loaded, without reading the user again.
+// derived from st as it was loaded, without reading the user again. A login
+// that is complete ends here, and finishing deletes the transaction, so it is
+// not saved first.
 func (p *Pipeline) passedFrom(w http.ResponseWriter, r *http.Request, st *state) {
-	if err := p.Store.UpdateLoginTransaction(r.Context(), st.lt); err != nil {
-		p.fail(w, r, err)
-		return
-	}
 	s, err := p.next(r.Context(), st)
 	if err != nil {
 		p.fail(w, r, err)
 		return
+	}
+	if s != stepFinish {
+		if err := p.Store.UpdateLoginTransaction(r.Context(), st.lt); err != nil {
+			p.fail(w, r, err)
+			return
+		}
 	}
 	p.moveOn(w, r, st, s)
 }
@@ -304,7 +312,7 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	p.audit(ctx, "login.success", u.ID, u.ID, lt.ClientID, "amr="+strings.Join(amr, ","))
 	if lt.AuthRequest != "" {
-		p.Resume.ResumeAuthorization(w, r, lt, sess)
+		p.Resume.ResumeAuthorization(w, r, lt, sess, u)
 		return
 	}
 	if err := p.Store.DeleteLoginTransaction(ctx, lt.ID); err != nil && !errors.Is(err, store.ErrNotFound) {

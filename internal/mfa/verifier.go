@@ -108,19 +108,35 @@ func (v *Verifier) backoff() Backoff {
 // cannot be a guess; ErrNotEnrolled without a credential. Other errors come from
 // the store or the sealer and mean the check could not be made.
 func (v *Verifier) Verify(ctx context.Context, userID, code string, now time.Time) error {
+	return v.verify(ctx, userID, nil, code, now)
+}
+
+// VerifyCredential is Verify for the credential cred, which the caller has
+// just read from the store.
+func (v *Verifier) VerifyCredential(ctx context.Context, cred *store.OTPCredential, code string, now time.Time) error {
+	return v.verify(ctx, cred.UserID, cred, code, now)
+}
+
+// verify is Verify, reading the credential unless it is given.
+func (v *Verifier) verify(ctx context.Context, userID string, cred *store.OTPCredential, code string, now time.Time) error {
 	code, err := v.parse(ctx, userID, code, now)
 	if err != nil {
 		return err
 	}
-	cred, secret, err := v.credential(ctx, userID)
+	if cred == nil {
+		if cred, err = v.credential(ctx, userID); err != nil {
+			return err
+		}
+	}
+	secret, err := v.Sealer.Open(cred.SealedSecret, credentialAD(userID))
 	if err != nil {
-		return err
+		return fmt.Errorf("mfa: open credential secret: %w", err)
 	}
 	th, err := v.charge(ctx, userID, now)
 	if err != nil {
 		return err
 	}
-	step, ok := MatchStep(secret, code, now)
+	step, ok := MatchStep(string(secret), code, now)
 	if !ok || step <= cred.LastStep {
 		return refused(th, now)
 	}
@@ -211,20 +227,16 @@ func (v *Verifier) checkLock(ctx context.Context, userID string, now time.Time) 
 	return nil
 }
 
-// credential loads the user's credential and opens its secret.
-func (v *Verifier) credential(ctx context.Context, userID string) (*store.OTPCredential, string, error) {
+// credential loads the user's credential.
+func (v *Verifier) credential(ctx context.Context, userID string) (*store.OTPCredential, error) {
 	cred, err := v.Store.GetOTPCredential(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", ErrNotEnrolled
+		return nil, ErrNotEnrolled
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("mfa: load credential: %w", err)
+		return nil, fmt.Errorf("mfa: load credential: %w", err)
 	}
-	secret, err := v.Sealer.Open(cred.SealedSecret, credentialAD(userID))
-	if err != nil {
-		return nil, "", fmt.Errorf("mfa: open credential secret: %w", err)
-	}
-	return cred, string(secret), nil
+	return cred, nil
 }
 
 // charge counts the attempt before its outcome is known: see Backoff.Charge.

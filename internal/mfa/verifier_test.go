@@ -173,6 +173,37 @@ func TestVerifyRejectsReplay(t *testing.T) {
 	}
 }
 
+// VerifyCredential checks against the credential it is given, as read by the
+// login step, with the same replay guard, lockout count and sealing as Verify.
+func TestVerifyCredential(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	alice, secret := f.enrolled(t)
+	cred, err := f.st.GetOTPCredential(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(time.Hour)
+	c := code(t, secret, now)
+	if err := f.v.VerifyCredential(ctx, cred, c, now); err != nil {
+		t.Fatalf("VerifyCredential: %v", err)
+	}
+	// The credential read before the first use is stale now; the store's
+	// conditional update still refuses the replay.
+	if err := f.v.VerifyCredential(ctx, cred, c, now.Add(time.Second)); !errors.Is(err, mfa.ErrInvalidCode) {
+		t.Fatalf("replay with the stale credential = %v, want ErrInvalidCode", err)
+	}
+	if n := f.failures(t, alice); n != 1 {
+		t.Errorf("replay counted %d failures, want 1", n)
+	}
+	// The sealed secret stays bound to its user.
+	bob := f.newUser(t)
+	forged := &store.OTPCredential{UserID: bob, SealedSecret: cred.SealedSecret, CreatedAt: t0}
+	if err := f.v.VerifyCredential(ctx, forged, code(t, secret, now.Add(time.Minute)), now.Add(time.Minute)); !errors.Is(err, seal.ErrOpen) {
+		t.Fatalf("another user's sealed secret = %v, want a seal.ErrOpen failure", err)
+	}
+}
+
 func TestVerifyConcurrentReplayAcceptsOnce(t *testing.T) {
 	f := newFixture(t)
 	f.v.Backoff = mfa.Backoff{Free: 100, Base: time.Second} // judge every attempt

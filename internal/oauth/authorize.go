@@ -53,8 +53,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	if sess != nil && (slices.Contains(prompt, "login") || maxAgeExceeded(ar.GetRequestForm(), sess.AuthTime)) {
 		sess = nil
 	}
+	var u *store.User
 	if sess != nil {
-		if u, err := p.store.GetUser(ctx, sess.UserID); err != nil || !u.Enabled {
+		if u, err = p.store.GetUser(ctx, sess.UserID); err != nil || !u.Enabled {
 			sess = nil
 		}
 	}
@@ -79,7 +80,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.pipeline.Start(w, r, login.StartRequest{AuthRequest: ar.GetRequestForm(), ClientID: ar.GetClient().GetID(), RequestedAt: ar.GetRequestedAt(), Session: sess})
 		return
 	}
-	p.respond(w, r, ar, sess, ar.GetRequestedAt())
+	p.respond(w, r, ar, sess, u, ar.GetRequestedAt())
 }
 
 // checkClientAndRedirect answers with an error page, never a redirect, when the
@@ -144,13 +145,13 @@ func (p *Provider) needsConsent(ctx context.Context, ar fosite.AuthorizeRequeste
 
 // ResumeAuthorization implements login.Resumer: it rebuilds the parked request
 // from its saved form and answers it.
-func (p *Provider) ResumeAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, sess *store.Session) {
+func (p *Provider) ResumeAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, sess *store.Session, u *store.User) {
 	ar, err := p.rebuild(r, lt)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	p.respond(w, r, ar, sess, lt.RequestedAt)
+	p.respond(w, r, ar, sess, u, lt.RequestedAt)
 }
 
 // DenyAuthorization implements login.Resumer.
@@ -175,15 +176,10 @@ func (p *Provider) rebuild(r *http.Request, lt *store.LoginTransaction) (fosite.
 	return p.fosite.NewAuthorizeRequest(ctx, req)
 }
 
-// respond grants what was asked, builds the ID token session and redirects back
-// with the code.
-func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, sess *store.Session, requestedAt time.Time) {
+// respond grants what was asked, builds the ID token session of u (the user of
+// sess, read by the caller in this request) and redirects back with the code.
+func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, sess *store.Session, u *store.User, requestedAt time.Time) {
 	ctx := r.Context()
-	u, err := p.store.GetUser(ctx, sess.UserID)
-	if err != nil {
-		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
-		return
-	}
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}

@@ -71,8 +71,13 @@ func testRaceAddFailure(t *testing.T, s store.Store) {
 	for _, err := range errs {
 		must(t, err)
 	}
-	if got := get(s.GetThrottle(t.Context(), "otp:alice"))(t); got.Failures != n {
+	got := get(s.GetThrottle(t.Context(), "otp:alice"))(t)
+	if got.Failures != n {
 		t.Errorf("after %d concurrent failures the count is %d", n, got.Failures)
+	}
+	// The lock the highest count earns stands, whichever caller wrote last.
+	if want := t0.Add(lockAfter3(n)).Truncate(time.Microsecond); !got.LockedUntil.Equal(want) {
+		t.Errorf("after %d concurrent failures locked until %v, want %v", n, got.LockedUntil, want)
 	}
 	// Each caller saw its own count: no two read the same value.
 	slices.Sort(counts)
