@@ -313,7 +313,7 @@ type Store interface {
 	GetThrottle(ctx context.Context, key string) (*Throttle, error)
 	// AddFailure atomically counts one failure at now and sets LockedUntil to now +
 	// lockFor(failures) (no lock when it returns 0). No failure is lost to a
-	// concurrent caller.
+	// concurrent caller, and no reader sees a count without its lock.
 	AddFailure(ctx context.Context, key string, now time.Time, lockFor func(failures int) time.Duration) (*Throttle, error)
 	ResetThrottle(ctx context.Context, key string) error
 

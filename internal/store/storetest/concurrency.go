@@ -15,6 +15,7 @@ import (
 
 var concurrencyTests = []test{
 	{"AddFailure", testRaceAddFailure},
+	{"AddFailureLockAtomic", testRaceAddFailureLockAtomic},
 	{"UseActionToken", testRaceUseActionToken},
 	{"DeactivateToken", testRaceDeactivateToken},
 	{"AcceptOTPStepSame", testRaceOTPSameStep},
@@ -85,6 +86,41 @@ func testRaceAddFailure(t *testing.T, s store.Store) {
 		if c != i+1 {
 			t.Fatalf("counts seen by the callers = %v, want 1..%d once each", counts, n)
 		}
+	}
+}
+
+// testRaceAddFailureLockAtomic reads the throttle while failures pile up: a
+// count that earns a lock is never seen without it, or a guess checked in
+// that moment would pass a lock that is due (the lockout's concurrency check
+// reads the throttle first).
+func testRaceAddFailureLockAtomic(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	done := make(chan struct{})
+	var seen []store.Throttle
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if th, err := s.GetThrottle(ctx, "otp:alice"); err == nil && th.Failures >= 3 && th.LockedUntil.IsZero() {
+				seen = append(seen, *th)
+			}
+		}
+	})
+	errs := race(30, func(int) error {
+		_, err := s.AddFailure(ctx, "otp:alice", t0, lockAfter3)
+		return err
+	})
+	close(done)
+	wg.Wait()
+	for _, err := range errs {
+		must(t, err)
+	}
+	if len(seen) > 0 {
+		t.Errorf("a count that earns a lock was read without it %d times, first %+v", len(seen), seen[0])
 	}
 }
 
