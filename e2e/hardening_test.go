@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,4 +143,63 @@ func TestIntrospectionRefusesBearerCallers(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("introspection with a bearer token: %d", resp.StatusCode)
 	}
+}
+
+// A sign-in submitted twice at once (a double click) passes the password
+// check in both requests, but the login transaction finishes once: one answer
+// carries an authorization code, the other says the login was already
+// completed. The same claim stops a login that a logout or a denial overtook.
+func TestLoginTransactionFinishesOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		u := in.createUser("dora", false)
+		b := newBrowser(t)
+		f := r.start()
+		p := b.get(f.authURL)
+		form := formValues(t, p.Body, "/login/password")
+		form.Set("username", u.Username)
+		form.Set("password", u.Password)
+		target := p.URL.ResolveReference(&url.URL{Path: "/login/password"}).String()
+
+		type answer struct {
+			code, body string
+			err        error
+		}
+		answers := make([]answer, 2)
+		var wg sync.WaitGroup
+		for i := range answers {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				resp, err := b.client.Do(req)
+				if err != nil {
+					answers[i].err = err
+					return
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				answers[i].body = string(body)
+				if loc, err := resp.Location(); err == nil && loc.Host == "127.0.0.1:9" {
+					answers[i].code = loc.Query().Get("code")
+				}
+			})
+		}
+		wg.Wait()
+		codes := 0
+		for _, a := range answers {
+			switch {
+			case a.err != nil:
+				t.Fatalf("submit: %v", a.err)
+			case a.code != "":
+				codes++
+			case !strings.Contains(a.body, "already completed"):
+				t.Errorf("the other submit must say the login was completed, got:\n%.400s", a.body)
+			}
+		}
+		if codes != 1 {
+			t.Fatalf("%d of two concurrent submits got an authorization code, want exactly 1", codes)
+		}
+	})
 }

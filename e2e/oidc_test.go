@@ -248,15 +248,19 @@ func introspect(t *testing.T, in *instance, clientID, secret, token string) bool
 }
 
 // Disabling a user stops every token issued to them at once: resource
-// servers introspecting see it inactive, userinfo refuses it, and the grant
-// is refused at its next refresh. A client's own tokens are not affected.
+// servers introspecting see it inactive, userinfo refuses it, the grant is
+// refused at its next refresh, and a code issued before (as to a login
+// finishing while the administrator disables the user) buys no tokens. A
+// client's own tokens are not affected.
 func TestDisabledUserTokensStopWorking(t *testing.T) {
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true, Grants: []string{"authorization_code", "refresh_token", "client_credentials"}})
 		r := newRP(t, in, id, secret)
 		u := in.createUser("carol", false)
-		_, tok, _ := signIn(t, in, r, u)
+		b, tok, _ := signIn(t, in, r, u)
+		pending := r.start()
+		pendingCode := r.callback(b.get(pending.authURL), pending, in.URL)
 		ctx := context.Background()
 		cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: in.URL + "/oauth2/token"}
 		own, err := cc.Token(ctx)
@@ -291,6 +295,9 @@ func TestDisabledUserTokensStopWorking(t *testing.T) {
 		tok.Expiry = time.Now().Add(-time.Minute)
 		if _, err := r.config.TokenSource(ctx, tok).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Fatalf("refresh for a disabled user: %v, want invalid_grant", err)
+		}
+		if _, err := r.config.Exchange(ctx, pendingCode, oauth2.VerifierOption(pending.verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("code exchange for a disabled user: %v, want invalid_grant", err)
 		}
 	})
 }

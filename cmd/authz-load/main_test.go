@@ -170,8 +170,8 @@ func TestSummaryVerdicts(t *testing.T) {
 		}
 	}
 	// 2 cores ÷ 25 ms = 80/s; hashing on both at once did 75/s, 94 % of
-	// that; the login run's 70/s is 93 % of 75. Without a measurement
-	// (the es256 run), no line.
+	// that; the login run's 70/s is 93 % of 75. A backend without the
+	// measurement (the es256 fixture here) prints no such line.
 	if allCores := "  hashing alone on all 2 cores at once: 75.0 checks/s (94% of that); the login run reached 93% of it\n"; strings.Count(out.String(), "hashing alone on all") != 1 || !strings.Contains(out.String(), allCores) {
 		t.Errorf("want the all-core hashing line %q once in\n%s", allCores, out.String())
 	}

@@ -398,6 +398,23 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 	p.passed(w, r, lt)
 }
 
+// deny answers the parked request with access_denied, once: the transaction
+// is used up first, as when finishing.
+func (p *Pipeline) deny(w http.ResponseWriter, r *http.Request, st *state) {
+	ctx, lt := r.Context(), st.lt
+	switch err := p.Store.DeleteLoginTransaction(ctx, lt.ID); {
+	case errors.Is(err, store.ErrNotFound):
+		p.expired(w, r)
+		return
+	case err != nil:
+		p.fail(w, r, err)
+		return
+	}
+	p.audit(ctx, "consent.denied", st.user.ID, st.user.ID, lt.ClientID, "")
+	p.setCookie(w, TransactionCookie, "", time.Time{})
+	p.Resume.DenyAuthorization(w, r, lt)
+}
+
 func (p *Pipeline) postConsent(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
 	ctx := r.Context()
 	st, ok := p.atStep(w, r, lt, stepConsent)
@@ -405,9 +422,7 @@ func (p *Pipeline) postConsent(w http.ResponseWriter, r *http.Request, lt *store
 		return
 	}
 	if r.PostFormValue("decision") != "allow" {
-		p.audit(ctx, "consent.denied", st.user.ID, st.user.ID, lt.ClientID, "")
-		p.setCookie(w, TransactionCookie, "", time.Time{})
-		p.Resume.DenyAuthorization(w, r, lt)
+		p.deny(w, r, st)
 		return
 	}
 	scopes := requestedScopes(lt)

@@ -59,10 +59,12 @@ func PublicAMR(amr []string) []string {
 // Resumer answers the authorization request parked in a login transaction once
 // the pipeline has finished; internal/oauth implements it.
 type Resumer interface {
-	// ResumeAuthorization issues the authorization response for sess, whose
-	// user u the pipeline has just read.
+	// ResumeAuthorization issues the authorization response for sess; u is
+	// its user as the pipeline read it in this request. The pipeline has
+	// deleted lt, so the request is answered once.
 	ResumeAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, sess *store.Session, u *store.User)
-	// DenyAuthorization answers the parked request with access_denied.
+	// DenyAuthorization answers the parked request with access_denied; the
+	// pipeline has deleted lt.
 	DenyAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction)
 }
 

@@ -287,6 +287,17 @@ func (p *Pipeline) abandon(w http.ResponseWriter, r *http.Request, lt *store.Log
 func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	ctx := r.Context()
 	lt, u := st.lt, st.user
+	// The transaction is used up before anything is issued, so of two
+	// requests finishing it (a double submit, or one that a logout or a
+	// denial overtook) only one signs in.
+	switch err := p.Store.DeleteLoginTransaction(ctx, lt.ID); {
+	case errors.Is(err, store.ErrNotFound):
+		p.expired(w, r)
+		return
+	case err != nil:
+		p.fail(w, r, err)
+		return
+	}
 	amr := lt.AMR
 	if has(amr, AMRPassword) && has(amr, AMROTP) {
 		amr = appendOnce(amr, AMRMFA)
@@ -314,9 +325,6 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	if lt.AuthRequest != "" {
 		p.Resume.ResumeAuthorization(w, r, lt, sess, u)
 		return
-	}
-	if err := p.Store.DeleteLoginTransaction(ctx, lt.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		p.Log.ErrorContext(ctx, "delete login transaction", "err", err)
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }

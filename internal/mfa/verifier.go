@@ -112,8 +112,11 @@ func (v *Verifier) Verify(ctx context.Context, userID, code string, now time.Tim
 }
 
 // VerifyCredential is Verify for the credential cred, which the caller has
-// just read from the store.
+// just read from the store; a nil cred is ErrNotEnrolled.
 func (v *Verifier) VerifyCredential(ctx context.Context, cred *store.OTPCredential, code string, now time.Time) error {
+	if cred == nil {
+		return ErrNotEnrolled
+	}
 	return v.verify(ctx, cred.UserID, cred, code, now)
 }
 

@@ -196,6 +196,9 @@ func TestVerifyCredential(t *testing.T) {
 	if n := f.failures(t, alice); n != 1 {
 		t.Errorf("replay counted %d failures, want 1", n)
 	}
+	if err := f.v.VerifyCredential(ctx, nil, c, now); !errors.Is(err, mfa.ErrNotEnrolled) {
+		t.Fatalf("no credential = %v, want ErrNotEnrolled", err)
+	}
 	// The sealed secret stays bound to its user.
 	bob := f.newUser(t)
 	forged := &store.OTPCredential{UserID: bob, SealedSecret: cred.SealedSecret, CreatedAt: t0}

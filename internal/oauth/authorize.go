@@ -166,9 +166,6 @@ func (p *Provider) DenyAuthorization(w http.ResponseWriter, r *http.Request, lt 
 
 func (p *Provider) rebuild(r *http.Request, lt *store.LoginTransaction) (fosite.AuthorizeRequester, error) {
 	ctx := r.Context()
-	if err := p.store.DeleteLoginTransaction(ctx, lt.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		p.log.ErrorContext(ctx, "delete login transaction", "err", err)
-	}
 	req := r.Clone(ctx)
 	req.Method = http.MethodGet
 	req.URL = &url.URL{Path: "/oauth2/auth", RawQuery: lt.AuthRequest}

@@ -110,7 +110,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.accessError(w, r, ar, err)
 		return
 	}
-	if ar.GetGrantTypes().ExactOne("refresh_token") {
+	// A code or refresh token of a user disabled or deleted since it was
+	// issued buys nothing; client credentials have no user.
+	if g := ar.GetGrantTypes(); g.ExactOne("refresh_token") || g.ExactOne("authorization_code") {
 		if err := p.subjectEnabled(ctx, ar.GetSession().GetSubject()); err != nil {
 			p.accessError(w, r, ar, err)
 			return
