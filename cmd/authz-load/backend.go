@@ -20,8 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/authz/authz/internal/config"
 	"github.com/authz/authz/internal/loadgen"
 	"github.com/authz/authz/internal/pgcluster"
@@ -176,21 +174,19 @@ func seedStore(ctx context.Context, args []string, users int) (*loadgen.SeedFile
 // benchDatabase creates a throwaway database on adminURL's server and
 // returns its URL and how to drop it.
 func benchDatabase(ctx context.Context, adminURL string) (string, func(), error) {
-	u, err := url.Parse(adminURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+	// authz itself takes only the URL form.
+	if u, err := url.Parse(adminURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "", nil, usageError("--database-url must be a postgres:// URL")
 	}
-	name := "authz_bench_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := adminExec(ctx, adminURL, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database: %w", err)
+	u, drop, err := pgcluster.CreateDatabase(ctx, adminURL, "authz_bench_")
+	if err != nil {
+		return "", nil, err
 	}
-	u.Path = "/" + name
-	drop := func() {
+	return u, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		_ = adminExec(ctx, adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	}
-	return u.String(), drop, nil
+		_ = drop(ctx)
+	}, nil
 }
 
 // ensurePostgres gives the benchmark a PostgreSQL server: the configured
@@ -206,16 +202,6 @@ func ensurePostgres(ctx context.Context, o *benchOptions) (stop func(), skipped 
 	}
 	o.adminURL = c.URL("postgres")
 	return func() { _ = c.Close() }, ""
-}
-
-func adminExec(ctx context.Context, adminURL, sql string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, sql)
-	return err
 }
 
 func freePort() (int, error) {

@@ -46,6 +46,7 @@ func TestBadInputExitsWith2(t *testing.T) {
 		{"bad config", []string{"seed", "--listen", "nowhere"}, "listen"},
 		{"bench bad duration", []string{"bench", "--duration", "x", "--authz", "/bin/true"}, "bad duration"},
 		{"bench bad backend", []string{"bench", "--backends", "mysql", "--authz", "/bin/true"}, `unknown backend "mysql"`},
+		{"bench key=value database", []string{"bench", "--backends", "postgres", "--micro=false", "--authz", "/bin/true", "--database-url", "host=127.0.0.1 dbname=postgres"}, "--database-url must be a postgres:// URL"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(c.args...)

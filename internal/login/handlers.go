@@ -398,16 +398,10 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 	p.passed(w, r, lt)
 }
 
-// deny answers the parked request with access_denied, once: the transaction
-// is used up first, as when finishing.
+// deny answers the parked request with access_denied, once.
 func (p *Pipeline) deny(w http.ResponseWriter, r *http.Request, st *state) {
 	ctx, lt := r.Context(), st.lt
-	switch err := p.Store.DeleteLoginTransaction(ctx, lt.ID); {
-	case errors.Is(err, store.ErrNotFound):
-		p.expired(w, r)
-		return
-	case err != nil:
-		p.fail(w, r, err)
+	if !p.useUp(w, r, lt) {
 		return
 	}
 	p.audit(ctx, "consent.denied", st.user.ID, st.user.ID, lt.ClientID, "")

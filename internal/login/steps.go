@@ -282,20 +282,28 @@ func (p *Pipeline) abandon(w http.ResponseWriter, r *http.Request, lt *store.Log
 	p.render(w, r, http.StatusForbidden, views.ErrorPage("Sign-in stopped", msg, "/account", "Start again"))
 }
 
+// useUp deletes lt before the login's outcome is issued, so that of two
+// requests ending one transaction (a double submit, or one that a logout or a
+// denial overtook) only one goes on; the other hears the login is over. It
+// returns false when it has answered the request.
+func (p *Pipeline) useUp(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) bool {
+	switch err := p.Store.DeleteLoginTransaction(r.Context(), lt.ID); {
+	case errors.Is(err, store.ErrNotFound):
+		p.expired(w, r)
+		return false
+	case err != nil:
+		p.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
 // finish creates the browser session and resumes the authorization request, or
 // shows the account page.
 func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	ctx := r.Context()
 	lt, u := st.lt, st.user
-	// The transaction is used up before anything is issued, so of two
-	// requests finishing it (a double submit, or one that a logout or a
-	// denial overtook) only one signs in.
-	switch err := p.Store.DeleteLoginTransaction(ctx, lt.ID); {
-	case errors.Is(err, store.ErrNotFound):
-		p.expired(w, r)
-		return
-	case err != nil:
-		p.fail(w, r, err)
+	if !p.useUp(w, r, lt) {
 		return
 	}
 	amr := lt.AMR

@@ -11,16 +11,11 @@ package pgtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/authz/authz/internal/pgcluster"
 )
 
 // Environment variables read by URL.
@@ -53,61 +48,18 @@ func URL(t testing.TB) string {
 		}
 		t.Skip(SkipMessage)
 	}
-	name := "authz_test_" + randomSuffix()
-	if err := adminExec(admin, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("pgtest: create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		err := adminExec(admin, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`)
-		if err != nil {
-			t.Errorf("pgtest: drop database %s: %v", name, err)
-		}
-	})
-	u, err := withDatabase(admin, name)
+	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+	defer cancel()
+	u, drop, err := pgcluster.CreateDatabase(ctx, admin, "authz_test_")
 	if err != nil {
 		t.Fatalf("pgtest: %s: %v", EnvURL, err)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+		defer cancel()
+		if err := drop(ctx); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
 	return u
-}
-
-// randomSuffix keeps databases of parallel tests and packages apart.
-func randomSuffix() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// adminExec runs one statement on a short-lived connection to the admin
-// database; CREATE and DROP DATABASE cannot run inside a transaction or pool.
-func adminExec(admin, sql string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
-
-// withDatabase returns admin pointing at database name instead, for both URL
-// and key=value forms.
-func withDatabase(admin, name string) (string, error) {
-	if !strings.HasPrefix(admin, "postgres://") && !strings.HasPrefix(admin, "postgresql://") {
-		// In key=value form a later key overrides an earlier one.
-		return admin + " dbname=" + name, nil
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", fmt.Errorf("parse: %w", err)
-	}
-	u.Path = "/" + name
-	u.RawPath = ""
-	q := u.Query()
-	if q.Has("dbname") {
-		q.Set("dbname", name)
-		u.RawQuery = q.Encode()
-	}
-	return u.String(), nil
 }
