@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authz/authz/internal/pgcluster"
 	"github.com/authz/authz/internal/store/postgres/pgtest"
 )
 
@@ -293,6 +295,48 @@ func TestStartupFaults(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("unreachable database left %d files behind", len(entries))
+	}
+}
+
+// A database that refuses authz's password stops it at start with one line
+// that names the cause and not the password, and leaves nothing behind; the
+// right password then works, so the refusal was the password's.
+func TestWrongDatabasePassword(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := pgcluster.Start(ctx)
+	if errors.Is(err, pgcluster.ErrNotInstalled) {
+		if os.Getenv(pgtest.EnvRequire) == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.RequirePassword(ctx, "right-pw-4d1f"); err != nil {
+		t.Fatal(err)
+	}
+	dbURL := func(pw string) string {
+		return fmt.Sprintf("AUTHZ_DATABASE_URL=postgres://postgres:%s@127.0.0.1:%d/postgres?sslmode=disable", pw, c.Port)
+	}
+	dir := t.TempDir()
+	_, stderr, code := runAuthz(t, dir, []string{dbURL("wrong-pw-9c2e")}, "serve")
+	if code == 0 || strings.Contains(stderr, "wrong-pw-9c2e") || !strings.Contains(stderr, "password authentication failed") {
+		t.Errorf("wrong password: exit %d, %q; want a failure naming the cause, not the password", code, stderr)
+	}
+	if lines := strings.Count(strings.TrimSpace(stderr), "\n"); lines > 0 {
+		t.Errorf("want one line, got:\n%s", stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a refused database left %d files behind", len(entries))
+	}
+	if _, stderr, code := runAuthz(t, dir, []string{dbURL("right-pw-4d1f")}, "migrate", "up"); code != 0 {
+		t.Errorf("right password: exit %d, %q", code, stderr)
 	}
 }
 

@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // ErrNotInstalled means no initdb was found.
@@ -138,6 +140,35 @@ func (c *Cluster) LogFile() string { return filepath.Join(c.dir, "server.log") }
 // URL returns the URL of database on the cluster, as the postgres superuser.
 func (c *Cluster) URL(database string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, database)
+}
+
+// RequirePassword sets the postgres superuser's password and makes TCP
+// connections prove it (scram-sha-256), as a production server would; the
+// cluster's own socket stays trusted.
+func (c *Cluster) RequirePassword(ctx context.Context, password string) error {
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	defer conn.Close(ctx)
+	// ALTER ROLE takes no parameters: the server quotes the literal.
+	var lit string
+	if err := conn.QueryRow(ctx, "SELECT quote_literal($1::text)", password).Scan(&lit); err != nil {
+		return fmt.Errorf("pgcluster: quote password: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD "+lit); err != nil {
+		return fmt.Errorf("pgcluster: set password: %w", err)
+	}
+	hba := "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+	if err := os.WriteFile(filepath.Join(c.dataDir(), "pg_hba.conf"), []byte(hba), 0o600); err != nil {
+		return fmt.Errorf("pgcluster: write pg_hba.conf: %w", err)
+	}
+	if c.cred != nil {
+		if err := os.Chown(filepath.Join(c.dataDir(), "pg_hba.conf"), int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			return fmt.Errorf("pgcluster: %w", err)
+		}
+	}
+	return c.run(ctx, "pg_ctl", "reload", "-D", c.dataDir())
 }
 
 // Start starts the server and waits until it accepts connections.
