@@ -92,8 +92,9 @@ func introspectOps(ctx context.Context, s store.Store, sig string) error {
 }
 
 // refreshOps: authenticate the client, load the refresh token and its user,
-// then rotate it in one transaction, retried on store.ErrConflict as the
-// contract asks of callers (conflicts counts the retries). The refresh token
+// then rotate it in one READ COMMITTED transaction, as the token endpoint
+// does (oauth.Storage.BeginTX), retried on store.ErrConflict as the contract
+// asks of callers (conflicts counts the retries). The refresh token
 // to rotate is created first, inside the measured time: one rotation creates
 // one refresh token, so the store grows as it does in production.
 func refreshOps(ctx context.Context, s store.Store, c *store.Client, u *store.User, sig func() string, conflicts *atomic.Int64) error {
@@ -120,10 +121,7 @@ func refreshOps(ctx context.Context, s store.Store, c *store.Client, u *store.Us
 }
 
 func rotate(ctx context.Context, s store.Store, c *store.Client, u *store.User, old *store.OAuthToken, sig func() string) error {
-	return store.InTx(ctx, s, func(ctx context.Context) error {
-		if _, err := s.GetToken(ctx, store.TokenRefresh, old.Signature); err != nil {
-			return err
-		}
+	return store.InTx(store.ReadCommitted(ctx), s, func(ctx context.Context) error {
 		if err := s.DeactivateToken(ctx, store.TokenRefresh, old.Signature); err != nil {
 			return err
 		}
