@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/oauth"
 	"github.com/authz/authz/internal/store"
 )
@@ -147,36 +146,26 @@ func (c *Console) tokenCaller(w http.ResponseWriter, r *http.Request) (*caller, 
 // console's rules; requests that change something must also carry the
 // session's CSRF token in X-CSRF-Token, which another site cannot read.
 func (c *Console) sessionCaller(w http.ResponseWriter, r *http.Request) (*caller, bool) {
-	sess, err := c.Pipeline.CurrentSession(r)
-	if err != nil {
-		c.apiFail(w, r, err)
-		return nil, false
-	}
-	if sess == nil {
-		unauthorized(w, `Bearer realm="authz admin API"`, "Send a bearer token (client_credentials, scope "+AdminScope+") or use an administrator's browser session.")
-		return nil, false
-	}
-	u, err := c.Store.GetUser(r.Context(), sess.UserID)
+	const realm = `Bearer realm="authz admin API"`
+	sess, u, v, err := c.sessionAdmin(r)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		unauthorized(w, `Bearer realm="authz admin API"`, "The session's user no longer exists.")
-		return nil, false
 	case err != nil:
 		c.apiFail(w, r, err)
-		return nil, false
-	case u.Role != store.RoleAdmin || !u.Enabled:
+	case v == noSession:
+		unauthorized(w, realm, "Send a bearer token (client_credentials, scope "+AdminScope+") or use an administrator's browser session.")
+	case v == userGone:
+		unauthorized(w, realm, "The session's user no longer exists.")
+	case v == notAdmin:
 		writeProblem(w, http.StatusForbidden, "forbidden", "Forbidden", "The admin API is for administrators only.", "")
-		return nil, false
-	case !slices.Contains(sess.AMR, login.AMROTP):
+	case v == withoutOTP:
 		writeProblem(w, http.StatusForbidden, "forbidden", "Forbidden", "Administration requires a sign-in with a one-time code.", "")
-		return nil, false
-	}
-	if !safeMethod(r.Method) && !checkCSRF(r.Header.Get("X-CSRF-Token"), CSRFToken(sess.ID)) {
+	case !safeMethod(r.Method) && !checkCSRF(r.Header.Get("X-CSRF-Token"), CSRFToken(sess.ID)):
 		writeProblem(w, http.StatusForbidden, "csrf", "CSRF token missing or wrong",
 			"A browser session must send the console's CSRF token in the X-CSRF-Token header.", "X-CSRF-Token")
-		return nil, false
+	default:
+		return &caller{actor: Actor{UserID: u.ID}}, true
 	}
-	return &caller{actor: Actor{UserID: u.ID}}, true
+	return nil, false
 }
 
 func safeMethod(m string) bool {

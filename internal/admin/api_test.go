@@ -433,6 +433,23 @@ func TestAPIAuthorization(t *testing.T) {
 			t.Errorf("WWW-Authenticate %q", weakAnswer.header.Get("WWW-Authenticate"))
 		}
 		e.unchanged(before, "unauthorized requests")
+		// An administrator disabled, or deleted, behind a live session.
+		ctx := context.Background()
+		off := e.createUser("ada", "ada@example.com", store.RoleAdmin, true)
+		offSession := e.session(off.ID, "pwd", "otp")
+		off.Enabled = false
+		if err := e.st.UpdateUser(ctx, off); err != nil {
+			t.Fatal(err)
+		}
+		gone := e.createUser("gil", "gil@example.com", store.RoleAdmin, true)
+		goneSession := e.session(gone.ID, "pwd", "otp")
+		if err := e.st.DeleteUser(ctx, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		before = e.state()
+		wantProblem(t, e.send(request{method: "POST", path: "/users", body: body, cookie: offSession}), http.StatusForbidden, "")
+		wantProblem(t, e.send(request{method: "POST", path: "/users", body: body, cookie: goneSession}), http.StatusUnauthorized, "")
+		e.unchanged(before, "a disabled or deleted administrator's session")
 		// Reading needs no CSRF token.
 		wantAPI(t, e.send(request{method: "GET", path: "/users", noCSRF: true}), http.StatusOK)
 

@@ -137,35 +137,55 @@ func (c *Console) formError(w http.ResponseWriter, r *http.Request, err error) {
 // authorize answers the request itself (login redirect or error page) unless
 // it comes from an administrator allowed to use the console.
 func (c *Console) authorize(w http.ResponseWriter, r *http.Request) (*principal, bool) {
-	sess, err := c.Pipeline.CurrentSession(r)
-	if err != nil {
+	sess, u, v, err := c.sessionAdmin(r)
+	switch {
+	case err != nil:
 		c.fail(w, r, err)
-		return nil, false
-	}
-	if sess == nil {
+	case v == noSession || v == userGone:
 		c.Pipeline.Start(w, r, login.StartRequest{})
-		return nil, false
-	}
-	u, err := c.Store.GetUser(r.Context(), sess.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		c.Pipeline.Start(w, r, login.StartRequest{})
-		return nil, false
-	}
-	if err != nil {
-		c.fail(w, r, err)
-		return nil, false
-	}
-	if u.Role != store.RoleAdmin || !u.Enabled {
+	case v == notAdmin:
 		c.denied(w, r, "Access denied", "This page is for administrators only.")
-		return nil, false
-	}
-	if !slices.Contains(sess.AMR, login.AMROTP) {
+	case v == withoutOTP:
 		c.denied(w, r, "One-time code required",
 			"Administration requires a sign-in with a one-time code from your authenticator app, and this session was opened without one. "+
 				"Sign out, then sign in again with your code. If your account has no authenticator, ask another administrator to turn on OTP Configured for it.")
-		return nil, false
+	default:
+		return &principal{session: sess, user: u, csrf: CSRFToken(sess.ID)}, true
 	}
-	return &principal{session: sess, user: u, csrf: CSRFToken(sess.ID)}, true
+	return nil, false
+}
+
+// adminVerdict is whether a browser session may administer, and if not why.
+type adminVerdict int
+
+const (
+	isAdmin adminVerdict = iota
+	noSession
+	userGone
+	notAdmin   // not an administrator, or disabled
+	withoutOTP // signed in without a one-time code
+)
+
+// sessionAdmin judges the request's browser session by the one rule both the
+// console and the admin API apply: an enabled administrator who signed in
+// with a one-time code. Each answers a refusal in its own form.
+func (c *Console) sessionAdmin(r *http.Request) (*store.Session, *store.User, adminVerdict, error) {
+	sess, err := c.Pipeline.CurrentSession(r)
+	if err != nil || sess == nil {
+		return nil, nil, noSession, err
+	}
+	u, err := c.Store.GetUser(r.Context(), sess.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return sess, nil, userGone, nil
+	case err != nil:
+		return nil, nil, 0, err
+	case u.Role != store.RoleAdmin || !u.Enabled:
+		return sess, u, notAdmin, nil
+	case !slices.Contains(sess.AMR, login.AMROTP):
+		return sess, u, withoutOTP, nil
+	}
+	return sess, u, isAdmin, nil
 }
 
 // actor is the administrator as the service sees them.
