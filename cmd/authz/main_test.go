@@ -481,3 +481,47 @@ func TestKeysRotate(t *testing.T) {
 	}
 	s.stop(t)
 }
+
+// With metrics.listen, /metrics leaves the public listener for a listener of
+// its own, which serves the health checks too and nothing else; both stop on
+// SIGTERM. A metrics address in use stops authz at start.
+func TestMetricsListener(t *testing.T) {
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	s := startAuthz(t, t.TempDir(), []string{"AUTHZ_LISTEN=" + addr, "AUTHZ_METRICS_LISTEN=" + metricsAddr})
+	s.waitReady(t, "http://"+addr)
+	status := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := status("http://" + addr + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("public /metrics: %d, want 404", code)
+	}
+	if code, body := status("http://" + metricsAddr + "/metrics"); code != http.StatusOK || !strings.Contains(body, "authz_http_request_duration_seconds") {
+		t.Errorf("metrics listener /metrics: %d\n%.300s", code, body)
+	}
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/oauth2/token": 404, "/login": 404, "/admin": 404} {
+		if code, _ := status("http://" + metricsAddr + path); code != want {
+			t.Errorf("metrics listener %s: %d, want %d", path, code, want)
+		}
+	}
+	s.stop(t)
+	if _, err := http.Get("http://" + metricsAddr + "/metrics"); err == nil {
+		t.Error("the metrics listener outlived the server")
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, stderr, code := runAuthz(t, t.TempDir(), []string{"AUTHZ_LISTEN=" + freeAddr(t), "AUTHZ_METRICS_LISTEN=" + ln.Addr().String()}, "serve")
+	if code == 0 || !strings.Contains(stderr, "metrics.listen") {
+		t.Errorf("metrics address in use: exit %d, %q", code, stderr)
+	}
+}

@@ -20,11 +20,15 @@ import (
 
 // Config is the validated configuration of one authz process.
 type Config struct {
-	Listen   string
-	Issuer   *url.URL
-	DataDir  string
-	Dev      bool
-	LogLevel string
+	Listen string
+	// MetricsListen, when set, moves /metrics off Listen to a listener of
+	// its own (with /healthz and /readyz), for a network the public cannot
+	// reach.
+	MetricsListen string
+	Issuer        *url.URL
+	DataDir       string
+	Dev           bool
+	LogLevel      string
 	// LogFormat is "text" or "json".
 	LogFormat string
 
@@ -176,6 +180,24 @@ func setIssuer(c *Config, v string) error {
 }
 
 func setListen(c *Config, v string) error {
+	if err := checkHostPort(v); err != nil {
+		return err
+	}
+	c.Listen = v
+	return nil
+}
+
+func setMetricsListen(c *Config, v string) error {
+	if v != "" {
+		if err := checkHostPort(v); err != nil {
+			return err
+		}
+	}
+	c.MetricsListen = v
+	return nil
+}
+
+func checkHostPort(v string) error {
 	_, port, err := net.SplitHostPort(v)
 	if err != nil {
 		return fmt.Errorf("%q is not host:port", v)
@@ -183,7 +205,6 @@ func setListen(c *Config, v string) error {
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("port %q is not 0-65535", port)
 	}
-	c.Listen = v
 	return nil
 }
 
@@ -222,6 +243,7 @@ func setDatabaseURL(c *Config, v string) error {
 // keys is the single declaration of every configuration key.
 var keys = []key{
 	{name: "listen", def: "127.0.0.1:8080", doc: "Address the HTTP(S) server listens on.", set: setListen},
+	{name: "metrics.listen", def: "", doc: "Address of a separate listener for /metrics (with /healthz and /readyz), e.g. an internal interface; /metrics then leaves the main listener. Empty: /metrics on the main listener.", set: setMetricsListen},
 	{name: "issuer", def: "http://localhost:8080", doc: "Public issuer URL; decides the scheme and host in every URL authz hands out (set it when behind a reverse proxy).", set: setIssuer},
 	{name: "data_dir", def: "./data", doc: "Directory for the embedded database and the generated sealing key.", set: setString(func(c *Config) *string { return &c.DataDir })},
 	{name: "dev", def: "false", doc: "Development mode: e-mails are also listed at /dev/mail.", boolean: true, set: parseBool(func(c *Config) *bool { return &c.Dev })},
@@ -273,6 +295,9 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return &Error{Key: "data_dir", Source: "configuration", Reason: "must not be empty"}
+	}
+	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
+		return &Error{Key: "metrics.listen", Source: "configuration", Reason: "must differ from listen"}
 	}
 	return nil
 }

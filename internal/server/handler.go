@@ -23,7 +23,9 @@ func (a *App) Handler() http.Handler {
 		writePlain(w, http.StatusOK, "ok")
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
-	mux.Handle("GET /metrics", a.Metrics.Handler())
+	if a.Config.MetricsListen == "" {
+		mux.Handle("GET /metrics", a.Metrics.Handler())
+	}
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(views.Static)))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
@@ -50,6 +52,19 @@ func (a *App) Handler() http.Handler {
 	h = a.recoverPanics(h)
 	h = a.instrument(h)
 	return a.logRequests(h)
+}
+
+// MetricsHandler serves the separate metrics listener (metrics.listen):
+// /metrics, and the health checks a scraper or orchestrator on the same
+// network may want. It answers nothing else.
+func (a *App) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writePlain(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", a.ready)
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	return mux
 }
 
 func writePlain(w http.ResponseWriter, status int, msg string) {

@@ -37,8 +37,13 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		TLSConfig:         tlsConfig,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelDebug),
 	}
+	metrics, err := a.metricsServer()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	a.StartJanitor(time.Minute)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() {
 		if a.Config.TLS() {
 			errc <- srv.ServeTLS(ln, "", "")
@@ -51,15 +56,26 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		scheme = "https"
 	}
 	a.Log.Info("authz is serving", "addr", ln.Addr().String(), "scheme", scheme, "issuer", a.Config.Issuer.String())
+	if metrics != nil {
+		go func() {
+			if err := metrics.serve(); err != nil {
+				errc <- err
+			}
+		}()
+		a.Log.Info("metrics are served apart", "addr", metrics.ln.Addr().String())
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
 	select {
 	case err := <-errc:
+		srv.Close()
+		metrics.close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down: letting in-flight requests finish")
+	metrics.close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -69,4 +85,42 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		return err
 	}
 	return nil
+}
+
+// apartServer is the separate metrics listener; a nil one serves nothing.
+type apartServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// metricsServer opens the listener of metrics.listen, nil when it is unset.
+func (a *App) metricsServer() (*apartServer, error) {
+	if a.Config.MetricsListen == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", a.Config.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (metrics.listen): %w", a.Config.MetricsListen, err)
+	}
+	srv := &http.Server{
+		Handler:           a.MetricsHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelDebug),
+	}
+	return &apartServer{srv: srv, ln: ln}, nil
+}
+
+func (m *apartServer) serve() error {
+	if err := m.srv.Serve(m.ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	return nil
+}
+
+// close stops it at once: a scrape cut short is simply retried.
+func (m *apartServer) close() {
+	if m != nil {
+		_ = m.srv.Close()
+	}
 }
