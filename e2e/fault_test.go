@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/authz/authz/internal/pgcluster"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres/pgtest"
@@ -234,5 +236,56 @@ func checkNothingLost(t *testing.T, in *instance, clientID, secret string, answe
 	t.Logf("%d issued tokens all survived the restart", len(issued))
 	if len(issued) > 0 && !introspect(t, in, clientID, secret, issued[0]) {
 		t.Error("the first token issued is not active per introspection")
+	}
+}
+
+// A database that stalls (here a table another session holds locked) keeps
+// no request longer than request_timeout: the token endpoint answers 503
+// temporarily_unavailable with Retry-After instead of hanging as long as its
+// client waits, and serves again once the stall ends.
+func TestStalledDatabaseAnswers503(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	in := startServerArgs(t, t.TempDir(), "127.0.0.1", "--database-url", dbURL, "--request-timeout", "1s")
+	id, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}})
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if status := in.postAsClient("/oauth2/token", id, secret, form); status != http.StatusOK {
+		t.Fatalf("token before the stall: %d", status)
+	}
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE oauth_tokens IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, in.URL+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	start := time.Now()
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("token during the stall: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	waited := time.Since(start)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "temporarily_unavailable") {
+		t.Errorf("token during the stall: %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if waited > 10*time.Second {
+		t.Errorf("the answer took %v with a 1 s request timeout", waited)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status := in.postAsClient("/oauth2/token", id, secret, form); status != http.StatusOK {
+		t.Fatalf("token after the stall: %d", status)
 	}
 }

@@ -33,6 +33,9 @@ type Config struct {
 	LogFormat string
 
 	DatabaseURL string // empty selects the embedded SQLite store in DataDir
+	// RequestTimeout bounds one request's wait on the store, an upstream
+	// provider or mail; past it the request answers 503 with Retry-After.
+	RequestTimeout time.Duration
 
 	TLSCertFile string
 	TLSKeyFile  string
@@ -250,6 +253,7 @@ var keys = []key{
 	{name: "log.level", def: "info", doc: "Log level: debug, info, warn, error.", set: func(c *Config, v string) error { return oneOf(&c.LogLevel, "debug", "info", "warn", "error")(c, v) }},
 	{name: "log.format", def: "text", doc: "Log format: text or json.", set: func(c *Config, v string) error { return oneOf(&c.LogFormat, "text", "json")(c, v) }},
 	{name: "database.url", def: "", doc: "PostgreSQL URL (postgres://user:pass@host/db). Empty: embedded SQLite at <data_dir>/authz.db.", secret: true, set: setDatabaseURL},
+	{name: "request_timeout", def: "20s", doc: "Longest a request may wait on the database, an upstream provider or mail; past it the answer is 503 with Retry-After instead of a hang.", set: durationIn(func(c *Config) *time.Duration { return &c.RequestTimeout }, time.Second, 5*time.Minute)},
 	{name: "tls.cert_file", def: "", doc: "PEM certificate; with tls.key_file, authz serves HTTPS itself.", set: setString(func(c *Config) *string { return &c.TLSCertFile })},
 	{name: "tls.key_file", def: "", doc: "PEM private key for tls.cert_file.", set: setString(func(c *Config) *string { return &c.TLSKeyFile })},
 	{name: "trusted_proxies", def: "", doc: "Comma-separated IPs/CIDRs whose X-Forwarded-For header is believed.", set: setProxies},

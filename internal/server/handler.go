@@ -50,6 +50,7 @@ func (a *App) Handler() http.Handler {
 	h = clientip.Resolver{Trusted: a.Config.TrustedProxies}.Middleware(h)
 	h = securityHeaders(h, a.Config.Issuer.Scheme == "https")
 	h = a.recoverPanics(h)
+	h = bounded(h, a.Config.RequestTimeout)
 	h = a.instrument(h)
 	return a.logRequests(h)
 }
@@ -65,6 +66,20 @@ func (a *App) MetricsHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.Handle("GET /metrics", a.Metrics.Handler())
 	return mux
+}
+
+// bounded gives every request a deadline, so that a stalled database or
+// upstream ends in the handlers' 503 with Retry-After instead of a request
+// that waits as long as its client does.
+func bounded(next http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 func writePlain(w http.ResponseWriter, status int, msg string) {
