@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -176,4 +177,20 @@ func TestSummaryVerdicts(t *testing.T) {
 	if allCores := "  hashing alone on all 2 cores at once: 75.0 checks/s (94% of that); the login run reached 93% of it\n"; strings.Count(out.String(), "hashing alone on all") != 1 || !strings.Contains(out.String(), allCores) {
 		t.Errorf("want the all-core hashing line %q once in\n%s", allCores, out.String())
 	}
+}
+
+// parseBench reads whatever `go test -bench` printed, including a crashed or
+// truncated run, without panicking; what it keeps is a named benchmark with
+// a time per operation.
+func FuzzParseBench(f *testing.F) {
+	f.Add("pkg: github.com/authz/authz/internal/password\nBenchmarkArgon2id/OWASP-2   42   26078848 ns/op\nPASS\n")
+	f.Add("BenchmarkX-2 1 5 ns/op 0.3 conflicts/op 100 B/op 2 allocs/op\n")
+	f.Add("panic: boom\n\ngoroutine 1 [running]:\nBenchmark")
+	f.Fuzz(func(t *testing.T, out string) {
+		for _, m := range parseBench(strings.NewReader(out)) {
+			if m.Name == "" || math.IsNaN(m.NsPerOp) || m.NsPerOp < 0 {
+				t.Fatalf("parsed %+v from %q", m, out)
+			}
+		}
+	})
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +160,23 @@ func TestPercentile(t *testing.T) {
 	if percentile(nil, 99) != 0 {
 		t.Error("percentile of nothing must be 0")
 	}
+}
+
+// A seed file that is not one written by Seed (hand-edited, truncated,
+// another tool's JSON) is refused with an error, never a panic, and what is
+// accepted names both clients.
+func FuzzReadSeedFile(f *testing.F) {
+	f.Add([]byte(`{"machine_client":{"id":"m","secret":"s"},"web_client":{"id":"w","secret":"s"},"users":[{"username":"u"}]}`))
+	f.Add([]byte(`{"machine_client":{}}`))
+	f.Add([]byte(`[1,2`))
+	f.Fuzz(func(t *testing.T, content []byte) {
+		path := filepath.Join(t.TempDir(), "seed.json")
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := ReadSeedFile(path)
+		if err == nil && (s.Machine.ID == "" || s.Web.ID == "") {
+			t.Fatalf("accepted a seed file without clients: %q", content)
+		}
+	})
 }
