@@ -186,9 +186,10 @@ func FuzzParseBench(f *testing.F) {
 	f.Add("pkg: github.com/authz/authz/internal/password\nBenchmarkArgon2id/OWASP-2   42   26078848 ns/op\nPASS\n")
 	f.Add("BenchmarkX-2 1 5 ns/op 0.3 conflicts/op 100 B/op 2 allocs/op\n")
 	f.Add("panic: boom\n\ngoroutine 1 [running]:\nBenchmark")
+	f.Add("BenchmarkY-2 1 1.2.3 ns/op\nBenchmarkZ 1 1" + strings.Repeat("0", 400) + " ns/op\n")
 	f.Fuzz(func(t *testing.T, out string) {
 		for _, m := range parseBench(strings.NewReader(out)) {
-			if m.Name == "" || math.IsNaN(m.NsPerOp) || m.NsPerOp < 0 {
+			if m.Name == "" || math.IsNaN(m.NsPerOp) || math.IsInf(m.NsPerOp, 0) || m.NsPerOp < 0 {
 				t.Fatalf("parsed %+v from %q", m, out)
 			}
 		}

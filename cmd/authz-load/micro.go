@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"regexp"
@@ -68,7 +69,10 @@ func parseBench(r io.Reader) []microResult {
 		if m == nil {
 			continue
 		}
-		ns, _ := strconv.ParseFloat(m[2], 64)
+		ns, err := strconv.ParseFloat(m[2], 64)
+		if err != nil || math.IsInf(ns, 0) {
+			continue
+		}
 		res = append(res, microResult{Package: pkg, Name: strings.TrimPrefix(m[1], "Benchmark"), NsPerOp: ns, Extra: extraUnits(m[3])})
 	}
 	return res

@@ -433,7 +433,8 @@ func TestAPIAuthorization(t *testing.T) {
 			t.Errorf("WWW-Authenticate %q", weakAnswer.header.Get("WWW-Authenticate"))
 		}
 		e.unchanged(before, "unauthorized requests")
-		// An administrator disabled, or deleted, behind a live session.
+		// An administrator disabled behind a live session is refused; a
+		// deleted one's sessions go with them (401).
 		ctx := context.Background()
 		off := e.createUser("ada", "ada@example.com", store.RoleAdmin, true)
 		offSession := e.session(off.ID, "pwd", "otp")

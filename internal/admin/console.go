@@ -158,12 +158,13 @@ func (c *Console) authorize(w http.ResponseWriter, r *http.Request) (*principal,
 // adminVerdict is whether a browser session may administer, and if not why.
 type adminVerdict int
 
+// The zero value denies: only sessionAdmin's last line allows.
 const (
-	isAdmin adminVerdict = iota
-	noSession
+	noSession adminVerdict = iota
 	userGone
 	notAdmin   // not an administrator, or disabled
 	withoutOTP // signed in without a one-time code
+	isAdmin
 )
 
 // sessionAdmin judges the request's browser session by the one rule both the
@@ -179,7 +180,7 @@ func (c *Console) sessionAdmin(r *http.Request) (*store.Session, *store.User, ad
 	case errors.Is(err, store.ErrNotFound):
 		return sess, nil, userGone, nil
 	case err != nil:
-		return nil, nil, 0, err
+		return nil, nil, noSession, err
 	case u.Role != store.RoleAdmin || !u.Enabled:
 		return sess, u, notAdmin, nil
 	case !slices.Contains(sess.AMR, login.AMROTP):

@@ -33,8 +33,8 @@ type Config struct {
 	LogFormat string
 
 	DatabaseURL string // empty selects the embedded SQLite store in DataDir
-	// RequestTimeout bounds one request's wait on the store, an upstream
-	// provider or mail; past it the request answers 503 with Retry-After.
+	// RequestTimeout is the deadline of one request; past it the request
+	// answers 503 with Retry-After.
 	RequestTimeout time.Duration
 
 	TLSCertFile string
@@ -246,14 +246,14 @@ func setDatabaseURL(c *Config, v string) error {
 // keys is the single declaration of every configuration key.
 var keys = []key{
 	{name: "listen", def: "127.0.0.1:8080", doc: "Address the HTTP(S) server listens on.", set: setListen},
-	{name: "metrics.listen", def: "", doc: "Address of a separate listener for /metrics (with /healthz and /readyz), e.g. an internal interface; /metrics then leaves the main listener. Empty: /metrics on the main listener.", set: setMetricsListen},
+	{name: "metrics.listen", def: "", doc: "Address of a separate plain-HTTP listener for /metrics (with /healthz and /readyz), e.g. an internal interface; /metrics then leaves the main listener. Empty: /metrics on the main listener.", set: setMetricsListen},
 	{name: "issuer", def: "http://localhost:8080", doc: "Public issuer URL; decides the scheme and host in every URL authz hands out (set it when behind a reverse proxy).", set: setIssuer},
 	{name: "data_dir", def: "./data", doc: "Directory for the embedded database and the generated sealing key.", set: setString(func(c *Config) *string { return &c.DataDir })},
 	{name: "dev", def: "false", doc: "Development mode: e-mails are also listed at /dev/mail.", boolean: true, set: parseBool(func(c *Config) *bool { return &c.Dev })},
 	{name: "log.level", def: "info", doc: "Log level: debug, info, warn, error.", set: func(c *Config, v string) error { return oneOf(&c.LogLevel, "debug", "info", "warn", "error")(c, v) }},
 	{name: "log.format", def: "text", doc: "Log format: text or json.", set: func(c *Config, v string) error { return oneOf(&c.LogFormat, "text", "json")(c, v) }},
 	{name: "database.url", def: "", doc: "PostgreSQL URL (postgres://user:pass@host/db). Empty: embedded SQLite at <data_dir>/authz.db.", secret: true, set: setDatabaseURL},
-	{name: "request_timeout", def: "20s", doc: "Longest a request may wait on the database, an upstream provider or mail; past it the answer is 503 with Retry-After instead of a hang.", set: durationIn(func(c *Config) *time.Duration { return &c.RequestTimeout }, time.Second, 5*time.Minute)},
+	{name: "request_timeout", def: "20s", doc: "Deadline of a whole request (its waits on the database, an upstream provider or a password-hashing slot); past it the answer is 503 with Retry-After instead of a hang. 1s to 25s: the server cuts a response off after 30 s.", set: durationIn(func(c *Config) *time.Duration { return &c.RequestTimeout }, time.Second, 25*time.Second)},
 	{name: "tls.cert_file", def: "", doc: "PEM certificate; with tls.key_file, authz serves HTTPS itself.", set: setString(func(c *Config) *string { return &c.TLSCertFile })},
 	{name: "tls.key_file", def: "", doc: "PEM private key for tls.cert_file.", set: setString(func(c *Config) *string { return &c.TLSKeyFile })},
 	{name: "trusted_proxies", def: "", doc: "Comma-separated IPs/CIDRs whose X-Forwarded-For header is believed.", set: setProxies},
@@ -300,7 +300,7 @@ func (c *Config) validate() error {
 	if c.DataDir == "" {
 		return &Error{Key: "data_dir", Source: "configuration", Reason: "must not be empty"}
 	}
-	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
+	if c.MetricsListen != "" && c.MetricsListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
 		return &Error{Key: "metrics.listen", Source: "configuration", Reason: "must differ from listen"}
 	}
 	return nil

@@ -94,6 +94,7 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{name: "bad enum", args: []string{"--log-format", "xml"}, wantKey: "log.format", want: "text, json"},
 		{name: "bad issuer", env: map[string]string{"AUTHZ_ISSUER": "localhost:8080"}, wantKey: "issuer", want: "absolute"},
 		{name: "bad port", args: []string{"--listen", "127.0.0.1:99999"}, wantKey: "listen", want: "0-65535"},
+		{name: "request timeout past the write timeout", args: []string{"--request-timeout", "1m"}, wantKey: "request_timeout", want: "out of range"},
 		{name: "bad metrics address", env: map[string]string{"AUTHZ_METRICS_LISTEN": "9090"}, wantKey: "metrics.listen", want: "host:port"},
 		{name: "metrics on the main address", args: []string{"--listen", "127.0.0.1:8080", "--metrics-listen", "127.0.0.1:8080"}, wantKey: "metrics.listen", want: "differ"},
 		{name: "bad database", args: []string{"--database-url", "mysql://x"}, wantKey: "database.url", want: "postgres://"},

@@ -80,6 +80,11 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	case <-t.C:
 		return ErrBusy
 	case <-ctx.Done():
+		// The request's own deadline came first: as busy as the bound above
+		// (a caller must never take it for a wrong password).
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return ErrBusy
+		}
 		return ctx.Err()
 	}
 }

@@ -61,6 +61,14 @@ func TestBusy(t *testing.T) {
 	if _, err := h.Hash(context.Background(), "x"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("with every slot taken: %v", err)
 	}
+	// A request deadline that ends the wait first is busy too, not a
+	// failure a caller could take for a wrong password.
+	h.Wait = time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := h.Verify(ctx, h.dummy, "x"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("request deadline while waiting: %v, want ErrBusy", err)
+	}
 	<-h.slots
 	if _, err := h.Hash(context.Background(), "x"); err != nil {
 		t.Fatalf("with a free slot: %v", err)

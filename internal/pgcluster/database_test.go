@@ -22,6 +22,9 @@ func TestCreateDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyValue := fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", cfg.Host, cfg.Port, cfg.User, cfg.Database)
+	if cfg.Password != "" {
+		keyValue += " password=" + cfg.Password
+	}
 	for name, serverURL := range map[string]string{"url": server, "key=value": keyValue} {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -144,7 +144,8 @@ func (c *Cluster) URL(database string) string {
 
 // RequirePassword sets the postgres superuser's password and makes TCP
 // connections prove it (scram-sha-256), as a production server would; the
-// cluster's own socket stays trusted.
+// cluster's own socket stays trusted. URL then needs the password added. It
+// returns once a connection without the password is refused.
 func (c *Cluster) RequirePassword(ctx context.Context, password string) error {
 	conn, err := pgx.Connect(ctx, c.URL("postgres"))
 	if err != nil {
@@ -168,7 +169,25 @@ func (c *Cluster) RequirePassword(ctx context.Context, password string) error {
 			return fmt.Errorf("pgcluster: %w", err)
 		}
 	}
-	return c.run(ctx, "pg_ctl", "reload", "-D", c.dataDir())
+	if err := c.run(ctx, "pg_ctl", "reload", "-D", c.dataDir()); err != nil {
+		return err
+	}
+	// A reload is a signal: the server applies it a moment later.
+	for {
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("pgcluster: password not yet required: %w", ctx.Err())
+			}
+			return nil
+		}
+		conn.Close(ctx)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pgcluster: password not yet required: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Start starts the server and waits until it accepts connections.

@@ -75,7 +75,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down: letting in-flight requests finish")
-	metrics.close()
+	// Scrapes and health checks go on while requests drain.
+	defer metrics.close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
