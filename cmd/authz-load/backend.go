@@ -101,20 +101,34 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 	}
 	// A -es256 backend differs only in what signs ID tokens: it runs just
 	// the scenarios that sign one per operation.
+	// The token scenarios' rate is the better of o.workers and
+	// o.wideWorkers: the server's, not the load generator's, limit.
+	fastest := func(scenario string) (*loadgen.Report, error) {
+		r, err := run(scenario, scenario, o.workers, 0)
+		if err != nil || o.wideWorkers <= o.workers {
+			return r, err
+		}
+		wide, err := run(scenario, scenario, o.wideWorkers, 0)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs[scenario] = better(r, wide)
+		return res.Runs[scenario], nil
+	}
 	signingOnly := strings.HasSuffix(res.Backend, "-es256")
 	if !signingOnly {
-		cc, err := run(loadgen.ClientCredentials, loadgen.ClientCredentials, o.workers, 0)
+		cc, err := fastest(loadgen.ClientCredentials)
 		if err != nil {
 			return err
 		}
 		if _, err := run(halfRate, loadgen.ClientCredentials, o.workers, cc.PerSecond/2); err != nil {
 			return err
 		}
-		if _, err := run(loadgen.Introspect, loadgen.Introspect, o.workers, 0); err != nil {
+		if _, err := fastest(loadgen.Introspect); err != nil {
 			return err
 		}
 	}
-	if _, err := run(loadgen.Refresh, loadgen.Refresh, o.workers, 0); err != nil {
+	if _, err := fastest(loadgen.Refresh); err != nil {
 		return err
 	}
 	// Timed on both sides of the login run: the shared host's speed drifts
@@ -135,6 +149,21 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 	}
 	res.Flood503 = count503(r)
 	return nil
+}
+
+// better is the run with the higher rate, a run without errors before one
+// with any.
+func better(a, b *loadgen.Report) *loadgen.Report {
+	if (a.Errors == 0) != (b.Errors == 0) {
+		if a.Errors == 0 {
+			return a
+		}
+		return b
+	}
+	if b.PerSecond > a.PerSecond {
+		return b
+	}
+	return a
 }
 
 // Run keys besides the scenario names.

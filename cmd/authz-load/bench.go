@@ -19,15 +19,19 @@ import (
 
 // benchOptions are the flags of `authz-load bench`.
 type benchOptions struct {
-	authz     string
-	duration  time.Duration
-	workers   int
-	users     int
-	floodSize int
-	adminURL  string // a PostgreSQL database to create the benchmark's databases from
-	backends  []string
-	micro     bool
-	jsonOut   string
+	authz    string
+	duration time.Duration
+	workers  int
+	// wideWorkers is the second worker count of the token scenarios, whose
+	// better run counts: with few workers PostgreSQL's round trips leave the
+	// cores idle, while SQLite is saturated by then.
+	wideWorkers int
+	users       int
+	floodSize   int
+	adminURL    string // a PostgreSQL database to create the benchmark's databases from
+	backends    []string
+	micro       bool
+	jsonOut     string
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,7 +40,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	res := &benchResults{GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(), Started: time.Now().UTC(),
-		Duration: o.duration.String(), Workers: o.workers, FloodWorkers: o.floodSize}
+		Duration: o.duration.String(), Workers: o.workers, WideWorkers: o.wideWorkers, FloodWorkers: o.floodSize}
 	pgSkipped := ""
 	if slices.ContainsFunc(o.backends, func(b string) bool { return storeOf(b) == "postgres" }) {
 		var stop func()
@@ -76,6 +80,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.StringVar(&o.authz, "authz", "bin/authz", "the authz binary to benchmark (make bench builds it)")
 	dur := fs.String("duration", "10s", "duration of each load run")
 	fs.IntVar(&o.workers, "workers", 8, "workers of each load run (the flood has its own)")
+	fs.IntVar(&o.wideWorkers, "wide-workers", 32, "the token scenarios also run with this many workers, and the better run counts (0: only --workers)")
 	fs.IntVar(&o.users, "users", defaultUsers, "users to seed for the login and refresh scenarios")
 	fs.IntVar(&o.floodSize, "flood-workers", 512, "concurrent logins of the login flood (it runs at least 10 s)")
 	fs.StringVar(&o.adminURL, "database-url", firstEnv("AUTHZ_BENCH_DATABASE_URL", "AUTHZ_TEST_DATABASE_URL"),
@@ -99,8 +104,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 		}
 		o.backends = append(o.backends, b)
 	}
-	if o.workers < 1 || o.floodSize < 1 || o.users < 1 {
-		return nil, usageError("--workers, --flood-workers and --users must be at least 1")
+	if o.workers < 1 || o.floodSize < 1 || o.users < 1 || o.wideWorkers < 0 {
+		return nil, usageError("--workers, --flood-workers and --users must be at least 1, --wide-workers at least 0")
 	}
 	if _, err := os.Stat(o.authz); err != nil {
 		return nil, usageError(fmt.Sprintf("authz binary %s: %v (run make build, or pass --authz)", o.authz, err))
@@ -127,6 +132,8 @@ type benchResults struct {
 	Started    time.Time `json:"started"`
 	Duration   string    `json:"run_duration"`
 	Workers    int       `json:"workers"`
+	// WideWorkers is the second worker count of the token scenarios.
+	WideWorkers int `json:"wide_workers,omitempty"`
 	// FloodWorkers is the number of concurrent logins of the flood.
 	FloodWorkers int              `json:"flood_workers"`
 	Micro        []microResult    `json:"micro,omitempty"`

@@ -47,6 +47,7 @@ func TestBadInputExitsWith2(t *testing.T) {
 		{"bad config", []string{"seed", "--listen", "nowhere"}, "listen"},
 		{"bench bad duration", []string{"bench", "--duration", "x", "--authz", "/bin/true"}, "bad duration"},
 		{"bench bad backend", []string{"bench", "--backends", "mysql", "--authz", "/bin/true"}, `unknown backend "mysql"`},
+		{"bench negative wide workers", []string{"bench", "--wide-workers", "-1", "--authz", "/bin/true"}, "--wide-workers at least 0"},
 		{"bench key=value database", []string{"bench", "--backends", "postgres", "--micro=false", "--authz", "/bin/true", "--database-url", "host=127.0.0.1 dbname=postgres"}, "--database-url must be a postgres:// URL"},
 	}
 	for _, c := range cases {
@@ -194,4 +195,25 @@ func FuzzParseBench(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The token scenarios' figure is the faster run, but never one with errors
+// over one without.
+func TestBetterRun(t *testing.T) {
+	clean8, clean32, failing := &loadgen.Report{PerSecond: 900}, &loadgen.Report{PerSecond: 1200}, &loadgen.Report{PerSecond: 5000, Errors: 3}
+	for _, c := range []struct{ a, b, want *loadgen.Report }{
+		{clean8, clean32, clean32},
+		{clean32, clean8, clean32},
+		{clean8, failing, clean8},
+		{failing, clean8, clean8},
+	} {
+		if got := better(c.a, c.b); got != c.want {
+			t.Errorf("better(%+v, %+v) = %+v, want %+v", *c.a, *c.b, *got, *c.want)
+		}
+	}
+	var out strings.Builder
+	(&benchResults{GOMAXPROCS: 2, Workers: 8, WideWorkers: 32}).summarize(&out)
+	if !strings.Contains(out.String(), "token scenarios the better of 8 and 32") {
+		t.Errorf("summary header does not say how the token rates were found:\n%s", out.String())
+	}
 }

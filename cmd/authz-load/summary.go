@@ -92,8 +92,8 @@ func floodBoundMB(idle float64, procs, workers int) float64 {
 
 // summarize prints the one summary `make bench` ends with.
 func (r *benchResults) summarize(w io.Writer) {
-	fmt.Fprintf(w, "\n== authz bench: %s, GOMAXPROCS %d, %s per run, %d workers (flood: %d) ==\n\n",
-		r.GoVersion, r.GOMAXPROCS, r.Duration, r.Workers, r.FloodWorkers)
+	fmt.Fprintf(w, "\n== authz bench: %s, GOMAXPROCS %d, %s per run, %d workers%s (flood: %d) ==\n\n",
+		r.GoVersion, r.GOMAXPROCS, r.Duration, r.Workers, wide(r.WideWorkers, r.Workers), r.FloodWorkers)
 	if len(r.Micro) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "micro-benchmark\tpackage\tµs/op\tops/s\t")
@@ -175,6 +175,14 @@ func (r *benchResults) summarize(w io.Writer) {
 			}
 		}
 	}
+}
+
+// wide names the second worker count of the token scenarios, if any.
+func wide(wideWorkers, workers int) string {
+	if wideWorkers <= workers {
+		return ""
+	}
+	return fmt.Sprintf(", token scenarios the better of %d and %d", workers, wideWorkers)
 }
 
 // notRun is the cell of a figure the backend's runs do not include.
