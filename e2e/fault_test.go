@@ -3,11 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,40 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/authz/authz/internal/pgcluster"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres/pgtest"
 )
-
-// startCluster starts a throwaway PostgreSQL server for one test. Without
-// the server binaries the test is skipped, or fails when
-// AUTHZ_REQUIRE_POSTGRES=1.
-func startCluster(t *testing.T) *pgcluster.Cluster {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c, err := pgcluster.Start(ctx)
-	if errors.Is(err, pgcluster.ErrNotInstalled) {
-		if os.Getenv(pgtest.EnvRequire) == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err.Error() + " (needed for the database restart test)")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(c.LogFile()); err == nil {
-				t.Logf("PostgreSQL log:\n%s", b)
-			}
-		}
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return c
-}
 
 // answer is one request of the load run.
 type answer struct {
@@ -150,7 +117,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts a PostgreSQL cluster under load; skipped with -short")
 	}
-	c := startCluster(t)
+	c := pgtest.Cluster(t)
 	in := startServerArgs(t, t.TempDir(), "127.0.0.1", "--database-url", c.URL("postgres")+"&connect_timeout=2")
 	id, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"api.read"}})
 	ctx := context.Background()

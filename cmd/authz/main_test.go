@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authz/authz/internal/pgcluster"
 	"github.com/authz/authz/internal/store/postgres/pgtest"
 )
 
@@ -287,14 +285,22 @@ func TestStartupFaults(t *testing.T) {
 	// Unreachable database: a clear line, and nothing created.
 	dir = t.TempDir()
 	_, stderr, code = runAuthz(t, dir, []string{"AUTHZ_DATABASE_URL=postgres://authz:secret-pw@127.0.0.1:1/authz?connect_timeout=2"}, "serve")
-	if code == 0 || strings.Contains(stderr, "secret-pw") || !strings.Contains(stderr, "127.0.0.1") {
-		t.Errorf("unreachable database: exit %d, %q", code, stderr)
+	refusedAtStart(t, "unreachable database", dir, stderr, code, "127.0.0.1", "secret-pw")
+}
+
+// refusedAtStart checks a start that the database refused: a failure exit,
+// one line on stderr naming the cause (want) and not the secret, and nothing
+// created in dir.
+func refusedAtStart(t *testing.T, what, dir, stderr string, code int, want, secret string) {
+	t.Helper()
+	if code == 0 || strings.Contains(stderr, secret) || !strings.Contains(stderr, want) {
+		t.Errorf("%s: exit %d, %q; want a failure naming %q, not the secret", what, code, stderr, want)
 	}
 	if lines := strings.Count(strings.TrimSpace(stderr), "\n"); lines > 0 {
-		t.Errorf("want one line, got:\n%s", stderr)
+		t.Errorf("%s: want one line, got:\n%s", what, stderr)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("unreachable database left %d files behind", len(entries))
+		t.Errorf("%s left %d files behind", what, len(entries))
 	}
 }
 
@@ -302,22 +308,9 @@ func TestStartupFaults(t *testing.T) {
 // that names the cause and not the password, and leaves nothing behind; the
 // right password then works, so the refusal was the password's.
 func TestWrongDatabasePassword(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a PostgreSQL server; skipped with -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	c := pgtest.Cluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := pgcluster.Start(ctx)
-	if errors.Is(err, pgcluster.ErrNotInstalled) {
-		if os.Getenv(pgtest.EnvRequire) == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	if err := c.RequirePassword(ctx, "right-pw-4d1f"); err != nil {
 		t.Fatal(err)
 	}
@@ -326,15 +319,7 @@ func TestWrongDatabasePassword(t *testing.T) {
 	}
 	dir := t.TempDir()
 	_, stderr, code := runAuthz(t, dir, []string{dbURL("wrong-pw-9c2e")}, "serve")
-	if code == 0 || strings.Contains(stderr, "wrong-pw-9c2e") || !strings.Contains(stderr, "password authentication failed") {
-		t.Errorf("wrong password: exit %d, %q; want a failure naming the cause, not the password", code, stderr)
-	}
-	if lines := strings.Count(strings.TrimSpace(stderr), "\n"); lines > 0 {
-		t.Errorf("want one line, got:\n%s", stderr)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("a refused database left %d files behind", len(entries))
-	}
+	refusedAtStart(t, "wrong password", dir, stderr, code, "password authentication failed", "wrong-pw-9c2e")
 	if _, stderr, code := runAuthz(t, dir, []string{dbURL("right-pw-4d1f")}, "migrate", "up"); code != 0 {
 		t.Errorf("right password: exit %d, %q", code, stderr)
 	}

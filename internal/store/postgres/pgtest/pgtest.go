@@ -11,6 +11,7 @@ package pgtest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -62,4 +63,39 @@ func URL(t testing.TB) string {
 		}
 	})
 	return u
+}
+
+// Cluster starts a throwaway PostgreSQL server of the test's own (initdb and
+// pg_ctl in a temporary directory), for tests that restart it or change its
+// authentication, and removes it when the test ends, showing its log if the
+// test failed. Without the server binaries, or with -short, the test is
+// skipped; AUTHZ_REQUIRE_POSTGRES=1 turns the missing binaries into a failure.
+func Cluster(t testing.TB) *pgcluster.Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := pgcluster.Start(ctx)
+	if errors.Is(err, pgcluster.ErrNotInstalled) {
+		if os.Getenv(EnvRequire) == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(c.LogFile()); err == nil {
+				t.Logf("PostgreSQL log:\n%s", b)
+			}
+		}
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
 }
