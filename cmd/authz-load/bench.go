@@ -104,8 +104,11 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 		}
 		o.backends = append(o.backends, b)
 	}
-	if o.workers < 1 || o.floodSize < 1 || o.users < 1 || o.wideWorkers < 0 {
-		return nil, usageError("--workers, --flood-workers and --users must be at least 1, --wide-workers at least 0")
+	if o.workers < 1 || o.floodSize < 1 || o.users < 1 {
+		return nil, usageError("--workers, --flood-workers and --users must be at least 1")
+	}
+	if o.wideWorkers != 0 && o.wideWorkers <= o.workers {
+		return nil, usageError(fmt.Sprintf("--wide-workers must be 0 (off) or more than --workers (%d)", o.workers))
 	}
 	if _, err := os.Stat(o.authz); err != nil {
 		return nil, usageError(fmt.Sprintf("authz binary %s: %v (run make build, or pass --authz)", o.authz, err))

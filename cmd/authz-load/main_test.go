@@ -47,7 +47,8 @@ func TestBadInputExitsWith2(t *testing.T) {
 		{"bad config", []string{"seed", "--listen", "nowhere"}, "listen"},
 		{"bench bad duration", []string{"bench", "--duration", "x", "--authz", "/bin/true"}, "bad duration"},
 		{"bench bad backend", []string{"bench", "--backends", "mysql", "--authz", "/bin/true"}, `unknown backend "mysql"`},
-		{"bench negative wide workers", []string{"bench", "--wide-workers", "-1", "--authz", "/bin/true"}, "--wide-workers at least 0"},
+		{"bench negative wide workers", []string{"bench", "--wide-workers", "-1", "--authz", "/bin/true"}, "--wide-workers must be 0 (off) or more than --workers"},
+		{"bench wide workers not wider", []string{"bench", "--workers", "16", "--wide-workers", "8", "--authz", "/bin/true"}, "more than --workers (16)"},
 		{"bench key=value database", []string{"bench", "--backends", "postgres", "--micro=false", "--authz", "/bin/true", "--database-url", "host=127.0.0.1 dbname=postgres"}, "--database-url must be a postgres:// URL"},
 	}
 	for _, c := range cases {

@@ -156,6 +156,10 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		w.Header().Set("Retry-After", "2")
 		p.showStep(w, r, lt, msgBusy, http.StatusServiceUnavailable)
 		return
+	case errors.Is(err, context.Canceled):
+		// The browser left while its check queued: no guess was judged.
+		p.fail(w, r, err)
+		return
 	case err != nil:
 		p.countIPFailure(r)
 		userID := ""

@@ -111,10 +111,14 @@ func (h *Hasher) encode(salt, key []byte, p Params) string {
 }
 
 // Verify checks pw against encoded. An empty encoded hash (unknown user, or no
-// password set) is checked against a dummy hash and always fails, in the same time.
+// password set) is checked against a dummy hash and always fails, in the same
+// time and with the same ErrBusy or context error when the check cannot run:
+// a loaded server must not tell unknown names from known ones.
 func (h *Hasher) Verify(ctx context.Context, encoded, pw string) error {
 	if encoded == "" {
-		_ = h.verify(ctx, h.dummy, pw)
+		if err := h.verify(ctx, h.dummy, pw); !errors.Is(err, ErrMismatch) {
+			return err
+		}
 		return ErrMismatch
 	}
 	return h.verify(ctx, encoded, pw)

@@ -69,6 +69,12 @@ func TestBusy(t *testing.T) {
 	if err := h.Verify(ctx, h.dummy, "x"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("request deadline while waiting: %v, want ErrBusy", err)
 	}
+	// An unknown user (no hash) is as busy as a known one: the answer must
+	// not tell the two apart.
+	h.Wait = 20 * time.Millisecond
+	if err := h.Verify(context.Background(), "", "x"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("unknown user with every slot taken: %v, want ErrBusy", err)
+	}
 	<-h.slots
 	if _, err := h.Hash(context.Background(), "x"); err != nil {
 		t.Fatalf("with a free slot: %v", err)

@@ -4,9 +4,11 @@
 //	s, err := postgres.Open(ctx, pgtest.URL(t))
 //
 // The server comes from AUTHZ_TEST_DATABASE_URL; without it the tests skip, so
-// `go test ./...` works on a machine without PostgreSQL. CI sets
-// AUTHZ_REQUIRE_POSTGRES=1 so that a missing server fails instead of passing
-// silently.
+// `go test ./...` works on a machine without PostgreSQL. Tests that need a
+// server of their own (to restart it, or to change its authentication) use
+// Cluster, which needs PostgreSQL's binaries instead. CI sets
+// AUTHZ_REQUIRE_POSTGRES=1 so that a missing server or missing binaries fail
+// instead of passing silently.
 package pgtest
 
 import (
@@ -24,7 +26,8 @@ const (
 	// EnvURL names a database on the server to use; URL connects to it only to
 	// create and drop the per-test databases.
 	EnvURL = "AUTHZ_TEST_DATABASE_URL"
-	// EnvRequire, set to 1, turns the skip for a missing EnvURL into a failure.
+	// EnvRequire, set to 1, turns the skip for a missing EnvURL, or for
+	// Cluster's missing binaries, into a failure.
 	EnvRequire = "AUTHZ_REQUIRE_POSTGRES"
 )
 
