@@ -243,7 +243,7 @@ func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.Log
 	if !ok {
 		return
 	}
-	if err := p.OTP.VerifyCredential(r.Context(), st.cred, r.PostFormValue("otp"), p.now()); err != nil {
+	if err := p.OTP.Verify(r.Context(), st.cred, r.PostFormValue("otp"), p.now()); err != nil {
 		p.codeFailed(w, r, lt, st.user, err, "method=otp")
 		return
 	}

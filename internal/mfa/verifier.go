@@ -101,35 +101,24 @@ func (v *Verifier) backoff() Backoff {
 	return v.Backoff
 }
 
-// Verify checks code as the second factor of userID at now. It returns nil on
-// success; *LockedError (matching ErrLocked) while locked; ErrInvalidCode for a
-// wrong or replayed code, which counts towards the lockout; ErrCodeEmpty or
-// ErrCodeFormat for input that is not a code, which does not count since it
-// cannot be a guess; ErrNotEnrolled without a credential. Other errors come from
-// the store or the sealer and mean the check could not be made.
-func (v *Verifier) Verify(ctx context.Context, userID, code string, now time.Time) error {
-	return v.verify(ctx, userID, nil, code, now)
-}
-
-// VerifyCredential is Verify for the credential cred, which the caller has
-// just read from the store; a nil cred is ErrNotEnrolled.
-func (v *Verifier) VerifyCredential(ctx context.Context, cred *store.OTPCredential, code string, now time.Time) error {
+// Verify checks code as the second factor at now against cred, the user's
+// credential as the caller has just read it from the store (nil when there
+// is none). It returns nil on success; *LockedError (matching ErrLocked)
+// while locked; ErrInvalidCode for a wrong or replayed code, which counts
+// towards the lockout; ErrCodeEmpty or ErrCodeFormat for input that is not a
+// code, which does not count since it cannot be a guess; ErrNotEnrolled
+// without a credential. Other errors come from the store or the sealer and
+// mean the check could not be made. A credential read before a concurrent
+// use of the same code still lets only one of them through: the store's
+// conditional AcceptOTPStep decides.
+func (v *Verifier) Verify(ctx context.Context, cred *store.OTPCredential, code string, now time.Time) error {
 	if cred == nil {
 		return ErrNotEnrolled
 	}
-	return v.verify(ctx, cred.UserID, cred, code, now)
-}
-
-// verify is Verify, reading the credential unless it is given.
-func (v *Verifier) verify(ctx context.Context, userID string, cred *store.OTPCredential, code string, now time.Time) error {
+	userID := cred.UserID
 	code, err := v.parse(ctx, userID, code, now)
 	if err != nil {
 		return err
-	}
-	if cred == nil {
-		if cred, err = v.credential(ctx, userID); err != nil {
-			return err
-		}
 	}
 	secret, err := v.Sealer.Open(cred.SealedSecret, credentialAD(userID))
 	if err != nil {
@@ -228,18 +217,6 @@ func (v *Verifier) checkLock(ctx context.Context, userID string, now time.Time) 
 		return &LockedError{Until: th.LockedUntil}
 	}
 	return nil
-}
-
-// credential loads the user's credential.
-func (v *Verifier) credential(ctx context.Context, userID string) (*store.OTPCredential, error) {
-	cred, err := v.Store.GetOTPCredential(ctx, userID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotEnrolled
-	}
-	if err != nil {
-		return nil, fmt.Errorf("mfa: load credential: %w", err)
-	}
-	return cred, nil
 }
 
 // charge counts the attempt before its outcome is known: see Backoff.Charge.

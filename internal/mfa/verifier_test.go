@@ -68,6 +68,19 @@ func (f *fixture) enrolled(t testing.TB) (userID, secret string) {
 	return userID, secret
 }
 
+// verify checks code for userID as the login step does: with the
+// credential read from the store just before.
+func (f *fixture) verify(ctx context.Context, userID, code string, now time.Time) error {
+	cred, err := f.st.GetOTPCredential(ctx, userID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		cred = nil
+	case err != nil:
+		return err
+	}
+	return f.v.Verify(ctx, cred, code, now)
+}
+
 func code(t testing.TB, secret string, at time.Time) string {
 	t.Helper()
 	c, err := mfa.Code(secret, at)
@@ -120,7 +133,7 @@ func TestEnrollStoresSealedCredential(t *testing.T) {
 func TestEnrollmentCodeCannotBeReplayed(t *testing.T) {
 	f := newFixture(t)
 	userID, secret := f.enrolled(t)
-	err := f.v.Verify(context.Background(), userID, code(t, secret, t0), t0.Add(time.Second))
+	err := f.verify(context.Background(), userID, code(t, secret, t0), t0.Add(time.Second))
 	if !errors.Is(err, mfa.ErrInvalidCode) {
 		t.Fatalf("Verify with the enrolment code = %v, want ErrInvalidCode", err)
 	}
@@ -137,13 +150,13 @@ func TestVerifyWindow(t *testing.T) {
 		if _, ok := mfa.MatchStep(secret, c, now); ok {
 			continue // collides with a window code by chance (1 in 10^5)
 		}
-		if err := f.v.Verify(ctx, userID, c, now); !errors.Is(err, mfa.ErrInvalidCode) {
+		if err := f.verify(ctx, userID, c, now); !errors.Is(err, mfa.ErrInvalidCode) {
 			t.Errorf("step %+d: Verify = %v, want ErrInvalidCode", delta, err)
 		}
 	}
 	for _, delta := range []int{-1, 0, 1} {
 		c := code(t, secret, now.Add(time.Duration(delta)*mfa.Period))
-		if err := f.v.Verify(ctx, userID, c, now); err != nil {
+		if err := f.verify(ctx, userID, c, now); err != nil {
 			t.Errorf("step %+d: Verify = %v, want success", delta, err)
 		}
 	}
@@ -158,24 +171,24 @@ func TestVerifyRejectsReplay(t *testing.T) {
 	userID, secret := f.enrolled(t)
 	now := t0.Add(time.Hour)
 	c := code(t, secret, now)
-	if err := f.v.Verify(ctx, userID, c, now); err != nil {
+	if err := f.verify(ctx, userID, c, now); err != nil {
 		t.Fatalf("first use: %v", err)
 	}
-	if err := f.v.Verify(ctx, userID, c, now.Add(10*time.Second)); !errors.Is(err, mfa.ErrInvalidCode) {
+	if err := f.verify(ctx, userID, c, now.Add(10*time.Second)); !errors.Is(err, mfa.ErrInvalidCode) {
 		t.Fatalf("replay = %v, want ErrInvalidCode", err)
 	}
 	if n := f.failures(t, userID); n != 1 {
 		t.Errorf("replay counted %d failures, want 1", n)
 	}
 	// The code of the step before, still inside the window, is also spent.
-	if err := f.v.Verify(ctx, userID, code(t, secret, now.Add(-mfa.Period)), now); !errors.Is(err, mfa.ErrInvalidCode) {
+	if err := f.verify(ctx, userID, code(t, secret, now.Add(-mfa.Period)), now); !errors.Is(err, mfa.ErrInvalidCode) {
 		t.Fatalf("earlier step after a later one = %v, want ErrInvalidCode", err)
 	}
 }
 
-// VerifyCredential checks against the credential it is given, as read by the
-// login step, with the same replay guard, lockout count and sealing as Verify.
-func TestVerifyCredential(t *testing.T) {
+// Verify checks against the credential it is given, even one read before the
+// code was used: the replay guard, the lockout count and the sealing hold.
+func TestVerifyWithStaleCredential(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	alice, secret := f.enrolled(t)
@@ -185,24 +198,24 @@ func TestVerifyCredential(t *testing.T) {
 	}
 	now := t0.Add(time.Hour)
 	c := code(t, secret, now)
-	if err := f.v.VerifyCredential(ctx, cred, c, now); err != nil {
-		t.Fatalf("VerifyCredential: %v", err)
+	if err := f.v.Verify(ctx, cred, c, now); err != nil {
+		t.Fatalf("Verify: %v", err)
 	}
 	// The credential read before the first use is stale now; the store's
 	// conditional update still refuses the replay.
-	if err := f.v.VerifyCredential(ctx, cred, c, now.Add(time.Second)); !errors.Is(err, mfa.ErrInvalidCode) {
+	if err := f.v.Verify(ctx, cred, c, now.Add(time.Second)); !errors.Is(err, mfa.ErrInvalidCode) {
 		t.Fatalf("replay with the stale credential = %v, want ErrInvalidCode", err)
 	}
 	if n := f.failures(t, alice); n != 1 {
 		t.Errorf("replay counted %d failures, want 1", n)
 	}
-	if err := f.v.VerifyCredential(ctx, nil, c, now); !errors.Is(err, mfa.ErrNotEnrolled) {
+	if err := f.v.Verify(ctx, nil, c, now); !errors.Is(err, mfa.ErrNotEnrolled) {
 		t.Fatalf("no credential = %v, want ErrNotEnrolled", err)
 	}
 	// The sealed secret stays bound to its user.
 	bob := f.newUser(t)
 	forged := &store.OTPCredential{UserID: bob, SealedSecret: cred.SealedSecret, CreatedAt: t0}
-	if err := f.v.VerifyCredential(ctx, forged, code(t, secret, now.Add(time.Minute)), now.Add(time.Minute)); !errors.Is(err, seal.ErrOpen) {
+	if err := f.v.Verify(ctx, forged, code(t, secret, now.Add(time.Minute)), now.Add(time.Minute)); !errors.Is(err, seal.ErrOpen) {
 		t.Fatalf("another user's sealed secret = %v, want a seal.ErrOpen failure", err)
 	}
 }
@@ -217,7 +230,7 @@ func TestVerifyConcurrentReplayAcceptsOnce(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { errs[i] = f.v.Verify(context.Background(), userID, c, now) })
+		wg.Go(func() { errs[i] = f.verify(context.Background(), userID, c, now) })
 	}
 	wg.Wait()
 	ok := 0
@@ -242,13 +255,13 @@ func TestLockoutAndUnlock(t *testing.T) {
 	bad := wrongCode(t, secret, now)
 	free := mfa.DefaultBackoff.Free
 	for i := 1; i <= free; i++ {
-		err := f.v.Verify(ctx, userID, bad, now)
+		err := f.verify(ctx, userID, bad, now)
 		if !errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrLocked) {
 			t.Fatalf("free failure %d: %v, want ErrInvalidCode without lock", i, err)
 		}
 	}
 	// The failure after the free ones locks, and says so.
-	err := f.v.Verify(ctx, userID, bad, now)
+	err := f.verify(ctx, userID, bad, now)
 	var locked *mfa.LockedError
 	if !errors.Is(err, mfa.ErrInvalidCode) || !errors.As(err, &locked) {
 		t.Fatalf("failure %d: %v, want ErrInvalidCode and LockedError", free+1, err)
@@ -258,13 +271,13 @@ func TestLockoutAndUnlock(t *testing.T) {
 	}
 	// While locked even the right code is refused, without being judged.
 	for _, at := range []time.Time{now, now.Add(mfa.DefaultBackoff.Base - time.Second)} {
-		err := f.v.Verify(ctx, userID, code(t, secret, at), at)
+		err := f.verify(ctx, userID, code(t, secret, at), at)
 		if !errors.Is(err, mfa.ErrLocked) || errors.Is(err, mfa.ErrInvalidCode) {
 			t.Fatalf("right code while locked at %v: %v, want only ErrLocked", at, err)
 		}
 	}
 	// Nor does a malformed code learn anything but the lock.
-	if err := f.v.Verify(ctx, userID, "", now); !errors.Is(err, mfa.ErrLocked) {
+	if err := f.verify(ctx, userID, "", now); !errors.Is(err, mfa.ErrLocked) {
 		t.Fatalf("empty code while locked: %v, want ErrLocked", err)
 	}
 	if n := f.failures(t, userID); n != free+1 {
@@ -272,7 +285,7 @@ func TestLockoutAndUnlock(t *testing.T) {
 	}
 	// After the back-off the right code works and clears the count.
 	at := now.Add(mfa.DefaultBackoff.Base)
-	if err := f.v.Verify(ctx, userID, code(t, secret, at), at); err != nil {
+	if err := f.verify(ctx, userID, code(t, secret, at), at); err != nil {
 		t.Fatalf("right code after the lock: %v", err)
 	}
 	if n := f.failures(t, userID); n != 0 {
@@ -287,7 +300,7 @@ func TestLockoutDoubles(t *testing.T) {
 	userID, secret := f.enrolled(t)
 	now := t0.Add(time.Hour)
 	for i, want := range []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 3 * time.Minute} {
-		err := f.v.Verify(ctx, userID, wrongCode(t, secret, now), now)
+		err := f.verify(ctx, userID, wrongCode(t, secret, now), now)
 		var locked *mfa.LockedError
 		gotLock := errors.As(err, &locked)
 		if want == 0 {
@@ -307,7 +320,7 @@ func TestVerifyMalformedCodeNotCounted(t *testing.T) {
 	f := newFixture(t)
 	userID, _ := f.enrolled(t)
 	for in, want := range map[string]error{"": mfa.ErrCodeEmpty, "abcdef": mfa.ErrCodeFormat, "1234567": mfa.ErrCodeFormat} {
-		if err := f.v.Verify(context.Background(), userID, in, t0.Add(time.Hour)); !errors.Is(err, want) {
+		if err := f.verify(context.Background(), userID, in, t0.Add(time.Hour)); !errors.Is(err, want) {
 			t.Errorf("Verify(%q) = %v, want %v", in, err, want)
 		}
 	}
@@ -319,7 +332,7 @@ func TestVerifyMalformedCodeNotCounted(t *testing.T) {
 func TestVerifyNotEnrolled(t *testing.T) {
 	f := newFixture(t)
 	userID := f.newUser(t)
-	if err := f.v.Verify(context.Background(), userID, "123456", t0); !errors.Is(err, mfa.ErrNotEnrolled) {
+	if err := f.verify(context.Background(), userID, "123456", t0); !errors.Is(err, mfa.ErrNotEnrolled) {
 		t.Fatalf("Verify = %v, want ErrNotEnrolled", err)
 	}
 }
@@ -338,7 +351,7 @@ func TestVerifyRefusesSecretSealedForAnotherUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := t0.Add(time.Hour)
-	err = f.v.Verify(ctx, bob, code(t, secret, now), now)
+	err = f.verify(ctx, bob, code(t, secret, now), now)
 	if !errors.Is(err, seal.ErrOpen) || errors.Is(err, mfa.ErrInvalidCode) {
 		t.Fatalf("Verify = %v, want a seal.ErrOpen failure", err)
 	}
@@ -396,7 +409,7 @@ func TestPendingSecretSealing(t *testing.T) {
 	if err := f.st.CreateOTPCredential(ctx, &store.OTPCredential{UserID: userID, SealedSecret: sealed, CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.v.Verify(ctx, userID, code(t, secret, t0), t0); !errors.Is(err, seal.ErrOpen) {
+	if err := f.verify(ctx, userID, code(t, secret, t0), t0); !errors.Is(err, seal.ErrOpen) {
 		t.Errorf("pending secret used as credential: Verify = %v, want seal.ErrOpen", err)
 	}
 }
@@ -408,7 +421,7 @@ func BenchmarkVerify(b *testing.B) {
 	at := t0
 	for b.Loop() {
 		at = at.Add(mfa.Period) // every login needs a fresh step
-		if err := f.v.Verify(ctx, userID, code(b, secret, at), at); err != nil {
+		if err := f.verify(ctx, userID, code(b, secret, at), at); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -426,7 +439,7 @@ func TestConcurrentGuessesCannotOutrunTheLockout(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { errs[i] = f.v.Verify(context.Background(), userID, bad, now) })
+		wg.Go(func() { errs[i] = f.verify(context.Background(), userID, bad, now) })
 	}
 	wg.Wait()
 	judged := 0
