@@ -99,8 +99,6 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 		_ = r.WriteTable(stderr)
 		return r, nil
 	}
-	// A -es256 backend differs only in what signs ID tokens: it runs just
-	// the scenarios that sign one per operation.
 	// The token scenarios' rate is the better of o.workers and
 	// o.wideWorkers: the server's, not the load generator's, limit.
 	fastest := func(scenario string) (*loadgen.Report, error) {
@@ -115,6 +113,8 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 		res.Runs[scenario] = better(r, wide)
 		return res.Runs[scenario], nil
 	}
+	// A -es256 backend differs only in what signs ID tokens: it runs just
+	// the scenarios that sign one per operation.
 	signingOnly := strings.HasSuffix(res.Backend, "-es256")
 	if !signingOnly {
 		cc, err := fastest(loadgen.ClientCredentials)
