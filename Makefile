@@ -50,5 +50,5 @@ screenshots:
 # BENCH_FLAGS passes options, e.g. BENCH_FLAGS="--duration 5s --json bench.json".
 BENCH_FLAGS ?=
 bench: build
-	$(GO) build -o bin/authz-load ./cmd/authz-load
+	$(GO) build -o bin/authz-load ./tools/authz-load
 	bin/authz-load bench --authz bin/authz $(BENCH_FLAGS)

@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // answer is one request of the load run.

@@ -24,7 +24,7 @@ import (
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/server"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // backends are the stores every end-to-end test runs on.

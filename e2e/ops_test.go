@@ -27,7 +27,7 @@ import (
 
 	"github.com/authz/authz/internal/server"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 func TestTokensSignedBeforeKeyRotationStillVerify(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authz/authz/internal/mfa"
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // replicaPair is two authz processes' worth of servers on one PostgreSQL

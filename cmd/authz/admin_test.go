@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // cli runs `authz admin …` in one data directory (and database).

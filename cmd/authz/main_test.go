@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // binary is the authz binary built once for these tests.

@@ -34,7 +34,7 @@ import (
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 	"github.com/authz/authz/internal/store/sqlite"
 )
 

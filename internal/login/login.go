@@ -1,6 +1,6 @@
 // Package login is the login pipeline: a small state machine over a login
 // transaction (LT) kept in the store. Each step is derived from the LT and the
-// user; nothing else decides where the browser goes next. See DESIGN.md.
+// user; nothing else decides where the browser goes next. See docs/design.md.
 package login
 
 import (

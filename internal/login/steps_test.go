@@ -10,7 +10,7 @@ import (
 	"github.com/authz/authz/internal/store/sqlite"
 )
 
-// TestNextStep pins the rules of the pipeline in DESIGN.md: each step is derived
+// TestNextStep pins the rules of the pipeline in docs/design.md: each step is derived
 // from the transaction, the user, the credential and the provider.
 func TestNextStep(t *testing.T) {
 	ctx := context.Background()

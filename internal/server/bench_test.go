@@ -15,7 +15,7 @@ import (
 
 	"github.com/authz/authz/internal/config"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // The token endpoint benchmarks run the whole handler chain in-process, so

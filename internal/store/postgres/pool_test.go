@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // The pool is large enough for concurrent requests unless the URL sizes it.

@@ -1,6 +1,6 @@
 // Package loadgen drives a running authz over HTTP the way relying parties
 // and browsers do, with N concurrent workers for a fixed time, and reports
-// operations per second, latency percentiles and errors. cmd/authz-load is its
+// operations per second, latency percentiles and errors. tools/authz-load is its
 // command line; the benchmarks and tests call it directly.
 package loadgen
 

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/config"
-	"github.com/authz/authz/internal/loadgen"
-	"github.com/authz/authz/internal/pgcluster"
+	"github.com/authz/authz/tools/loadgen"
+	"github.com/authz/authz/internal/testsupport/pgcluster"
 )
 
 var randRead = crand.Read

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/authz/authz/internal/pgcluster"
-	"github.com/authz/authz/internal/store/postgres/pgtest"
+	"github.com/authz/authz/internal/testsupport/pgcluster"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // CreateDatabase makes a database of its own from a server URL in either

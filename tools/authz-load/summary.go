@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/authz/authz/internal/loadgen"
+	"github.com/authz/authz/tools/loadgen"
 	"github.com/authz/authz/internal/password"
 )
 

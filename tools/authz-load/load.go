@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authz/authz/internal/loadgen"
+	"github.com/authz/authz/tools/loadgen"
 )
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -11,7 +11,7 @@ import (
 	"os"
 
 	"github.com/authz/authz/internal/config"
-	"github.com/authz/authz/internal/loadgen"
+	"github.com/authz/authz/tools/loadgen"
 	"github.com/authz/authz/internal/server"
 )
 

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authz/authz/internal/loadgen"
+	"github.com/authz/authz/tools/loadgen"
 )
 
 // benchOptions are the flags of `authz-load bench`.

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authz/authz/internal/pgcluster"
+	"github.com/authz/authz/internal/testsupport/pgcluster"
 )
 
 // Environment variables read by URL.

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/config"
-	"github.com/authz/authz/internal/loadgen"
+	"github.com/authz/authz/tools/loadgen"
 	"github.com/authz/authz/internal/server"
 )
 
