@@ -20,9 +20,9 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/authz/authz/internal/config"
-	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/server"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/testsupport/pgtest"
 )
@@ -352,7 +352,7 @@ func currentCode(t *testing.T, secret string, used map[int64]bool) string {
 func (b *browser) sessionCookie(in *instance) string {
 	u, _ := url.Parse(in.URL)
 	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == login.SessionCookie {
+		if c.Name == session.Cookie {
 			return c.Value
 		}
 	}

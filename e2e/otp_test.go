@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/mfa"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/throttle"
 )
 
 // otpPage signs u in with the password and returns the one-time code page.
@@ -78,11 +79,11 @@ func TestOneTimeCodeLockout(t *testing.T) {
 	b := newBrowser(t)
 	p, _ := otpPage(t, in, r, b, u)
 	var last *page
-	for i := 0; i < mfa.DefaultBackoff.Free+1; i++ {
+	for i := 0; i < throttle.OTP.Free+1; i++ {
 		last = b.submit(p, "/login/otp", url.Values{"otp": {"000000"}})
 	}
 	if !strings.Contains(last.Body, "Too many failed attempts") {
-		t.Fatalf("after %d wrong codes the user must be locked out:\n%s", mfa.DefaultBackoff.Free+1, last.Body)
+		t.Fatalf("after %d wrong codes the user must be locked out:\n%s", throttle.OTP.Free+1, last.Body)
 	}
 	valid, _ := mfa.Code(u.OTPSecret, time.Now())
 	if got := b.submit(p, "/login/otp", url.Values{"otp": {valid}}); got.Status != http.StatusTooManyRequests {
@@ -97,11 +98,11 @@ func TestOneTimeCodeLockout(t *testing.T) {
 // issueLink creates a set-up link for u the way the admin console does.
 func (in *instance) issueLink(t *testing.T, userID, kind string, ttl time.Duration, now time.Time) string {
 	t.Helper()
-	token, err := login.IssueLink(context.Background(), in.App.Store, userID, kind, ttl, now)
+	token, err := session.IssueLink(context.Background(), in.App.Store, userID, kind, ttl, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return in.URL + login.LinkPath(token)
+	return in.URL + session.LinkPath(token)
 }
 
 // newSetupUser stores a user the way Add User does: no password yet.

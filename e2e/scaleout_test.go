@@ -17,6 +17,7 @@ import (
 
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/throttle"
 )
 
 // replicaPair is two authz processes' worth of servers on one PostgreSQL
@@ -122,11 +123,11 @@ func TestScaleOut(t *testing.T) {
 		br := newBrowser(t)
 		p, _ := otpPage(t, a, r, br, u)
 		var last *page
-		for range mfa.DefaultBackoff.Free + 1 {
+		for range throttle.OTP.Free + 1 {
 			last = br.submit(p, "/login/otp", url.Values{"otp": {"000000"}})
 		}
 		if last.Status != http.StatusTooManyRequests {
-			t.Fatalf("after %d wrong codes on a: %d", mfa.DefaultBackoff.Free+1, last.Status)
+			t.Fatalf("after %d wrong codes on a: %d", throttle.OTP.Free+1, last.Status)
 		}
 		other := newBrowser(t)
 		f := r.start()

@@ -32,10 +32,11 @@ import (
 	"github.com/authz/authz/internal/oauth"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/seal"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
-	"github.com/authz/authz/internal/testsupport/pgtest"
 	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // forEachStore runs fn against a fresh SQLite store and, when
@@ -111,15 +112,16 @@ func newEnv(t *testing.T, st store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sessions := &session.Manager{Store: st}
 	p := &login.Pipeline{
-		Store: st, Passwords: password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}),
+		Store: st, Sessions: sessions, Passwords: password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}),
 		OTP: mfa.NewVerifier(st, sealer), Log: log, SessionTTL: time.Hour, TransactionTTL: 30 * time.Minute,
 		OTPIssuer: "authz test",
 	}
 	outbox := mail.NewOutbox(100)
 	m := &testMail{sender: mail.NewLogSender(log, outbox), outbox: outbox}
-	prov := newProvider(t, st, sealer, p, log)
-	c := &Console{Store: st, Pipeline: p, Mail: m, Issuer: issuer, Log: log, Sealer: sealer, Secrets: prov.Hasher(), Tokens: prov}
+	prov := newProvider(t, st, sealer, sessions, p, log)
+	c := &Console{Store: st, Sessions: sessions, Login: p, Mail: m, Issuer: issuer, Log: log, Sealer: sealer, Secrets: prov.Hasher(), Tokens: prov}
 	mux := http.NewServeMux()
 	p.Register(mux)
 	prov.Register(mux)
@@ -135,7 +137,7 @@ func newEnv(t *testing.T, st store.Store) *env {
 
 // newProvider is the OpenID provider whose client_credentials tokens the API
 // accepts.
-func newProvider(t *testing.T, st store.Store, sealer *seal.Sealer, p *login.Pipeline, log *slog.Logger) *oauth.Provider {
+func newProvider(t *testing.T, st store.Store, sealer *seal.Sealer, sessions *session.Manager, p *login.Pipeline, log *slog.Logger) *oauth.Provider {
 	t.Helper()
 	keys := oauth.NewKeySet(st, sealer)
 	if err := keys.Ensure(context.Background(), "ES256"); err != nil {
@@ -143,7 +145,7 @@ func newProvider(t *testing.T, st store.Store, sealer *seal.Sealer, p *login.Pip
 	}
 	key := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 	prov := oauth.NewProvider(oauth.Config{Issuer: issuer, AccessTokenTTL: time.Hour, RefreshTokenTTL: time.Hour,
-		AuthorizeCodeTTL: time.Minute, IDTokenTTL: time.Hour, HMACSecret: key(1), ClientSecretKey: key(2)}, st, keys, p, log)
+		AuthorizeCodeTTL: time.Minute, IDTokenTTL: time.Hour, HMACSecret: key(1), ClientSecretKey: key(2)}, st, keys, sessions, p, log)
 	p.Resume = prov
 	return prov
 }
@@ -166,7 +168,7 @@ func (e *env) session(userID string, amr ...string) string {
 	_, _ = rand.Read(b[:])
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	now := time.Now().UTC()
-	s := &store.Session{ID: login.TokenID(token), UserID: userID, AuthTime: now, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	s := &store.Session{ID: session.TokenID(token), UserID: userID, AuthTime: now, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	if err := e.st.CreateSession(context.Background(), s); err != nil {
 		e.t.Fatalf("CreateSession: %v", err)
 	}
@@ -175,7 +177,7 @@ func (e *env) session(userID string, amr ...string) string {
 
 // csrf is the spec's token, computed independently of the code under test.
 func csrf(cookie string) string {
-	sum := sha256.Sum256([]byte("admin-csrf:" + login.TokenID(cookie)))
+	sum := sha256.Sum256([]byte("admin-csrf:" + session.TokenID(cookie)))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -189,7 +191,7 @@ type response struct {
 func (e *env) do(req *http.Request, cookie string) response {
 	e.t.Helper()
 	if cookie != "" {
-		req.AddCookie(&http.Cookie{Name: login.SessionCookie, Value: cookie})
+		req.AddCookie(&http.Cookie{Name: session.Cookie, Value: cookie})
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := client.Do(req)
@@ -422,7 +424,7 @@ func TestAddUser(t *testing.T) {
 			t.Fatalf("mails %+v, want one set-up mail to alice", msgs)
 		}
 		token := linkToken(t, msgs[0])
-		at, err := e.st.GetActionToken(context.Background(), login.TokenID(token))
+		at, err := e.st.GetActionToken(context.Background(), session.TokenID(token))
 		if err != nil || at.UserID != u.ID || at.Kind != store.ActionSetup {
 			t.Fatalf("action token %+v, %v", at, err)
 		}
@@ -662,10 +664,10 @@ func TestResendLinks(t *testing.T) {
 			t.Fatalf("mails %+v", msgs)
 		}
 		fresh := linkToken(t, msgs[0])
-		if _, err := e.st.GetActionToken(context.Background(), login.TokenID(old)); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.st.GetActionToken(context.Background(), session.TokenID(old)); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("old link still stored: %v", err)
 		}
-		if _, err := e.st.GetActionToken(context.Background(), login.TokenID(fresh)); err != nil {
+		if _, err := e.st.GetActionToken(context.Background(), session.TokenID(fresh)); err != nil {
 			t.Errorf("new link: %v", err)
 		}
 		if got := text(t, e.get(r.location).body, "notice"); !strings.Contains(got, "sam@example.com") {
@@ -680,7 +682,7 @@ func TestResendLinks(t *testing.T) {
 		if m.Subject != "Reset your password" {
 			t.Errorf("subject %q", m.Subject)
 		}
-		at, err := e.st.GetActionToken(context.Background(), login.TokenID(linkToken(t, m)))
+		at, err := e.st.GetActionToken(context.Background(), session.TokenID(linkToken(t, m)))
 		if err != nil || at.Kind != store.ActionReset {
 			t.Errorf("reset token %+v %v", at, err)
 		}
@@ -852,7 +854,7 @@ func TestEditUser(t *testing.T) {
 		if e.user(u.ID).Enabled {
 			t.Error("user still enabled")
 		}
-		if _, err := e.st.GetSession(context.Background(), login.TokenID(cookie), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.st.GetSession(context.Background(), session.TokenID(cookie), time.Now()); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("disabled user's session survived: %v", err)
 		}
 	})

@@ -19,9 +19,9 @@ import (
 
 	"github.com/a-h/templ"
 
-	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/mail"
 	"github.com/authz/authz/internal/seal"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -36,11 +36,14 @@ const maxFormBytes = 64 << 10
 // Console serves the administration pages and the admin API; the operations
 // behind both are its Service.
 type Console struct {
-	Store    store.Store
-	Pipeline *login.Pipeline
-	Mail     mail.Sender
+	Store store.Store
+	// Sessions reads the browser sessions of administrators.
+	Sessions *session.Manager
+	// Login signs a browser in when the console needs an administrator.
+	Login Login
+	Mail  mail.Sender
 	// Issuer is the public base URL, e.g. http://localhost:8080; e-mailed links
-	// are Issuer + login.LinkPath(token).
+	// are Issuer + session.LinkPath(token).
 	Issuer string
 	// LinkTTL is the lifetime of e-mailed action links; zero means DefaultLinkTTL.
 	LinkTTL time.Duration
@@ -54,6 +57,12 @@ type Console struct {
 	// Tokens checks the bearer tokens of API requests; nil admits browser
 	// sessions only.
 	Tokens TokenIntrospector
+}
+
+// Login is the login pipeline; internal/login implements it.
+type Login interface {
+	// Start signs the browser's user in, then shows the account page.
+	Start(w http.ResponseWriter, r *http.Request, req session.LoginRequest)
 }
 
 // Service returns the operations behind the console, on the console's store,
@@ -142,7 +151,7 @@ func (c *Console) authorize(w http.ResponseWriter, r *http.Request) (*principal,
 	case err != nil:
 		c.fail(w, r, err)
 	case v == noSession || v == userGone:
-		c.Pipeline.Start(w, r, login.StartRequest{})
+		c.Login.Start(w, r, session.LoginRequest{})
 	case v == notAdmin:
 		c.denied(w, r, "Access denied", "This page is for administrators only.")
 	case v == withoutOTP:
@@ -171,7 +180,7 @@ const (
 // console and the admin API apply: an enabled administrator who signed in
 // with a one-time code. Each answers a refusal in its own form.
 func (c *Console) sessionAdmin(r *http.Request) (*store.Session, *store.User, adminVerdict, error) {
-	sess, err := c.Pipeline.CurrentSession(r)
+	sess, err := c.Sessions.Current(r)
 	if err != nil || sess == nil {
 		return nil, nil, noSession, err
 	}
@@ -183,7 +192,7 @@ func (c *Console) sessionAdmin(r *http.Request) (*store.Session, *store.User, ad
 		return nil, nil, noSession, err
 	case u.Role != store.RoleAdmin || !u.Enabled:
 		return sess, u, notAdmin, nil
-	case !slices.Contains(sess.AMR, login.AMROTP):
+	case !slices.Contains(sess.AMR, session.AMROTP):
 		return sess, u, withoutOTP, nil
 	}
 	return sess, u, isAdmin, nil

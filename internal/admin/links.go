@@ -16,8 +16,8 @@ import (
 
 	"github.com/a-h/templ"
 
-	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/mail"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -63,7 +63,7 @@ func (s *Service) linkMessage(ctx context.Context, u *store.User, kind, token st
 		FirstName: u.FirstName,
 		Username:  u.Username,
 		Site:      s.site(),
-		Link:      strings.TrimSuffix(s.Issuer, "/") + login.LinkPath(token),
+		Link:      strings.TrimSuffix(s.Issuer, "/") + session.LinkPath(token),
 		Expires:   formatTime(issued.Add(s.linkTTL())),
 	}
 	text, err := renderString(ctx, views.EmailLinkText(d))

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authz/authz/internal/login"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -165,7 +165,7 @@ func (s *Service) insertUser(ctx context.Context, a Actor, u *store.User, now ti
 			return "", err
 		}
 	}
-	token, err := login.IssueLink(ctx, s.Store, u.ID, store.ActionSetup, s.linkTTL(), now)
+	token, err := session.IssueLink(ctx, s.Store, u.ID, store.ActionSetup, s.linkTTL(), now)
 	if err != nil {
 		return "", fmt.Errorf("admin: issue set-up link: %w", err)
 	}
@@ -431,7 +431,7 @@ func (s *Service) SendLink(ctx context.Context, a Actor, id, kind string) (MailR
 	var token string
 	err = s.write(ctx, func(ctx context.Context) error {
 		var err error
-		token, err = login.IssueLink(ctx, s.Store, u.ID, kind, s.linkTTL(), now)
+		token, err = session.IssueLink(ctx, s.Store, u.ID, kind, s.linkTTL(), now)
 		if err != nil {
 			return fmt.Errorf("admin: issue %s link for %s: %w", kind, u.ID, err)
 		}

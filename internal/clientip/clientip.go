@@ -82,6 +82,13 @@ func (res Resolver) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// NewContext returns ctx carrying addr as the client address, as Middleware
+// does; a string that is not an address is ignored.
+func NewContext(ctx context.Context, addr string) context.Context {
+	a, _ := netip.ParseAddr(addr)
+	return context.WithValue(ctx, ctxKey{}, a)
+}
+
 // FromContext returns the address stored by Middleware, or "" when none.
 func FromContext(ctx context.Context) string {
 	a, ok := ctx.Value(ctxKey{}).(netip.Addr)

@@ -2,9 +2,7 @@ package federation
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +15,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/authz/authz/internal/randtoken"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -116,14 +115,6 @@ func (s *Service) provider(ctx context.Context, alias string) (*store.Provider, 
 	return p, op, cfg, nil
 }
 
-func randomToken() string {
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("federation: crypto/rand failed: " + err.Error())
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
 // Begin starts an upstream login: it records state, nonce and PKCE verifier in
 // lt (the caller saves it) and returns the upstream authorization URL.
 func (s *Service) Begin(ctx context.Context, lt *store.LoginTransaction, alias string) (string, error) {
@@ -131,7 +122,7 @@ func (s *Service) Begin(ctx context.Context, lt *store.LoginTransaction, alias s
 	if err != nil {
 		return "", err
 	}
-	lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier = alias, randomToken(), randomToken(), oauth2.GenerateVerifier()
+	lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier = alias, randtoken.New(24), randtoken.New(24), oauth2.GenerateVerifier()
 	return cfg.AuthCodeURL(lt.UpstreamState, oidc.Nonce(lt.UpstreamNonce), oauth2.S256ChallengeOption(lt.UpstreamVerifier)), nil
 }
 

@@ -1,88 +1,90 @@
 // Package login is the login pipeline: a small state machine over a login
 // transaction (LT) kept in the store. Each step is derived from the LT and the
 // user; nothing else decides where the browser goes next. See docs/design.md.
+//
+// pipeline.go holds the state machine and the transaction plumbing; each step
+// (password.go, otp.go, enroll.go, setpassword.go, consent.go, upstream.go)
+// has its page, its form handler and its checks in a file of its own.
 package login
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
 
+	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/federation"
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/password"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/throttle"
 	"github.com/authz/authz/views"
 )
-
-// Cookie names.
-const (
-	SessionCookie     = "authz_session"
-	TransactionCookie = "authz_login"
-)
-
-// Authentication method references (RFC 8176) recorded in sessions and ID tokens.
-const (
-	AMRPassword  = "pwd"
-	AMROTP       = "otp"
-	AMRMFA       = "mfa"
-	AMRFederated = "fed"
-)
-
-// upstreamAMRPrefix marks, in a session's AMR, a method an upstream provider
-// reported, as opposed to one authz checked itself.
-const upstreamAMRPrefix = "up:"
-
-// PublicAMR is the amr claim of a session's methods: upstream methods lose
-// their mark, duplicates go.
-func PublicAMR(amr []string) []string {
-	var out []string
-	for _, m := range amr {
-		out = appendOnce(out, strings.TrimPrefix(m, upstreamAMRPrefix))
-	}
-	return out
-}
 
 // Resumer answers the authorization request parked in a login transaction once
 // the pipeline has finished; internal/oauth implements it.
 type Resumer interface {
 	// ResumeAuthorization issues the authorization response for sess; u is
 	// its user as the pipeline read it in this request. The pipeline has
-	// deleted lt, so the request is answered once.
+	// used lt up, so the request is answered once.
 	ResumeAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, sess *store.Session, u *store.User)
-	// DenyAuthorization answers the parked request with access_denied; the
-	// pipeline has deleted lt.
-	DenyAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction)
+	// DenyAuthorization answers the parked request with an error: reason is
+	// session.ErrAccessDenied, ErrLoginRequired, ErrConsentRequired, or the
+	// error that kept the pipeline from deciding.
+	DenyAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, reason error)
 }
 
 // Pipeline serves the login pages.
 type Pipeline struct {
-	Store          store.Store
-	Passwords      *password.Hasher
-	OTP            *mfa.Verifier
-	Federation     *federation.Service
-	Resume         Resumer
-	Log            *slog.Logger
-	SecureCookies  bool
-	SessionTTL     time.Duration
+	Store      store.Store
+	Sessions   *session.Manager
+	Passwords  *password.Hasher
+	OTP        *mfa.Verifier
+	Federation *federation.Service
+	Resume     Resumer
+	Log        *slog.Logger
+	SessionTTL time.Duration
+	// TransactionTTL bounds a login from its first page to its end.
 	TransactionTTL time.Duration
 	// OTPIssuer names authz in authenticator apps.
 	OTPIssuer string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+}
+
+// Messages shown to the user.
+const (
+	msgInvalidLogin = "Invalid username or password."
+	msgDisabled     = "This account is disabled. Contact your administrator."
+	msgBadForm      = "The form was out of date. Please try again."
+	msgBusy         = "Too many sign-ins at once. Please try again in a moment."
+)
+
+// maxFormBytes bounds every pipeline form body.
+const maxFormBytes = 16 << 10
+
+// Register adds the pipeline's routes to mux.
+func (p *Pipeline) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /login", p.show)
+	mux.HandleFunc("POST /login/password", p.withTransaction(p.postPassword))
+	mux.HandleFunc("POST /login/otp", p.withTransaction(p.postOTP))
+	mux.HandleFunc("POST /login/enroll", p.withTransaction(p.postEnroll))
+	mux.HandleFunc("POST /login/set-password", p.withTransaction(p.postSetPassword))
+	mux.HandleFunc("POST /login/consent", p.withTransaction(p.postConsent))
+	mux.HandleFunc("GET /account", p.account)
+	mux.HandleFunc("GET /link/{token}", p.openLink)
+	if p.Federation != nil {
+		mux.HandleFunc("GET /login/upstream/{alias}", p.startUpstream)
+		mux.HandleFunc("GET /login/upstream/{alias}/callback", p.upstreamCallback)
+	}
 }
 
 func (p *Pipeline) now() time.Time {
@@ -92,123 +94,39 @@ func (p *Pipeline) now() time.Time {
 	return time.Now().UTC()
 }
 
-// newToken returns a random cookie or link token and the store ID derived from it:
-// the store keeps only the hash, so a leaked row opens nothing.
-func newToken() (token, id string) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("login: crypto/rand failed: " + err.Error())
+// withTransaction loads the LT, bounds and parses the form, and checks the CSRF
+// secret and the address's lockout before a step handler runs.
+func (p *Pipeline) withTransaction(h func(http.ResponseWriter, *http.Request, *store.LoginTransaction)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			p.render(w, r, http.StatusBadRequest, views.ErrorPage("Bad request", "The form could not be read.", "/login", "Back to sign-in"))
+			return
+		}
+		lt, err := p.transaction(r)
+		if errors.Is(err, errNoTransaction) {
+			p.expired(w, r)
+			return
+		}
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		if !checkCSRF(r, lt) {
+			p.showStep(w, r, lt, msgBadForm, http.StatusForbidden)
+			return
+		}
+		err = throttle.Check(r.Context(), p.Store, throttle.AddressKey(clientip.FromContext(r.Context())), p.now())
+		if msg := p.lockedMessage(err); msg != "" {
+			p.showStep(w, r, lt, msg, http.StatusTooManyRequests)
+			return
+		}
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		h(w, r, lt)
 	}
-	token = base64.RawURLEncoding.EncodeToString(b[:])
-	return token, TokenID(token)
-}
-
-// TokenID is the store ID of a cookie or link token.
-func TokenID(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-func (p *Pipeline) setCookie(w http.ResponseWriter, name, value string, expires time.Time) {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode}
-	if expires.IsZero() {
-		c.MaxAge = -1
-	} else {
-		c.Expires = expires
-	}
-	http.SetCookie(w, c)
-}
-
-// CurrentSession returns the browser session of r, or nil when there is none.
-func (p *Pipeline) CurrentSession(r *http.Request) (*store.Session, error) {
-	c, err := r.Cookie(SessionCookie)
-	if err != nil || c.Value == "" {
-		return nil, nil
-	}
-	s, err := p.Store.GetSession(r.Context(), TokenID(c.Value), p.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	return s, err
-}
-
-// LogoutToken is the confirmation token a logout form of session sessionID must
-// carry: a cross-site form cannot know it, so it cannot sign anyone out.
-func LogoutToken(sessionID string) string {
-	sum := sha256.Sum256([]byte("logout-csrf:" + sessionID))
-	return hex.EncodeToString(sum[:])
-}
-
-// EndSession deletes the browser session of r and its cookie, and any login in
-// progress in the browser: a transaction begun from the session (at the consent
-// page, say) must not outlive it.
-func (p *Pipeline) EndSession(w http.ResponseWriter, r *http.Request) (*store.Session, error) {
-	if lt, err := p.transaction(r); err == nil {
-		_ = p.Store.DeleteLoginTransaction(r.Context(), lt.ID)
-	}
-	p.setCookie(w, TransactionCookie, "", time.Time{})
-	s, err := p.CurrentSession(r)
-	p.setCookie(w, SessionCookie, "", time.Time{})
-	if err != nil || s == nil {
-		return s, err
-	}
-	return s, p.Store.DeleteSession(r.Context(), s.ID)
-}
-
-// StartRequest describes why a login transaction begins.
-type StartRequest struct {
-	// AuthRequest is the authorization request to resume, or nil for a login
-	// to the account page.
-	AuthRequest url.Values
-	ClientID    string
-	RequestedAt time.Time
-	// Session, when set, already authenticates the user: only the remaining
-	// steps (consent) run.
-	Session *store.Session
-}
-
-// Start creates a login transaction and sends the browser to its first step.
-func (p *Pipeline) Start(w http.ResponseWriter, r *http.Request, sr StartRequest) {
-	lt := &store.LoginTransaction{Purpose: store.PurposeLogin, ClientID: sr.ClientID, RequestedAt: sr.RequestedAt}
-	if sr.AuthRequest != nil {
-		lt.AuthRequest = sr.AuthRequest.Encode()
-	}
-	if s := sr.Session; s != nil {
-		lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = s.UserID, s.AMR, s.AuthTime, s.Provider
-	}
-	if err := p.begin(w, r, lt); err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-// begin stores lt with fresh ID, CSRF secret and expiry, and sets its cookie.
-func (p *Pipeline) begin(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) error {
-	token, id := newToken()
-	csrf, _ := newToken()
-	now := p.now()
-	lt.ID, lt.CSRF, lt.CreatedAt, lt.ExpiresAt = id, csrf, now, now.Add(p.TransactionTTL)
-	if err := p.Store.CreateLoginTransaction(r.Context(), lt); err != nil {
-		return fmt.Errorf("login: create transaction: %w", err)
-	}
-	p.setCookie(w, TransactionCookie, token, lt.ExpiresAt)
-	return nil
-}
-
-var errNoTransaction = errors.New("login: no login transaction")
-
-// transaction loads the LT of the request's cookie.
-func (p *Pipeline) transaction(r *http.Request) (*store.LoginTransaction, error) {
-	c, err := r.Cookie(TransactionCookie)
-	if err != nil || c.Value == "" {
-		return nil, errNoTransaction
-	}
-	lt, err := p.Store.GetLoginTransaction(r.Context(), TokenID(c.Value), p.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNoTransaction
-	}
-	return lt, err
 }
 
 // checkCSRF compares the form's csrf field with the LT's secret in constant time.
@@ -217,14 +135,28 @@ func checkCSRF(r *http.Request, lt *store.LoginTransaction) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(lt.CSRF)) == 1
 }
 
+// lockedMessage tells the user how long a lock lasts, or "" when err is not one.
+func (p *Pipeline) lockedMessage(err error) string {
+	var le *throttle.LockedError
+	if !errors.As(err, &le) {
+		return ""
+	}
+	secs := int(le.Until.Sub(p.now()).Round(time.Second) / time.Second)
+	return "Too many failed attempts. Try again in " + strconv.Itoa(max(secs, 1)) + " seconds."
+}
+
+// countAddressFailure records a failed password or code from the request's address.
+func (p *Pipeline) countAddressFailure(r *http.Request) {
+	ctx := r.Context()
+	if err := throttle.CountAddressFailure(ctx, p.Store, clientip.FromContext(ctx), p.now()); err != nil {
+		p.Log.ErrorContext(ctx, "count failure of address", "err", err)
+	}
+}
+
 func (p *Pipeline) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// Login pages carry CSRF secrets, keys and codes: never cache them.
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := c.Render(r.Context(), w); err != nil {
-		p.Log.ErrorContext(r.Context(), "render page", "err", err)
-	}
+	views.Render(w, r, status, c, p.Log)
 }
 
 // fail ends a request on an internal error without detail for the client.
@@ -246,30 +178,12 @@ func (p *Pipeline) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // expired tells the browser its LT is gone.
 func (p *Pipeline) expired(w http.ResponseWriter, r *http.Request) {
-	p.setCookie(w, TransactionCookie, "", time.Time{})
+	p.Sessions.SetCookie(w, session.TransactionCookie, "", time.Time{})
 	p.render(w, r, http.StatusBadRequest, views.ErrorPage("Login timed out",
 		"Your login attempt has expired or was already completed. Return to the application and sign in again.", "/account", "Go to your account"))
 }
 
-func (p *Pipeline) audit(ctx context.Context, typ, actorID, userID, clientID, detail string) {
-	e := &store.AuditEvent{Time: p.now(), Type: typ, ActorID: actorID, UserID: userID, ClientID: clientID, IP: clientip.FromContext(ctx), Detail: detail}
-	if err := p.Store.AppendAudit(ctx, e); err != nil {
-		p.Log.ErrorContext(ctx, "audit append failed", "type", typ, "err", err)
-	}
-}
-
-func has(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func appendOnce(list []string, v string) []string {
-	if has(list, v) {
-		return list
-	}
-	return append(list, v)
+// audit records an event of the login in progress.
+func (p *Pipeline) audit(ctx context.Context, typ audit.Type, actorID, userID, clientID, detail string) {
+	audit.Record(ctx, p.Store, p.Log, &store.AuditEvent{Time: p.now(), Type: string(typ), ActorID: actorID, UserID: userID, ClientID: clientID, Detail: detail})
 }

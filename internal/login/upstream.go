@@ -1,12 +1,19 @@
 package login
 
+// The upstream step: a login through an administrator-configured OpenID
+// provider, which links or creates the local user and, unless the provider
+// requires it, skips the local code step.
+
 import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/federation"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -60,23 +67,25 @@ func (p *Pipeline) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Created {
-		p.audit(ctx, "user.created", "", res.User.ID, lt.ClientID, "provider="+alias)
+		p.audit(ctx, audit.UserCreated, "", res.User.ID, lt.ClientID, "provider="+alias)
 	}
 	if res.Linked || res.Created {
-		p.audit(ctx, "federation.linked", "", res.User.ID, lt.ClientID, "provider="+alias)
+		p.audit(ctx, audit.FederationLinked, "", res.User.ID, lt.ClientID, "provider="+alias)
 	}
 	lt.UserID, lt.UpstreamAlias, lt.AuthTime = res.User.ID, alias, p.now()
 	// What the upstream says is kept apart from the local factors: an upstream
 	// "otp" must never pass for the local code step or the admin's OTP gate.
-	lt.AMR = []string{AMRFederated}
+	lt.AMR = []string{session.AMRFederated}
 	for _, m := range res.AMR {
-		lt.AMR = appendOnce(lt.AMR, upstreamAMRPrefix+m)
+		if m := session.UpstreamAMR(m); !slices.Contains(lt.AMR, m) {
+			lt.AMR = append(lt.AMR, m)
+		}
 	}
 	if err := p.Store.UpdateLoginTransaction(ctx, lt); err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	p.audit(ctx, "federation.login", res.User.ID, res.User.ID, lt.ClientID, "provider="+alias)
+	p.audit(ctx, audit.FederationLogin, res.User.ID, res.User.ID, lt.ClientID, "provider="+alias)
 	p.advance(w, r, lt)
 }
 
@@ -89,7 +98,7 @@ func (p *Pipeline) upstreamFailed(w http.ResponseWriter, r *http.Request, lt *st
 		return
 	}
 	p.Log.WarnContext(r.Context(), "upstream login failed", "provider", alias, "err", err)
-	p.audit(r.Context(), "federation.failure", "", "", lt.ClientID, "provider="+alias+" reason="+strings.TrimSuffix(fe.Reason, "."))
+	p.audit(r.Context(), audit.FederationFailure, "", "", lt.ClientID, "provider="+alias+" reason="+strings.TrimSuffix(fe.Reason, "."))
 	p.render(w, r, http.StatusBadGateway, views.ErrorPage("Sign-in failed", fe.Reason, "/login", "Back to sign-in"))
 }
 

@@ -11,7 +11,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -19,8 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/authz/authz/internal/mfa"
 )
 
 // Login methods and outcomes used as label values.
@@ -43,10 +40,10 @@ const (
 type Events interface {
 	// Login counts one attempt at a login step.
 	Login(method, outcome string)
-	// OTPRejected counts a refused one-time code, given the error
-	// mfa.Verifier returned: a wrong or replayed code is a failure, and the
-	// failure that starts a lockout also counts as a lockout.
-	OTPRejected(err error)
+	// OTPFailed counts a wrong or replayed one-time code; startedLock tells
+	// that this failure locked the user out. A code refused because the user
+	// was already locked is not reported: it was not judged.
+	OTPFailed(startedLock bool)
 	// TokenIssued counts one successful token response.
 	TokenIssued(grantType string)
 }
@@ -123,14 +120,10 @@ func (r *Recorder) Login(method, outcome string) {
 	r.logins.WithLabelValues(method, outcome).Inc()
 }
 
-// OTPRejected implements Events. A code refused because the user is already
-// locked is not a failure: the limiter did not count it either.
-func (r *Recorder) OTPRejected(err error) {
-	if !errors.Is(err, mfa.ErrInvalidCode) {
-		return
-	}
+// OTPFailed implements Events.
+func (r *Recorder) OTPFailed(startedLock bool) {
 	r.otpFailures.Inc()
-	if errors.Is(err, mfa.ErrLocked) {
+	if startedLock {
 		r.otpLockouts.Inc()
 	}
 }
@@ -178,5 +171,5 @@ func From(ctx context.Context) Events {
 type nop struct{}
 
 func (nop) Login(string, string) {}
-func (nop) OTPRejected(error)    {}
+func (nop) OTPFailed(bool)       {}
 func (nop) TokenIssued(string)   {}

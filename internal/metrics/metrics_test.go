@@ -2,16 +2,12 @@ package metrics
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/authz/authz/internal/mfa"
 )
 
 func scrape(t *testing.T, r *Recorder) string {
@@ -31,10 +27,8 @@ func TestRecorderExportsEverything(t *testing.T) {
 	r.ObserveRequest("", 404, time.Millisecond)
 	r.Login(MethodPassword, OutcomeFailure)
 	r.TokenIssued("client_credentials")
-	r.OTPRejected(mfa.ErrInvalidCode)
-	r.OTPRejected(fmt.Errorf("%w (%w)", mfa.ErrInvalidCode, &mfa.LockedError{Until: time.Now()}))
-	r.OTPRejected(&mfa.LockedError{Until: time.Now()}) // refused while locked: not a failure
-	r.OTPRejected(mfa.ErrCodeFormat)
+	r.OTPFailed(false)
+	r.OTPFailed(true)
 	if err := r.Register(NewPoolCollector(func() []PoolStats {
 		return []PoolStats{{Pool: "postgres", InUse: 2, Idle: 1, Max: 8, Waits: 5, WaitTime: 1500 * time.Millisecond}}
 	})); err != nil {
@@ -75,7 +69,7 @@ func TestStepOutcome(t *testing.T) {
 func TestFromWithoutRecorderIsANoOp(t *testing.T) {
 	ev := From(context.Background())
 	ev.Login(MethodOTP, OutcomeSuccess)
-	ev.OTPRejected(errors.New("x"))
+	ev.OTPFailed(true)
 	ev.TokenIssued("refresh_token")
 	r := New()
 	if got := From(NewContext(context.Background(), r)); got != Events(r) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/throttle"
 )
 
 var (
@@ -16,59 +17,7 @@ var (
 	ErrInvalidCode = errors.New("mfa: invalid code")
 	// ErrNotEnrolled means the user has no OTP credential.
 	ErrNotEnrolled = errors.New("mfa: no OTP credential enrolled")
-	// ErrLocked is matched by every *LockedError, for callers that need not
-	// know until when.
-	ErrLocked = errors.New("mfa: locked after too many failed codes")
 )
-
-// LockedError means codes are refused until Until because of earlier failures.
-// It is returned alone when a locked user tries again, and together with
-// ErrInvalidCode by the failure that starts the lock.
-type LockedError struct {
-	Until time.Time
-}
-
-// Error tells when the lock ends, which is what the user needs to know.
-func (e *LockedError) Error() string {
-	return "mfa: locked after too many failed codes until " + e.Until.UTC().Format(time.RFC3339)
-}
-
-// Is lets errors.Is(err, ErrLocked) match a *LockedError.
-func (e *LockedError) Is(target error) bool { return target == ErrLocked }
-
-// Backoff is the lockout policy: the first Free consecutive failures cost
-// nothing (typos happen), then each failure locks for Base, doubling per further
-// failure up to Max (a Max below Base means Base). A success resets the count. With 5 free attempts and ±1
-// step, a brute force needs about 10^6/3 guesses, which this makes take years.
-type Backoff struct {
-	Free int
-	Base time.Duration
-	Max  time.Duration
-}
-
-// DefaultBackoff is used when a Verifier's Backoff is the zero value.
-var DefaultBackoff = Backoff{Free: 5, Base: 30 * time.Second, Max: 15 * time.Minute}
-
-// LockFor returns how long to lock after the given number of consecutive
-// failures; it has the shape store.Store.AddFailure expects.
-func (b Backoff) LockFor(failures int) time.Duration {
-	if failures <= b.Free || b.Base <= 0 {
-		return 0
-	}
-	limit := max(b.Max, b.Base)
-	d := b.Base
-	for i := b.Free + 1; i < failures; i++ {
-		if d >= limit/2 {
-			return limit // also keeps the doubling from overflowing
-		}
-		d *= 2
-	}
-	return d
-}
-
-// ThrottleKey is the store throttle key of a user's OTP lockout; an
-// administrator's "unlock" resets it.
-func ThrottleKey(userID string) string { return "otp:" + userID }
 
 // credentialAD binds a sealed credential secret to its user, so a sealed value
 // copied onto another user's row fails to open.
@@ -85,25 +34,25 @@ func pendingAD(userID string) []byte { return []byte("otp-pending:" + userID) }
 type Verifier struct {
 	Store  store.Store
 	Sealer *seal.Sealer
-	// Backoff is the lockout policy; the zero value means DefaultBackoff.
-	Backoff Backoff
+	// Backoff is the lockout policy; the zero value means throttle.OTP.
+	Backoff throttle.Backoff
 }
 
-// NewVerifier returns a Verifier with DefaultBackoff.
+// NewVerifier returns a Verifier with the throttle.OTP policy.
 func NewVerifier(st store.Store, sealer *seal.Sealer) *Verifier {
-	return &Verifier{Store: st, Sealer: sealer, Backoff: DefaultBackoff}
+	return &Verifier{Store: st, Sealer: sealer, Backoff: throttle.OTP}
 }
 
-func (v *Verifier) backoff() Backoff {
-	if v.Backoff == (Backoff{}) {
-		return DefaultBackoff
+func (v *Verifier) backoff() throttle.Backoff {
+	if v.Backoff == (throttle.Backoff{}) {
+		return throttle.OTP
 	}
 	return v.Backoff
 }
 
 // Verify checks code as the second factor at now against cred, the user's
 // credential as the caller has just read it from the store (nil when there
-// is none). It returns nil on success; *LockedError (matching ErrLocked)
+// is none). It returns nil on success; *throttle.LockedError (matching throttle.ErrLocked)
 // while locked; ErrInvalidCode for a wrong or replayed code, which counts
 // towards the lockout; ErrCodeEmpty or ErrCodeFormat for input that is not a
 // code, which does not count since it cannot be a guess; ErrNotEnrolled
@@ -207,22 +156,19 @@ func (v *Verifier) parse(ctx context.Context, userID, code string, now time.Time
 	return code, nil
 }
 
-// checkLock returns a *LockedError while the user is locked.
+// checkLock returns a *throttle.LockedError while the user is locked.
 func (v *Verifier) checkLock(ctx context.Context, userID string, now time.Time) error {
-	th, err := v.Store.GetThrottle(ctx, ThrottleKey(userID))
-	if err != nil {
+	err := throttle.Check(ctx, v.Store, throttle.OTPKey(userID), now)
+	if err != nil && !errors.Is(err, throttle.ErrLocked) {
 		return fmt.Errorf("mfa: read lockout: %w", err)
 	}
-	if now.Before(th.LockedUntil) {
-		return &LockedError{Until: th.LockedUntil}
-	}
-	return nil
+	return err
 }
 
-// charge counts the attempt before its outcome is known: see Backoff.Charge.
+// charge counts the attempt before its outcome is known: see throttle.Backoff.Charge.
 func (v *Verifier) charge(ctx context.Context, userID string, now time.Time) (*store.Throttle, error) {
-	th, err := v.backoff().Charge(ctx, v.Store, ThrottleKey(userID), now)
-	if err != nil && !errors.Is(err, ErrLocked) {
+	th, err := v.backoff().Charge(ctx, v.Store, throttle.OTPKey(userID), now)
+	if err != nil && !errors.Is(err, throttle.ErrLocked) {
 		return nil, fmt.Errorf("mfa: count attempt: %w", err)
 	}
 	return th, err
@@ -232,39 +178,15 @@ func (v *Verifier) charge(ctx context.Context, userID string, now time.Time) (*s
 // ErrInvalidCode, joined with a *LockedError when this failure started a lock.
 func refused(th *store.Throttle, now time.Time) error {
 	if now.Before(th.LockedUntil) {
-		return fmt.Errorf("%w (%w)", ErrInvalidCode, &LockedError{Until: th.LockedUntil})
+		return fmt.Errorf("%w (%w)", ErrInvalidCode, &throttle.LockedError{Until: th.LockedUntil})
 	}
 	return ErrInvalidCode
 }
 
 // succeed clears the attempts counted for this user.
 func (v *Verifier) succeed(ctx context.Context, userID string) error {
-	if err := v.Store.ResetThrottle(ctx, ThrottleKey(userID)); err != nil {
+	if err := v.Store.ResetThrottle(ctx, throttle.OTPKey(userID)); err != nil {
 		return fmt.Errorf("mfa: reset lockout: %w", err)
 	}
 	return nil
-}
-
-// Charge counts an attempt on key as a failure before its outcome is known, and
-// refuses it (with a *LockedError) when key is locked, or when other attempts
-// were counted between this one's read and write beyond the free budget.
-// Counting first is what keeps a burst of concurrent guesses, on any number of
-// replicas, from all passing the lock check before the first failure is written.
-// The caller resets the throttle when the attempt succeeds.
-func (b Backoff) Charge(ctx context.Context, st store.Store, key string, now time.Time) (*store.Throttle, error) {
-	before, err := st.GetThrottle(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	if now.Before(before.LockedUntil) {
-		return nil, &LockedError{Until: before.LockedUntil}
-	}
-	after, err := st.AddFailure(ctx, key, now, b.LockFor)
-	if err != nil {
-		return nil, err
-	}
-	if after.Failures > before.Failures+1 && after.Failures > b.Free {
-		return nil, &LockedError{Until: after.LockedUntil}
-	}
-	return after, nil
 }

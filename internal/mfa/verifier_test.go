@@ -14,6 +14,7 @@ import (
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/throttle"
 )
 
 // t0 is mid-step, so that ±n periods are unambiguous steps.
@@ -103,7 +104,7 @@ func wrongCode(t testing.TB, secret string, at time.Time) string {
 
 func (f *fixture) failures(t testing.TB, userID string) int {
 	t.Helper()
-	th, err := f.st.GetThrottle(context.Background(), mfa.ThrottleKey(userID))
+	th, err := f.st.GetThrottle(context.Background(), throttle.OTPKey(userID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func TestVerifyWithStaleCredential(t *testing.T) {
 
 func TestVerifyConcurrentReplayAcceptsOnce(t *testing.T) {
 	f := newFixture(t)
-	f.v.Backoff = mfa.Backoff{Free: 100, Base: time.Second} // judge every attempt
+	f.v.Backoff = throttle.Backoff{Free: 100, Base: time.Second} // judge every attempt
 	userID, secret := f.enrolled(t)
 	now := t0.Add(time.Hour)
 	c := code(t, secret, now)
@@ -253,38 +254,38 @@ func TestLockoutAndUnlock(t *testing.T) {
 	userID, secret := f.enrolled(t)
 	now := t0.Add(time.Hour)
 	bad := wrongCode(t, secret, now)
-	free := mfa.DefaultBackoff.Free
+	free := throttle.OTP.Free
 	for i := 1; i <= free; i++ {
 		err := f.verify(ctx, userID, bad, now)
-		if !errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrLocked) {
+		if !errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, throttle.ErrLocked) {
 			t.Fatalf("free failure %d: %v, want ErrInvalidCode without lock", i, err)
 		}
 	}
 	// The failure after the free ones locks, and says so.
 	err := f.verify(ctx, userID, bad, now)
-	var locked *mfa.LockedError
+	var locked *throttle.LockedError
 	if !errors.Is(err, mfa.ErrInvalidCode) || !errors.As(err, &locked) {
 		t.Fatalf("failure %d: %v, want ErrInvalidCode and LockedError", free+1, err)
 	}
-	if want := now.Add(mfa.DefaultBackoff.Base); !locked.Until.Equal(want) {
+	if want := now.Add(throttle.OTP.Base); !locked.Until.Equal(want) {
 		t.Fatalf("locked until %v, want %v", locked.Until, want)
 	}
 	// While locked even the right code is refused, without being judged.
-	for _, at := range []time.Time{now, now.Add(mfa.DefaultBackoff.Base - time.Second)} {
+	for _, at := range []time.Time{now, now.Add(throttle.OTP.Base - time.Second)} {
 		err := f.verify(ctx, userID, code(t, secret, at), at)
-		if !errors.Is(err, mfa.ErrLocked) || errors.Is(err, mfa.ErrInvalidCode) {
+		if !errors.Is(err, throttle.ErrLocked) || errors.Is(err, mfa.ErrInvalidCode) {
 			t.Fatalf("right code while locked at %v: %v, want only ErrLocked", at, err)
 		}
 	}
 	// Nor does a malformed code learn anything but the lock.
-	if err := f.verify(ctx, userID, "", now); !errors.Is(err, mfa.ErrLocked) {
+	if err := f.verify(ctx, userID, "", now); !errors.Is(err, throttle.ErrLocked) {
 		t.Fatalf("empty code while locked: %v, want ErrLocked", err)
 	}
 	if n := f.failures(t, userID); n != free+1 {
 		t.Errorf("attempts while locked were counted: %d failures", n)
 	}
 	// After the back-off the right code works and clears the count.
-	at := now.Add(mfa.DefaultBackoff.Base)
+	at := now.Add(throttle.OTP.Base)
 	if err := f.verify(ctx, userID, code(t, secret, at), at); err != nil {
 		t.Fatalf("right code after the lock: %v", err)
 	}
@@ -295,13 +296,13 @@ func TestLockoutAndUnlock(t *testing.T) {
 
 func TestLockoutDoubles(t *testing.T) {
 	f := newFixture(t)
-	f.v.Backoff = mfa.Backoff{Free: 1, Base: time.Minute, Max: 3 * time.Minute}
+	f.v.Backoff = throttle.Backoff{Free: 1, Base: time.Minute, Max: 3 * time.Minute}
 	ctx := context.Background()
 	userID, secret := f.enrolled(t)
 	now := t0.Add(time.Hour)
 	for i, want := range []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 3 * time.Minute} {
 		err := f.verify(ctx, userID, wrongCode(t, secret, now), now)
-		var locked *mfa.LockedError
+		var locked *throttle.LockedError
 		gotLock := errors.As(err, &locked)
 		if want == 0 {
 			if gotLock || !errors.Is(err, mfa.ErrInvalidCode) {
@@ -381,10 +382,10 @@ func TestEnrollHonoursLockout(t *testing.T) {
 	ctx := context.Background()
 	userID := f.newUser(t)
 	secret, _ := mfa.NewSecret()
-	for range mfa.DefaultBackoff.Free + 1 {
+	for range throttle.OTP.Free + 1 {
 		_ = f.v.Enroll(ctx, userID, secret, wrongCode(t, secret, t0), t0)
 	}
-	if err := f.v.Enroll(ctx, userID, secret, code(t, secret, t0), t0); !errors.Is(err, mfa.ErrLocked) {
+	if err := f.v.Enroll(ctx, userID, secret, code(t, secret, t0), t0); !errors.Is(err, throttle.ErrLocked) {
 		t.Fatalf("Enroll while locked = %v, want ErrLocked", err)
 	}
 }
@@ -444,7 +445,7 @@ func TestConcurrentGuessesCannotOutrunTheLockout(t *testing.T) {
 	wg.Wait()
 	judged := 0
 	for _, err := range errs {
-		var le *mfa.LockedError
+		var le *throttle.LockedError
 		switch {
 		case errors.Is(err, mfa.ErrInvalidCode):
 			judged++
@@ -453,7 +454,7 @@ func TestConcurrentGuessesCannotOutrunTheLockout(t *testing.T) {
 			t.Errorf("unexpected error %v", err)
 		}
 	}
-	if max := mfa.DefaultBackoff.Free + 1; judged > max {
+	if max := throttle.OTP.Free + 1; judged > max {
 		t.Fatalf("%d of %d concurrent guesses were judged, at most %d may be", judged, n, max)
 	}
 }

@@ -6,14 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/a-h/templ"
 	"github.com/ory/fosite"
 
-	"github.com/authz/authz/internal/login"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -44,43 +42,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	sess, err := p.pipeline.CurrentSession(r)
-	if err != nil {
-		p.authorizeError(w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
-		return
-	}
-	prompt := strings.Fields(ar.GetRequestForm().Get("prompt"))
-	if sess != nil && (slices.Contains(prompt, "login") || maxAgeExceeded(ar.GetRequestForm(), sess.AuthTime)) {
-		sess = nil
-	}
-	var u *store.User
-	if sess != nil {
-		if u, err = p.store.GetUser(ctx, sess.UserID); err != nil || !u.Enabled {
-			sess = nil
-		}
-	}
-	if sess == nil {
-		if slices.Contains(prompt, "none") {
-			p.authorizeError(w, r, ar, fosite.ErrLoginRequired)
-			return
-		}
-		p.pipeline.Start(w, r, login.StartRequest{AuthRequest: ar.GetRequestForm(), ClientID: ar.GetClient().GetID(), RequestedAt: ar.GetRequestedAt()})
-		return
-	}
-	need, err := p.needsConsent(ctx, ar, sess.UserID)
-	if err != nil {
-		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
-		return
-	}
-	if need {
-		if slices.Contains(prompt, "none") {
-			p.authorizeError(w, r, ar, fosite.ErrConsentRequired)
-			return
-		}
-		p.pipeline.Start(w, r, login.StartRequest{AuthRequest: ar.GetRequestForm(), ClientID: ar.GetClient().GetID(), RequestedAt: ar.GetRequestedAt(), Session: sess})
-		return
-	}
-	p.respond(w, r, ar, sess, u, ar.GetRequestedAt())
+	p.login.Start(w, r, session.LoginRequest{AuthRequest: ar.GetRequestForm(), ClientID: ar.GetClient().GetID(), RequestedAt: ar.GetRequestedAt()})
 }
 
 // checkClientAndRedirect answers with an error page, never a redirect, when the
@@ -123,26 +85,6 @@ func checkPKCE(ar fosite.AuthorizeRequester) error {
 	return nil
 }
 
-func maxAgeExceeded(form url.Values, authTime time.Time) bool {
-	v := form.Get("max_age")
-	if v == "" {
-		return false
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return true
-	}
-	return time.Since(authTime) > time.Duration(n)*time.Second
-}
-
-func (p *Provider) needsConsent(ctx context.Context, ar fosite.AuthorizeRequester, userID string) (bool, error) {
-	c, ok := ar.GetClient().(Client)
-	if ok && c.SkipConsent {
-		return false, nil
-	}
-	return login.NeedsConsent(ctx, p.store, userID, ar.GetClient().GetID(), ar.GetRequestedScopes())
-}
-
 // ResumeAuthorization implements login.Resumer: it rebuilds the parked request
 // from its saved form and answers it.
 func (p *Provider) ResumeAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, sess *store.Session, u *store.User) {
@@ -154,14 +96,30 @@ func (p *Provider) ResumeAuthorization(w http.ResponseWriter, r *http.Request, l
 	p.respond(w, r, ar, sess, u, lt.RequestedAt)
 }
 
-// DenyAuthorization implements login.Resumer.
-func (p *Provider) DenyAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+// DenyAuthorization implements login.Resumer: it answers the parked request
+// with the OAuth error for reason.
+func (p *Provider) DenyAuthorization(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, reason error) {
 	ar, err := p.rebuild(r, lt)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	p.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user denied the request."))
+	p.authorizeError(w, r, ar, denial(reason))
+}
+
+// denial is the OAuth error of a login that ended without a signed-in user.
+func denial(reason error) error {
+	switch {
+	case errors.Is(reason, session.ErrAccessDenied):
+		return fosite.ErrAccessDenied.WithHint("The user denied the request.")
+	case errors.Is(reason, session.ErrLoginRequired):
+		return fosite.ErrLoginRequired
+	case errors.Is(reason, session.ErrConsentRequired):
+		return fosite.ErrConsentRequired
+	case errors.Is(reason, store.ErrUnavailable), errors.Is(reason, context.DeadlineExceeded):
+		return fosite.ErrTemporarilyUnavailable.WithWrap(reason)
+	}
+	return fosite.ErrServerError.WithWrap(reason)
 }
 
 func (p *Provider) rebuild(r *http.Request, lt *store.LoginTransaction) (fosite.AuthorizeRequester, error) {
@@ -185,7 +143,7 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	fs.Claims.Issuer = p.cfg.Issuer
 	fs.Claims.AuthTime = sess.AuthTime.UTC()
 	fs.Claims.RequestedAt = requestedAt.UTC()
-	fs.Claims.AuthenticationMethodsReferences = login.PublicAMR(sess.AMR)
+	fs.Claims.AuthenticationMethodsReferences = session.PublicAMR(sess.AMR)
 	addProfileClaims(fs.Claims.Extra, u, ar.GetGrantedScopes())
 	if sess.Provider != "" {
 		fs.Claims.Extra["idp"] = sess.Provider
@@ -222,18 +180,7 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 }
 
 func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	render(w, r, status, views.ErrorPage(title, msg, "", ""), p.log)
-}
-
-func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component, log interface {
-	ErrorContext(context.Context, string, ...any)
-}) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := c.Render(r.Context(), w); err != nil {
-		log.ErrorContext(r.Context(), "render page", "err", err)
-	}
+	views.Render(w, r, status, views.ErrorPage(title, msg, "", ""), p.log)
 }
 
 // addProfileClaims adds the standard claims the granted scopes allow.

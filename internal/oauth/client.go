@@ -3,14 +3,12 @@ package oauth
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"fmt"
 
 	"github.com/ory/fosite"
 
+	"github.com/authz/authz/internal/randtoken"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -74,11 +72,7 @@ func (h SecretHasher) Compare(ctx context.Context, hash, data []byte) error {
 
 // NewClientSecret returns a fresh random secret (32 bytes, base64url) and its hash.
 func (h SecretHasher) NewClientSecret() (secret string, hash []byte, err error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", nil, fmt.Errorf("oauth: client secret: %w", err)
-	}
-	secret = base64.RawURLEncoding.EncodeToString(b[:])
+	secret = randtoken.New(32)
 	hash, err = h.Hash(context.Background(), []byte(secret))
 	return secret, hash, err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 
+	"github.com/authz/authz/internal/httpjson"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -40,22 +41,15 @@ func (p *Provider) limitBody(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	iss := p.cfg.Issuer
 	algs, err := p.keys.Algorithms(r.Context())
 	if err != nil {
 		p.log.ErrorContext(r.Context(), "discovery: keys", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpjson.Write(w, http.StatusOK, map[string]any{
 		"issuer":                                         iss,
 		"authorization_endpoint":                         iss + "/oauth2/auth",
 		"token_endpoint":                                 iss + "/oauth2/token",
@@ -87,7 +81,7 @@ func (p *Provider) jwks(w http.ResponseWriter, r *http.Request) {
 	set, err := p.keys.JWKS(r.Context())
 	if err != nil {
 		p.log.ErrorContext(r.Context(), "jwks", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -173,7 +167,7 @@ func storeDown(err error) bool {
 func (p *Provider) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	p.log.WarnContext(r.Context(), "store unavailable", "path", r.URL.Path, "err", err)
 	w.Header().Set("Retry-After", "5")
-	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "The server cannot reach its database. Try again shortly."})
+	httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "The server cannot reach its database. Try again shortly."})
 }
 
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
@@ -231,34 +225,34 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "A bearer token is required."})
+		httpjson.Write(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "A bearer token is required."})
 		return
 	}
 	_, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, NewSession(""))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The access token is not active."})
+		httpjson.Write(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The access token is not active."})
 		return
 	}
 	if !ar.GetGrantedScopes().Has("openid") {
 		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="openid"`)
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope", "error_description": "The token was not granted the openid scope."})
+		httpjson.Write(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope", "error_description": "The token was not granted the openid scope."})
 		return
 	}
 	u, err := p.store.GetUser(ctx, ar.GetSession().GetSubject())
 	if errors.Is(err, store.ErrNotFound) || err == nil && !u.Enabled {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The token's user is disabled or no longer exists."})
+		httpjson.Write(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The token's user is disabled or no longer exists."})
 		return
 	}
 	if err != nil {
 		p.log.ErrorContext(ctx, "userinfo: load user", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
 		return
 	}
 	claims := map[string]any{"sub": u.ID}
 	addProfileClaims(claims, u, ar.GetGrantedScopes())
-	writeJSON(w, http.StatusOK, claims)
+	httpjson.Write(w, http.StatusOK, claims)
 }
 
 // validPostLogoutURI reports whether uri is registered for the client exactly.

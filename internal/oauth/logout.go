@@ -11,8 +11,8 @@ import (
 
 	jose4 "github.com/go-jose/go-jose/v4"
 
-	"github.com/authz/authz/internal/clientip"
-	"github.com/authz/authz/internal/login"
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -42,18 +42,18 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "Logout failed", "The post_logout_redirect_uri is not registered for this application.")
 		return
 	}
-	sess, err := p.pipeline.CurrentSession(r)
+	sess, err := p.sessions.Current(r)
 	if err != nil {
 		p.errorPage(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "Please try again in a moment.")
 		return
 	}
 	if sess != nil && !p.logoutConfirmed(r, sess, hintSubject) {
-		render(w, r, http.StatusOK, views.LogoutConfirmPage(views.LogoutData{Confirm: login.LogoutToken(sess.ID), PostLogoutURI: uri, State: r.Form.Get("state"), ClientID: clientID}), p.log)
+		views.Render(w, r, http.StatusOK, views.LogoutConfirmPage(views.LogoutData{Confirm: session.LogoutToken(sess.ID), PostLogoutURI: uri, State: r.Form.Get("state"), ClientID: clientID}), p.log)
 		return
 	}
 	p.endSession(w, r, sess, clientID)
 	if uri == "" {
-		render(w, r, http.StatusOK, views.LoggedOutPage(), p.log)
+		views.Render(w, r, http.StatusOK, views.LoggedOutPage(), p.log)
 		return
 	}
 	target, _ := url.Parse(uri)
@@ -71,15 +71,15 @@ func (p *Provider) logoutConfirmed(r *http.Request, sess *store.Session, hintSub
 		return true
 	}
 	got := r.PostForm.Get("confirm")
-	return r.Method == http.MethodPost && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(login.LogoutToken(sess.ID))) == 1
+	return r.Method == http.MethodPost && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(session.LogoutToken(sess.ID))) == 1
 }
 
 func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, sess *store.Session, clientID string) {
-	if _, err := p.pipeline.EndSession(w, r); err != nil {
+	if _, err := p.sessions.End(w, r); err != nil {
 		p.log.ErrorContext(r.Context(), "logout: end session", "err", err)
 	}
 	if sess != nil {
-		p.audit(r.Context(), "logout", sess.UserID, clientID)
+		p.audit(r.Context(), audit.Logout, sess.UserID, clientID)
 	}
 }
 
@@ -129,10 +129,6 @@ func (p *Provider) verifyIDTokenHint(ctx context.Context, hint string) (aud, sub
 	return "", "", errors.New("oauth: id_token_hint without audience")
 }
 
-func (p *Provider) audit(ctx context.Context, typ, userID, clientID string) {
-	e := &store.AuditEvent{Type: typ, ActorID: userID, UserID: userID, ClientID: clientID, IP: clientip.FromContext(ctx)}
-	e.Time = nowUTC()
-	if err := p.store.AppendAudit(ctx, e); err != nil {
-		p.log.ErrorContext(ctx, "audit append failed", "type", typ, "err", err)
-	}
+func (p *Provider) audit(ctx context.Context, typ audit.Type, userID, clientID string) {
+	audit.Record(ctx, p.store, p.log, &store.AuditEvent{Time: nowUTC(), Type: string(typ), ActorID: userID, UserID: userID, ClientID: clientID})
 }

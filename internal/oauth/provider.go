@@ -5,6 +5,7 @@ package oauth
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/ory/fosite"
@@ -12,7 +13,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
 
-	"github.com/authz/authz/internal/login"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -36,15 +37,25 @@ type Provider struct {
 	store    store.Store
 	keys     *KeySet
 	hasher   SecretHasher
-	pipeline *login.Pipeline
+	sessions *session.Manager
+	login    Login
 	log      *slog.Logger
+}
+
+// Login is the login pipeline, to which the authorization endpoint hands
+// every request it accepts; internal/login implements it.
+type Login interface {
+	// Start signs the browser's user in as req needs, then answers the
+	// authorization request through the provider's ResumeAuthorization or
+	// DenyAuthorization.
+	Start(w http.ResponseWriter, r *http.Request, req session.LoginRequest)
 }
 
 // Supported scopes; others are refused by the client's scope list anyway.
 var supportedScopes = []string{"openid", "profile", "email", "offline_access"}
 
 // NewProvider composes fosite with the grants authz supports, and no others.
-func NewProvider(cfg Config, st store.Store, keys *KeySet, pipeline *login.Pipeline, log *slog.Logger) *Provider {
+func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Manager, login Login, log *slog.Logger) *Provider {
 	hasher := SecretHasher{Key: cfg.ClientSecretKey}
 	fc := &fosite.Config{
 		AccessTokenLifespan:            cfg.AccessTokenTTL,
@@ -79,7 +90,7 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, pipeline *login.Pipel
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
-	return &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, pipeline: pipeline, log: log}
+	return &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, sessions: sessions, login: login, log: log}
 }
 
 // Hasher returns the client secret hasher, for creating clients.

@@ -25,6 +25,7 @@ import (
 	"github.com/authz/authz/internal/oauth"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/seal"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
 	"github.com/authz/authz/internal/store/sqlite"
@@ -39,6 +40,7 @@ type App struct {
 	Keys      *oauth.KeySet
 	Passwords *password.Hasher
 	OTP       *mfa.Verifier
+	Sessions  *session.Manager
 	Pipeline  *login.Pipeline
 	Provider  *oauth.Provider
 	Admin     *admin.Console
@@ -152,10 +154,10 @@ func (a *App) build(ctx context.Context, master []byte) error {
 	if err := a.buildMail(); err != nil {
 		return err
 	}
+	a.Sessions = &session.Manager{Store: a.Store, SecureCookies: cfg.Issuer.Scheme == "https"}
 	a.Pipeline = &login.Pipeline{
-		Store: a.Store, Passwords: a.Passwords, OTP: a.OTP, Log: a.Log,
-		SecureCookies: cfg.Issuer.Scheme == "https", SessionTTL: cfg.SessionTTL,
-		TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer,
+		Store: a.Store, Sessions: a.Sessions, Passwords: a.Passwords, OTP: a.OTP, Log: a.Log,
+		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer,
 	}
 	a.Provider = oauth.NewProvider(oauth.Config{
 		Issuer:           cfg.Issuer.String(),
@@ -165,10 +167,10 @@ func (a *App) build(ctx context.Context, master []byte) error {
 		IDTokenTTL:       cfg.IDTokenTTL,
 		HMACSecret:       deriveKey(master, "token hmac"),
 		ClientSecretKey:  deriveKey(master, "client secret"),
-	}, a.Store, a.Keys, a.Pipeline, a.Log)
+	}, a.Store, a.Keys, a.Sessions, a.Pipeline, a.Log)
 	a.Pipeline.Resume = a.Provider
 	a.Pipeline.Federation = &federation.Service{Store: a.Store, Sealer: a.Sealer, Issuer: cfg.Issuer.String(), Log: a.Log}
-	a.Admin = &admin.Console{Store: a.Store, Pipeline: a.Pipeline, Mail: a.Mail, Issuer: cfg.Issuer.String(), LinkTTL: cfg.ActionTokenTTL, Log: a.Log,
+	a.Admin = &admin.Console{Store: a.Store, Sessions: a.Sessions, Login: a.Pipeline, Mail: a.Mail, Issuer: cfg.Issuer.String(), LinkTTL: cfg.ActionTokenTTL, Log: a.Log,
 		Sealer: a.Sealer, Secrets: a.Provider.Hasher(), Tokens: a.Provider}
 	return a.bootstrapAdmin(ctx)
 }

@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/randtoken"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -27,11 +27,7 @@ func (a *App) bootstrapAdmin(ctx context.Context) error {
 	}
 	pw, printed := a.Config.BootstrapAdminPassword, false
 	if pw == "" {
-		var b [15]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return err
-		}
-		pw, printed = base64.RawURLEncoding.EncodeToString(b[:]), true
+		pw, printed = randtoken.New(15), true
 	}
 	hash, err := a.Passwords.Hash(ctx, pw)
 	if err != nil {
@@ -46,7 +42,7 @@ func (a *App) bootstrapAdmin(ctx context.Context) error {
 		}
 		return fmt.Errorf("bootstrap: create admin: %w", err)
 	}
-	_ = a.Store.AppendAudit(ctx, &store.AuditEvent{Time: now, Type: "user.created", UserID: u.ID, Detail: "bootstrap administrator"})
+	_ = a.Store.AppendAudit(ctx, &store.AuditEvent{Time: now, Type: string(audit.UserCreated), UserID: u.ID, Detail: "bootstrap administrator"})
 	a.Log.Info("created bootstrap administrator", "username", BootstrapUsername)
 	if printed {
 		fmt.Fprintf(a.Console, "\n  Bootstrap administrator created.\n  username: %s\n  one-time password: %s\n  Sign in at %s/account to enroll an authenticator. This password is shown only once.\n\n",

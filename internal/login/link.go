@@ -1,26 +1,17 @@
 package login
 
+// Set-up and reset links: the landing page, then a setup transaction that runs
+// the same steps as a login (enrollment, then the new password).
+
 import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
-	"time"
 
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
-
-// IssueLink creates a single-use action token for userID and returns the token
-// to put in the link. Older unused links of the same kind stop working.
-func IssueLink(ctx context.Context, st store.Store, userID, kind string, ttl time.Duration, now time.Time) (string, error) {
-	token, id := newToken()
-	err := st.CreateActionToken(ctx, &store.ActionToken{ID: id, UserID: userID, Kind: kind, CreatedAt: now, ExpiresAt: now.Add(ttl)})
-	return token, err
-}
-
-// LinkPath is the path of the page an action link opens.
-func LinkPath(token string) string { return "/link/" + url.PathEscape(token) }
 
 const msgNewLink = "Ask your administrator to send you a new link."
 
@@ -29,7 +20,7 @@ const msgNewLink = "Ask your administrator to send you a new link."
 func (p *Pipeline) openLink(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	token := r.PathValue("token")
-	at, err := p.Store.GetActionToken(ctx, TokenID(token))
+	at, err := p.Store.GetActionToken(ctx, session.TokenID(token))
 	switch {
 	case errors.Is(err, store.ErrNotFound) || len(token) > 128:
 		p.render(w, r, http.StatusNotFound, views.ErrorPage("Invalid link", "This link is not valid: it is mistyped, or a newer link has replaced it. "+msgNewLink, "", ""))
@@ -50,7 +41,7 @@ func (p *Pipeline) openLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Get("continue") != "1" {
-		p.render(w, r, http.StatusOK, views.SetupLandingPage(landingTitle(at.Kind), p.linkActions(ctx, u), LinkPath(token)+"?continue=1"))
+		p.render(w, r, http.StatusOK, views.SetupLandingPage(landingTitle(at.Kind), p.linkActions(ctx, u), session.LinkPath(token)+"?continue=1"))
 		return
 	}
 	lt := &store.LoginTransaction{Purpose: store.PurposeSetup, UserID: u.ID, ActionTokenID: at.ID}

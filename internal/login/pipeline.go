@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -35,7 +39,38 @@ type state struct {
 	otpWaived bool
 }
 
-var errUserGone = errors.New("login: user disabled or deleted")
+var (
+	errUserGone      = errors.New("login: user disabled or deleted")
+	errNoTransaction = errors.New("login: no login transaction")
+)
+
+// next derives the step that follows. Enrollment is needed exactly when the OTP
+// flag is on and no credential exists; a code accepted during enrollment counts
+// as the second factor of this login. Upstream logins skip both unless their
+// provider requires OTP.
+func (p *Pipeline) next(ctx context.Context, st *state) (step, error) {
+	lt, u := st.lt, st.user
+	switch {
+	case u == nil:
+		return stepPassword, nil
+	case st.otpWaived:
+	case u.OTPRequired && st.cred == nil:
+		return stepEnroll, nil
+	case st.cred != nil && !slices.Contains(lt.AMR, session.AMROTP):
+		return stepOTP, nil
+	}
+	if lt.Purpose == store.PurposeSetup && !slices.Contains(lt.AMR, session.AMRPassword) {
+		return stepSetPassword, nil
+	}
+	need, err := p.needsConsent(ctx, lt)
+	if err != nil {
+		return 0, err
+	}
+	if need {
+		return stepConsent, nil
+	}
+	return stepFinish, nil
+}
 
 // load reads the user and the OTP credential of lt.
 func (p *Pipeline) load(ctx context.Context, lt *store.LoginTransaction) (*state, error) {
@@ -58,7 +93,7 @@ func (p *Pipeline) loadFor(ctx context.Context, lt *store.LoginTransaction, u *s
 		return nil, errUserGone
 	}
 	st := &state{lt: lt, user: u}
-	if has(lt.AMR, AMRFederated) {
+	if slices.Contains(lt.AMR, session.AMRFederated) {
 		// A provider that is gone waives nothing: the local steps run.
 		pr, err := p.Store.GetProvider(ctx, lt.UpstreamAlias)
 		st.otpWaived = err == nil && !pr.RequireOTP
@@ -76,69 +111,110 @@ func (p *Pipeline) loadFor(ctx context.Context, lt *store.LoginTransaction, u *s
 	return st, nil
 }
 
-// next derives the step that follows. Enrollment is needed exactly when the OTP
-// flag is on and no credential exists; a code accepted during enrollment counts
-// as the second factor of this login. Upstream logins skip both unless their
-// provider requires OTP.
-func (p *Pipeline) next(ctx context.Context, st *state) (step, error) {
-	lt, u := st.lt, st.user
+// Start begins a sign-in. The authorization endpoint hands it every browser
+// request it accepts, and next decides, as for any other step, whether the
+// browser's session is enough, or the password, the code, enrollment or
+// consent is needed first. A request that needs nothing more is answered at
+// once without a transaction; prompt=none answers login_required or
+// consent_required instead of showing a page.
+func (p *Pipeline) Start(w http.ResponseWriter, r *http.Request, req session.LoginRequest) {
+	ctx := r.Context()
+	lt := &store.LoginTransaction{Purpose: store.PurposeLogin, ClientID: req.ClientID, RequestedAt: req.RequestedAt}
+	if req.AuthRequest != nil {
+		lt.AuthRequest = req.AuthRequest.Encode()
+	}
+	prompt := strings.Fields(req.AuthRequest.Get("prompt"))
+	sess, err := p.Sessions.Current(r)
+	if err != nil {
+		p.refuse(w, r, lt, err)
+		return
+	}
+	if sess != nil && (slices.Contains(prompt, "login") || p.maxAgeExceeded(req.AuthRequest, sess.AuthTime)) {
+		sess = nil
+	}
+	st, err := p.resumeSession(ctx, lt, sess)
+	if errors.Is(err, errUserGone) {
+		sess, lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = nil, "", nil, time.Time{}, ""
+		st, err = &state{lt: lt}, nil
+	}
+	var s step
+	if err == nil {
+		s, err = p.next(ctx, st)
+	}
 	switch {
-	case u == nil:
-		return stepPassword, nil
-	case st.otpWaived:
-	case u.OTPRequired && st.cred == nil:
-		return stepEnroll, nil
-	case st.cred != nil && !has(lt.AMR, AMROTP):
-		return stepOTP, nil
-	}
-	if lt.Purpose == store.PurposeSetup && !has(lt.AMR, AMRPassword) {
-		return stepSetPassword, nil
-	}
-	need, err := p.needsConsent(ctx, lt)
-	if err != nil {
-		return 0, err
-	}
-	if need {
-		return stepConsent, nil
-	}
-	return stepFinish, nil
-}
-
-// requestedScopes returns the scopes of the parked authorization request.
-func requestedScopes(lt *store.LoginTransaction) []string {
-	form, _ := url.ParseQuery(lt.AuthRequest)
-	return strings.Fields(form.Get("scope"))
-}
-
-func (p *Pipeline) needsConsent(ctx context.Context, lt *store.LoginTransaction) (bool, error) {
-	if lt.AuthRequest == "" {
-		return false, nil
-	}
-	c, err := p.Store.GetClient(ctx, lt.ClientID)
-	if err != nil {
-		return false, fmt.Errorf("login: client of transaction: %w", err)
-	}
-	if c.SkipConsent {
-		return false, nil
-	}
-	return NeedsConsent(ctx, p.Store, lt.UserID, lt.ClientID, requestedScopes(lt))
-}
-
-// NeedsConsent reports whether userID has not yet granted clientID every scope.
-func NeedsConsent(ctx context.Context, st store.Store, userID, clientID string, scopes []string) (bool, error) {
-	c, err := st.GetConsent(ctx, userID, clientID)
-	if errors.Is(err, store.ErrNotFound) {
-		return len(scopes) > 0, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	for _, s := range scopes {
-		if !has(c.Scopes, s) {
-			return true, nil
+	case err != nil:
+		p.refuse(w, r, lt, err)
+	case s == stepFinish && sess != nil && lt.AuthRequest != "":
+		p.Resume.ResumeAuthorization(w, r, lt, sess, st.user)
+	case slices.Contains(prompt, "none") && s == stepConsent:
+		p.refuse(w, r, lt, session.ErrConsentRequired)
+	case slices.Contains(prompt, "none"):
+		p.refuse(w, r, lt, session.ErrLoginRequired)
+	default:
+		if err := p.begin(w, r, lt); err != nil {
+			p.refuse(w, r, lt, err)
+			return
 		}
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	}
-	return false, nil
+}
+
+// resumeSession carries what sess already proved into lt, and loads the state.
+func (p *Pipeline) resumeSession(ctx context.Context, lt *store.LoginTransaction, sess *store.Session) (*state, error) {
+	if sess != nil {
+		lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = sess.UserID, sess.AMR, sess.AuthTime, sess.Provider
+	}
+	return p.load(ctx, lt)
+}
+
+// maxAgeExceeded reports whether a session authenticated at authTime is older
+// than the request's max_age allows; a malformed max_age asks for a new login.
+func (p *Pipeline) maxAgeExceeded(form url.Values, authTime time.Time) bool {
+	v := form.Get("max_age")
+	if v == "" {
+		return false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return true
+	}
+	return p.now().Sub(authTime) > time.Duration(n)*time.Second
+}
+
+// refuse ends a Start that cannot go on: the parked authorization request
+// hears why, and a login to the account page shows the error.
+func (p *Pipeline) refuse(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, reason error) {
+	if lt.AuthRequest == "" {
+		p.fail(w, r, reason)
+		return
+	}
+	p.Resume.DenyAuthorization(w, r, lt, reason)
+}
+
+// begin stores lt with fresh ID, CSRF secret and expiry, and sets its cookie.
+func (p *Pipeline) begin(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) error {
+	token, id := session.NewToken()
+	csrf, _ := session.NewToken()
+	now := p.now()
+	lt.ID, lt.CSRF, lt.CreatedAt, lt.ExpiresAt = id, csrf, now, now.Add(p.TransactionTTL)
+	if err := p.Store.CreateLoginTransaction(r.Context(), lt); err != nil {
+		return fmt.Errorf("login: create transaction: %w", err)
+	}
+	p.Sessions.SetCookie(w, session.TransactionCookie, token, lt.ExpiresAt)
+	return nil
+}
+
+// transaction loads the LT of the request's cookie.
+func (p *Pipeline) transaction(r *http.Request) (*store.LoginTransaction, error) {
+	c, err := r.Cookie(session.TransactionCookie)
+	if err != nil || c.Value == "" {
+		return nil, errNoTransaction
+	}
+	lt, err := p.Store.GetLoginTransaction(r.Context(), session.TokenID(c.Value), p.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoTransaction
+	}
+	return lt, err
 }
 
 // transactionOrNew returns the request's login transaction, or begins a new
@@ -167,8 +243,12 @@ func (p *Pipeline) show(w http.ResponseWriter, r *http.Request) {
 // answered the request and returns ok false.
 func (p *Pipeline) derive(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) (*state, step, bool) {
 	st, err := p.load(r.Context(), lt)
+	if errors.Is(err, errUserGone) {
+		p.abandon(w, r, lt, msgDisabled)
+		return nil, 0, false
+	}
 	if err != nil {
-		p.stepError(w, r, lt, err)
+		p.fail(w, r, err)
 		return nil, 0, false
 	}
 	s, err := p.next(r.Context(), st)
@@ -184,10 +264,32 @@ func (p *Pipeline) derive(w http.ResponseWriter, r *http.Request, lt *store.Logi
 func (p *Pipeline) atStep(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, want step) (*state, bool) {
 	st, s, ok := p.derive(w, r, lt)
 	if ok && s != want {
-		p.advance(w, r, lt)
+		p.moveOn(w, r, st, s)
 		ok = false
 	}
 	return st, ok
+}
+
+// showStep renders the current step's page with an optional error message.
+func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, msg string, status int) {
+	st, s, ok := p.derive(w, r, lt)
+	if !ok {
+		return
+	}
+	switch s {
+	case stepPassword:
+		p.showPassword(w, r, st, msg, status)
+	case stepEnroll:
+		p.showEnroll(w, r, st, msg, status)
+	case stepOTP:
+		p.showOTP(w, r, st, msg, status)
+	case stepSetPassword:
+		p.showSetPassword(w, r, st, msg, status)
+	case stepConsent:
+		p.showConsent(w, r, st)
+	case stepFinish:
+		p.finish(w, r, st)
+	}
 }
 
 // passed saves lt after a step succeeded and moves on.
@@ -218,29 +320,6 @@ func (p *Pipeline) passedFrom(w http.ResponseWriter, r *http.Request, st *state)
 	p.moveOn(w, r, st, s)
 }
 
-// showStep renders the current step's page with an optional error message.
-func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, msg string, status int) {
-	st, s, ok := p.derive(w, r, lt)
-	if !ok {
-		return
-	}
-	switch s {
-	case stepPassword:
-		form, _ := url.ParseQuery(lt.AuthRequest)
-		p.render(w, r, status, views.LoginPage(views.LoginData{CSRF: lt.CSRF, Username: form.Get("login_hint"), Error: msg, Providers: p.providerButtons(r)}))
-	case stepEnroll:
-		p.showEnroll(w, r, st, msg, status)
-	case stepOTP:
-		p.render(w, r, status, views.OTPPage(lt.CSRF, msg))
-	case stepSetPassword:
-		p.render(w, r, status, views.SetPasswordPage(lt.CSRF, st.user.Username, msg))
-	case stepConsent:
-		p.showConsent(w, r, lt)
-	case stepFinish:
-		p.finish(w, r, st)
-	}
-}
-
 // advance continues after a successful step: finish at once, or show the next page
 // through a redirect so that a reload never re-posts a form.
 func (p *Pipeline) advance(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
@@ -260,25 +339,12 @@ func (p *Pipeline) moveOn(w http.ResponseWriter, r *http.Request, st *state, s s
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-func (p *Pipeline) showConsent(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
-	c, err := p.Store.GetClient(r.Context(), lt.ClientID)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	name := c.Name
-	if name == "" {
-		name = c.ID
-	}
-	p.render(w, r, http.StatusOK, views.ConsentPage(lt.CSRF, name, requestedScopes(lt)))
-}
-
 // abandon ends a transaction that cannot go on.
 func (p *Pipeline) abandon(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, msg string) {
 	if err := p.Store.DeleteLoginTransaction(r.Context(), lt.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.Log.ErrorContext(r.Context(), "delete login transaction", "err", err)
 	}
-	p.setCookie(w, TransactionCookie, "", time.Time{})
+	p.Sessions.SetCookie(w, session.TransactionCookie, "", time.Time{})
 	p.render(w, r, http.StatusForbidden, views.ErrorPage("Sign-in stopped", msg, "/account", "Start again"))
 }
 
@@ -295,6 +361,7 @@ func (p *Pipeline) useUp(w http.ResponseWriter, r *http.Request, lt *store.Login
 		p.fail(w, r, err)
 		return false
 	}
+	p.Sessions.SetCookie(w, session.TransactionCookie, "", time.Time{})
 	return true
 }
 
@@ -307,29 +374,26 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 	amr := lt.AMR
-	if has(amr, AMRPassword) && has(amr, AMROTP) {
-		amr = appendOnce(amr, AMRMFA)
+	if slices.Contains(amr, session.AMRPassword) && slices.Contains(amr, session.AMROTP) && !slices.Contains(amr, session.AMRMFA) {
+		amr = append(amr, session.AMRMFA)
 	}
-	if old, err := p.CurrentSession(r); err == nil && old != nil {
+	if old, err := p.Sessions.Current(r); err == nil && old != nil {
 		_ = p.Store.DeleteSession(ctx, old.ID)
 	}
-	token, id := newToken()
 	now := p.now()
 	authTime := lt.AuthTime
 	if authTime.IsZero() {
 		authTime = now
 	}
-	sess := &store.Session{ID: id, UserID: u.ID, AuthTime: authTime, AMR: amr, Provider: lt.UpstreamAlias, CreatedAt: now, ExpiresAt: now.Add(p.SessionTTL)}
-	if err := p.Store.CreateSession(ctx, sess); err != nil {
+	sess := &store.Session{UserID: u.ID, AuthTime: authTime, AMR: amr, Provider: lt.UpstreamAlias}
+	if err := p.Sessions.Create(w, r, sess, p.SessionTTL); err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	p.setCookie(w, SessionCookie, token, sess.ExpiresAt)
-	p.setCookie(w, TransactionCookie, "", time.Time{})
 	if err := p.Store.SetLastLogin(ctx, u.ID, now); err != nil {
 		p.Log.ErrorContext(ctx, "record last login", "err", err)
 	}
-	p.audit(ctx, "login.success", u.ID, u.ID, lt.ClientID, "amr="+strings.Join(amr, ","))
+	p.audit(ctx, audit.LoginSuccess, u.ID, u.ID, lt.ClientID, "amr="+strings.Join(amr, ","))
 	if lt.AuthRequest != "" {
 		p.Resume.ResumeAuthorization(w, r, lt, sess, u)
 		return

@@ -1,0 +1,79 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/metrics"
+	"github.com/authz/authz/internal/mfa"
+	"github.com/authz/authz/internal/session"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/throttle"
+	"github.com/authz/authz/views"
+)
+
+// The one-time-code step: every local login of a user with an authenticator.
+
+const (
+	msgCodeEmpty   = "Please specify authenticator code."
+	msgCodeInvalid = "Invalid authenticator code."
+)
+
+func (p *Pipeline) showOTP(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
+	p.render(w, r, status, views.OTPPage(st.lt.CSRF, msg))
+}
+
+// postOTP serves POST /login/otp.
+func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	st, ok := p.atStep(w, r, lt, stepOTP)
+	if !ok {
+		return
+	}
+	if err := p.OTP.Verify(r.Context(), st.cred, r.PostFormValue("otp"), p.now()); err != nil {
+		p.codeFailed(w, r, lt, st.user, err, "method=otp")
+		return
+	}
+	if !slices.Contains(lt.AMR, session.AMROTP) {
+		lt.AMR = append(lt.AMR, session.AMROTP)
+	}
+	// A verified code changes nothing the next step is derived from (only
+	// the credential's last step), so the state read above still holds.
+	p.passedFrom(w, r, st)
+}
+
+// codeMessage turns a verification error into the page's message, or "" when
+// the error is not the user's.
+func (p *Pipeline) codeMessage(err error) (string, int) {
+	if msg := p.lockedMessage(err); msg != "" {
+		return msg, http.StatusTooManyRequests
+	}
+	switch {
+	case errors.Is(err, mfa.ErrCodeEmpty):
+		return msgCodeEmpty, http.StatusBadRequest
+	case errors.Is(err, mfa.ErrCodeFormat), errors.Is(err, mfa.ErrInvalidCode):
+		return msgCodeInvalid, http.StatusUnauthorized
+	}
+	return "", 0
+}
+
+// codeFailed answers a refused code (at the code step or at enrollment): a
+// message for the user's mistakes, an error page for anything else.
+func (p *Pipeline) codeFailed(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, u *store.User, err error, detail string) {
+	msg, status := p.codeMessage(err)
+	if msg == "" {
+		p.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	p.audit(ctx, audit.LoginFailure, "", u.ID, lt.ClientID, detail)
+	if errors.Is(err, mfa.ErrInvalidCode) {
+		metrics.From(ctx).OTPFailed(errors.Is(err, throttle.ErrLocked))
+		p.countAddressFailure(r)
+	}
+	if errors.Is(err, throttle.ErrLocked) {
+		p.audit(ctx, audit.OTPLockout, "", u.ID, lt.ClientID, "")
+	}
+	p.showStep(w, r, lt, msg, status)
+}

@@ -1,0 +1,119 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/password"
+	"github.com/authz/authz/internal/session"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/throttle"
+	"github.com/authz/authz/views"
+)
+
+// The password step: who is signing in. The typed name's lockout is charged
+// before the check, so concurrent guesses cannot outrun it; a wrong password
+// also counts against the client's address.
+
+// showPassword renders the sign-in form, with the relying application's
+// login_hint and the upstream providers' buttons.
+func (p *Pipeline) showPassword(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
+	form, _ := url.ParseQuery(st.lt.AuthRequest)
+	p.render(w, r, status, views.LoginPage(views.LoginData{CSRF: st.lt.CSRF, Username: form.Get("login_hint"), Error: msg, Providers: p.providerButtons(r)}))
+}
+
+// postPassword serves POST /login/password.
+func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	if lt.UserID != "" {
+		p.advance(w, r, lt)
+		return
+	}
+	ctx := r.Context()
+	name := strings.TrimSpace(r.PostFormValue("username"))
+	pw := r.PostFormValue("password")
+	if len(name) > 256 || len(pw) > 1024 {
+		p.showStep(w, r, lt, msgInvalidLogin, http.StatusBadRequest)
+		return
+	}
+	u, err := p.findUser(ctx, name)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	key := throttle.PasswordKey(name)
+	th, err := throttle.Password.Charge(ctx, p.Store, key, p.now())
+	if msg := p.lockedMessage(err); msg != "" {
+		p.showStep(w, r, lt, msg, http.StatusTooManyRequests)
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	err = p.Passwords.Verify(ctx, hash, pw)
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		w.Header().Set("Retry-After", "2")
+		p.showStep(w, r, lt, msgBusy, http.StatusServiceUnavailable)
+		return
+	case errors.Is(err, context.Canceled):
+		// The browser left while its check queued: no guess was judged.
+		p.fail(w, r, err)
+		return
+	case err != nil:
+		p.passwordFailed(w, r, lt, u, th)
+		return
+	case !u.Enabled:
+		p.audit(ctx, audit.LoginFailure, "", u.ID, lt.ClientID, "method=pwd reason=disabled")
+		p.showStep(w, r, lt, msgDisabled, http.StatusForbidden)
+		return
+	}
+	_ = p.Store.ResetThrottle(ctx, key)
+	lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = u.ID, []string{session.AMRPassword}, p.now(), ""
+	st, err := p.loadFor(ctx, lt, u)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.passedFrom(w, r, st)
+}
+
+// passwordFailed answers a wrong password (or an unknown user, alike), after
+// counting it against the address and auditing it.
+func (p *Pipeline) passwordFailed(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, u *store.User, th *store.Throttle) {
+	ctx := r.Context()
+	p.countAddressFailure(r)
+	userID := ""
+	if u != nil {
+		userID = u.ID
+	}
+	p.audit(ctx, audit.LoginFailure, "", userID, lt.ClientID, "method=pwd")
+	if th.LockedUntil.After(p.now()) {
+		p.audit(ctx, audit.PasswordLockout, "", userID, lt.ClientID, "")
+	}
+	p.showStep(w, r, lt, msgInvalidLogin, http.StatusUnauthorized)
+}
+
+// findUser looks a user up by username, or by e-mail when the name has an @.
+// No user is (nil, nil).
+func (p *Pipeline) findUser(ctx context.Context, name string) (*store.User, error) {
+	if name == "" {
+		return nil, nil
+	}
+	u, err := p.Store.GetUserByUsername(ctx, name)
+	if errors.Is(err, store.ErrNotFound) && strings.Contains(name, "@") {
+		u, err = p.Store.GetUserByEmail(ctx, name)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return u, err
+}

@@ -1,0 +1,95 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/password"
+	"github.com/authz/authz/internal/session"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/views"
+)
+
+// The set-password step of a set-up or reset link: after the authenticator,
+// the user chooses a password, which uses the link up.
+
+func (p *Pipeline) showSetPassword(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
+	p.render(w, r, status, views.SetPasswordPage(st.lt.CSRF, st.user.Username, msg))
+}
+
+// postSetPassword serves POST /login/set-password.
+func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
+	ctx := r.Context()
+	st, ok := p.atStep(w, r, lt, stepSetPassword)
+	if !ok {
+		return
+	}
+	pw := r.PostFormValue("password")
+	if err := password.Check(pw, r.PostFormValue("password_confirm"), st.user.Username); err != nil {
+		p.showStep(w, r, lt, err.Error(), http.StatusBadRequest)
+		return
+	}
+	hash, err := p.Passwords.Hash(ctx, pw)
+	if errors.Is(err, password.ErrBusy) {
+		w.Header().Set("Retry-After", "2")
+		p.showStep(w, r, lt, msgBusy, http.StatusServiceUnavailable)
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	err = p.storePassword(ctx, lt, st.user.ID, hash)
+	switch {
+	case errors.Is(err, errUserGone):
+		p.abandon(w, r, lt, msgDisabled)
+		return
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+		p.abandon(w, r, lt, "This link was already used, has expired or was replaced by a newer one. Ask your administrator for a new link.")
+		return
+	case err != nil:
+		p.fail(w, r, err)
+		return
+	}
+	p.audit(ctx, audit.LinkUsed, st.user.ID, st.user.ID, "", "action="+lt.Purpose)
+	if !slices.Contains(lt.AMR, session.AMRPassword) {
+		lt.AMR = append(lt.AMR, session.AMRPassword)
+	}
+	lt.AuthTime = p.now()
+	p.passed(w, r, lt)
+}
+
+// storePassword consumes the link and sets the password in one transaction, on
+// a fresh copy of the user. A link sets a password only once: every browser
+// session of the user ends with it, so a reset locks out whoever had the old one.
+func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction, userID, hash string) error {
+	return store.InTx(ctx, p.Store, func(ctx context.Context) error {
+		if lt.ActionTokenID != "" {
+			at, err := p.Store.GetActionToken(ctx, lt.ActionTokenID)
+			if err != nil {
+				return err
+			}
+			if !p.now().Before(at.ExpiresAt) {
+				return store.ErrNotFound
+			}
+			if err := p.Store.UseActionToken(ctx, lt.ActionTokenID, p.now()); err != nil {
+				return err
+			}
+		}
+		u, err := p.Store.GetUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if !u.Enabled {
+			return errUserGone
+		}
+		u.PasswordHash, u.UpdatedAt = hash, p.now()
+		if err := p.Store.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return p.Store.DeleteUserSessions(ctx, userID)
+	})
+}

@@ -1,0 +1,201 @@
+// Package session owns authz's browser sessions: the cookies that carry them,
+// the hashed token IDs the store keeps instead of the tokens, the
+// authentication methods a session records, the confirmation token of a
+// logout form, single-use set-up links, and the consent a user has granted.
+//
+// The login pipeline creates sessions; the OpenID provider and the admin
+// console read and end them through this package, so neither depends on the
+// pipeline.
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authz/authz/internal/randtoken"
+	"github.com/authz/authz/internal/store"
+)
+
+// Cookie names.
+const (
+	// Cookie carries the browser session's token.
+	Cookie = "authz_session"
+	// TransactionCookie carries the token of the login in progress.
+	TransactionCookie = "authz_login"
+)
+
+// Authentication method references (RFC 8176) recorded in sessions and ID tokens.
+const (
+	AMRPassword  = "pwd"
+	AMROTP       = "otp"
+	AMRMFA       = "mfa"
+	AMRFederated = "fed"
+)
+
+// upstreamAMRPrefix marks, in a session's AMR, a method an upstream provider
+// reported, as opposed to one authz checked itself: an upstream "otp" must
+// never pass for the local code step or the admin's OTP gate.
+const upstreamAMRPrefix = "up:"
+
+// UpstreamAMR is how a method an upstream provider reported is recorded.
+func UpstreamAMR(method string) string { return upstreamAMRPrefix + method }
+
+// PublicAMR is the amr claim of a session's methods: upstream methods lose
+// their mark, duplicates go.
+func PublicAMR(amr []string) []string {
+	var out []string
+	for _, m := range amr {
+		m = strings.TrimPrefix(m, upstreamAMRPrefix)
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// NewToken returns a random cookie or link token and the store ID derived from
+// it: the store keeps only the hash, so a leaked row opens nothing.
+func NewToken() (token, id string) {
+	token = randtoken.New(32)
+	return token, TokenID(token)
+}
+
+// TokenID is the store ID of a cookie or link token.
+func TokenID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// LogoutToken is the confirmation token a logout form of session sessionID must
+// carry: a cross-site form cannot know it, so it cannot sign anyone out.
+func LogoutToken(sessionID string) string {
+	sum := sha256.Sum256([]byte("logout-csrf:" + sessionID))
+	return hex.EncodeToString(sum[:])
+}
+
+// IssueLink creates a single-use action token of kind for userID and returns
+// the token to put in the link. Older unused links of the same kind stop
+// working.
+func IssueLink(ctx context.Context, st store.Store, userID, kind string, ttl time.Duration, now time.Time) (string, error) {
+	token, id := NewToken()
+	err := st.CreateActionToken(ctx, &store.ActionToken{ID: id, UserID: userID, Kind: kind, CreatedAt: now, ExpiresAt: now.Add(ttl)})
+	return token, err
+}
+
+// LinkPath is the path of the page an action link opens.
+func LinkPath(token string) string { return "/link/" + url.PathEscape(token) }
+
+// NeedsConsent reports whether userID has not yet granted clientID every scope.
+func NeedsConsent(ctx context.Context, st store.Store, userID, clientID string, scopes []string) (bool, error) {
+	c, err := st.GetConsent(ctx, userID, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return len(scopes) > 0, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, s := range scopes {
+		if !slices.Contains(c.Scopes, s) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// LoginRequest is what a sign-in is asked for: by the authorization endpoint
+// (every browser request it accepts), or by a page that needs a signed-in user.
+type LoginRequest struct {
+	// AuthRequest is the authorization request to answer once the user is
+	// signed in, or nil for a login to the account page.
+	AuthRequest url.Values
+	ClientID    string
+	RequestedAt time.Time
+}
+
+// Why an authorization request ended without a signed-in user; the login
+// pipeline hands one to the provider, which answers with the OAuth error.
+var (
+	ErrAccessDenied    = errors.New("session: the user denied the request")
+	ErrLoginRequired   = errors.New("session: login required")
+	ErrConsentRequired = errors.New("session: consent required")
+)
+
+// Manager reads, writes and ends browser sessions.
+type Manager struct {
+	Store store.Store
+	// SecureCookies marks cookies Secure: set when authz is reached over TLS.
+	SecureCookies bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// SetCookie sets an HttpOnly, SameSite=Lax cookie valid until expires, or
+// deletes it when expires is zero.
+func (m *Manager) SetCookie(w http.ResponseWriter, name, value string, expires time.Time) {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: m.SecureCookies, SameSite: http.SameSiteLaxMode}
+	if expires.IsZero() {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires
+	}
+	http.SetCookie(w, c)
+}
+
+// Current returns the browser session of r, or nil when there is none.
+func (m *Manager) Current(r *http.Request) (*store.Session, error) {
+	c, err := r.Cookie(Cookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	s, err := m.Store.GetSession(r.Context(), TokenID(c.Value), m.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return s, err
+}
+
+// Create stores a session for userID and sets its cookie.
+func (m *Manager) Create(w http.ResponseWriter, r *http.Request, s *store.Session, ttl time.Duration) error {
+	token, id := NewToken()
+	now := m.now()
+	s.ID, s.CreatedAt, s.ExpiresAt = id, now, now.Add(ttl)
+	if err := m.Store.CreateSession(r.Context(), s); err != nil {
+		return err
+	}
+	m.SetCookie(w, Cookie, token, s.ExpiresAt)
+	return nil
+}
+
+// End deletes the browser session of r and its cookie, and any login in
+// progress in the browser: a transaction begun from the session (at the
+// consent page, say) must not outlive it. It returns the session that ended,
+// or nil.
+func (m *Manager) End(w http.ResponseWriter, r *http.Request) (*store.Session, error) {
+	ctx := r.Context()
+	if c, err := r.Cookie(TransactionCookie); err == nil && c.Value != "" {
+		if err := m.Store.DeleteLoginTransaction(ctx, TokenID(c.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	m.SetCookie(w, TransactionCookie, "", time.Time{})
+	s, err := m.Current(r)
+	m.SetCookie(w, Cookie, "", time.Time{})
+	if err != nil || s == nil {
+		return s, err
+	}
+	return s, m.Store.DeleteSession(ctx, s.ID)
+}

@@ -1,0 +1,144 @@
+// Package throttle slows guessing: a back-off lockout counted in the store per
+// key, so every replica sees the same count. Keys name what is limited: a
+// user's one-time codes, a typed username's passwords, a client address's
+// failures across all accounts.
+package throttle
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/authz/authz/internal/store"
+)
+
+// ErrLocked is matched by every *LockedError, for callers that need not know
+// until when.
+var ErrLocked = errors.New("throttle: locked after too many failures")
+
+// LockedError means attempts are refused until Until because of earlier
+// failures.
+type LockedError struct {
+	Until time.Time
+}
+
+// Error tells when the lock ends, which is what the user needs to know.
+func (e *LockedError) Error() string {
+	return "throttle: locked after too many failures until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// Is lets errors.Is(err, ErrLocked) match a *LockedError.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// Backoff is a lockout policy: the first Free consecutive failures cost
+// nothing (typos happen), then each failure locks for Base, doubling per
+// further failure up to Max (a Max below Base means Base). A success resets
+// the count.
+type Backoff struct {
+	Free int
+	Base time.Duration
+	Max  time.Duration
+}
+
+// The policies authz applies.
+var (
+	// OTP limits one-time codes per user. With 5 free attempts and ±1 step, a
+	// brute force needs about 10^6/3 guesses, which this makes take years.
+	OTP = Backoff{Free: 5, Base: 30 * time.Second, Max: 15 * time.Minute}
+	// Password locks a username after repeated wrong passwords. It is looser
+	// than OTP: the password is the factor users mistype most.
+	Password = Backoff{Free: 10, Base: 30 * time.Second, Max: 15 * time.Minute}
+	// Address limits wrong passwords and codes from one client address across
+	// all usernames, so spraying many accounts is slowed too. It is generous
+	// because many users may share one address.
+	Address = Backoff{Free: 50, Base: time.Minute, Max: 15 * time.Minute}
+)
+
+// addressQuiet is how long an address must stay free of failures for its
+// count to start again.
+const addressQuiet = time.Hour
+
+// OTPKey is the key of a user's one-time-code lockout; an administrator's
+// "unlock" resets it.
+func OTPKey(userID string) string { return "otp:" + userID }
+
+// PasswordKey is the key of the password lockout of a typed username.
+func PasswordKey(username string) string { return "pwd:" + strings.ToLower(username) }
+
+// AddressKey names a client address, or its /64 for IPv6, where one client
+// commonly holds the whole prefix.
+func AddressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err == nil && a.Is6() {
+		p, _ := a.Prefix(64)
+		return "ip:" + p.String()
+	}
+	return "ip:" + ip
+}
+
+// LockFor returns how long to lock after the given number of consecutive
+// failures; it has the shape store.Store.AddFailure expects.
+func (b Backoff) LockFor(failures int) time.Duration {
+	if failures <= b.Free || b.Base <= 0 {
+		return 0
+	}
+	limit := max(b.Max, b.Base)
+	d := b.Base
+	for i := b.Free + 1; i < failures; i++ {
+		if d >= limit/2 {
+			return limit // also keeps the doubling from overflowing
+		}
+		d *= 2
+	}
+	return d
+}
+
+// Charge counts an attempt on key as a failure before its outcome is known, and
+// refuses it (with a *LockedError) when key is locked, or when other attempts
+// were counted between this one's read and write beyond the free budget.
+// Counting first is what keeps a burst of concurrent guesses, on any number of
+// replicas, from all passing the lock check before the first failure is written.
+// The caller resets the key when the attempt succeeds.
+func (b Backoff) Charge(ctx context.Context, st store.Store, key string, now time.Time) (*store.Throttle, error) {
+	before, err := st.GetThrottle(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if now.Before(before.LockedUntil) {
+		return nil, &LockedError{Until: before.LockedUntil}
+	}
+	after, err := st.AddFailure(ctx, key, now, b.LockFor)
+	if err != nil {
+		return nil, err
+	}
+	if after.Failures > before.Failures+1 && after.Failures > b.Free {
+		return nil, &LockedError{Until: after.LockedUntil}
+	}
+	return after, nil
+}
+
+// Check returns a *LockedError while key is locked at now, else nil.
+func Check(ctx context.Context, st store.Store, key string, now time.Time) error {
+	th, err := st.GetThrottle(ctx, key)
+	if err != nil {
+		return err
+	}
+	if now.Before(th.LockedUntil) {
+		return &LockedError{Until: th.LockedUntil}
+	}
+	return nil
+}
+
+// CountAddressFailure records a failed password or code from client address
+// ip under the Address policy; a count older than an hour of quiet starts
+// again.
+func CountAddressFailure(ctx context.Context, st store.Store, ip string, now time.Time) error {
+	key := AddressKey(ip)
+	if th, err := st.GetThrottle(ctx, key); err == nil && th.Failures > 0 && now.Sub(th.UpdatedAt) > addressQuiet {
+		_ = st.ResetThrottle(ctx, key)
+	}
+	_, err := st.AddFailure(ctx, key, now, Address.LockFor)
+	return err
+}

@@ -1,0 +1,119 @@
+package throttle
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/store/sqlite"
+)
+
+func TestBackoffLockFor(t *testing.T) {
+	b := OTP
+	want := map[int]time.Duration{
+		0: 0, 1: 0, 5: 0,
+		6: 30 * time.Second, 7: time.Minute, 8: 2 * time.Minute, 9: 4 * time.Minute,
+		10: 8 * time.Minute, 11: 15 * time.Minute, 12: 15 * time.Minute, 1 << 30: 15 * time.Minute,
+	}
+	for failures, d := range want {
+		if got := b.LockFor(failures); got != d {
+			t.Errorf("LockFor(%d) = %v, want %v", failures, got, d)
+		}
+	}
+}
+
+func TestBackoffEdgeCases(t *testing.T) {
+	if d := (Backoff{}).LockFor(100); d != 0 {
+		t.Errorf("zero Backoff locks for %v", d)
+	}
+	if d := (Backoff{Base: time.Minute}).LockFor(3); d != time.Minute {
+		t.Errorf("Max below Base: LockFor = %v, want Base", d)
+	}
+	huge := Backoff{Base: time.Hour, Max: 1<<63 - 1}
+	if d := huge.LockFor(1000); d <= 0 {
+		t.Errorf("doubling overflowed to %v", d)
+	}
+}
+
+func TestLockedErrorMatches(t *testing.T) {
+	until := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	var err error = &LockedError{Until: until}
+	if !errors.Is(err, ErrLocked) {
+		t.Error("LockedError does not match ErrLocked")
+	}
+	var le *LockedError
+	if !errors.As(err, &le) || !le.Until.Equal(until) {
+		t.Error("errors.As lost Until")
+	}
+}
+
+func TestAddressKeyGroupsIPv6By64(t *testing.T) {
+	a, b := AddressKey("2001:db8:1:2::1"), AddressKey("2001:db8:1:2:ffff::9")
+	if a != b {
+		t.Errorf("one /64 gave two keys: %q, %q", a, b)
+	}
+	if AddressKey("2001:db8:1:3::1") == a {
+		t.Error("another /64 shares the key")
+	}
+	if AddressKey("192.0.2.1") == AddressKey("192.0.2.2") {
+		t.Error("two IPv4 addresses share a key")
+	}
+}
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestChargeLocksAfterFreeAttempts(t *testing.T) {
+	t.Parallel()
+	st, ctx := openStore(t), context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := Backoff{Free: 2, Base: time.Minute, Max: time.Hour}
+	for i := range 3 {
+		if _, err := b.Charge(ctx, st, "k", now); err != nil {
+			t.Fatalf("attempt %d refused: %v", i+1, err)
+		}
+	}
+	var le *LockedError
+	if err := Check(ctx, st, "k", now); !errors.As(err, &le) || !le.Until.Equal(now.Add(time.Minute)) {
+		t.Fatalf("after 3 failures with 2 free: Check = %v, want a lock until +1m", err)
+	}
+	if _, err := b.Charge(ctx, st, "k", now.Add(30*time.Second)); !errors.Is(err, ErrLocked) {
+		t.Errorf("attempt during the lock: %v, want ErrLocked", err)
+	}
+	if err := Check(ctx, st, "k", now.Add(time.Minute)); err != nil {
+		t.Errorf("lock outlived its end: %v", err)
+	}
+}
+
+func TestCountAddressFailureStartsAgainAfterQuiet(t *testing.T) {
+	t.Parallel()
+	st, ctx := openStore(t), context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range 3 {
+		if err := CountAddressFailure(ctx, st, "192.0.2.7", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	th, _ := st.GetThrottle(ctx, AddressKey("192.0.2.7"))
+	if th.Failures != 3 {
+		t.Fatalf("failures = %d, want 3", th.Failures)
+	}
+	if err := CountAddressFailure(ctx, st, "192.0.2.7", now.Add(addressQuiet+time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if th, _ = st.GetThrottle(ctx, AddressKey("192.0.2.7")); th.Failures != 1 {
+		t.Errorf("after an hour of quiet: failures = %d, want 1", th.Failures)
+	}
+}
