@@ -195,6 +195,11 @@ func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.C
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(cb.nonce)) != 1 {
 		return nil, nil, fail("The provider's ID token is not valid.", errors.New("nonce mismatch"))
 	}
+	if strings.TrimSpace(idt.Subject) == "" {
+		// go-oidc does not require sub; without one, every such login would
+		// be the same identity (resolve trims the subject).
+		return nil, nil, fail("The provider's ID token is not valid.", errors.New("no subject"))
+	}
 	claims := map[string]any{}
 	if err := idt.Claims(&claims); err != nil {
 		return nil, nil, fail("The provider's ID token is not valid.", err)
@@ -232,7 +237,11 @@ func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[str
 		// The user and the link are written together, so a failure leaves no
 		// orphan account that would block every later login.
 		err = store.InTx(ctx, s.Store, func(ctx context.Context) error { return s.link(ctx, p, claims, res) })
-		if errors.Is(err, store.ErrConflict) {
+		// A conflict is a concurrent first login of this identity when the
+		// link now exists; otherwise provision's reason (the username or
+		// e-mail belongs to another account) is the one to show.
+		var fe *Error
+		if errors.Is(err, store.ErrConflict) && (!errors.As(err, &fe) || s.linked(ctx, p.Alias, sub)) {
 			err = fail("Another sign-in with this account was running at the same time. Please try again.", err)
 		}
 	}
@@ -243,6 +252,12 @@ func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[str
 		return nil, fail("This account is disabled. Contact your administrator.", nil)
 	}
 	return res, nil
+}
+
+// linked reports whether subject at alias is linked to a user.
+func (s *Service) linked(ctx context.Context, alias, subject string) bool {
+	_, err := s.Store.GetFederatedIdentity(ctx, alias, subject)
+	return err == nil
 }
 
 func (s *Service) link(ctx context.Context, p *store.Provider, claims map[string]any, res *Result) error {
