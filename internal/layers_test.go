@@ -93,7 +93,9 @@ func TestLayers(t *testing.T) {
 			func(i string) bool { return i == "internal/store" || i == "internal/randtoken" }},
 		{"throttle and mfa build only on store, seal and throttle",
 			func(p string) bool { return p == "internal/throttle" || p == "internal/mfa" },
-			func(i string) bool { return slices.Contains([]string{"internal/store", "internal/seal", "internal/throttle"}, i) }},
+			func(i string) bool {
+				return slices.Contains([]string{"internal/store", "internal/seal", "internal/throttle"}, i)
+			}},
 		{"metrics takes plain outcomes: it imports no internal package",
 			func(p string) bool { return p == "internal/metrics" },
 			func(string) bool { return false }},
