@@ -1,0 +1,154 @@
+package session
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/store/sqlite"
+)
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u := &store.User{ID: "u1", Username: "ann", Enabled: true, Role: store.RoleUser, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestPublicAMRDropsUpstreamMarkAndDuplicates(t *testing.T) {
+	got := PublicAMR([]string{AMRFederated, UpstreamAMR("otp"), UpstreamAMR("pwd"), "pwd"})
+	if want := []string{"fed", "otp", "pwd"}; !slices.Equal(got, want) {
+		t.Errorf("PublicAMR = %v, want %v", got, want)
+	}
+	if slices.Contains([]string{UpstreamAMR(AMROTP)}, AMROTP) {
+		t.Error("an upstream otp passes for the local one")
+	}
+}
+
+func TestTokensAreStoredOnlyAsHashes(t *testing.T) {
+	token, id := NewToken()
+	if token == id || id != TokenID(token) || len(id) != 64 {
+		t.Errorf("token %q, id %q", token, id)
+	}
+	if LogoutToken("a") == LogoutToken("b") || LogoutToken("a") != LogoutToken("a") {
+		t.Error("LogoutToken is not a function of the session ID")
+	}
+	if got := LinkPath("a/b c"); got != "/link/a%2Fb%20c" {
+		t.Errorf("LinkPath = %q", got)
+	}
+}
+
+// cookieOf returns the value rec set for name, and whether it deletes it.
+func cookieOf(rec *httptest.ResponseRecorder, name string) (string, bool) {
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name {
+			return c.Value, c.MaxAge < 0
+		}
+	}
+	return "", false
+}
+
+func TestManagerCreateCurrentEnd(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	m := &Manager{Store: st, SecureCookies: true, Now: func() time.Time { return now }}
+
+	rec := httptest.NewRecorder()
+	s := &store.Session{UserID: "u1", AuthTime: now, AMR: []string{AMRPassword, AMROTP}}
+	if err := m.Create(rec, httptest.NewRequest("GET", "/", nil), s, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	token, _ := cookieOf(rec, Cookie)
+	if token == "" || s.ID != TokenID(token) {
+		t.Fatalf("cookie %q for session %q", token, s.ID)
+	}
+	if c := rec.Result().Cookies()[0]; !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode {
+		t.Errorf("cookie attributes: %+v", c)
+	}
+
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: Cookie, Value: token})
+	got, err := m.Current(req)
+	if err != nil || got == nil || got.UserID != "u1" {
+		t.Fatalf("Current = %+v, %v", got, err)
+	}
+	if later, _ := (&Manager{Store: st, Now: func() time.Time { return now.Add(2 * time.Hour) }}).Current(req); later != nil {
+		t.Error("an expired session is still current")
+	}
+
+	lt := &store.LoginTransaction{ID: TokenID("lt-token"), Purpose: store.PurposeLogin, CSRF: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.CreateLoginTransaction(context.Background(), lt); err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(&http.Cookie{Name: TransactionCookie, Value: "lt-token"})
+	rec = httptest.NewRecorder()
+	ended, err := m.End(rec, req)
+	if err != nil || ended == nil || ended.ID != s.ID {
+		t.Fatalf("End = %+v, %v", ended, err)
+	}
+	if _, deleted := cookieOf(rec, Cookie); !deleted {
+		t.Error("End kept the session cookie")
+	}
+	if again, _ := m.Current(req); again != nil {
+		t.Error("the session outlived End")
+	}
+	if _, err := st.GetLoginTransaction(context.Background(), lt.ID, now); err == nil {
+		t.Error("the login in progress outlived End")
+	}
+}
+
+func TestCurrentWithoutOrWithForgedCookie(t *testing.T) {
+	t.Parallel()
+	m := &Manager{Store: openStore(t)}
+	for _, c := range []*http.Cookie{nil, {Name: Cookie, Value: ""}, {Name: Cookie, Value: "forged"}} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if c != nil {
+			req.AddCookie(c)
+		}
+		if s, err := m.Current(req); s != nil || err != nil {
+			t.Errorf("cookie %+v: Current = %+v, %v", c, s, err)
+		}
+	}
+}
+
+func TestNeedsConsent(t *testing.T) {
+	t.Parallel()
+	st, ctx := openStore(t), context.Background()
+	if err := st.CreateClient(ctx, &store.Client{ID: "c", Name: "C", RedirectURIs: []string{"https://a/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "email"}}); err != nil {
+		t.Fatal(err)
+	}
+	need := func(scopes ...string) bool {
+		t.Helper()
+		n, err := NeedsConsent(ctx, st, "u1", "c", scopes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if !need("openid") || need() {
+		t.Error("without a grant: consent needed exactly when scopes are asked")
+	}
+	if err := st.PutConsent(ctx, &store.Consent{UserID: "u1", ClientID: "c", Scopes: []string{"openid"}, GrantedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if need("openid") || !need("openid", "email") {
+		t.Error("a grant covers its scopes and no others")
+	}
+}
