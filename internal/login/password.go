@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
@@ -15,9 +18,11 @@ import (
 	"github.com/authz/authz/views"
 )
 
-// The password step: who is signing in. The typed name's lockout is charged
-// before the check, so concurrent guesses cannot outrun it; a wrong password
-// also counts against the client's address.
+// The password step: who is signing in. The lockout belongs to the account
+// the name found (by username or e-mail alike), counted per client address
+// with a higher ceiling over all addresses; it is charged before the check,
+// so concurrent guesses cannot outrun it. A wrong password also counts
+// against the client's address across all accounts.
 
 // showPassword renders the sign-in form, with the relying application's
 // login_hint and the upstream providers' buttons.
@@ -35,7 +40,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 	ctx := r.Context()
 	name := strings.TrimSpace(r.PostFormValue("username"))
 	pw := r.PostFormValue("password")
-	if len(name) > 256 || len(pw) > 1024 {
+	if !plausibleName(name) || len(pw) > 1024 {
 		p.showStep(w, r, lt, msgInvalidLogin, http.StatusBadRequest)
 		return
 	}
@@ -44,8 +49,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		p.fail(w, r, err)
 		return
 	}
-	key := throttle.PasswordKey(name)
-	th, err := throttle.Password.Charge(ctx, p.Store, key, p.now())
+	keys, th, err := p.chargePassword(r, u, name)
 	if msg := p.lockedMessage(err); msg != "" {
 		p.showStep(w, r, lt, msg, http.StatusTooManyRequests)
 		return
@@ -76,7 +80,9 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		p.showStep(w, r, lt, msgDisabled, http.StatusForbidden)
 		return
 	}
-	_ = p.Store.ResetThrottle(ctx, key)
+	for _, key := range keys {
+		_ = p.Store.ResetThrottle(ctx, key)
+	}
 	lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = u.ID, []string{session.AMRPassword}, p.now(), ""
 	st, err := p.loadFor(ctx, lt, u)
 	if err != nil {
@@ -84,6 +90,36 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		return
 	}
 	p.passedFrom(w, r, st)
+}
+
+// plausibleName reports whether name can be a username or e-mail address at
+// all: what no account can have (control characters, invalid UTF-8, absurd
+// length) is refused before the store sees it.
+func plausibleName(name string) bool {
+	if len(name) > 256 || !utf8.ValidString(name) {
+		return false
+	}
+	return !strings.ContainsFunc(name, unicode.IsControl)
+}
+
+// chargePassword counts the attempt against the account at this address and
+// against the account overall, before the check (see throttle.Backoff.Charge);
+// the lock that holds longer is the answer. It returns the keys to reset on
+// success and the per-address count.
+func (p *Pipeline) chargePassword(r *http.Request, u *store.User, name string) ([]string, *store.Throttle, error) {
+	account := "name:" + name
+	if u != nil {
+		account = "user:" + u.ID
+	}
+	atAddress, overall := throttle.PasswordKeys(account, clientip.FromContext(r.Context()))
+	th, err := throttle.Password.Charge(r.Context(), p.Store, atAddress, p.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := throttle.PasswordAccount.Charge(r.Context(), p.Store, overall, p.now()); err != nil {
+		return nil, nil, err
+	}
+	return []string{atAddress, overall}, th, nil
 }
 
 // passwordFailed answers a wrong password (or an unknown user, alike), after

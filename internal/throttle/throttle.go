@@ -47,9 +47,14 @@ var (
 	// OTP limits one-time codes per user. With 5 free attempts and ±1 step, a
 	// brute force needs about 10^6/3 guesses, which this makes take years.
 	OTP = Backoff{Free: 5, Base: 30 * time.Second, Max: 15 * time.Minute}
-	// Password locks a username after repeated wrong passwords. It is looser
-	// than OTP: the password is the factor users mistype most.
+	// Password locks an account at one client address after repeated wrong
+	// passwords from there. It is looser than OTP: the password is the
+	// factor users mistype most.
 	Password = Backoff{Free: 10, Base: 30 * time.Second, Max: 15 * time.Minute}
+	// PasswordAccount is the ceiling over all addresses: it stops guessing
+	// spread over many addresses, and is high enough that one address alone
+	// cannot keep an account locked for everyone else.
+	PasswordAccount = Backoff{Free: 50, Base: time.Minute, Max: 15 * time.Minute}
 	// Address limits wrong passwords and codes from one client address across
 	// all usernames, so spraying many accounts is slowed too. It is generous
 	// because many users may share one address.
@@ -64,8 +69,15 @@ const addressQuiet = time.Hour
 // "unlock" resets it.
 func OTPKey(userID string) string { return "otp:" + userID }
 
-// PasswordKey is the key of the password lockout of a typed username.
-func PasswordKey(username string) string { return "pwd:" + strings.ToLower(username) }
+// PasswordKeys are the keys a password attempt on account is charged to: the
+// account at client address ip (policy Password), and the account over all
+// addresses (policy PasswordAccount). account names the user the typed name
+// or e-mail found, or the typed name when it found nobody, so that an
+// unknown name is throttled, and answered, exactly like a known one.
+func PasswordKeys(account, ip string) (atAddress, overall string) {
+	overall = "pwd:" + strings.ToLower(account)
+	return overall + "|" + AddressKey(ip), overall
+}
 
 // AddressKey names a client address, or its /64 for IPv6, where one client
 // commonly holds the whole prefix.

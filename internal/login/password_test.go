@@ -1,0 +1,177 @@
+package login
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/clientip"
+	"github.com/authz/authz/internal/password"
+	"github.com/authz/authz/internal/session"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/store/postgres"
+	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/throttle"
+)
+
+// forEachStore runs fn on a fresh SQLite store and, when PostgreSQL is
+// configured, on a fresh PostgreSQL database.
+func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "l.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		fn(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		st, err := postgres.Open(context.Background(), pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		fn(t, st)
+	})
+}
+
+// loginServer serves the pipeline on st; a request's client address is its
+// X-Test-Addr header, so one test can play many addresses.
+type loginServer struct {
+	t   *testing.T
+	st  store.Store
+	srv *httptest.Server
+}
+
+func newLoginServer(t *testing.T, st store.Store) *loginServer {
+	t.Helper()
+	now := time.Now().UTC()
+	p := &Pipeline{Store: st, Sessions: &session.Manager{Store: st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Passwords: password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}),
+		SessionTTL: time.Hour, TransactionTTL: time.Hour}
+	mux := http.NewServeMux()
+	p.Register(mux)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(clientip.NewContext(r.Context(), r.Header.Get("X-Test-Addr"))))
+	}))
+	t.Cleanup(srv.Close)
+	hash, err := p.Passwords.Hash(context.Background(), "right password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &store.User{ID: store.NewID(), Username: "ann", Email: "ann@example.com", PasswordHash: hash, Enabled: true, Role: store.RoleUser, CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return &loginServer{t: t, st: st, srv: srv}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// signIn opens the login page and posts name and pw from addr in a new
+// browser, returning the status of the answer.
+func (s *loginServer) signIn(addr, name, pw string) int {
+	s.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path string, form url.Values) (int, string) {
+		req, _ := http.NewRequest(method, s.srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Test-Addr", addr)
+		resp, err := c.Do(req)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, body := do("GET", "/login", nil)
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		s.t.Fatalf("no CSRF field on the login page:\n%s", body)
+	}
+	status, _ := do("POST", "/login/password", url.Values{"csrf": {m[1]}, "username": {name}, "password": {pw}})
+	return status
+}
+
+// TestPasswordLockoutFollowsTheAccount: the lock belongs to the user the name
+// found, so the e-mail address does not get around a lock earned with the
+// username.
+func TestPasswordLockoutFollowsTheAccount(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		for i := range throttle.Password.Free + 1 {
+			if got := s.signIn("192.0.2.1", "ann", "wrong"); got != http.StatusUnauthorized {
+				t.Fatalf("wrong password %d: %d", i+1, got)
+			}
+		}
+		if got := s.signIn("192.0.2.1", "ann", "right password"); got != http.StatusTooManyRequests {
+			t.Errorf("locked username: %d, want 429", got)
+		}
+		if got := s.signIn("192.0.2.1", "ann@example.com", "right password"); got != http.StatusTooManyRequests {
+			t.Errorf("the same account by e-mail: %d, want 429", got)
+		}
+	})
+}
+
+// TestOneAddressCannotLockAnAccountForEveryone: the lock earned from one
+// address holds there, not for the user elsewhere; failures spread over many
+// addresses still reach the account's ceiling.
+func TestOneAddressCannotLockAnAccountForEveryone(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		for range throttle.Password.Free + 1 {
+			s.signIn("192.0.2.66", "ann", "wrong")
+		}
+		if got := s.signIn("192.0.2.66", "ann", "right password"); got != http.StatusTooManyRequests {
+			t.Fatalf("the failing address: %d, want 429", got)
+		}
+		if got := s.signIn("198.51.100.7", "ann", "right password"); got != http.StatusSeeOther {
+			t.Fatalf("the user from another address: %d, want 303", got)
+		}
+		// The success reset the account's count; now spread guesses over
+		// addresses, each staying under its own limit.
+		for n, a := 0, 0; n <= throttle.PasswordAccount.Free; a++ {
+			for range throttle.Password.Free {
+				s.signIn("203.0.113."+strconv.Itoa(a), "ann", "wrong")
+				n++
+			}
+		}
+		if got := s.signIn("198.51.100.8", "ann", "right password"); got != http.StatusTooManyRequests {
+			t.Errorf("after %d failures over many addresses: %d, want 429", throttle.PasswordAccount.Free+1, got)
+		}
+	})
+}
+
+// TestImpossibleUsernamesAreBadRequests: a NUL byte or invalid UTF-8 is a
+// client's mistake on every store, never a database error.
+func TestImpossibleUsernamesAreBadRequests(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		for _, name := range []string{"ann\x00", "\xff\xfeann", "a\x1bb", strings.Repeat("a", 257)} {
+			if got := s.signIn("192.0.2.1", name, "x"); got != http.StatusBadRequest {
+				t.Errorf("username %q: %d, want 400", name, got)
+			}
+		}
+	})
+}
