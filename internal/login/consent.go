@@ -23,6 +23,11 @@ func requestedScopes(lt *store.LoginTransaction) []string {
 	return strings.Fields(form.Get("scope"))
 }
 
+// needsConsent reports whether the parked request must ask the user: its
+// client asks consent, and the scopes were not all granted before or the
+// request says prompt=consent. A client the administrator marked to skip
+// consent never asks, whatever the prompt (as Keycloak's "consent required"
+// off).
 func (p *Pipeline) needsConsent(ctx context.Context, lt *store.LoginTransaction) (bool, error) {
 	if lt.AuthRequest == "" {
 		return false, nil
@@ -34,7 +39,29 @@ func (p *Pipeline) needsConsent(ctx context.Context, lt *store.LoginTransaction)
 	if c.SkipConsent {
 		return false, nil
 	}
+	if slices.Contains(prompts(lt), "consent") {
+		return true, nil
+	}
 	return session.NeedsConsent(ctx, p.Store, lt.UserID, lt.ClientID, requestedScopes(lt))
+}
+
+// prompts returns the prompt values of the parked request.
+func prompts(lt *store.LoginTransaction) []string {
+	form, _ := url.ParseQuery(lt.AuthRequest)
+	return strings.Fields(form.Get("prompt"))
+}
+
+// consentAnswered drops prompt=consent from the parked request once the user
+// has answered it, so the request goes on instead of asking again.
+func consentAnswered(lt *store.LoginTransaction) {
+	form, _ := url.ParseQuery(lt.AuthRequest)
+	rest := slices.DeleteFunc(strings.Fields(form.Get("prompt")), func(v string) bool { return v == "consent" })
+	if len(rest) == 0 {
+		form.Del("prompt")
+	} else {
+		form.Set("prompt", strings.Join(rest, " "))
+	}
+	lt.AuthRequest = form.Encode()
 }
 
 func (p *Pipeline) showConsent(w http.ResponseWriter, r *http.Request, st *state) {
@@ -74,6 +101,11 @@ func (p *Pipeline) postConsent(w http.ResponseWriter, r *http.Request, lt *store
 		return
 	}
 	p.audit(ctx, audit.ConsentGranted, st.user.ID, st.user.ID, lt.ClientID, strings.Join(scopes, " "))
+	if slices.Contains(prompts(lt), "consent") {
+		consentAnswered(lt)
+		p.passed(w, r, lt)
+		return
+	}
 	p.advance(w, r, lt)
 }
 

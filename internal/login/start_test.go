@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +169,52 @@ func TestStartWithPromptNone(t *testing.T) {
 	e.start(t, e.signedIn(t, false, session.AMRPassword), "trusted", none)
 	if e.ans.resumed == nil {
 		t.Error("prompt=none with a sufficient session was not answered")
+	}
+}
+
+// TestPromptConsentAsksAgain: prompt=consent shows the consent page even when
+// the scopes were granted before, and answering it goes on to the
+// application instead of asking again.
+func TestPromptConsentAsksAgain(t *testing.T) {
+	t.Parallel()
+	e := newStartEnv(t)
+	c := e.signedIn(t, false, session.AMRPassword)
+	s, err := e.p.Sessions.Current(func() *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(c)
+		return r
+	}())
+	if err != nil || s == nil {
+		t.Fatal(s, err)
+	}
+	if err := e.st.PutConsent(context.Background(), &store.Consent{UserID: s.UserID, ClientID: "asks", Scopes: []string{"openid"}, GrantedAt: e.now}); err != nil {
+		t.Fatal(err)
+	}
+	if e.start(t, c, "asks", nil); e.ans.resumed == nil {
+		t.Fatal("remembered consent must not ask without prompt=consent")
+	}
+	rec := e.start(t, c, "asks", url.Values{"prompt": {"consent"}})
+	if !toLogin(rec) {
+		t.Fatalf("prompt=consent: %d %q, want the consent page", rec.Code, rec.Header().Get("Location"))
+	}
+	lt := rec.Result().Cookies()[0]
+	mux := http.NewServeMux()
+	e.p.Register(mux)
+	get := httptest.NewRequest("GET", "/login", nil)
+	get.AddCookie(lt)
+	page := httptest.NewRecorder()
+	mux.ServeHTTP(page, get)
+	m := csrfField.FindStringSubmatch(page.Body.String())
+	if page.Code != http.StatusOK || m == nil || !strings.Contains(page.Body.String(), `action="/login/consent"`) {
+		t.Fatalf("GET /login: %d\n%s", page.Code, page.Body)
+	}
+	post := httptest.NewRequest("POST", "/login/consent", strings.NewReader(url.Values{"csrf": {m[1]}, "decision": {"allow"}}.Encode()))
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	post.AddCookie(lt)
+	post.AddCookie(c)
+	done := httptest.NewRecorder()
+	mux.ServeHTTP(done, post)
+	if e.ans.resumed == nil {
+		t.Fatalf("after consent: %d %q, want the request answered", done.Code, done.Header().Get("Location"))
 	}
 }
