@@ -74,7 +74,7 @@ const maxFormBytes = 16 << 10
 // Register adds the pipeline's routes to mux.
 func (p *Pipeline) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", p.show)
-	mux.HandleFunc("POST /login/password", p.withTransaction(p.postPassword))
+	mux.HandleFunc("POST /login/password", p.withPendingTransaction(p.postPassword))
 	mux.HandleFunc("POST /login/otp", p.withTransaction(p.postOTP))
 	mux.HandleFunc("POST /login/enroll", p.withTransaction(p.postEnroll))
 	mux.HandleFunc("POST /login/set-password", p.withTransaction(p.postSetPassword))
@@ -94,16 +94,35 @@ func (p *Pipeline) now() time.Time {
 	return time.Now().UTC()
 }
 
+// stepHandler handles a step's form for the login transaction lt.
+type stepHandler func(http.ResponseWriter, *http.Request, *store.LoginTransaction)
+
 // withTransaction loads the LT, bounds and parses the form, and checks the CSRF
 // secret and the address's lockout before a step handler runs.
-func (p *Pipeline) withTransaction(h func(http.ResponseWriter, *http.Request, *store.LoginTransaction)) http.HandlerFunc {
+func (p *Pipeline) withTransaction(h stepHandler) http.HandlerFunc {
+	return p.loadingTransaction(h, p.transaction)
+}
+
+// withPendingTransaction is withTransaction for the sign-in form, which may
+// belong to a pending login (see showPending): it is stored now.
+func (p *Pipeline) withPendingTransaction(h stepHandler) http.HandlerFunc {
+	return p.loadingTransaction(h, func(r *http.Request) (*store.LoginTransaction, error) {
+		lt, err := p.transaction(r)
+		if errors.Is(err, errNoTransaction) {
+			return p.storePending(r)
+		}
+		return lt, err
+	})
+}
+
+func (p *Pipeline) loadingTransaction(h stepHandler, load func(*http.Request) (*store.LoginTransaction, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
 			p.render(w, r, http.StatusBadRequest, views.ErrorPage("Bad request", "The form could not be read.", "/login", "Back to sign-in"))
 			return
 		}
-		lt, err := p.transaction(r)
+		lt, err := load(r)
 		if errors.Is(err, errNoTransaction) {
 			p.expired(w, r)
 			return

@@ -175,3 +175,59 @@ func TestImpossibleUsernamesAreBadRequests(t *testing.T) {
 		}
 	})
 }
+
+// TestPageViewsStoreNoLogin: the sign-in page of a browser without a login in
+// progress stores nothing until its form is posted, so a flood of anonymous
+// page views cannot grow the store; the posted form then works as usual.
+func TestPageViewsStoreNoLogin(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		ctx := context.Background()
+		for range 20 {
+			resp, err := http.Get(s.srv.URL + "/login")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			var token string
+			for _, c := range resp.Cookies() {
+				if c.Name == session.TransactionCookie {
+					token = c.Value
+				}
+			}
+			if resp.StatusCode != http.StatusOK || token == "" {
+				t.Fatalf("GET /login: %d, cookie %q", resp.StatusCode, token)
+			}
+			if _, err := st.GetLoginTransaction(ctx, session.TokenID(token), time.Now()); err == nil {
+				t.Fatal("a page view stored a login transaction")
+			}
+		}
+		if got := s.signIn("192.0.2.1", "ann", "right password"); got != http.StatusSeeOther {
+			t.Errorf("the posted form of a pending login: %d, want 303", got)
+		}
+	})
+}
+
+// TestPendingLoginNeedsItsOwnForm: a post without the page's CSRF secret, or
+// with another browser's, stores nothing and signs nobody in.
+func TestPendingLoginNeedsItsOwnForm(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		for _, csrf := range []string{"", "forged", pendingCSRF(session.TokenID("another browser's token"))} {
+			req, _ := http.NewRequest("POST", s.srv.URL+"/login/password", strings.NewReader(url.Values{"csrf": {csrf}, "username": {"ann"}, "password": {"right password"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(&http.Cookie{Name: session.TransactionCookie, Value: "my token"})
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("csrf %q: %d, want 400 (login expired)", csrf, resp.StatusCode)
+			}
+			if _, err := st.GetLoginTransaction(context.Background(), session.TokenID("my token"), time.Now()); err == nil {
+				t.Errorf("csrf %q stored a login transaction", csrf)
+			}
+		}
+	})
+}

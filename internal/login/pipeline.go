@@ -2,6 +2,9 @@ package login
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -150,6 +153,9 @@ func (p *Pipeline) Start(w http.ResponseWriter, r *http.Request, req session.Log
 		p.refuse(w, r, lt, session.ErrConsentRequired)
 	case slices.Contains(prompt, "none"):
 		p.refuse(w, r, lt, session.ErrLoginRequired)
+	case lt.AuthRequest == "" && lt.UserID == "":
+		// Nothing to park: the sign-in form's pending login will do.
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	default:
 		if err := p.begin(w, r, lt); err != nil {
 			p.refuse(w, r, lt, err)
@@ -229,14 +235,66 @@ func (p *Pipeline) transactionOrNew(w http.ResponseWriter, r *http.Request) (*st
 	return lt, err
 }
 
-// show serves GET /login: the page of the current step.
+// show serves GET /login: the page of the current step, or for a browser
+// without a login in progress the sign-in form of a pending one.
 func (p *Pipeline) show(w http.ResponseWriter, r *http.Request) {
-	lt, err := p.transactionOrNew(w, r)
+	lt, err := p.transaction(r)
+	if errors.Is(err, errNoTransaction) {
+		p.showPending(w, r)
+		return
+	}
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	p.showStep(w, r, lt, "", http.StatusOK)
+}
+
+// A login begun by a page view is pending: its cookie is set and its form
+// shown, but no row is stored until the form is posted, so a flood of
+// anonymous page views costs the store nothing. Its CSRF secret is derived
+// from the cookie's ID, which only the browser holding the cookie knows.
+
+// pendingCSRF is the CSRF secret of the pending login whose cookie has ID id.
+func pendingCSRF(id string) string {
+	sum := sha256.Sum256([]byte("login-csrf:" + id))
+	return hex.EncodeToString(sum[:])
+}
+
+// showPending renders the sign-in form of a pending login, setting its cookie
+// when the browser has none.
+func (p *Pipeline) showPending(w http.ResponseWriter, r *http.Request) {
+	var id string
+	if c, err := r.Cookie(session.TransactionCookie); err == nil && c.Value != "" && len(c.Value) <= 128 {
+		id = session.TokenID(c.Value)
+	} else {
+		var token string
+		token, id = session.NewToken()
+		p.Sessions.SetCookie(w, session.TransactionCookie, token, p.now().Add(p.TransactionTTL))
+	}
+	lt := &store.LoginTransaction{ID: id, CSRF: pendingCSRF(id), Purpose: store.PurposeLogin}
+	p.showPassword(w, r, &state{lt: lt}, "", http.StatusOK)
+}
+
+// storePending stores the pending login of the request's cookie when the
+// posted form proves it came from that login's page; errNoTransaction
+// otherwise, and when the ID was stored before (an expired login).
+func (p *Pipeline) storePending(r *http.Request) (*store.LoginTransaction, error) {
+	c, err := r.Cookie(session.TransactionCookie)
+	if err != nil || c.Value == "" {
+		return nil, errNoTransaction
+	}
+	id := session.TokenID(c.Value)
+	if got := r.PostFormValue("csrf"); subtle.ConstantTimeCompare([]byte(got), []byte(pendingCSRF(id))) != 1 {
+		return nil, errNoTransaction
+	}
+	now := p.now()
+	lt := &store.LoginTransaction{ID: id, CSRF: pendingCSRF(id), Purpose: store.PurposeLogin, CreatedAt: now, ExpiresAt: now.Add(p.TransactionTTL)}
+	err = p.Store.CreateLoginTransaction(r.Context(), lt)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, errNoTransaction
+	}
+	return lt, err
 }
 
 // derive loads the state of lt and the step that follows; on error it has
