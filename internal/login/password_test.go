@@ -66,7 +66,7 @@ func newLoginServer(t *testing.T, st store.Store) *loginServer {
 	t.Helper()
 	now := time.Now().UTC()
 	p := &Pipeline{Store: st, Sessions: &session.Manager{Store: st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Passwords: password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}),
+		Passwords:  password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}),
 		SessionTTL: time.Hour, TransactionTTL: time.Hour}
 	mux := http.NewServeMux()
 	p.Register(mux)

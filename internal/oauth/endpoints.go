@@ -25,11 +25,11 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/jwks.json", p.jwks)
 	mux.HandleFunc("GET /oauth2/auth", p.authorize)
 	mux.HandleFunc("POST /oauth2/auth", p.authorize)
-	mux.HandleFunc("POST /oauth2/token", p.limitBody(p.token))
+	mux.HandleFunc("POST /oauth2/token", p.clientAuthenticated(p.token))
 	mux.HandleFunc("GET /userinfo", p.userinfo)
 	mux.HandleFunc("POST /userinfo", p.limitBody(p.userinfo))
-	mux.HandleFunc("POST /oauth2/revoke", p.limitBody(p.revoke))
-	mux.HandleFunc("POST /oauth2/introspect", p.limitBody(p.introspect))
+	mux.HandleFunc("POST /oauth2/revoke", p.clientAuthenticated(p.revoke))
+	mux.HandleFunc("POST /oauth2/introspect", p.clientAuthenticated(p.introspect))
 	mux.HandleFunc("GET /oauth2/logout", p.logout)
 	mux.HandleFunc("POST /oauth2/logout", p.logout)
 }
@@ -179,34 +179,60 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 	p.fosite.WriteRevocationResponse(r.Context(), w, err)
 }
 
+// introspect serves RFC 7662 introspection to confidential clients,
+// authenticated with either method discovery advertises. A token is reported
+// active only to the client it was issued to, or to a client it names as
+// audience: any other caller learns nothing about other clients' users.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	// fosite would also let any access token introspect other tokens; only
 	// confidential clients may (RFC 7662 §4).
 	if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
-		p.fosite.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate as a client with HTTP Basic."))
+		p.writeClientError(w, r, errUnauthenticated.WithHint("Authenticate as a confidential client (client_secret_basic or client_secret_post)."))
 		return
 	}
-	ir, err := p.fosite.NewIntrospectionRequest(ctx, r, NewSession(""))
+	caller, err := p.authenticateConfidential(ctx, r)
+	if err != nil {
+		p.writeClientError(w, r, err)
+		return
+	}
+	if r.PostForm.Get("token") == "" {
+		p.writeClientError(w, r, fosite.ErrInvalidRequest.WithHint("The token parameter is missing."))
+		return
+	}
+	use, ar, err := p.fosite.IntrospectToken(ctx, r.PostForm.Get("token"), fosite.TokenUse(r.PostForm.Get("token_type_hint")), NewSession(""))
 	if storeDown(err) {
 		p.unavailable(w, r, err)
 		return
 	}
-	if err != nil {
-		p.logFailure(r, "introspection failed", err)
-		p.fosite.WriteIntrospectionError(ctx, w, err)
-		return
+	if err == nil && !mayIntrospect(caller, ar) {
+		err = fosite.ErrInactiveToken
 	}
 	// A token stays active as long as its user may still sign in, as in
 	// Keycloak: disabling a user must stop the resource servers too.
-	if err := p.userBehind(ctx, ir.GetAccessRequester()); err != nil {
+	if err == nil {
+		err = p.userBehind(ctx, ar)
 		if storeDown(err) {
 			p.unavailable(w, r, err)
 			return
 		}
-		ir = &fosite.IntrospectionResponse{Active: false}
+	}
+	if err != nil {
+		p.fosite.WriteIntrospectionResponse(ctx, w, &fosite.IntrospectionResponse{Active: false})
+		return
+	}
+	ir := &fosite.IntrospectionResponse{Active: true, AccessRequester: ar, TokenUse: use}
+	if use == fosite.AccessToken {
+		ir.AccessTokenType = fosite.BearerAccessToken
 	}
 	p.fosite.WriteIntrospectionResponse(ctx, w, ir)
+}
+
+// mayIntrospect reports whether caller may learn about the token of ar: it
+// was issued to caller, names caller as an audience, or caller is a resource
+// server allowed to introspect every token.
+func mayIntrospect(caller *store.Client, ar fosite.Requester) bool {
+	return caller.IntrospectAny || ar.GetClient().GetID() == caller.ID || slices.Contains(ar.GetGrantedAudience(), caller.ID)
 }
 
 // userBehind is subjectEnabled for the user a token was issued to; a token

@@ -103,9 +103,13 @@ type Client struct {
 	GrantTypes             []string
 	Scopes                 []string
 	SkipConsent            bool
-	Disabled               bool
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// IntrospectAny lets a confidential client (a resource server) introspect
+	// tokens issued to other clients; without it introspection answers
+	// active only for the client's own tokens and those naming it as audience.
+	IntrospectAny bool
+	Disabled      bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Session is a browser session: proof that a user signed in on this browser.

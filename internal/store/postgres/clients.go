@@ -9,13 +9,13 @@ import (
 )
 
 const clientCols = `id, name, public, secret_hash, redirect_uris, post_logout_redirect_uris,
-	grant_types, scopes, skip_consent, disabled, created_at, updated_at`
+	grant_types, scopes, skip_consent, disabled, created_at, updated_at, introspect_any`
 
 func scanClient(row pgx.Row) (*store.Client, error) {
 	var c store.Client
 	err := row.Scan(&c.ID, &c.Name, &c.Public, &c.SecretHash, &c.RedirectURIs,
 		&c.PostLogoutRedirectURIs, &c.GrantTypes, &c.Scopes, &c.SkipConsent, &c.Disabled,
-		tsDst{&c.CreatedAt}, tsDst{&c.UpdatedAt})
+		tsDst{&c.CreatedAt}, tsDst{&c.UpdatedAt}, &c.IntrospectAny)
 	if err != nil {
 		return nil, err
 	}
@@ -30,10 +30,10 @@ func scanClient(row pgx.Row) (*store.Client, error) {
 // CreateClient stores c; ErrConflict when its ID is taken.
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO clients (`+clientCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		c.ID, c.Name, c.Public, blob(c.SecretHash), strs(c.RedirectURIs),
 		strs(c.PostLogoutRedirectURIs), strs(c.GrantTypes), strs(c.Scopes), c.SkipConsent,
-		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt))
+		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt), c.IntrospectAny)
 	if err != nil {
 		return wrapf(err, "create client %q", c.ID)
 	}
@@ -53,11 +53,12 @@ func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error)
 func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
 	err := execOne(ctx, s.q(ctx), `UPDATE clients SET name = $2, public = $3,
 		secret_hash = $4, redirect_uris = $5, post_logout_redirect_uris = $6,
-		grant_types = $7, scopes = $8, skip_consent = $9, disabled = $10, updated_at = $11
+		grant_types = $7, scopes = $8, skip_consent = $9, disabled = $10, updated_at = $11,
+		introspect_any = $12
 		WHERE id = $1`,
 		c.ID, c.Name, c.Public, blob(c.SecretHash), strs(c.RedirectURIs),
 		strs(c.PostLogoutRedirectURIs), strs(c.GrantTypes), strs(c.Scopes), c.SkipConsent,
-		c.Disabled, ts(c.UpdatedAt))
+		c.Disabled, ts(c.UpdatedAt), c.IntrospectAny)
 	if err != nil {
 		return wrapf(err, "update client %q", c.ID)
 	}

@@ -8,12 +8,12 @@ import (
 )
 
 const clientCols = `id, name, public, secret_hash, redirect_uris, post_logout_redirect_uris,
-	grant_types, scopes, skip_consent, disabled, created_at, updated_at`
+	grant_types, scopes, skip_consent, disabled, created_at, updated_at, introspect_any`
 
 func scanClient(sc scanner) (*store.Client, error) {
 	var c store.Client
 	err := sc.Scan(&c.ID, &c.Name, &c.Public, &c.SecretHash, jsonList{&c.RedirectURIs}, jsonList{&c.PostLogoutRedirectURIs},
-		jsonList{&c.GrantTypes}, jsonList{&c.Scopes}, &c.SkipConsent, &c.Disabled, microTime{&c.CreatedAt}, microTime{&c.UpdatedAt})
+		jsonList{&c.GrantTypes}, jsonList{&c.Scopes}, &c.SkipConsent, &c.Disabled, microTime{&c.CreatedAt}, microTime{&c.UpdatedAt}, &c.IntrospectAny)
 	if err != nil {
 		return nil, err
 	}
@@ -22,9 +22,9 @@ func scanClient(sc scanner) (*store.Client, error) {
 
 // CreateClient stores c; a taken ID is store.ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(12)+`)`,
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(13)+`)`,
 		c.ID, c.Name, c.Public, c.SecretHash, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs),
-		list(c.GrantTypes), list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.CreatedAt), micro(c.UpdatedAt))
+		list(c.GrantTypes), list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.CreatedAt), micro(c.UpdatedAt), c.IntrospectAny)
 	return wrap(err, "create client %q", c.ID)
 }
 
@@ -38,9 +38,9 @@ func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error)
 func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
 	err := exactlyOne(s.writer(ctx).ExecContext(ctx, `UPDATE clients SET name = ?, public = ?, secret_hash = ?,
 		redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, scopes = ?, skip_consent = ?,
-		disabled = ?, updated_at = ? WHERE id = ?`,
+		disabled = ?, updated_at = ?, introspect_any = ? WHERE id = ?`,
 		c.Name, c.Public, c.SecretHash, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.GrantTypes),
-		list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.UpdatedAt), c.ID))
+		list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.UpdatedAt), c.IntrospectAny, c.ID))
 	return wrap(err, "update client %q", c.ID)
 }
 

@@ -46,6 +46,7 @@ func fullClient() *store.Client {
 		GrantTypes:             []string{"authorization_code", "refresh_token"},
 		Scopes:                 []string{"openid", "profile", "email", "offline_access"},
 		SkipConsent:            true,
+		IntrospectAny:          true,
 		Disabled:               true,
 		CreatedAt:              t0,
 		UpdatedAt:              t0.Add(time.Second),

@@ -46,7 +46,7 @@ func testClientUpdate(t *testing.T, s store.Store) {
 		ID: c.ID, Name: "Wiki 2", Public: false, SecretHash: []byte("rotated"),
 		RedirectURIs: []string{"https://wiki2.example.com/cb"}, PostLogoutRedirectURIs: nil,
 		GrantTypes: []string{"client_credentials"}, Scopes: []string{"openid"},
-		SkipConsent: false, Disabled: false, CreatedAt: t0.Add(99 * time.Hour), UpdatedAt: t0.Add(time.Hour),
+		SkipConsent: false, IntrospectAny: false, Disabled: false, CreatedAt: t0.Add(99 * time.Hour), UpdatedAt: t0.Add(time.Hour),
 	}
 	must(t, s.UpdateClient(ctx, upd))
 	want := clone(upd)
