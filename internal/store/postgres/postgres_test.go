@@ -12,8 +12,8 @@ import (
 
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
-	"github.com/authz/authz/internal/testsupport/pgtest"
 	"github.com/authz/authz/internal/store/storetest"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 	"github.com/authz/authz/migrations"
 )
 
