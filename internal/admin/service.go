@@ -132,21 +132,11 @@ func (s *Service) bump(prev time.Time) time.Time {
 	return now
 }
 
-// txAttempts bounds how often write runs a transaction that lost a conflict.
-const txAttempts = 3
-
-// write runs fn in one transaction, again when it fails with store.ErrConflict:
-// PostgreSQL aborts one of two conflicting serializable transactions, and the
-// store leaves the retry to its caller. fn must be safe to run again.
+// write runs fn in one transaction. store.InTx runs it again when it loses
+// to a concurrent one, so fn must be safe to run again; store.ErrConflict
+// from it is a real conflict (a taken name), which the caller reports.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context) error) error {
-	var err error
-	for range txAttempts {
-		err = store.InTx(ctx, s.Store, fn)
-		if !errors.Is(err, store.ErrConflict) || ctx.Err() != nil {
-			return err
-		}
-	}
-	return err
+	return store.InTx(ctx, s.Store, fn)
 }
 
 // event is one audit entry about to be written.

@@ -454,9 +454,9 @@ func linkRefusal(u *store.User) error {
 	return nil
 }
 
-// duplicate reports a store conflict that outlived write's retries as a
-// taken name: the check before the write saw no other user, so a concurrent
-// request took the name between check and write.
+// duplicate reports a store conflict as a taken name: the check before the
+// write saw no other user, so a concurrent request took the name between
+// check and write. (Contention is store.ErrRetry, which write runs again.)
 func duplicate(err error) error {
 	if errors.Is(err, store.ErrConflict) {
 		return conflict("username", msgDuplicate)
@@ -466,8 +466,7 @@ func duplicate(err error) error {
 
 // checkUnique refuses u when another user has its username or e-mail.
 // Checking first, rather than reading the unique index's error, names the
-// field and tells a taken name apart from a serialization conflict worth
-// retrying.
+// field.
 func (s *Service) checkUnique(ctx context.Context, u *store.User) error {
 	lookups := []struct {
 		field string

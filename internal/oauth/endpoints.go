@@ -157,10 +157,13 @@ func (p *Provider) logFailure(r *http.Request, msg string, err error) {
 	}
 }
 
-// storeDown reports whether err comes from an unreachable store: the client
-// did nothing wrong, so it must not hear invalid_client or a bare 500.
+// storeDown reports whether err comes from a store that cannot serve now:
+// unreachable, or a transaction lost to a concurrent one (fosite runs its
+// own transactions, which nothing runs again). The client did nothing wrong,
+// so it must not hear invalid_client, invalid_grant or a bare 500.
 func storeDown(err error) bool {
-	return errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrRetry) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
 
 // unavailable answers 503 temporarily_unavailable with Retry-After.

@@ -157,4 +157,10 @@ func TestSubjectEnabled(t *testing.T) {
 	if errors.Is(err, fosite.ErrInvalidGrant) || !storeDown(err) {
 		t.Errorf("store down: %v", err)
 	}
+	// So must a transaction lost to a concurrent one: nothing was refused.
+	p.store = usersOnly{err: fmt.Errorf("get user: %w", store.ErrRetry)}
+	err = p.subjectEnabled(ctx, "on")
+	if errors.Is(err, fosite.ErrInvalidGrant) || !storeDown(err) {
+		t.Errorf("transaction lost: %v", err)
+	}
 }

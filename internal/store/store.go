@@ -16,16 +16,29 @@ import (
 	"time"
 )
 
-// Sentinel errors. Backends wrap them so callers test with errors.Is.
+// Sentinel errors. Backends wrap them so callers test with errors.Is. The
+// contract of each Store method (see Store) says which of them it returns.
 var (
 	// ErrNotFound means the addressed row does not exist (or has expired where the
 	// method says so).
 	ErrNotFound = errors.New("store: not found")
-	// ErrConflict means a uniqueness rule was broken, or a conditional update found
-	// the row no longer in the expected state (already used, already rotated, a
-	// replayed TOTP step).
+	// ErrConflict is an answer about the data, never about timing: a
+	// uniqueness rule was broken (the name, ID or link is taken), or a
+	// conditional update found the row no longer in the expected state
+	// (already used, already rotated, a replayed TOTP step). Running the same
+	// change again gives the same answer, so nobody retries it.
 	ErrConflict = errors.New("store: conflict")
-	// ErrUnavailable means the backend could not be reached.
+	// ErrRetry means a transaction lost to a concurrent one (a PostgreSQL
+	// serialization failure or deadlock, SQLite's database busy or locked)
+	// and was rolled back: nothing it did was kept, and running it again
+	// from the start may well succeed. InTx does that; code inside a
+	// transaction passes it up unchanged. It says nothing about the data:
+	// in particular it never means "already used".
+	ErrRetry = errors.New("store: transaction lost to a concurrent one")
+	// ErrUnavailable means the backend could not be reached, or could not do
+	// the work now: Retry ran out of attempts (the error then matches ErrRetry
+	// too), or SQLite's database stayed locked past its busy timeout. Either
+	// way the request may succeed later.
 	ErrUnavailable = errors.New("store: unavailable")
 )
 
@@ -276,31 +289,66 @@ type OAuthToken struct {
 
 // Store is everything authz keeps. Methods take a context that may carry a
 // transaction started with BeginTx; every method then runs inside it.
+//
+// Errors. Each method's comment names the sentinels it returns for reasons a
+// caller acts on; the suite in storetest holds every backend to them.
+// Besides those, any method may fail with ctx's error, with ErrUnavailable,
+// or with an error that is a fault to report rather than handle. ErrRetry
+// is the one error that depends on where the method runs:
+//   - Inside a transaction, any method may return ErrRetry: the transaction
+//     lost to a concurrent one and must be run again from the start. The
+//     caller returns it up to the InTx that began the transaction, which does
+//     that. Under SERIALIZABLE a conditional update (UseActionToken,
+//     DeactivateToken, AcceptOTPStep) that loses the row to a concurrent
+//     transaction says ErrRetry; the next attempt reads the row as the winner
+//     left it and gets the method's ErrConflict.
+//   - Outside a transaction, a method is a transaction of its own, which the
+//     backend runs again itself when it loses (PostgreSQL through Retry,
+//     SQLite by waiting out the lock for its busy timeout). It never returns
+//     ErrRetry unless that too ran out, and then the error matches
+//     ErrUnavailable as well.
+//
+// ErrConflict therefore always means what the method says (taken, already
+// used), never "busy": a caller may show it to the user as such.
 type Store interface {
-	// Ping reports whether the backend is reachable.
+	// Ping reports whether the backend is reachable; ErrUnavailable when not.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.
 	Close() error
 
 	// BeginTx starts a transaction and returns a context that carries it.
+	// Prefer InTx, which also runs the transaction again on ErrRetry.
 	BeginTx(ctx context.Context) (context.Context, error)
-	// Commit commits the transaction carried by ctx.
+	// Commit commits the transaction carried by ctx. ErrRetry means it lost
+	// to a concurrent one at the last moment and nothing was committed.
 	Commit(ctx context.Context) error
 	// Rollback rolls back the transaction carried by ctx; after Commit it is a no-op.
 	Rollback(ctx context.Context) error
 
+	// CreateUser stores u; ErrConflict when its ID, username or e-mail is
+	// taken (names and e-mails compared case-insensitively).
 	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns the user; ErrNotFound when unknown.
 	GetUser(ctx context.Context, id string) (*User, error)
+	// GetUserByUsername finds a user by username, case-insensitively;
+	// ErrNotFound when none has it.
 	GetUserByUsername(ctx context.Context, username string) (*User, error)
+	// GetUserByEmail finds a user by e-mail, case-insensitively; ErrNotFound
+	// when none has it, and always for "".
 	GetUserByEmail(ctx context.Context, email string) (*User, error)
-	// UpdateUser writes every field but ID and CreatedAt.
+	// UpdateUser writes every field but ID and CreatedAt; ErrNotFound when the
+	// user is gone, ErrConflict when the new username or e-mail is taken.
 	UpdateUser(ctx context.Context, u *User) error
 	// SetLastLogin sets LastLoginAt alone, so it never writes back over a
-	// concurrent change to the user's other fields.
+	// concurrent change to the user's other fields; ErrNotFound when the user
+	// is gone.
 	SetLastLogin(ctx context.Context, id string, at time.Time) error
+	// DeleteUser deletes the user and everything that belongs to them;
+	// ErrNotFound when unknown.
 	DeleteUser(ctx context.Context, id string) error
 	// ListUsers returns one page of users ordered by username, and the total count.
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
+	// CountUsers counts the users of role, or all users for "".
 	CountUsers(ctx context.Context, role string) (int, error)
 	// CountOTP counts the users whose OTP flag is on, and of them those with
 	// an authenticator enrolled.
@@ -308,64 +356,102 @@ type Store interface {
 
 	// CreateOTPCredential replaces any credential of the user.
 	CreateOTPCredential(ctx context.Context, c *OTPCredential) error
+	// GetOTPCredential returns the user's credential; ErrNotFound when none.
 	GetOTPCredential(ctx context.Context, userID string) (*OTPCredential, error)
+	// DeleteOTPCredential deletes the user's credential; ErrNotFound when none.
 	DeleteOTPCredential(ctx context.Context, userID string) error
-	// AcceptOTPStep records step as used; ErrConflict when step ≤ the last one.
+	// AcceptOTPStep records step as used; ErrConflict when step ≤ the last
+	// one (a replay, or a concurrent use of the same code that won),
+	// ErrNotFound when the user has no credential.
 	AcceptOTPStep(ctx context.Context, userID string, step int64) error
 
-	// GetThrottle returns the throttle for key, or a zero Throttle with that key.
+	// GetThrottle returns the throttle for key, or a zero Throttle with that
+	// key; never ErrNotFound.
 	GetThrottle(ctx context.Context, key string) (*Throttle, error)
 	// AddFailure atomically counts one failure at now and sets LockedUntil to now +
 	// lockFor(failures) (no lock when it returns 0). No failure is lost to a
 	// concurrent caller, and no reader sees a count without its lock.
 	AddFailure(ctx context.Context, key string, now time.Time, lockFor func(failures int) time.Duration) (*Throttle, error)
+	// ResetThrottle forgets key's failures; an unknown key is no error.
 	ResetThrottle(ctx context.Context, key string) error
 
+	// CreateClient stores c; ErrConflict when its ID is taken.
 	CreateClient(ctx context.Context, c *Client) error
+	// GetClient returns the client; ErrNotFound when unknown.
 	GetClient(ctx context.Context, id string) (*Client, error)
+	// UpdateClient writes every field but ID and CreatedAt; ErrNotFound when
+	// the client is gone.
 	UpdateClient(ctx context.Context, c *Client) error
+	// DeleteClient deletes the client; ErrNotFound when unknown.
 	DeleteClient(ctx context.Context, id string) error
+	// ListClients returns every client.
 	ListClients(ctx context.Context) ([]*Client, error)
 
+	// CreateSession stores s; ErrConflict when its ID is taken.
 	CreateSession(ctx context.Context, s *Session) error
-	// GetSession returns ErrNotFound for a session past its expiry.
+	// GetSession returns the session; ErrNotFound when unknown or past its
+	// expiry at now.
 	GetSession(ctx context.Context, id string, now time.Time) (*Session, error)
+	// DeleteSession deletes the session; ErrNotFound when unknown.
 	DeleteSession(ctx context.Context, id string) error
+	// DeleteUserSessions deletes every session of the user, if any.
 	DeleteUserSessions(ctx context.Context, userID string) error
 
+	// CreateLoginTransaction stores lt; ErrConflict when its ID is taken.
 	CreateLoginTransaction(ctx context.Context, lt *LoginTransaction) error
-	// GetLoginTransaction returns ErrNotFound for a transaction past its expiry.
+	// GetLoginTransaction returns the transaction; ErrNotFound when unknown
+	// or past its expiry at now.
 	GetLoginTransaction(ctx context.Context, id string, now time.Time) (*LoginTransaction, error)
+	// UpdateLoginTransaction writes every field but ID and CreatedAt;
+	// ErrNotFound when the transaction is gone.
 	UpdateLoginTransaction(ctx context.Context, lt *LoginTransaction) error
+	// DeleteLoginTransaction deletes the transaction; ErrNotFound when unknown.
 	DeleteLoginTransaction(ctx context.Context, id string) error
 
 	// CreateActionToken stores t and deletes older unused tokens of the same user
-	// and kind, so that only the newest link works.
+	// and kind, so that only the newest link works; ErrConflict when its ID
+	// is taken.
 	CreateActionToken(ctx context.Context, t *ActionToken) error
+	// GetActionToken returns the token, used or not; ErrNotFound when unknown.
 	GetActionToken(ctx context.Context, id string) (*ActionToken, error)
-	// UseActionToken marks the token used at now; ErrConflict when already used,
-	// ErrNotFound when unknown. Expiry is the caller's to check.
+	// UseActionToken marks the token used at now; ErrConflict when already
+	// used (of concurrent uses exactly one succeeds), ErrNotFound when
+	// unknown. Expiry is the caller's to check.
 	UseActionToken(ctx context.Context, id string, now time.Time) error
 
+	// CreateSigningKey stores k; ErrConflict when its kid is taken.
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
 	// ListSigningKeys returns every key, newest first.
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
 	// RetireSigningKeys sets RetireAt on every key that has none except keepID.
 	RetireSigningKeys(ctx context.Context, keepID string, retireAt time.Time) error
 
+	// CreateProvider stores p; ErrConflict when its alias is taken.
 	CreateProvider(ctx context.Context, p *Provider) error
+	// GetProvider returns the provider; ErrNotFound when unknown.
 	GetProvider(ctx context.Context, alias string) (*Provider, error)
+	// UpdateProvider writes every field but Alias and CreatedAt; ErrNotFound
+	// when the provider is gone.
 	UpdateProvider(ctx context.Context, p *Provider) error
+	// DeleteProvider deletes the provider; ErrNotFound when unknown.
 	DeleteProvider(ctx context.Context, alias string) error
+	// ListProviders returns every provider.
 	ListProviders(ctx context.Context) ([]*Provider, error)
 
+	// CreateFederatedIdentity stores f; ErrConflict when the upstream subject
+	// is linked already.
 	CreateFederatedIdentity(ctx context.Context, f *FederatedIdentity) error
+	// GetFederatedIdentity returns the link of an upstream subject;
+	// ErrNotFound when there is none.
 	GetFederatedIdentity(ctx context.Context, alias, subject string) (*FederatedIdentity, error)
+	// ListFederatedIdentities returns the user's links.
 	ListFederatedIdentities(ctx context.Context, userID string) ([]*FederatedIdentity, error)
+	// DeleteFederatedIdentity deletes the link; ErrNotFound when there is none.
 	DeleteFederatedIdentity(ctx context.Context, alias, subject string) error
 
 	// PutConsent creates or replaces the consent of (UserID, ClientID).
 	PutConsent(ctx context.Context, c *Consent) error
+	// GetConsent returns the consent; ErrNotFound when none was given.
 	GetConsent(ctx context.Context, userID, clientID string) (*Consent, error)
 
 	// AppendAudit stores e and sets its ID.
@@ -373,49 +459,24 @@ type Store interface {
 	// ListAudit returns one page of events newest first, and the total count.
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
 
+	// CreateToken stores t; ErrConflict when (Kind, Signature) is taken.
 	CreateToken(ctx context.Context, t *OAuthToken) error
 	// GetToken returns the token even when inactive; ErrNotFound when unknown.
 	GetToken(ctx context.Context, kind, signature string) (*OAuthToken, error)
-	// DeactivateToken sets Active to false; ErrConflict when it already was.
+	// DeactivateToken sets Active to false; ErrConflict when it already was
+	// (of concurrent calls exactly one succeeds), ErrNotFound when unknown.
 	DeactivateToken(ctx context.Context, kind, signature string) error
+	// DeleteToken deletes the token; ErrNotFound when unknown.
 	DeleteToken(ctx context.Context, kind, signature string) error
-	// DeactivateTokensByRequest deactivates every token of kind issued under requestID.
+	// DeactivateTokensByRequest deactivates every token of kind issued under
+	// requestID, if any.
 	DeactivateTokensByRequest(ctx context.Context, kind, requestID string) error
-	// DeleteTokensByRequest deletes every token of kind issued under requestID.
+	// DeleteTokensByRequest deletes every token of kind issued under
+	// requestID, if any.
 	DeleteTokensByRequest(ctx context.Context, kind, requestID string) error
 
 	// DeleteExpired removes rows past expiry (tokens, sessions, login transactions,
 	// action tokens, retired signing keys, stale throttles) at most batch rows per
 	// table, and returns how many it removed.
 	DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error)
-}
-
-// InTx runs fn inside a transaction of s, committing when fn returns nil and
-// rolling back otherwise. A ctx already carrying a transaction is reused.
-func InTx(ctx context.Context, s Store, fn func(ctx context.Context) error) error {
-	if inTx(ctx) {
-		return fn(ctx)
-	}
-	txCtx, err := s.BeginTx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(txCtx); err != nil {
-		_ = s.Rollback(txCtx)
-		return err
-	}
-	return s.Commit(txCtx)
-}
-
-type txMarkerKey struct{}
-
-// MarkTx returns ctx marked as carrying a transaction; backends call it in BeginTx
-// so InTx can nest.
-func MarkTx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, txMarkerKey{}, true)
-}
-
-func inTx(ctx context.Context) bool {
-	v, _ := ctx.Value(txMarkerKey{}).(bool)
-	return v
 }

@@ -34,8 +34,9 @@ func wrapf(err error, format string, args ...any) error {
 	return fmt.Errorf("postgres: %s: %w", fmt.Sprintf(format, args...), classify(err))
 }
 
-// classify maps a pgx error to store.ErrNotFound, store.ErrConflict or
-// store.ErrUnavailable where one applies, keeping the original in the chain.
+// classify maps a pgx error to store.ErrNotFound, store.ErrConflict,
+// store.ErrRetry or store.ErrUnavailable where one applies, keeping the
+// original in the chain.
 func classify(err error) error {
 	if err == nil || alreadyClassified(err) {
 		return err
@@ -55,16 +56,17 @@ func classify(err error) error {
 
 func alreadyClassified(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) ||
-		errors.Is(err, store.ErrUnavailable)
+		errors.Is(err, store.ErrRetry) || errors.Is(err, store.ErrUnavailable)
 }
 
 func classifyPg(pgErr *pgconn.PgError, err error) error {
 	switch {
 	case pgErr.Code == codeUniqueViolation:
 		return fmt.Errorf("%w: %s violates %s", store.ErrConflict, pgErr.TableName, pgErr.ConstraintName)
-	case pgErr.Code == codeSerialization, pgErr.Code == codeDeadlock:
-		// Contention, not a bug: the contract has the caller retry on ErrConflict.
-		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	case lostToConcurrent(pgErr):
+		// Contention, not a bug and not a statement about the data: the
+		// transaction is rolled back and may succeed when run again.
+		return fmt.Errorf("%w: %w", store.ErrRetry, err)
 	case pgErr.Code == codeCharacterNotInRepertoire, pgErr.Code == codeUntranslatableCharacter:
 		// No row can hold such a key, so none has it: an ID from a hostile
 		// URL names nothing, as it does on SQLite.
@@ -76,6 +78,25 @@ func classifyPg(pgErr *pgconn.PgError, err error) error {
 		pgErr.Code == codeAdminShutdown, pgErr.Code == codeCrashShutdown,
 		pgErr.Code == codeCannotConnectNow:
 		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+// lostToConcurrent reports the errors with which PostgreSQL aborts a
+// transaction because of a concurrent one: a serialization failure or a
+// deadlock. Only these say "run it again"; a unique violation under
+// contention is still a taken key.
+func lostToConcurrent(pgErr *pgconn.PgError) bool {
+	return pgErr.Code == codeSerialization || pgErr.Code == codeDeadlock
+}
+
+// retryable marks err with store.ErrRetry when PostgreSQL aborted the
+// statement or transaction for a concurrent one, and leaves every other error
+// as it is (pgx.ErrNoRows in particular), for store.Retry's loop.
+func retryable(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && lostToConcurrent(pgErr) {
+		return fmt.Errorf("%w: %w", store.ErrRetry, err)
 	}
 	return err
 }

@@ -99,12 +99,60 @@ type querier interface {
 
 type txKey struct{}
 
-// q returns the transaction carried by ctx, or the pool.
+// q returns the transaction carried by ctx, or the pool, on which each
+// statement is a transaction of its own that runs again when it loses.
 func (s *Store) q(ctx context.Context) querier {
 	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
 		return tx
 	}
-	return s.pool
+	return autocommit{s.pool}
+}
+
+// autocommit runs statements outside any transaction of the caller's, each
+// as a transaction of its own (at the server's default isolation, normally
+// READ COMMITTED), and runs one again when PostgreSQL aborts it for a
+// concurrent one: READ COMMITTED knows no serialization failures, but a
+// statement that locks several rows can still be a deadlock's victim. So, as the Store contract
+// has it, no method outside a transaction fails with store.ErrRetry until
+// store.Retry's attempts run out. Query is left alone: it serves only plain
+// SELECTs, which take no row locks.
+type autocommit struct{ pool *pgxpool.Pool }
+
+// Exec implements querier.
+func (a autocommit) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := store.Retry(ctx, func() error {
+		var err error
+		tag, err = a.pool.Exec(ctx, sql, args...)
+		return retryable(err)
+	})
+	return tag, err
+}
+
+// Query implements querier.
+func (a autocommit) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return a.pool.Query(ctx, sql, args...)
+}
+
+// QueryRow implements querier. The statement runs at Scan, as pgx's own
+// rows do, which is where it can be run again.
+func (a autocommit) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return retryRow{ctx: ctx, pool: a.pool, sql: sql, args: args}
+}
+
+// retryRow is autocommit's pgx.Row.
+type retryRow struct {
+	ctx  context.Context
+	pool *pgxpool.Pool
+	sql  string
+	args []any
+}
+
+// Scan implements pgx.Row.
+func (r retryRow) Scan(dest ...any) error {
+	return store.Retry(r.ctx, func() error {
+		return retryable(r.pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...))
+	})
 }
 
 // txOptions makes explicit transactions SERIALIZABLE: callers do read-modify-
@@ -112,7 +160,8 @@ func (s *Store) q(ctx context.Context) querier {
 // ("not the last administrator") that READ COMMITTED would silently break under
 // concurrency. It also gives the same semantics as the SQLite backend, whose
 // writers are serialized. PostgreSQL then aborts one of two conflicting
-// transactions; that surfaces as store.ErrConflict, which callers retry.
+// transactions; that surfaces as store.ErrRetry, on which store.InTx runs the
+// loser again.
 var txOptions = pgx.TxOptions{IsoLevel: pgx.Serializable}
 
 // BeginTx starts a transaction and returns a context carrying it. Called with a
@@ -165,10 +214,15 @@ func (s *Store) Rollback(ctx context.Context) error {
 }
 
 // inTx runs fn in the caller's transaction when ctx carries one, else in a new
-// transaction of its own, for methods that need several statements to be atomic.
+// transaction of its own, for methods that need several statements to be
+// atomic. Its own transaction runs again when it loses to a concurrent one,
+// as autocommit statements do; in the caller's, store.ErrRetry goes up to the
+// caller's InTx. fn must be safe to run again.
 func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
 		return fn(tx)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(tx) })
+	return store.Retry(ctx, func() error {
+		return retryable(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(tx) }))
+	})
 }

@@ -24,8 +24,8 @@ func wrap(err error, format string, args ...any) error {
 	return fmt.Errorf("sqlite: "+format+": %w", append(args, classify(err))...)
 }
 
-// classify maps driver errors onto store.ErrNotFound, ErrConflict and
-// ErrUnavailable, keeping the driver's message for the log.
+// classify maps driver errors onto store.ErrNotFound, ErrConflict, ErrRetry
+// and ErrUnavailable, keeping the driver's message for the log.
 func classify(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
@@ -38,7 +38,14 @@ func classify(err error) error {
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_CONSTRAINT:
 		return fmt.Errorf("%w: %w", store.ErrConflict, err)
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR:
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		// Another connection (the admin CLI, a backup) held the database
+		// past the busy timeout, or SQLite refused to wait to avoid a
+		// deadlock. The transaction did nothing and may succeed when run
+		// again, which store.InTx does; a statement on its own has waited
+		// for the lock already, so to its caller the store is unavailable.
+		return fmt.Errorf("%w: %w: %w", store.ErrRetry, store.ErrUnavailable, err)
+	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR:
 		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err

@@ -43,8 +43,10 @@ import (
 //   - DeleteExpired removes action tokens and idle throttles once they are
 //     more than [Retention] past their expiry or last failure, everything
 //     else once expired; a batch ≤ 0 means no limit.
-//   - Concurrent writers lose nothing; a transaction may fail with
-//     store.ErrConflict under contention and is then retried by the caller.
+//   - Concurrent writers lose nothing. A transaction that loses to a
+//     concurrent one fails with store.ErrRetry, never ErrConflict, and
+//     store.InTx runs it again; ErrConflict is only ever the answer about
+//     the data (taken, already used) and is not retried.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	areas := []struct {
 		name  string
@@ -64,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit", auditTests},
 		{"OAuthTokens", tokenTests},
 		{"Transactions", txTests},
+		{"Retry", retryTests},
 		{"Expiry", expiryTests},
 		{"Concurrency", concurrencyTests},
 	}
@@ -76,7 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	t.Run("ClientCache", func(t *testing.T) {
 		cached := func(t *testing.T) store.Store { return store.CacheClients(newStore(t), longTTL) }
-		for _, tc := range slices.Concat(clientTests, txTests) {
+		for _, tc := range slices.Concat(clientTests, txTests, retryTests) {
 			t.Run(tc.name, func(t *testing.T) { tc.fn(t, cached(t)) })
 		}
 		for _, tc := range cacheTests {
