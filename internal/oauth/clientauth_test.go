@@ -1,0 +1,185 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/seal"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/store/sqlite"
+)
+
+// endpointEnv is the provider on a real SQLite store, with confidential
+// clients registered by name; each client's secret is in secrets.
+type endpointEnv struct {
+	t       *testing.T
+	st      store.Store
+	srv     *httptest.Server
+	secrets map[string]string
+}
+
+func newEndpointEnv(t *testing.T) *endpointEnv {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "o.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := seal.New(make([]byte, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := NewKeySet(st, sealer)
+	if err := keys.Ensure(ctx, "ES256"); err != nil {
+		t.Fatal(err)
+	}
+	key := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	p := NewProvider(Config{Issuer: "http://authz.test", AccessTokenTTL: time.Hour, RefreshTokenTTL: time.Hour,
+		AuthorizeCodeTTL: time.Minute, IDTokenTTL: time.Hour, HMACSecret: key(1), ClientSecretKey: key(2)},
+		st, keys, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mux := http.NewServeMux()
+	p.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e := &endpointEnv{t: t, st: st, srv: srv, secrets: map[string]string{}}
+	for _, c := range []struct {
+		id  string
+		any bool
+	}{{"app", false}, {"other", false}, {"resource-server", true}} {
+		secret, hash, err := p.Hasher().NewClientSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		if err := st.CreateClient(ctx, &store.Client{ID: c.id, Name: c.id, SecretHash: hash, IntrospectAny: c.any,
+			GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		e.secrets[c.id] = secret
+	}
+	return e
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+// post sends form to path; basic, when not empty, is the client whose
+// credentials go into HTTP Basic.
+func (e *endpointEnv) post(path, basic string, form url.Values) reply {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basic != "" {
+		req.SetBasicAuth(url.QueryEscape(basic), url.QueryEscape(e.secrets[basic]))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := reply{status: resp.StatusCode, header: resp.Header}
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &r.body)
+	return r
+}
+
+// token returns a client_credentials access token of client.
+func (e *endpointEnv) token(client string) string {
+	e.t.Helper()
+	r := e.post("/oauth2/token", client, url.Values{"grant_type": {"client_credentials"}, "scope": {"api"}})
+	tok, _ := r.body["access_token"].(string)
+	if r.status != 200 || tok == "" {
+		e.t.Fatalf("token for %s: %d %v", client, r.status, r.body)
+	}
+	return tok
+}
+
+func TestIntrospectionAcceptsBothAdvertisedMethods(t *testing.T) {
+	t.Parallel()
+	e := newEndpointEnv(t)
+	tok := e.token("app")
+	basic := e.post("/oauth2/introspect", "app", url.Values{"token": {tok}})
+	post := e.post("/oauth2/introspect", "", url.Values{"token": {tok}, "client_id": {"app"}, "client_secret": {e.secrets["app"]}})
+	for name, r := range map[string]reply{"client_secret_basic": basic, "client_secret_post": post} {
+		if r.status != 200 || r.body["active"] != true || r.body["client_id"] != "app" {
+			t.Errorf("%s: %d %v", name, r.status, r.body)
+		}
+	}
+	revoked := e.post("/oauth2/revoke", "", url.Values{"token": {tok}, "client_id": {"app"}, "client_secret": {e.secrets["app"]}})
+	if revoked.status != 200 {
+		t.Fatalf("revocation with client_secret_post: %d %v", revoked.status, revoked.body)
+	}
+	if r := e.post("/oauth2/introspect", "app", url.Values{"token": {tok}}); r.body["active"] != false {
+		t.Errorf("a revoked token is active: %v", r.body)
+	}
+}
+
+func TestClientAuthenticationErrors(t *testing.T) {
+	t.Parallel()
+	e := newEndpointEnv(t)
+	tok := e.token("app")
+	for _, path := range []string{"/oauth2/introspect", "/oauth2/revoke", "/oauth2/token"} {
+		form := url.Values{"token": {tok}, "grant_type": {"client_credentials"}}
+		withSecret := func(id, secret string) url.Values {
+			f := url.Values{}
+			for k, v := range form {
+				f[k] = v
+			}
+			f.Set("client_id", id)
+			f.Set("client_secret", secret)
+			return f
+		}
+		// Credentials twice, or two clients: invalid_request, nothing else.
+		if r := e.post(path, "app", withSecret("app", e.secrets["app"])); r.status != 400 || r.body["error"] != "invalid_request" {
+			t.Errorf("%s, Basic and body: %d %v", path, r.status, r.body)
+		}
+		twoIDs := url.Values{"client_id": {"other"}}
+		for k, v := range form {
+			twoIDs[k] = v
+		}
+		if r := e.post(path, "app", twoIDs); r.status != 400 || r.body["error"] != "invalid_request" {
+			t.Errorf("%s, Basic for app and client_id other: %d %v", path, r.status, r.body)
+		}
+		// A wrong secret: invalid_client, and the Basic scheme named.
+		e.secrets["liar"] = "wrong"
+		r := e.post(path, "liar", form)
+		if r.status != 401 || r.body["error"] != "invalid_client" || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%s, wrong Basic secret: %d %v %q", path, r.status, r.body, r.header.Get("WWW-Authenticate"))
+		}
+		if r := e.post(path, "", withSecret("app", "wrong")); r.status != 401 || r.body["error"] != "invalid_client" || r.header.Get("WWW-Authenticate") != "" {
+			t.Errorf("%s, wrong body secret: %d %v %q", path, r.status, r.body, r.header.Get("WWW-Authenticate"))
+		}
+	}
+}
+
+// TestIntrospectionOnlyForTheTokensClients: a client learns nothing of a
+// token issued to another client, unless it is a resource server allowed
+// to introspect any.
+func TestIntrospectionOnlyForTheTokensClients(t *testing.T) {
+	t.Parallel()
+	e := newEndpointEnv(t)
+	tok := e.token("app")
+	if r := e.post("/oauth2/introspect", "other", url.Values{"token": {tok}}); r.status != 200 || r.body["active"] != false || len(r.body) != 1 {
+		t.Errorf("another client: %d %v, want only active:false", r.status, r.body)
+	}
+	if r := e.post("/oauth2/introspect", "resource-server", url.Values{"token": {tok}}); r.body["active"] != true {
+		t.Errorf("a resource server allowed to introspect any: %v", r.body)
+	}
+}
