@@ -238,7 +238,8 @@ func TestUpstreamFailuresCreateNothing(t *testing.T) {
 			op.set(mode, map[string]any{"preferred_username": "eve", "email": "eve@example.test", "email_verified": true})
 			b := newBrowser(t)
 			p := b.get(down.URL + "/login/upstream/corp")
-			if p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "Sign-in failed") || !strings.Contains(p.Body, `href="/login"`) {
+			// No relying application in play: the sign-in page, with the reason.
+			if p.Status != http.StatusBadGateway || !strings.Contains(p.Body, `action="/login/password"`) || !strings.Contains(p.Body, `role="alert"`) {
 				t.Errorf("%s: %d %s\n%s", mode, p.Status, p.URL, p.Body)
 			}
 		}

@@ -31,6 +31,10 @@ func SecretAD(alias string) []byte { return []byte("provider:" + alias) }
 // error (if any) is for the log.
 type Error struct {
 	Reason string
+	// Denied is set when the login was refused (the user declined at the
+	// provider, or no account here may use this identity), as opposed to a
+	// provider or response that failed.
+	Denied bool
 	Err    error
 }
 
@@ -44,6 +48,9 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 func fail(reason string, err error) error { return &Error{Reason: reason, Err: err} }
+
+// deny is fail for a login that was refused rather than broken.
+func deny(reason string, err error) error { return &Error{Reason: reason, Denied: true, Err: err} }
 
 // Service runs the round trip to upstream providers.
 type Service struct {
@@ -151,7 +158,11 @@ func (s *Service) Complete(ctx context.Context, lt *store.LoginTransaction, alia
 		return nil, fail("This sign-in response is not valid (it was forged, reused or has expired). Please sign in again.", nil)
 	}
 	if e := q.Get("error"); e != "" {
-		return nil, fail(upstreamErrorMessage(e), fmt.Errorf("upstream error %q: %s", e, q.Get("error_description")))
+		err := fmt.Errorf("upstream error %q: %s", e, q.Get("error_description"))
+		if e == "access_denied" || e == "login_required" || e == "consent_required" || e == "interaction_required" {
+			return nil, deny(upstreamErrorMessage(e), err)
+		}
+		return nil, fail(upstreamErrorMessage(e), err)
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -231,7 +242,7 @@ func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[str
 	case err == nil:
 		res.User, err = s.Store.GetUser(ctx, fi.UserID)
 		if errors.Is(err, store.ErrNotFound) {
-			err = fail("Your account here no longer exists. Contact your administrator.", err)
+			err = deny("Your account here no longer exists. Contact your administrator.", err)
 		}
 	case errors.Is(err, store.ErrNotFound):
 		// The user and the link are written together, so a failure leaves no
@@ -249,7 +260,7 @@ func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[str
 		return nil, err
 	}
 	if !res.User.Enabled {
-		return nil, fail("This account is disabled. Contact your administrator.", nil)
+		return nil, deny("This account is disabled. Contact your administrator.", nil)
 	}
 	return res, nil
 }
@@ -271,11 +282,11 @@ func (s *Service) link(ctx context.Context, p *store.Provider, claims map[string
 	switch p.LinkPolicy {
 	case store.LinkVerifiedMail:
 		if email == "" {
-			return fail("Your account at "+p.DisplayName+" has no verified e-mail address that matches an account here. Ask your administrator to link it.", nil)
+			return deny("Your account at "+p.DisplayName+" has no verified e-mail address that matches an account here. Ask your administrator to link it.", nil)
 		}
 		u, err := s.Store.GetUserByEmail(ctx, email)
 		if errors.Is(err, store.ErrNotFound) {
-			return fail("No account here matches your e-mail address at "+p.DisplayName+". Ask your administrator for an account.", nil)
+			return deny("No account here matches your e-mail address at "+p.DisplayName+". Ask your administrator for an account.", nil)
 		}
 		if err != nil {
 			return err
@@ -288,7 +299,7 @@ func (s *Service) link(ctx context.Context, p *store.Provider, claims map[string
 		}
 		res.User, res.Created = u, true
 	default:
-		return fail("Your account at "+p.DisplayName+" is not linked to an account here. Ask your administrator to link it.", nil)
+		return deny("Your account at "+p.DisplayName+" is not linked to an account here. Ask your administrator to link it.", nil)
 	}
 	return s.Store.CreateFederatedIdentity(ctx, &store.FederatedIdentity{ProviderAlias: p.Alias, Subject: claimString(claims, "sub"), UserID: res.User.ID, CreatedAt: time.Now().UTC()})
 }
@@ -311,7 +322,7 @@ func (s *Service) provision(ctx context.Context, p *store.Provider, claims map[s
 		LastName: claimString(claims, claimOr(p.ClaimLastName, "family_name")), Enabled: true, Role: store.RoleUser, CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, fail("An account with your username or e-mail already exists here. Ask your administrator to link it.", err)
+			return nil, deny("An account with your username or e-mail already exists here. Ask your administrator to link it.", err)
 		}
 		return nil, err
 	}

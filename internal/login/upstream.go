@@ -89,8 +89,11 @@ func (p *Pipeline) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 	p.advance(w, r, lt)
 }
 
-// upstreamFailed shows why an upstream login failed, with the way back to the
-// login page; nothing was created or linked.
+// upstreamFailed ends a failed upstream login; nothing was created or
+// linked. A relying application that asked for the login hears why on its
+// redirect URI (access_denied when the login was refused, server_error when
+// the provider failed), as it would from any other failed login; without one
+// the sign-in page shows the reason.
 func (p *Pipeline) upstreamFailed(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, alias string, err error) {
 	var fe *federation.Error
 	if !errors.As(err, &fe) {
@@ -99,7 +102,14 @@ func (p *Pipeline) upstreamFailed(w http.ResponseWriter, r *http.Request, lt *st
 	}
 	p.Log.WarnContext(r.Context(), "upstream login failed", "provider", alias, "err", err)
 	p.audit(r.Context(), audit.FederationFailure, "", "", lt.ClientID, "provider="+alias+" reason="+strings.TrimSuffix(fe.Reason, "."))
-	p.render(w, r, http.StatusBadGateway, views.ErrorPage("Sign-in failed", fe.Reason, "/login", "Back to sign-in"))
+	if lt.AuthRequest == "" {
+		p.showPassword(w, r, &state{lt: lt}, fe.Reason, http.StatusBadGateway)
+		return
+	}
+	if !p.useUp(w, r, lt) {
+		return
+	}
+	p.Resume.DenyAuthorization(w, r, lt, &session.UpstreamFailure{Denied: fe.Denied, Reason: fe.Reason})
 }
 
 // providerButtons lists the enabled upstream providers for the login page.

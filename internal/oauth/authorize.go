@@ -130,7 +130,12 @@ func (p *Provider) DenyAuthorization(w http.ResponseWriter, r *http.Request, lt 
 
 // denial is the OAuth error of a login that ended without a signed-in user.
 func denial(reason error) error {
+	var up *session.UpstreamFailure
 	switch {
+	case errors.As(reason, &up) && up.Denied:
+		return fosite.ErrAccessDenied.WithHint(up.Reason)
+	case errors.As(reason, &up):
+		return fosite.ErrServerError.WithHint(up.Reason)
 	case errors.Is(reason, session.ErrAccessDenied):
 		return fosite.ErrAccessDenied.WithHint("The user denied the request.")
 	case errors.Is(reason, session.ErrLoginRequired):

@@ -127,6 +127,18 @@ var (
 	ErrConsentRequired = errors.New("session: consent required")
 )
 
+// UpstreamFailure is why a login through an upstream provider failed, for
+// the relying application that asked for it.
+type UpstreamFailure struct {
+	// Denied is set when the login was refused (declined at the provider,
+	// or no account here may use the identity), rather than broken.
+	Denied bool
+	// Reason is written for people: the relying application may show it.
+	Reason string
+}
+
+func (e *UpstreamFailure) Error() string { return "session: upstream login failed: " + e.Reason }
+
 // Manager reads, writes and ends browser sessions.
 type Manager struct {
 	Store store.Store
