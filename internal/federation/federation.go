@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -172,7 +173,7 @@ func (s *Service) Complete(ctx context.Context, lt *store.LoginTransaction, alia
 	if err != nil {
 		return nil, err
 	}
-	claims, amr, err := s.exchange(ctx, op, cfg, code, cb)
+	claims, amr, err := s.exchange(ctx, op, cfg, code, cb, profileClaims(p))
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +189,7 @@ func upstreamErrorMessage(code string) string {
 
 // exchange redeems the code and verifies the ID token: signature, issuer,
 // audience, expiry (go-oidc) and nonce.
-func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.Config, code string, cb callback) (map[string]any, []string, error) {
+func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.Config, code string, cb callback, wanted []string) (map[string]any, []string, error) {
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, httpClient), upstreamTimeout)
 	defer cancel()
 	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(cb.verifier))
@@ -216,6 +217,9 @@ func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.C
 		return nil, nil, fail("The provider's ID token is not valid.", err)
 	}
 	claims["sub"] = idt.Subject
+	if err := fillFromUserInfo(ctx, op, tok, claims, wanted); err != nil {
+		return nil, nil, err
+	}
 	var amr []string
 	if list, ok := claims["amr"].([]any); ok {
 		for _, v := range list {
@@ -225,6 +229,46 @@ func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.C
 		}
 	}
 	return claims, amr, nil
+}
+
+// profileClaims are the claims provider p maps onto a user.
+func profileClaims(p *store.Provider) []string {
+	return []string{
+		claimOr(p.ClaimEmail, "email"), "email_verified", claimOr(p.ClaimUsername, "preferred_username"),
+		claimOr(p.ClaimFirstName, "given_name"), claimOr(p.ClaimLastName, "family_name"),
+	}
+}
+
+// fillFromUserInfo adds the wanted claims the ID token lacks from the
+// provider's userinfo endpoint: OIDC Core §5.4 lets a provider return profile
+// claims only there, and several do by default. The userinfo subject must be
+// the ID token's (§5.3.2), or the answer belongs to someone else. Claims the
+// ID token has are never replaced. A provider without a userinfo endpoint
+// keeps what the ID token said.
+func fillFromUserInfo(ctx context.Context, op *oidc.Provider, tok *oauth2.Token, claims map[string]any, wanted []string) error {
+	missing := slices.ContainsFunc(wanted, func(c string) bool { _, ok := claims[c]; return !ok })
+	if !missing || op.UserInfoEndpoint() == "" {
+		return nil
+	}
+	info, err := op.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return fail("The provider's profile could not be read. Please try again.", err)
+	}
+	if info.Subject != claims["sub"] {
+		return fail("The provider's profile is not valid.", fmt.Errorf("userinfo subject %q differs from the ID token's", info.Subject))
+	}
+	extra := map[string]any{}
+	if err := info.Claims(&extra); err != nil {
+		return fail("The provider's profile is not valid.", err)
+	}
+	for _, c := range wanted {
+		if _, ok := claims[c]; !ok {
+			if v, ok := extra[c]; ok {
+				claims[c] = v
+			}
+		}
+	}
+	return nil
 }
 
 func claimString(claims map[string]any, name string) string {
