@@ -71,7 +71,7 @@ func runAdmin(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer app.Close()
-	result, err := run(ctx, app.Admin.Service(), set)
+	result, err := run(ctx, app.Admin, set)
 	if err != nil {
 		return cliError(err)
 	}

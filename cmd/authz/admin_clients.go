@@ -5,6 +5,7 @@ import (
 	"flag"
 
 	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/admin/api"
 )
 
 var clientColumns = []string{"client_id", "name", "type", "disabled", "redirect_uris"}
@@ -16,7 +17,7 @@ var clientCommands = []adminCommand{
 		if err != nil {
 			return nil, err
 		}
-		return admin.ClientView(c, ""), nil
+		return api.ClientView(c, ""), nil
 	})},
 	{"client", "create", bindClientCreate},
 	{"client", "update", bindClientUpdate},
@@ -35,7 +36,7 @@ var clientCommands = []adminCommand{
 		if err != nil {
 			return nil, err
 		}
-		return admin.ClientView(c, secret), nil
+		return api.ClientView(c, secret), nil
 	})},
 }
 
@@ -53,7 +54,7 @@ func bindClientList(fs *flag.FlagSet) adminRun {
 		}
 		out := listResult{Items: []any{}, Total: total, Offset: *offset, Limit: *limit, columns: clientColumns}
 		for _, c := range clients {
-			out.Items = append(out.Items, admin.ClientView(c, ""))
+			out.Items = append(out.Items, api.ClientView(c, ""))
 		}
 		return out, nil
 	}
@@ -106,7 +107,7 @@ func bindClientCreate(fs *flag.FlagSet) adminRun {
 		if err != nil {
 			return nil, err
 		}
-		return admin.ClientView(c, secret), nil
+		return api.ClientView(c, secret), nil
 	}
 }
 
@@ -124,6 +125,6 @@ func bindClientUpdate(fs *flag.FlagSet) adminRun {
 		if err != nil {
 			return nil, err
 		}
-		return admin.ClientView(c, ""), nil
+		return api.ClientView(c, ""), nil
 	}
 }

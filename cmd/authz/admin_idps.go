@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/admin/api"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -18,7 +19,7 @@ var idpCommands = []adminCommand{
 		if err != nil {
 			return nil, err
 		}
-		return admin.ProviderView(p), nil
+		return api.ProviderView(p), nil
 	})},
 	{"idp", "create", bindIdpCreate},
 	{"idp", "update", bindIdpUpdate},
@@ -54,7 +55,7 @@ func bindIdpList(fs *flag.FlagSet) adminRun {
 		}
 		out := listResult{Items: []any{}, Total: total, Offset: *offset, Limit: *limit, columns: idpColumns}
 		for _, p := range providers {
-			out.Items = append(out.Items, admin.ProviderView(p))
+			out.Items = append(out.Items, api.ProviderView(p))
 		}
 		return out, nil
 	}
@@ -130,7 +131,7 @@ func bindIdpCreate(fs *flag.FlagSet) adminRun {
 		if err != nil {
 			return nil, err
 		}
-		return admin.ProviderView(pr), nil
+		return api.ProviderView(pr), nil
 	}
 }
 
@@ -152,6 +153,6 @@ func bindIdpUpdate(fs *flag.FlagSet) adminRun {
 		if err != nil {
 			return nil, err
 		}
-		return admin.ProviderView(pr), nil
+		return api.ProviderView(pr), nil
 	}
 }

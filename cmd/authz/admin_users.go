@@ -5,6 +5,7 @@ import (
 	"flag"
 
 	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/admin/api"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -13,7 +14,7 @@ var userColumns = []string{"id", "username", "email", "role", "enabled", "otp_st
 var userCommands = []adminCommand{
 	{"user", "list", bindUserList},
 	{"user", "get", bindUserByID(func(ctx context.Context, svc *admin.Service, info *admin.UserInfo) (any, error) {
-		return admin.UserView(info), nil
+		return api.UserView(info), nil
 	})},
 	{"user", "create", bindUserCreate},
 	{"user", "update", bindUserUpdate},
@@ -45,7 +46,7 @@ func bindUserList(fs *flag.FlagSet) adminRun {
 		}
 		out := listResult{Items: []any{}, Total: total, Offset: *offset, Limit: *limit, columns: userColumns}
 		for _, u := range users {
-			out.Items = append(out.Items, admin.UserView(u))
+			out.Items = append(out.Items, api.UserView(u))
 		}
 		return out, nil
 	}
@@ -102,7 +103,7 @@ func bindUserCreate(fs *flag.FlagSet) adminRun {
 		if err != nil {
 			return nil, err
 		}
-		return admin.CreatedUserView(info, sent), nil
+		return api.CreatedUserView(info, sent), nil
 	}
 }
 
@@ -123,6 +124,6 @@ func bindUserUpdate(fs *flag.FlagSet) adminRun {
 		if info, err = svc.GetUser(ctx, info.ID); err != nil {
 			return nil, err
 		}
-		return admin.UserView(info), nil
+		return api.UserView(info), nil
 	}
 }

@@ -2,172 +2,38 @@ package admin
 
 import (
 	"context"
-	"errors"
-	"net/http"
-	"net/url"
-	"strings"
+	"fmt"
 	"time"
 
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/views"
 )
 
-// auditTypes are the event types authz writes, offered in the filter.
-var auditTypes = []string{
-	"authenticator.removed", "client.created", "client.deleted", "client.disabled", "client.enabled",
-	"client.secret_rotated", "client.updated", "consent.denied", "consent.granted", "federation.failure",
-	"federation.linked", "federation.login", "federation.unlinked", "link.sent", "link.used",
-	"login.failure", "login.success", "logout", "otp.disabled", "otp.enabled", "otp.enrolled", "otp.lockout",
-	"otp.reset", "provider.created", "provider.deleted", "provider.disabled", "provider.enabled",
-	"provider.updated", "user.created", "user.deleted", "user.disabled", "user.enabled",
-	"user.role_changed", "user.updated",
+// maxTypeLen bounds an audit type filter.
+const maxTypeLen = 100
+
+// AuditQuery selects audit events; zero fields select everything.
+type AuditQuery struct {
+	UserID string
+	Type   string
+	// Since is inclusive, Until exclusive.
+	Since time.Time
+	Until time.Time
 }
 
-// Layouts of the audit filter's times: what datetime-local inputs send,
-// with or without seconds.
-var filterTimeLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
-
-// auditLog serves GET /admin/audit?user=&type=&since=&until=&page=.
-func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, _ *principal) {
-	q := r.URL.Query()
-	d := views.AdminAuditData{User: cleanQuery(q.Get("user")), Type: cleanQuery(q.Get("type")),
-		Since: cleanQuery(q.Get("since")), Until: cleanQuery(q.Get("until")), Types: auditTypes}
-	query, err := c.auditQuery(r.Context(), d)
-	if err == nil {
-		err = c.fillAudit(r.Context(), &d, query, pageParam(q))
-	}
-	if e := AsError(err); e != nil {
-		d.Error = e.Message
-		status, _ := kindStatus(e.Kind)
-		c.render(w, r, status, views.AdminAuditPage(d))
-		return
-	}
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, views.AdminAuditPage(d))
-}
-
-// auditQuery reads the filter. A user is found by ID or username; a key that
-// names nobody is taken as the ID of a deleted user, whose events remain.
-func (c *Console) auditQuery(ctx context.Context, d views.AdminAuditData) (AuditQuery, error) {
-	q := AuditQuery{Type: d.Type, UserID: d.User}
-	if d.User != "" {
-		u, err := c.Service().FindUser(ctx, d.User)
-		switch e := AsError(err); {
-		case err == nil:
-			q.UserID = u.ID
-		case e == nil || e.Kind != KindNotFound:
-			return q, err
-		}
-	}
-	var err error
-	if q.Since, err = filterTime("since", "From", d.Since); err != nil {
-		return q, err
-	}
-	q.Until, err = filterTime("until", "Until", d.Until)
-	return q, err
-}
-
-func filterTime(field, label, v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	for _, layout := range filterTimeLayouts {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, invalid(field, label+" must be a date and time such as 2025-03-04T15:30.")
-}
-
-// fillAudit puts page of the events matching query into d, with names for
-// the IDs in them.
-func (c *Console) fillAudit(ctx context.Context, d *views.AdminAuditData, query AuditQuery, page int) error {
-	offset := (page - 1) * pageSize
-	events, total, err := c.Service().ListAudit(ctx, query, offset, pageSize)
-	if err != nil {
-		return err
-	}
-	names := auditNames{st: c.Store, users: map[string]string{}, clients: map[string]string{}}
-	for _, e := range events {
-		row := views.AdminAuditRow{Time: e.Time.UTC().Format("2006-01-02 15:04:05"), Type: e.Type, IP: e.IP, Detail: e.Detail}
-		if row.Actor, err = names.actor(ctx, e.ActorID); err != nil {
-			return err
-		}
-		if row.User, err = names.user(ctx, e.UserID); err != nil {
-			return err
-		}
-		if row.Client, err = names.client(ctx, e.ClientID); err != nil {
-			return err
-		}
-		d.Events = append(d.Events, row)
-	}
-	d.Total = total
-	filter := url.Values{"user": {d.User}, "type": {d.Type}, "since": {d.Since}, "until": {d.Until}}
-	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(events), total, page, func(p int) string {
-		return pagedHref("/admin/audit", filter, p)
-	})
-	return nil
-}
-
-// auditNames shows the IDs in audit events as usernames and application
-// names, reading each user and client once a page.
-type auditNames struct {
-	st      store.Store
-	users   map[string]string
-	clients map[string]string
-}
-
-func (n auditNames) user(ctx context.Context, id string) (string, error) {
-	return lookupName(ctx, n.users, id, func(ctx context.Context) (string, error) {
-		u, err := n.st.GetUser(ctx, id)
-		if err != nil {
-			return "", err
-		}
-		return u.Username, nil
-	})
-}
-
-func (n auditNames) client(ctx context.Context, id string) (string, error) {
-	return lookupName(ctx, n.clients, id, func(ctx context.Context) (string, error) {
-		c, err := n.st.GetClient(ctx, id)
-		if err != nil {
-			return "", err
-		}
-		return c.Name, nil
-	})
-}
-
-// lookupName is the cached name of id, or the ID marked deleted when the
-// object is gone; audit events outlive what they are about.
-func lookupName(ctx context.Context, cache map[string]string, id string, get func(context.Context) (string, error)) (string, error) {
-	if id == "" {
-		return "", nil
-	}
-	if name, ok := cache[id]; ok {
-		return name, nil
-	}
-	name, err := get(ctx)
+// ListAudit returns one page of the events matching q, newest first, and how
+// many match.
+func (s *Service) ListAudit(ctx context.Context, q AuditQuery, offset, limit int) ([]*store.AuditEvent, int, error) {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		name = id + " (deleted)"
-	case err != nil:
-		return "", err
+	case !validText(q.Type, maxTypeLen):
+		return nil, 0, invalid("type", "Type must be at most 100 characters long, without control characters.")
+	case !validText(q.UserID, maxQueryLen):
+		return nil, 0, invalid("user_id", "User must be at most 100 characters long, without control characters.")
+	case !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since):
+		return nil, 0, invalid("until", "The end of the time range must be after its start.")
 	}
-	cache[id] = name
-	return name, nil
-}
-
-// actor names who did something: a user, a client with an admin token, or
-// the system (the CLI, a background job, a login before anyone is known).
-func (n auditNames) actor(ctx context.Context, id string) (string, error) {
-	if client, ok := strings.CutPrefix(id, "client:"); ok {
-		return "application " + client, nil
+	events, total, err := s.Store.ListAudit(ctx, store.AuditFilter{Type: q.Type, UserID: q.UserID, Since: q.Since, Until: q.Until, Offset: offset, Limit: limit})
+	if err != nil {
+		return nil, 0, fmt.Errorf("admin: list audit events: %w", err)
 	}
-	if id == "" {
-		return "system", nil
-	}
-	return n.user(ctx, id)
+	return events, total, nil
 }

@@ -1,262 +1,382 @@
 package admin
 
 import (
-	"net/http"
-	"net/url"
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
 	"slices"
-	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/oauth"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/views"
 )
 
-func clientPath(id string) string { return "/admin/clients/" + url.PathEscape(id) }
+// Client types as the API and the forms name them.
+const (
+	TypeConfidential = "confidential"
+	TypePublic       = "public"
+)
 
-func (c *Console) registerClients(mux *http.ServeMux) {
-	mux.HandleFunc("GET /admin/clients", c.guard(c.listClients))
-	mux.HandleFunc("GET /admin/clients/new", c.guard(c.newClient))
-	mux.HandleFunc("POST /admin/clients", c.guardPost(c.createClient))
-	mux.HandleFunc("GET /admin/clients/{id}", c.guard(c.showClient))
-	mux.HandleFunc("POST /admin/clients/{id}", c.guardPost(c.updateClient))
-	mux.HandleFunc("POST /admin/clients/{id}/rotate-secret", c.guardPost(c.rotateClientSecret))
-	mux.HandleFunc("POST /admin/clients/{id}/disable", c.guardPost(c.setClientDisabled(true)))
-	mux.HandleFunc("POST /admin/clients/{id}/enable", c.guardPost(c.setClientDisabled(false)))
-	mux.HandleFunc("POST /admin/clients/{id}/delete", c.guardPost(c.deleteClient))
+// Messages of the client rules.
+const (
+	msgClientNotFound    = "There is no such application. It may have been deleted."
+	msgClientIDFormat    = "Client ID must be 1 to 128 characters long and use only letters, digits and . _ ~ - (and not \"new\")."
+	msgClientIDTaken     = "An application with this client ID already exists."
+	msgClientIDFixed     = "The client ID of an application cannot be changed."
+	msgClientName        = "Name must be 1 to 200 characters long, without control characters."
+	msgClientType        = "Type must be confidential or public."
+	msgClientTypeFixed   = "The type of an application cannot be changed; create a new application instead."
+	msgPublicHasNoSecret = "A public application has no secret to rotate."
+)
+
+// List limits of a client, far above real use, so that no request can make
+// the row (and every token request reading it) arbitrarily large.
+const (
+	maxListItems = 50
+	maxURILen    = 2000
+	maxScopeLen  = 100
+)
+
+// Defaults of a new client whose request leaves them out.
+var (
+	defaultGrantTypes = []string{"authorization_code", "refresh_token"}
+	defaultScopes     = []string{"openid", "profile", "email", "offline_access"}
+)
+
+// DefaultClientScopes are the scopes a new client gets when its request
+// names none; the console's add form starts with them.
+func DefaultClientScopes() []string { return slices.Clone(defaultScopes) }
+
+// Compiled on first use: the bounded repetition makes a large program
+// (tens of KB of heap) that an idle server need not hold.
+var clientIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`) })
+
+// ClientPatch holds the client fields to set; nil leaves a field as it is.
+// ID and Type can be chosen at creation only.
+type ClientPatch struct {
+	ID                     *string
+	Name                   *string
+	Type                   *string
+	RedirectURIs           *[]string
+	PostLogoutRedirectURIs *[]string
+	GrantTypes             *[]string
+	Scopes                 *[]string
+	SkipConsent            *bool
+	Disabled               *bool
 }
 
-// listClients serves GET /admin/clients?q=&page=.
-func (c *Console) listClients(w http.ResponseWriter, r *http.Request, _ *principal) {
-	query, page := listParams(r.URL.Query())
-	offset := (page - 1) * pageSize
-	clients, total, err := c.Service().ListClients(r.Context(), ClientFilter{Query: query}, offset, pageSize)
+// ClientFilter selects clients in ListClients.
+type ClientFilter struct {
+	// Query matches a substring of the name or client ID, case-insensitively.
+	Query string
+	// Disabled, when set, keeps only clients whose Disabled flag equals it.
+	Disabled *bool
+}
+
+// ClientType names the type of c.
+func ClientType(c *store.Client) string {
+	if c.Public {
+		return TypePublic
+	}
+	return TypeConfidential
+}
+
+// ListClients returns one page of the clients matching f, ordered by name,
+// and how many match. The store lists clients whole; there are few.
+func (s *Service) ListClients(ctx context.Context, f ClientFilter, offset, limit int) ([]*store.Client, int, error) {
+	all, err := s.Store.ListClients(ctx)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return nil, 0, fmt.Errorf("admin: list clients: %w", err)
 	}
-	d := views.AdminClientsData{Query: query, Total: total, Notice: clientNotice(r.URL.Query())}
-	for _, cl := range clients {
-		d.Clients = append(d.Clients, views.AdminClientRow{Href: clientPath(cl.ID), Name: cl.Name, ID: cl.ID,
-			Type: ClientType(cl), Enabled: !cl.Disabled, RedirectURIs: strings.Join(cl.RedirectURIs, " ")})
-	}
-	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(clients), total, page, func(p int) string {
-		return pagedHref("/admin/clients", url.Values{"q": {query}}, p)
+	q := strings.ToLower(f.Query)
+	matches := slices.DeleteFunc(all, func(c *store.Client) bool {
+		if f.Disabled != nil && c.Disabled != *f.Disabled {
+			return true
+		}
+		return q != "" && !strings.Contains(strings.ToLower(c.Name), q) && !strings.Contains(strings.ToLower(c.ID), q)
 	})
-	c.render(w, r, http.StatusOK, views.AdminClientsPage(d))
+	slices.SortStableFunc(matches, func(a, b *store.Client) int {
+		return strings.Compare(strings.ToLower(a.Name)+"\x00"+a.ID, strings.ToLower(b.Name)+"\x00"+b.ID)
+	})
+	return pageOf(matches, offset, limit), len(matches), nil
 }
 
-// pagedHref is path with the non-empty values of q and the page number.
-func pagedHref(path string, q url.Values, page int) string {
-	v := url.Values{}
-	for k, vs := range q {
-		if len(vs) > 0 && vs[0] != "" {
-			v.Set(k, vs[0])
+// pageOf is the page of items at offset, at most limit long; past the end it
+// is empty.
+func pageOf[T any](items []T, offset, limit int) []T {
+	if offset >= len(items) {
+		return []T{}
+	}
+	return items[offset:min(len(items), offset+limit)]
+}
+
+// GetClient returns the client with id.
+func (s *Service) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	c, err := s.Store.GetClient(ctx, id)
+	if err != nil {
+		return nil, missing(err, msgClientNotFound)
+	}
+	return c, nil
+}
+
+// CreateClient registers a client and returns it with its secret, which
+// exists only in this answer (the store keeps a hash); public clients get
+// none.
+func (s *Service) CreateClient(ctx context.Context, a Actor, p ClientPatch) (*store.Client, string, error) {
+	now := s.now()
+	c := &store.Client{GrantTypes: defaultGrantTypes, Scopes: defaultScopes, CreatedAt: now, UpdatedAt: now}
+	if p.ID == nil || strings.TrimSpace(*p.ID) == "" {
+		c.ID = store.NewID()
+	} else if c.ID = strings.TrimSpace(*p.ID); !clientIDPattern().MatchString(c.ID) || c.ID == reservedName {
+		return nil, "", invalid("client_id", msgClientIDFormat)
+	}
+	typ := TypeConfidential
+	if p.Type != nil {
+		typ = strings.TrimSpace(*p.Type)
+	}
+	if typ != TypeConfidential && typ != TypePublic {
+		return nil, "", invalid("type", msgClientType)
+	}
+	c.Public = typ == TypePublic
+	if err := applyClientPatch(c, p, true); err != nil {
+		return nil, "", err
+	}
+	secret, err := s.newSecret(c)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.write(ctx, func(ctx context.Context) error {
+		if _, err := s.Store.GetClient(ctx, c.ID); err == nil {
+			return conflict("client_id", msgClientIDTaken)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("admin: look up client %s: %w", c.ID, err)
 		}
-	}
-	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
-	}
-	if len(v) == 0 {
-		return path
-	}
-	return path + "?" + v.Encode()
-}
-
-// newClient serves the empty add-application form, set for a typical web
-// application.
-func (c *Console) newClient(w http.ResponseWriter, r *http.Request, p *principal) {
-	f := views.AdminClientForm{Type: TypeConfidential, Scopes: strings.Join(defaultScopes, " "),
-		GrantAuthorizationCode: true, GrantRefreshToken: true}
-	c.render(w, r, http.StatusOK, views.AdminNewClientPage(views.AdminClientData{CSRF: p.csrf, Action: "/admin/clients", New: true, Form: f}))
-}
-
-// createClient serves POST /admin/clients. Its answer is the page with the
-// secret, not a redirect: the secret must not travel in a URL or be stored
-// to show it again.
-func (c *Console) createClient(w http.ResponseWriter, r *http.Request, p *principal) {
-	f := readClientForm(r)
-	patch := clientPatchOfForm(f)
-	patch.Type = &f.Type
-	cl, secret, err := c.Service().CreateClient(r.Context(), p.actor(), patch)
-	if e := AsError(err); e != nil {
-		status, _ := kindStatus(e.Kind)
-		c.render(w, r, status, views.AdminNewClientPage(views.AdminClientData{CSRF: p.csrf, Action: "/admin/clients", New: true, Form: f, Error: e.Message}))
-		return
-	}
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.render(w, r, http.StatusCreated, views.AdminClientSecretPage(views.AdminClientSecretData{
-		Title: "Application created", Name: cl.Name, ID: cl.ID, Secret: secret, Href: clientPath(cl.ID)}))
-}
-
-// showClient serves the edit-application page.
-func (c *Console) showClient(w http.ResponseWriter, r *http.Request, p *principal) {
-	cl, err := c.Service().GetClient(r.Context(), r.PathValue("id"))
-	if err != nil {
-		c.refuse(w, r, err, "/admin/clients", "Back to applications")
-		return
-	}
-	d := clientPage(p, cl)
-	d.Notice = clientNotice(r.URL.Query())
-	c.render(w, r, http.StatusOK, views.AdminClientPage(d))
-}
-
-func clientPage(p *principal, cl *store.Client) views.AdminClientData {
-	return views.AdminClientData{CSRF: p.csrf, Action: clientPath(cl.ID), ID: cl.ID, Form: clientFormOf(cl),
-		Disabled: cl.Disabled, Created: formatTime(cl.CreatedAt), Updated: formatTime(cl.UpdatedAt)}
-}
-
-// clientNotice is the message for ?notice=key after a redirect, or "".
-func clientNotice(q url.Values) string {
-	return map[string]string{
-		"saved":     "Changes saved.",
-		"unchanged": "Nothing was changed.",
-		"disabled":  "Application disabled. Its users cannot sign in to it, and its tokens stop working.",
-		"enabled":   "Application enabled.",
-		"deleted":   "Application deleted.",
-	}[q.Get("notice")]
-}
-
-// updateClient serves POST /admin/clients/{id}, the edit form.
-func (c *Console) updateClient(w http.ResponseWriter, r *http.Request, p *principal) {
-	id := r.PathValue("id")
-	f := readClientForm(r)
-	changed, err := c.Service().UpdateClient(r.Context(), p.actor(), id, clientPatchOfForm(f))
-	switch {
-	case err != nil:
-		c.showClientWith(w, r, p, id, &f, err)
-	case changed:
-		http.Redirect(w, r, clientPath(id)+"?notice=saved", http.StatusSeeOther)
-	default:
-		http.Redirect(w, r, clientPath(id)+"?notice=unchanged", http.StatusSeeOther)
-	}
-}
-
-// showClientWith renders the edit page of client id with the form as typed
-// (nil: as stored) and the refusal err.
-func (c *Console) showClientWith(w http.ResponseWriter, r *http.Request, p *principal, id string, f *views.AdminClientForm, err error) {
-	e := AsError(err)
-	cl, gerr := c.Service().GetClient(r.Context(), id)
-	if e == nil || gerr != nil {
-		c.refuse(w, r, err, "/admin/clients", "Back to applications")
-		return
-	}
-	d := clientPage(p, cl)
-	if f != nil {
-		f.Type = d.Form.Type
-		d.Form = *f
-	}
-	d.Error = e.Message
-	status, _ := kindStatus(e.Kind)
-	c.render(w, r, status, views.AdminClientPage(d))
-}
-
-// rotateClientSecret serves POST /admin/clients/{id}/rotate-secret and shows
-// the new secret once.
-func (c *Console) rotateClientSecret(w http.ResponseWriter, r *http.Request, p *principal) {
-	id := r.PathValue("id")
-	secret, err := c.Service().RotateSecret(r.Context(), p.actor(), id)
-	if err != nil {
-		c.showClientWith(w, r, p, id, nil, err)
-		return
-	}
-	cl, err := c.Service().GetClient(r.Context(), id)
-	if err != nil {
-		c.refuse(w, r, err, "/admin/clients", "Back to applications")
-		return
-	}
-	c.render(w, r, http.StatusOK, views.AdminClientSecretPage(views.AdminClientSecretData{
-		Title: "Secret rotated", Name: cl.Name, ID: cl.ID, Secret: secret, Href: clientPath(cl.ID)}))
-}
-
-// setClientDisabled serves the disable and enable buttons.
-func (c *Console) setClientDisabled(disabled bool) handler {
-	notice := "enabled"
-	if disabled {
-		notice = "disabled"
-	}
-	return func(w http.ResponseWriter, r *http.Request, p *principal) {
-		id := r.PathValue("id")
-		if _, err := c.Service().UpdateClient(r.Context(), p.actor(), id, ClientPatch{Disabled: &disabled}); err != nil {
-			c.showClientWith(w, r, p, id, nil, err)
-			return
+		if err := s.Store.CreateClient(ctx, c); err != nil {
+			return fmt.Errorf("admin: create client %s: %w", c.ID, err)
 		}
-		http.Redirect(w, r, clientPath(id)+"?notice="+notice, http.StatusSeeOther)
+		return s.record(ctx, a, event{typ: audit.ClientCreated, clientID: c.ID, detail: "name=" + c.Name + " type=" + typ})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another request registered the same ID between check and insert.
+		return nil, "", conflict("client_id", msgClientIDTaken)
 	}
+	if err != nil {
+		return nil, "", err
+	}
+	return c, secret, nil
 }
 
-// deleteClient serves POST /admin/clients/{id}/delete, asking first.
-func (c *Console) deleteClient(w http.ResponseWriter, r *http.Request, p *principal) {
-	id := r.PathValue("id")
-	if r.PostFormValue("confirm") != "yes" {
-		cl, err := c.Service().GetClient(r.Context(), id)
+// newSecret gives a confidential c a fresh secret hash and returns the secret.
+func (s *Service) newSecret(c *store.Client) (string, error) {
+	if c.Public {
+		c.SecretHash = nil
+		return "", nil
+	}
+	if s.Secrets == nil {
+		return "", errors.New("admin: no client secret generator configured")
+	}
+	secret, hash, err := s.Secrets.NewClientSecret()
+	if err != nil {
+		return "", fmt.Errorf("admin: client secret: %w", err)
+	}
+	c.SecretHash = hash
+	return secret, nil
+}
+
+// UpdateClient applies p to client id and reports whether anything changed.
+func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p ClientPatch) (bool, error) {
+	var changed bool
+	err := s.write(ctx, func(ctx context.Context) error {
+		c, err := s.Store.GetClient(ctx, id)
 		if err != nil {
-			c.refuse(w, r, err, "/admin/clients", "Back to applications")
-			return
+			return missing(err, msgClientNotFound)
 		}
-		c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
-			Title: "Delete application", CSRF: p.csrf, Action: clientPath(id) + "/delete", Cancel: clientPath(id),
-			Question: "Delete the application " + cl.Name + "? Its users can no longer sign in to it, and its tokens stop working. This cannot be undone.",
-		}))
-		return
-	}
-	if err := c.Service().DeleteClient(r.Context(), p.actor(), id); err != nil {
-		c.refuse(w, r, err, "/admin/clients", "Back to applications")
-		return
-	}
-	http.Redirect(w, r, "/admin/clients?notice=deleted", http.StatusSeeOther)
+		if p.ID != nil && strings.TrimSpace(*p.ID) != c.ID {
+			return invalid("client_id", msgClientIDFixed)
+		}
+		if p.Type != nil && strings.TrimSpace(*p.Type) != ClientType(c) {
+			return invalid("type", msgClientTypeFixed)
+		}
+		old := *c
+		if err := applyClientPatch(c, p, false); err != nil {
+			return err
+		}
+		fields := changedClientFields(&old, c)
+		if changed = len(fields) > 0; !changed {
+			return nil
+		}
+		c.UpdatedAt = s.bump(old.UpdatedAt)
+		if err := s.Store.UpdateClient(ctx, c); err != nil {
+			return fmt.Errorf("admin: update client %s: %w", id, err)
+		}
+		return s.auditClientUpdate(ctx, a, &old, c, fields)
+	})
+	return changed, err
 }
 
-// readClientForm takes the application fields from a parsed POST form.
-func readClientForm(r *http.Request) views.AdminClientForm {
-	f := r.PostForm
-	grants := f["grant_types"]
-	return views.AdminClientForm{
-		Name:                   strings.TrimSpace(f.Get("name")),
-		Type:                   strings.TrimSpace(f.Get("type")),
-		RedirectURIs:           f.Get("redirect_uris"),
-		PostLogoutRedirectURIs: f.Get("post_logout_redirect_uris"),
-		Scopes:                 f.Get("scopes"),
-		GrantAuthorizationCode: slices.Contains(grants, "authorization_code"),
-		GrantRefreshToken:      slices.Contains(grants, "refresh_token"),
-		GrantClientCredentials: slices.Contains(grants, "client_credentials"),
-		SkipConsent:            f.Get("skip_consent") != "",
+func (s *Service) auditClientUpdate(ctx context.Context, a Actor, old, c *store.Client, fields []string) error {
+	if err := s.record(ctx, a, event{typ: audit.ClientUpdated, clientID: c.ID, detail: "changed=" + strings.Join(fields, ",")}); err != nil {
+		return err
 	}
+	switch {
+	case !old.Disabled && c.Disabled:
+		return s.record(ctx, a, event{typ: audit.ClientDisabled, clientID: c.ID})
+	case old.Disabled && !c.Disabled:
+		return s.record(ctx, a, event{typ: audit.ClientEnabled, clientID: c.ID})
+	}
+	return nil
 }
 
-// clientPatchOfForm sets every editable field of the form; the type is the
-// caller's, since only the add form has it.
-func clientPatchOfForm(f views.AdminClientForm) ClientPatch {
-	redirects, postLogout, scopes := strings.Fields(f.RedirectURIs), strings.Fields(f.PostLogoutRedirectURIs), splitScopes(f.Scopes)
-	var grants []string
-	for _, g := range []struct {
-		on   bool
-		name string
-	}{{f.GrantAuthorizationCode, "authorization_code"}, {f.GrantRefreshToken, "refresh_token"}, {f.GrantClientCredentials, "client_credentials"}} {
-		if g.on {
-			grants = append(grants, g.name)
+func changedClientFields(old, c *store.Client) []string {
+	var out []string
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{
+		{"name", old.Name != c.Name},
+		{"redirect_uris", !slices.Equal(old.RedirectURIs, c.RedirectURIs)},
+		{"post_logout_redirect_uris", !slices.Equal(old.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs)},
+		{"grant_types", !slices.Equal(old.GrantTypes, c.GrantTypes)},
+		{"scopes", !slices.Equal(old.Scopes, c.Scopes)},
+		{"skip_consent", old.SkipConsent != c.SkipConsent},
+		{"disabled", old.Disabled != c.Disabled},
+	} {
+		if f.changed {
+			out = append(out, f.name)
 		}
 	}
-	return ClientPatch{Name: &f.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout,
-		GrantTypes: &grants, Scopes: &scopes, SkipConsent: &f.SkipConsent}
+	return out
 }
 
-// splitScopes splits typed scopes at white space and commas, neither of
-// which a scope contains.
-func splitScopes(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+// RotateSecret gives client id a new secret and returns it; the old one stops
+// working at once.
+func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string, error) {
+	var secret string
+	err := s.write(ctx, func(ctx context.Context) error {
+		c, err := s.Store.GetClient(ctx, id)
+		if err != nil {
+			return missing(err, msgClientNotFound)
+		}
+		if c.Public {
+			return conflict("type", msgPublicHasNoSecret)
+		}
+		if secret, err = s.newSecret(c); err != nil {
+			return err
+		}
+		c.UpdatedAt = s.bump(c.UpdatedAt)
+		if err := s.Store.UpdateClient(ctx, c); err != nil {
+			return fmt.Errorf("admin: update client %s: %w", id, err)
+		}
+		return s.record(ctx, a, event{typ: audit.ClientSecretRotated, clientID: id})
+	})
+	return secret, err
 }
 
-// clientFormOf is the form showing cl as stored.
-func clientFormOf(cl *store.Client) views.AdminClientForm {
-	return views.AdminClientForm{
-		Name: cl.Name, Type: ClientType(cl), RedirectURIs: strings.Join(cl.RedirectURIs, "\n"),
-		PostLogoutRedirectURIs: strings.Join(cl.PostLogoutRedirectURIs, "\n"), Scopes: strings.Join(cl.Scopes, " "),
-		GrantAuthorizationCode: slices.Contains(cl.GrantTypes, "authorization_code"),
-		GrantRefreshToken:      slices.Contains(cl.GrantTypes, "refresh_token"),
-		GrantClientCredentials: slices.Contains(cl.GrantTypes, "client_credentials"),
-		SkipConsent:            cl.SkipConsent,
+// DeleteClient deletes client id; its tokens stop working, since the protocol
+// no longer finds the client.
+func (s *Service) DeleteClient(ctx context.Context, a Actor, id string) error {
+	return s.write(ctx, func(ctx context.Context) error {
+		c, err := s.Store.GetClient(ctx, id)
+		if err != nil {
+			return missing(err, msgClientNotFound)
+		}
+		if err := s.Store.DeleteClient(ctx, id); err != nil {
+			return fmt.Errorf("admin: delete client %s: %w", id, err)
+		}
+		return s.record(ctx, a, event{typ: audit.ClientDeleted, clientID: id, detail: "name=" + c.Name})
+	})
+}
+
+// applyClientPatch sets p's fields on c and checks the result.
+func applyClientPatch(c *store.Client, p ClientPatch, creating bool) error {
+	if p.Name != nil {
+		c.Name = strings.TrimSpace(*p.Name)
 	}
+	if creating || p.Name != nil {
+		if c.Name == "" || !validText(c.Name, 200) {
+			return invalid("name", msgClientName)
+		}
+	}
+	for _, l := range []struct {
+		field string
+		value *[]string
+		dst   *[]string
+	}{
+		{"redirect_uris", p.RedirectURIs, &c.RedirectURIs},
+		{"post_logout_redirect_uris", p.PostLogoutRedirectURIs, &c.PostLogoutRedirectURIs},
+		{"grant_types", p.GrantTypes, &c.GrantTypes},
+		{"scopes", p.Scopes, &c.Scopes},
+	} {
+		if l.value == nil {
+			continue
+		}
+		if err := checkList(l.field, *l.value); err != nil {
+			return err
+		}
+		*l.dst = slices.Clone(*l.value)
+	}
+	if p.SkipConsent != nil {
+		c.SkipConsent = *p.SkipConsent
+	}
+	if p.Disabled != nil {
+		c.Disabled = *p.Disabled
+	}
+	return checkClient(c)
+}
+
+// checkList checks the form of one list: its length, its items' lengths, no
+// duplicates.
+func checkList(field string, items []string) error {
+	maxLen := maxURILen
+	if field == "grant_types" || field == "scopes" {
+		maxLen = maxScopeLen
+	}
+	if len(items) > maxListItems {
+		return listInvalid(field, fmt.Sprintf("at most %d entries are allowed", maxListItems))
+	}
+	seen := map[string]bool{}
+	for _, v := range items {
+		switch {
+		case len(v) > maxLen:
+			return listInvalid(field, fmt.Sprintf("entries must be at most %d characters long", maxLen))
+		case !validText(v, maxLen):
+			return listInvalid(field, "entries must not contain control characters")
+		case seen[v]:
+			return listInvalid(field, fmt.Sprintf("%q is listed twice", v))
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
+// checkClient applies the protocol's rules (oauth.ValidateClientFields) to the
+// whole client, the same rules the old client command used.
+func checkClient(c *store.Client) error {
+	err := oauth.ValidateClientFields(c.Name, c.Public, c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.Scopes)
+	if fe, ok := errors.AsType[*oauth.FieldError](err); ok {
+		return listInvalid(fe.Field, fe.Reason)
+	}
+	return err
+}
+
+// fieldLabels name the client fields in messages as the form labels do.
+var fieldLabels = map[string]string{
+	"name":                      "Name",
+	"redirect_uris":             "Redirect URIs",
+	"post_logout_redirect_uris": "Post-logout redirect URIs",
+	"grant_types":               "Grant types",
+	"scopes":                    "Scopes",
+}
+
+// listInvalid refuses field with reason, prefixed by the field's label, since
+// the reasons of the protocol's checks do not say which list they are about.
+func listInvalid(field, reason string) error {
+	label, ok := fieldLabels[field]
+	if !ok {
+		label = field
+	}
+	return invalid(field, label+": "+reason+".")
 }

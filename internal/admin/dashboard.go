@@ -2,61 +2,132 @@ package admin
 
 import (
 	"context"
-	"net/http"
+	"fmt"
+	"strings"
+	"time"
 
-	"github.com/authz/authz/views"
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/store"
 )
 
-// loginMethods label the dashboard's login counts, in the order shown.
-var loginMethods = []struct{ key, label string }{
-	{MethodOTP, "Password and one-time code"},
-	{MethodPassword, "Password only"},
-	{MethodFederated, "Upstream provider"},
-	{MethodOther, "Other"},
+// Login methods the dashboard counts, read from the amr of
+// audit.LoginSuccess events.
+const (
+	MethodOTP       = "otp"   // password and one-time code
+	MethodPassword  = "pwd"   // password only
+	MethodFederated = "fed"   // an upstream provider
+	MethodOther     = "other" // anything else
+)
+
+// Dashboard scans: the store has no aggregates for the login and lockout
+// counts (audit events), so the dashboard reads them in pages, at most
+// statsScanLimit of each kind.
+const (
+	statsScanLimit = 20_000
+	statsScanPage  = 500
+)
+
+// Stats are the dashboard's counts. Logins and lockouts count since Since,
+// the start of the current UTC day.
+type Stats struct {
+	Users       int            `json:"users"`
+	OTPEnrolled int            `json:"otp_enrolled"`
+	OTPWaiting  int            `json:"otp_waiting"`
+	Clients     int            `json:"clients"`
+	Providers   int            `json:"providers"`
+	Logins      map[string]int `json:"logins_today"`
+	Lockouts    int            `json:"lockouts_today"`
+	Since       time.Time      `json:"since"`
+	// Partial means a count stopped at statsScanLimit rows and is a lower
+	// bound: the store has no aggregate for it.
+	Partial bool `json:"partial"`
 }
 
-// dashboard serves GET /admin.
-func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, _ *principal) {
-	st, err := c.Service().Dashboard(r.Context())
-	if err != nil {
-		c.fail(w, r, err)
-		return
+// Dashboard counts what an administrator looks at first.
+func (s *Service) Dashboard(ctx context.Context) (*Stats, error) {
+	now := s.now()
+	st := &Stats{Since: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), Logins: map[string]int{}}
+	var err error
+	if st.Users, err = s.Store.CountUsers(ctx, ""); err != nil {
+		return nil, fmt.Errorf("admin: count users: %w", err)
 	}
-	d := views.AdminDashboardData{Users: st.Users, OTPEnrolled: st.OTPEnrolled, OTPWaiting: st.OTPWaiting,
-		Clients: st.Clients, Providers: st.Providers, Lockouts: st.Lockouts, Partial: st.Partial,
-		Since: formatTime(st.Since)}
-	for _, m := range loginMethods {
-		n := st.Logins[m.key]
-		d.Logins = append(d.Logins, views.AdminLoginCount{ID: m.key, Label: m.label, Count: n})
-		d.LoginsTotal += n
-	}
-	c.render(w, r, http.StatusOK, views.AdminDashboardPage(d))
-}
-
-// identityRows lists the upstream identities of user id for the user page,
-// and the aliases of the providers one can be linked at.
-func (c *Console) identityRows(ctx context.Context, id string) ([]views.AdminIdentityRow, []string, error) {
-	ids, err := c.Store.ListFederatedIdentities(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	providers, err := c.Store.ListProviders(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	names := map[string]string{}
-	var aliases []string
-	for _, p := range providers {
-		names[p.Alias] = p.DisplayName
-		aliases = append(aliases, p.Alias)
-	}
-	var rows []views.AdminIdentityRow
-	for _, fi := range ids {
-		name, ok := names[fi.ProviderAlias]
-		if !ok {
-			name = "deleted provider"
+	for _, step := range []func(context.Context, *Stats) error{s.countOTP, s.countObjects, s.countLogins, s.countLockouts} {
+		if err := step(ctx, st); err != nil {
+			return nil, err
 		}
-		rows = append(rows, views.AdminIdentityRow{Provider: fi.ProviderAlias, Name: name, Subject: fi.Subject, Linked: formatTime(fi.CreatedAt)})
 	}
-	return rows, aliases, nil
+	return st, nil
+}
+
+// countOTP: enrolled means a credential exists, waiting means the flag is
+// on without one.
+func (s *Service) countOTP(ctx context.Context, st *Stats) error {
+	required, enrolled, err := s.Store.CountOTP(ctx)
+	if err != nil {
+		return fmt.Errorf("admin: count OTP users: %w", err)
+	}
+	st.OTPEnrolled, st.OTPWaiting = enrolled, required-enrolled
+	return nil
+}
+
+func (s *Service) countObjects(ctx context.Context, st *Stats) error {
+	clients, err := s.Store.ListClients(ctx)
+	if err != nil {
+		return fmt.Errorf("admin: list clients: %w", err)
+	}
+	providers, err := s.Store.ListProviders(ctx)
+	if err != nil {
+		return fmt.Errorf("admin: list providers: %w", err)
+	}
+	st.Clients, st.Providers = len(clients), len(providers)
+	return nil
+}
+
+// countLogins sorts today's successful logins by the methods their amr lists.
+func (s *Service) countLogins(ctx context.Context, st *Stats) error {
+	for offset := 0; ; offset += statsScanPage {
+		if offset >= statsScanLimit {
+			st.Partial = true
+			return nil
+		}
+		events, total, err := s.Store.ListAudit(ctx, store.AuditFilter{Type: string(audit.LoginSuccess), Since: st.Since, Offset: offset, Limit: statsScanPage})
+		if err != nil {
+			return fmt.Errorf("admin: list logins: %w", err)
+		}
+		for _, e := range events {
+			st.Logins[loginMethod(e.Detail)]++
+		}
+		if len(events) == 0 || offset+len(events) >= total {
+			return nil
+		}
+	}
+}
+
+// loginMethod reads "amr=pwd,otp,mfa" (among other key=value pairs) from the
+// detail of a login event.
+func loginMethod(detail string) string {
+	for _, kv := range strings.Fields(detail) {
+		amr, ok := strings.CutPrefix(kv, "amr=")
+		if !ok {
+			continue
+		}
+		methods := strings.Split(amr, ",")
+		for _, m := range []string{MethodFederated, MethodOTP, MethodPassword} {
+			for _, got := range methods {
+				if got == m {
+					return m
+				}
+			}
+		}
+	}
+	return MethodOther
+}
+
+func (s *Service) countLockouts(ctx context.Context, st *Stats) error {
+	_, n, err := s.Store.ListAudit(ctx, store.AuditFilter{Type: string(audit.OTPLockout), Since: st.Since, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("admin: count lockouts: %w", err)
+	}
+	st.Lockouts = n
+	return nil
 }

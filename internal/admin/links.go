@@ -16,6 +16,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/mail"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
@@ -50,7 +51,7 @@ func (s *Service) mailLink(ctx context.Context, a Actor, u *store.User, kind, to
 		s.logger().ErrorContext(ctx, "admin: send link e-mail", "kind", kind, "user", u.ID, "reason", reason, "err", err)
 		return MailResult{Kind: kind, Reason: reason, Code: code}
 	}
-	if err := s.audit(ctx, a, event{typ: "link.sent", userID: u.ID, detail: "kind=" + kind}); err != nil {
+	if err := s.record(ctx, a, event{typ: audit.LinkSent, userID: u.ID, detail: "kind=" + kind}); err != nil {
 		s.logger().ErrorContext(ctx, "admin: audit", "err", err)
 	}
 	return MailResult{Kind: kind}
@@ -89,6 +90,9 @@ func (s *Service) site() string {
 	}
 	return "authz"
 }
+
+// formatTime shows t in an e-mail, in UTC to the minute.
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + " UTC" }
 
 func renderString(ctx context.Context, comp templ.Component) (string, error) {
 	var b bytes.Buffer
@@ -146,25 +150,6 @@ func smtpCode(err error) int {
 		return coded.ErrorCode()
 	}
 	return 0
-}
-
-func mailErrorQuery(m MailResult) string {
-	v := url.Values{"mailerror": {m.Reason}, "mail": {m.Kind}}
-	if m.Code > 0 {
-		v.Set("smtp", strconv.Itoa(m.Code))
-	}
-	return v.Encode()
-}
-
-// mailErrorText turns the query of a redirect after a failed send into the
-// message shown on the user page, or "".
-func mailErrorText(q url.Values) string {
-	key := q.Get("mailerror")
-	if key == "" {
-		return ""
-	}
-	code, _ := strconv.Atoi(q.Get("smtp"))
-	return mailErrorMessage(q.Get("mail"), key, code)
 }
 
 // mailErrorMessage explains a failed send of a kind link. Unknown reasons

@@ -1,263 +1,350 @@
 package admin
 
 import (
-	"net/http"
+	"context"
+	"errors"
+	"fmt"
+	"net"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/federation"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/views"
 )
 
-func providerPath(alias string) string { return "/admin/providers/" + url.PathEscape(alias) }
+// Messages of the provider rules.
+const (
+	msgProviderNotFound = "There is no such upstream provider. It may have been deleted."
+	msgAliasFormat      = "Alias must be 1 to 63 characters long: lower-case letters, digits, - and _, starting with a letter or digit (and not \"new\")."
+	msgAliasTaken       = "An upstream provider with this alias already exists."
+	msgAliasFixed       = "The alias of a provider cannot be changed: it is part of its callback URL and of its users' links."
+	msgDisplayName      = "Display name must be 1 to 100 characters long, without control characters."
+	msgProviderClientID = "Client ID must be 1 to 255 characters long, without control characters."
+	msgProviderSecret   = "Client secret must be at most 1000 characters long, without control characters."
+	msgClaimFormat      = "must be a claim name: 1 to 100 letters, digits and _ . : / -"
+	msgUsernameClaim    = "Username claim is required."
+	msgLinkPolicy       = "Link policy must be create, verified-email or existing."
+	msgScopesOpenID     = "Scopes must include openid."
+)
 
-func (c *Console) registerProviders(mux *http.ServeMux) {
-	mux.HandleFunc("GET /admin/providers", c.guard(c.listProviders))
-	mux.HandleFunc("GET /admin/providers/new", c.guard(c.newProvider))
-	mux.HandleFunc("POST /admin/providers", c.guardPost(c.createProvider))
-	mux.HandleFunc("POST /admin/providers/new/test", c.guardPost(c.testNewProvider))
-	mux.HandleFunc("GET /admin/providers/{alias}", c.guard(c.showProvider))
-	mux.HandleFunc("POST /admin/providers/{alias}", c.guardPost(c.updateProvider))
-	mux.HandleFunc("POST /admin/providers/{alias}/test", c.guardPost(c.testProvider))
-	mux.HandleFunc("POST /admin/providers/{alias}/disable", c.guardPost(c.setProviderEnabled(false)))
-	mux.HandleFunc("POST /admin/providers/{alias}/enable", c.guardPost(c.setProviderEnabled(true)))
-	mux.HandleFunc("POST /admin/providers/{alias}/delete", c.guardPost(c.deleteProvider))
+// reservedName is the path segment of the console's add pages, which no
+// alias or client ID may take.
+const reservedName = "new"
+
+// Compiled on first use, like clientIDPattern.
+var (
+	aliasPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`) })
+	claimPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,100}$`) })
+)
+
+// Defaults of a new provider whose request leaves them out. The link policy
+// defaults to the strictest: nobody gets in until an administrator links them.
+var defaultProviderScopes = []string{"openid", "profile", "email"}
+
+// DefaultProviderScopes are the scopes asked of a new upstream provider when
+// its request names none; the console's add form starts with them.
+func DefaultProviderScopes() []string { return slices.Clone(defaultProviderScopes) }
+
+// LinkPolicies lists the linking policies, strictest last.
+var LinkPolicies = []string{store.LinkCreate, store.LinkVerifiedMail, store.LinkExisting}
+
+// ProviderPatch holds the provider fields to set; nil leaves a field as it is.
+// Alias can be chosen at creation only. ClientSecret is write-only: it is
+// sealed, and "" removes it.
+type ProviderPatch struct {
+	Alias          *string
+	DisplayName    *string
+	IssuerURL      *string
+	ClientID       *string
+	ClientSecret   *string
+	Scopes         *[]string
+	ClaimUsername  *string
+	ClaimEmail     *string
+	ClaimFirstName *string
+	ClaimLastName  *string
+	LinkPolicy     *string
+	Enabled        *bool
+	RequireOTP     *bool
 }
 
-// listProviders serves GET /admin/providers?page=.
-func (c *Console) listProviders(w http.ResponseWriter, r *http.Request, _ *principal) {
-	page := pageParam(r.URL.Query())
-	offset := (page - 1) * pageSize
-	providers, total, err := c.Service().ListProviders(r.Context(), nil, offset, pageSize)
+// ListProviders returns one page of the providers, ordered by alias, and how
+// many there are; with enabled set, only those whose Enabled equals it.
+func (s *Service) ListProviders(ctx context.Context, enabled *bool, offset, limit int) ([]*store.Provider, int, error) {
+	all, err := s.Store.ListProviders(ctx)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return nil, 0, fmt.Errorf("admin: list providers: %w", err)
 	}
-	d := views.AdminProvidersData{Total: total, Notice: providerNotice(r.URL.Query())}
-	for _, p := range providers {
-		d.Providers = append(d.Providers, views.AdminProviderRow{Href: providerPath(p.Alias), Alias: p.Alias,
-			DisplayName: p.DisplayName, IssuerURL: p.IssuerURL, LinkPolicy: p.LinkPolicy, Enabled: p.Enabled, RequireOTP: p.RequireOTP})
+	if enabled != nil {
+		all = slices.DeleteFunc(all, func(p *store.Provider) bool { return p.Enabled != *enabled })
 	}
-	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(providers), total, page, func(p int) string {
-		return pagedHref("/admin/providers", nil, p)
+	return pageOf(all, offset, limit), len(all), nil
+}
+
+// GetProvider returns the provider with alias.
+func (s *Service) GetProvider(ctx context.Context, alias string) (*store.Provider, error) {
+	p, err := s.Store.GetProvider(ctx, alias)
+	if err != nil {
+		return nil, missing(err, msgProviderNotFound)
+	}
+	return p, nil
+}
+
+// CreateProvider stores a new upstream provider. Its issuer is not contacted:
+// a provider may be configured before it is reachable; Discover tests it.
+func (s *Service) CreateProvider(ctx context.Context, a Actor, p ProviderPatch) (*store.Provider, error) {
+	now := s.now()
+	pr := &store.Provider{Scopes: defaultProviderScopes, ClaimUsername: "preferred_username", ClaimEmail: "email",
+		ClaimFirstName: "given_name", ClaimLastName: "family_name", LinkPolicy: store.LinkExisting, Enabled: true,
+		CreatedAt: now, UpdatedAt: now}
+	if p.Alias != nil {
+		pr.Alias = strings.TrimSpace(*p.Alias)
+	}
+	if !aliasPattern().MatchString(pr.Alias) || pr.Alias == reservedName {
+		return nil, invalid("alias", msgAliasFormat)
+	}
+	if _, err := s.applyProviderPatch(pr, p, true); err != nil {
+		return nil, err
+	}
+	err := s.write(ctx, func(ctx context.Context) error {
+		if _, err := s.Store.GetProvider(ctx, pr.Alias); err == nil {
+			return conflict("alias", msgAliasTaken)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("admin: look up provider %q: %w", pr.Alias, err)
+		}
+		if err := s.Store.CreateProvider(ctx, pr); err != nil {
+			return fmt.Errorf("admin: create provider %q: %w", pr.Alias, err)
+		}
+		return s.record(ctx, a, event{typ: audit.ProviderCreated, detail: "provider=" + pr.Alias + " issuer=" + pr.IssuerURL})
 	})
-	c.render(w, r, http.StatusOK, views.AdminProvidersPage(d))
-}
-
-// providerNotice is the message for ?notice=key after a redirect, or "".
-func providerNotice(q url.Values) string {
-	return map[string]string{
-		"created":   "Provider saved. Test its discovery to check the issuer URL.",
-		"saved":     "Changes saved.",
-		"unchanged": "Nothing was changed.",
-		"disabled":  "Provider disabled. Its button leaves the login page, and nobody can sign in through it.",
-		"enabled":   "Provider enabled.",
-		"deleted":   "Provider deleted. Its users' links are kept in case it is added again under the same alias.",
-	}[q.Get("notice")]
-}
-
-// newProvider serves the empty add-provider form.
-func (c *Console) newProvider(w http.ResponseWriter, r *http.Request, p *principal) {
-	f := views.AdminProviderForm{Scopes: strings.Join(defaultProviderScopes, " "), ClaimUsername: "preferred_username",
-		ClaimEmail: "email", ClaimFirstName: "given_name", ClaimLastName: "family_name", LinkPolicy: store.LinkExisting, Enabled: true}
-	c.render(w, r, http.StatusOK, views.AdminNewProviderPage(views.AdminProviderData{CSRF: p.csrf, Action: "/admin/providers", New: true, Form: f}))
-}
-
-// createProvider serves POST /admin/providers.
-func (c *Console) createProvider(w http.ResponseWriter, r *http.Request, p *principal) {
-	f := readProviderForm(r)
-	patch := providerPatchOfForm(r, f)
-	patch.Alias = &f.Alias
-	pr, err := c.Service().CreateProvider(r.Context(), p.actor(), patch)
-	if e := AsError(err); e != nil {
-		status, _ := kindStatus(e.Kind)
-		c.render(w, r, status, views.AdminNewProviderPage(views.AdminProviderData{CSRF: p.csrf, Action: "/admin/providers", New: true, Form: f, Error: e.Message}))
-		return
+	if errors.Is(err, store.ErrConflict) {
+		return nil, conflict("alias", msgAliasTaken)
 	}
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return nil, err
 	}
-	http.Redirect(w, r, providerPath(pr.Alias)+"?notice=created", http.StatusSeeOther)
+	return pr, nil
 }
 
-// testNewProvider serves the add form's "Test discovery": nothing is saved,
-// and the form comes back as typed (but for the secret) with the result.
-func (c *Console) testNewProvider(w http.ResponseWriter, r *http.Request, p *principal) {
-	f := readProviderForm(r)
-	d := views.AdminProviderData{CSRF: p.csrf, Action: "/admin/providers", New: true, Form: f,
-		SecretDropped: r.PostFormValue("client_secret") != ""}
-	status := c.discover(r, &d)
-	c.render(w, r, status, views.AdminNewProviderPage(d))
-}
-
-// testProvider serves the edit form's "Test discovery" with the issuer URL as
-// typed; nothing is saved.
-func (c *Console) testProvider(w http.ResponseWriter, r *http.Request, p *principal) {
-	pr, err := c.Service().GetProvider(r.Context(), r.PathValue("alias"))
-	if err != nil {
-		c.refuse(w, r, err, "/admin/providers", "Back to providers")
-		return
-	}
-	d := providerPage(p, pr)
-	d.Form = readProviderForm(r)
-	d.Form.Alias = pr.Alias
-	d.SecretDropped = r.PostFormValue("client_secret") != ""
-	status := c.discover(r, &d)
-	c.render(w, r, status, views.AdminProviderPage(d))
-}
-
-// discover tests the issuer URL of d's form and puts the result (or why the
-// URL is refused) into d.
-func (c *Console) discover(r *http.Request, d *views.AdminProviderData) int {
-	res, err := c.Service().Discover(r.Context(), d.Form.IssuerURL)
-	if e := AsError(err); e != nil {
-		d.Error = e.Message
-		return http.StatusBadRequest
-	}
-	if err != nil {
-		c.logger().ErrorContext(r.Context(), "admin: discovery test", "err", err)
-		d.Error = "The discovery test could not be run."
-		return http.StatusInternalServerError
-	}
-	d.Discovery = &views.AdminDiscovery{IssuerURL: res.IssuerURL, OK: res.OK, Error: res.Error,
-		AuthorizationEndpoint: res.AuthorizationEndpoint, TokenEndpoint: res.TokenEndpoint, UserinfoEndpoint: res.UserinfoEndpoint,
-		JWKSURI: res.JWKSURI, Scopes: strings.Join(res.ScopesSupported, " "), Algorithms: strings.Join(res.SigningAlgorithms, " ")}
-	return http.StatusOK
-}
-
-// showProvider serves the edit-provider page.
-func (c *Console) showProvider(w http.ResponseWriter, r *http.Request, p *principal) {
-	pr, err := c.Service().GetProvider(r.Context(), r.PathValue("alias"))
-	if err != nil {
-		c.refuse(w, r, err, "/admin/providers", "Back to providers")
-		return
-	}
-	d := providerPage(p, pr)
-	d.Notice = providerNotice(r.URL.Query())
-	c.render(w, r, http.StatusOK, views.AdminProviderPage(d))
-}
-
-func providerPage(p *principal, pr *store.Provider) views.AdminProviderData {
-	return views.AdminProviderData{CSRF: p.csrf, Action: providerPath(pr.Alias), Form: providerFormOf(pr),
-		Enabled: pr.Enabled, HasSecret: len(pr.SealedClientSecret) > 0,
-		Created: formatTime(pr.CreatedAt), Updated: formatTime(pr.UpdatedAt)}
-}
-
-// updateProvider serves POST /admin/providers/{alias}, the edit form.
-func (c *Console) updateProvider(w http.ResponseWriter, r *http.Request, p *principal) {
-	alias := r.PathValue("alias")
-	f := readProviderForm(r)
-	changed, err := c.Service().UpdateProvider(r.Context(), p.actor(), alias, providerPatchOfForm(r, f))
-	switch {
-	case err != nil:
-		c.showProviderWith(w, r, p, alias, &f, err)
-	case changed:
-		http.Redirect(w, r, providerPath(alias)+"?notice=saved", http.StatusSeeOther)
-	default:
-		http.Redirect(w, r, providerPath(alias)+"?notice=unchanged", http.StatusSeeOther)
-	}
-}
-
-// showProviderWith renders the edit page of provider alias with the form as
-// typed (nil: as stored) and the refusal err.
-func (c *Console) showProviderWith(w http.ResponseWriter, r *http.Request, p *principal, alias string, f *views.AdminProviderForm, err error) {
-	e := AsError(err)
-	pr, gerr := c.Service().GetProvider(r.Context(), alias)
-	if e == nil || gerr != nil {
-		c.refuse(w, r, err, "/admin/providers", "Back to providers")
-		return
-	}
-	d := providerPage(p, pr)
-	if f != nil {
-		f.Alias = pr.Alias
-		d.Form = *f
-	}
-	d.Error = e.Message
-	status, _ := kindStatus(e.Kind)
-	c.render(w, r, status, views.AdminProviderPage(d))
-}
-
-// setProviderEnabled serves the disable and enable buttons.
-func (c *Console) setProviderEnabled(enabled bool) handler {
-	notice := "disabled"
-	if enabled {
-		notice = "enabled"
-	}
-	return func(w http.ResponseWriter, r *http.Request, p *principal) {
-		alias := r.PathValue("alias")
-		if _, err := c.Service().UpdateProvider(r.Context(), p.actor(), alias, ProviderPatch{Enabled: &enabled}); err != nil {
-			c.showProviderWith(w, r, p, alias, nil, err)
-			return
-		}
-		http.Redirect(w, r, providerPath(alias)+"?notice="+notice, http.StatusSeeOther)
-	}
-}
-
-// deleteProvider serves POST /admin/providers/{alias}/delete, asking first.
-func (c *Console) deleteProvider(w http.ResponseWriter, r *http.Request, p *principal) {
-	alias := r.PathValue("alias")
-	if r.PostFormValue("confirm") != "yes" {
-		pr, err := c.Service().GetProvider(r.Context(), alias)
+// UpdateProvider applies p to provider alias and reports whether anything
+// changed.
+func (s *Service) UpdateProvider(ctx context.Context, a Actor, alias string, p ProviderPatch) (bool, error) {
+	var changed bool
+	err := s.write(ctx, func(ctx context.Context) error {
+		pr, err := s.Store.GetProvider(ctx, alias)
 		if err != nil {
-			c.refuse(w, r, err, "/admin/providers", "Back to providers")
-			return
+			return missing(err, msgProviderNotFound)
 		}
-		c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
-			Title: "Delete provider", CSRF: p.csrf, Action: providerPath(alias) + "/delete", Cancel: providerPath(alias),
-			Question: "Delete the upstream provider " + pr.DisplayName + " (" + pr.Alias + ")? Nobody can sign in through it any more.",
-		}))
-		return
-	}
-	if err := c.Service().DeleteProvider(r.Context(), p.actor(), alias); err != nil {
-		c.refuse(w, r, err, "/admin/providers", "Back to providers")
-		return
-	}
-	http.Redirect(w, r, "/admin/providers?notice=deleted", http.StatusSeeOther)
+		if p.Alias != nil && strings.TrimSpace(*p.Alias) != pr.Alias {
+			return invalid("alias", msgAliasFixed)
+		}
+		old := *pr
+		fields, err := s.applyProviderPatch(pr, p, false)
+		if err != nil {
+			return err
+		}
+		if changed = len(fields) > 0; !changed {
+			return nil
+		}
+		pr.UpdatedAt = s.bump(old.UpdatedAt)
+		if err := s.Store.UpdateProvider(ctx, pr); err != nil {
+			return fmt.Errorf("admin: update provider %q: %w", alias, err)
+		}
+		return s.auditProviderUpdate(ctx, a, &old, pr, fields)
+	})
+	return changed, err
 }
 
-// readProviderForm takes the provider fields from a parsed POST form; the
-// secret stays in the request, never in the form shown back.
-func readProviderForm(r *http.Request) views.AdminProviderForm {
-	f := r.PostForm
-	return views.AdminProviderForm{
-		Alias:          strings.TrimSpace(f.Get("alias")),
-		DisplayName:    strings.TrimSpace(f.Get("display_name")),
-		IssuerURL:      strings.TrimSpace(f.Get("issuer_url")),
-		ClientID:       strings.TrimSpace(f.Get("client_id")),
-		Scopes:         f.Get("scopes"),
-		ClaimUsername:  strings.TrimSpace(f.Get("claim_username")),
-		ClaimEmail:     strings.TrimSpace(f.Get("claim_email")),
-		ClaimFirstName: strings.TrimSpace(f.Get("claim_first_name")),
-		ClaimLastName:  strings.TrimSpace(f.Get("claim_last_name")),
-		LinkPolicy:     strings.TrimSpace(f.Get("link_policy")),
-		Enabled:        f.Get("enabled") != "",
-		RequireOTP:     f.Get("require_otp") != "",
+func (s *Service) auditProviderUpdate(ctx context.Context, a Actor, old, pr *store.Provider, fields []string) error {
+	detail := "provider=" + pr.Alias + " changed=" + strings.Join(fields, ",")
+	if err := s.record(ctx, a, event{typ: audit.ProviderUpdated, detail: detail}); err != nil {
+		return err
+	}
+	switch {
+	case old.Enabled && !pr.Enabled:
+		return s.record(ctx, a, event{typ: audit.ProviderDisabled, detail: "provider=" + pr.Alias})
+	case !old.Enabled && pr.Enabled:
+		return s.record(ctx, a, event{typ: audit.ProviderEnabled, detail: "provider=" + pr.Alias})
+	}
+	return nil
+}
+
+// DeleteProvider deletes provider alias. Its users' links stay (the store's
+// rule), so adding the provider back under the same alias restores them.
+func (s *Service) DeleteProvider(ctx context.Context, a Actor, alias string) error {
+	return s.write(ctx, func(ctx context.Context) error {
+		if _, err := s.Store.GetProvider(ctx, alias); err != nil {
+			return missing(err, msgProviderNotFound)
+		}
+		if err := s.Store.DeleteProvider(ctx, alias); err != nil {
+			return fmt.Errorf("admin: delete provider %q: %w", alias, err)
+		}
+		return s.record(ctx, a, event{typ: audit.ProviderDeleted, detail: "provider=" + alias})
+	})
+}
+
+// applyProviderPatch sets p's fields on pr, checking each value that changes
+// (every value when creating), and returns the names of the changed fields.
+func (s *Service) applyProviderPatch(pr *store.Provider, p ProviderPatch, creating bool) ([]string, error) {
+	var changed []string
+	for _, f := range []struct {
+		name  string
+		value *string
+		dst   *string
+		check func(string) string
+	}{
+		{"display_name", p.DisplayName, &pr.DisplayName, textCheck(100, msgDisplayName, true)},
+		{"issuer_url", p.IssuerURL, &pr.IssuerURL, checkIssuerURL},
+		{"client_id", p.ClientID, &pr.ClientID, textCheck(255, msgProviderClientID, true)},
+		{"claim_username", p.ClaimUsername, &pr.ClaimUsername, checkClaim("Username claim", true)},
+		{"claim_email", p.ClaimEmail, &pr.ClaimEmail, checkClaim("E-mail claim", false)},
+		{"claim_first_name", p.ClaimFirstName, &pr.ClaimFirstName, checkClaim("First name claim", false)},
+		{"claim_last_name", p.ClaimLastName, &pr.ClaimLastName, checkClaim("Last name claim", false)},
+		{"link_policy", p.LinkPolicy, &pr.LinkPolicy, checkLinkPolicy},
+	} {
+		v := *f.dst
+		if f.value != nil {
+			v = strings.TrimSpace(*f.value)
+		}
+		if creating || v != *f.dst {
+			if msg := f.check(v); msg != "" {
+				return nil, invalid(f.name, msg)
+			}
+		}
+		if v != *f.dst {
+			changed = append(changed, f.name)
+		}
+		*f.dst = v
+	}
+	more, err := s.applyProviderRest(pr, p)
+	return append(changed, more...), err
+}
+
+// applyProviderRest sets the scopes, the switches and the secret.
+func (s *Service) applyProviderRest(pr *store.Provider, p ProviderPatch) ([]string, error) {
+	var changed []string
+	if p.Scopes != nil {
+		if err := checkProviderScopes(*p.Scopes); err != nil {
+			return nil, err
+		}
+		if !slices.Equal(pr.Scopes, *p.Scopes) {
+			changed = append(changed, "scopes")
+		}
+		pr.Scopes = slices.Clone(*p.Scopes)
+	}
+	for _, b := range []struct {
+		name  string
+		value *bool
+		dst   *bool
+	}{{"enabled", p.Enabled, &pr.Enabled}, {"require_otp", p.RequireOTP, &pr.RequireOTP}} {
+		if b.value != nil && *b.value != *b.dst {
+			changed = append(changed, b.name)
+			*b.dst = *b.value
+		}
+	}
+	if p.ClientSecret == nil {
+		return changed, nil
+	}
+	if err := s.sealSecret(pr, *p.ClientSecret); err != nil {
+		return nil, err
+	}
+	return append(changed, "client_secret"), nil
+}
+
+// sealSecret stores secret sealed, bound to the alias so a sealed value
+// copied to another provider's row does not open.
+func (s *Service) sealSecret(pr *store.Provider, secret string) error {
+	if len(secret) > 1000 || !validText(secret, 1000) {
+		return invalid("client_secret", msgProviderSecret)
+	}
+	if secret == "" {
+		pr.SealedClientSecret = nil
+		return nil
+	}
+	if s.Sealer == nil {
+		return errors.New("admin: no sealer configured for provider secrets")
+	}
+	sealed, err := s.Sealer.Seal([]byte(secret), []byte("provider:"+pr.Alias))
+	if err != nil {
+		return fmt.Errorf("admin: seal client secret of %q: %w", pr.Alias, err)
+	}
+	pr.SealedClientSecret = sealed
+	return nil
+}
+
+func textCheck(maxLen int, msg string, required bool) func(string) string {
+	return func(v string) string {
+		if (required && v == "") || !validText(v, maxLen) {
+			return msg
+		}
+		return ""
 	}
 }
 
-// providerPatchOfForm sets every field of the form. An empty secret field
-// keeps the stored secret; "Remove the stored secret" removes it.
-func providerPatchOfForm(r *http.Request, f views.AdminProviderForm) ProviderPatch {
-	scopes := splitScopes(f.Scopes)
-	p := ProviderPatch{DisplayName: &f.DisplayName, IssuerURL: &f.IssuerURL, ClientID: &f.ClientID, Scopes: &scopes,
-		ClaimUsername: &f.ClaimUsername, ClaimEmail: &f.ClaimEmail, ClaimFirstName: &f.ClaimFirstName,
-		ClaimLastName: &f.ClaimLastName, LinkPolicy: &f.LinkPolicy, Enabled: &f.Enabled, RequireOTP: &f.RequireOTP}
-	switch secret := r.PostFormValue("client_secret"); {
-	case secret != "":
-		p.ClientSecret = &secret
-	case r.PostFormValue("clear_secret") != "":
-		p.ClientSecret = &secret
+func checkClaim(label string, required bool) func(string) string {
+	return func(v string) string {
+		switch {
+		case v == "" && required:
+			return msgUsernameClaim
+		case v != "" && !claimPattern().MatchString(v):
+			return label + " " + msgClaimFormat + "."
+		}
+		return ""
 	}
-	return p
 }
 
-// providerFormOf is the form showing pr as stored.
-func providerFormOf(pr *store.Provider) views.AdminProviderForm {
-	return views.AdminProviderForm{
-		Alias: pr.Alias, DisplayName: pr.DisplayName, IssuerURL: pr.IssuerURL, ClientID: pr.ClientID,
-		Scopes: strings.Join(pr.Scopes, " "), ClaimUsername: pr.ClaimUsername, ClaimEmail: pr.ClaimEmail,
-		ClaimFirstName: pr.ClaimFirstName, ClaimLastName: pr.ClaimLastName, LinkPolicy: pr.LinkPolicy,
-		Enabled: pr.Enabled, RequireOTP: pr.RequireOTP,
+func checkLinkPolicy(v string) string {
+	if !slices.Contains(LinkPolicies, v) {
+		return msgLinkPolicy
 	}
+	return ""
+}
+
+// checkIssuerURL applies federation's form check, and asks for https except
+// on the loopback interface: discovery over plain http to another host could
+// be redirected to a forged provider.
+func checkIssuerURL(v string) string {
+	if v == "" {
+		return "Issuer URL is required."
+	}
+	if len(v) > maxURILen {
+		return fmt.Sprintf("Issuer URL must be at most %d characters long.", maxURILen)
+	}
+	if err := federation.ValidateIssuerURL(v); err != nil {
+		return "Issuer URL " + err.Error() + "."
+	}
+	u, _ := url.Parse(v)
+	if u.Scheme != "https" && !loopbackHost(u.Hostname()) {
+		return "Issuer URL must use https (http is allowed for loopback addresses only)."
+	}
+	if u.User != nil {
+		return "Issuer URL must not contain credentials."
+	}
+	return ""
+}
+
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkProviderScopes(scopes []string) error {
+	if err := checkList("scopes", scopes); err != nil {
+		return err
+	}
+	for _, sc := range scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
+			return invalid("scopes", fmt.Sprintf("Scopes: %q is not a valid scope.", sc))
+		}
+	}
+	if !slices.Contains(scopes, "openid") {
+		return invalid("scopes", msgScopesOpenID)
+	}
+	return nil
 }

@@ -1,3 +1,8 @@
+// Package admin carries out the administration of authz: the operations on
+// users, clients, upstream providers, linked identities and the audit log,
+// with every rule they obey. The HTML console (admin/console), the JSON API
+// (admin/api) and the CLI (cmd/authz) all go through its Service, so a rule
+// holds whichever way a change comes.
 package admin
 
 import (
@@ -7,11 +12,16 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/mail"
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/store"
 )
+
+// DefaultLinkTTL is how long an e-mailed action link works when
+// Service.LinkTTL is zero.
+const DefaultLinkTTL = 12 * time.Hour
 
 // Service carries out the administrative operations. The console pages, the
 // JSON API and the CLI all go through it, so a rule (a valid redirect URI, the
@@ -52,48 +62,6 @@ func (a Actor) auditID() string {
 		return "client:" + a.ClientID
 	}
 	return a.UserID
-}
-
-// Kind sorts the errors an operation reports to its caller.
-type Kind int
-
-// Error kinds.
-const (
-	// KindInvalid is a value the caller must correct.
-	KindInvalid Kind = iota + 1
-	// KindConflict is a request that clashes with stored state: a name taken,
-	// the last administrator.
-	KindConflict
-	// KindNotFound is an addressed object that does not exist.
-	KindNotFound
-)
-
-// Error is a refusal the caller can act on, naming the field at fault.
-// Message is a sentence for people; Field uses the API's field names.
-type Error struct {
-	Kind    Kind
-	Field   string
-	Message string
-}
-
-// Error implements error: the field, then the message.
-func (e *Error) Error() string {
-	if e.Field == "" {
-		return e.Message
-	}
-	return e.Field + ": " + e.Message
-}
-
-func invalid(field, msg string) error  { return &Error{Kind: KindInvalid, Field: field, Message: msg} }
-func conflict(field, msg string) error { return &Error{Kind: KindConflict, Field: field, Message: msg} }
-func notFound(msg string) error        { return &Error{Kind: KindNotFound, Message: msg} }
-
-// AsError returns the *Error in err's chain, or nil.
-func AsError(err error) *Error {
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e
-	}
-	return nil
 }
 
 // now is the clock, to the microsecond that both stores keep, so that what
@@ -141,16 +109,16 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context) error)
 
 // event is one audit entry about to be written.
 type event struct {
-	typ      string
+	typ      audit.Type
 	userID   string
 	clientID string
 	detail   string
 }
 
-// audit appends e as done by a. Inside a transaction its error aborts the
+// record appends e as done by a. Inside a transaction its error aborts the
 // change: an administrator's action must not go unrecorded.
-func (s *Service) audit(ctx context.Context, a Actor, e event) error {
-	ev := &store.AuditEvent{Time: s.now(), Type: e.typ, ActorID: a.auditID(), UserID: e.userID,
+func (s *Service) record(ctx context.Context, a Actor, e event) error {
+	ev := &store.AuditEvent{Time: s.now(), Type: string(e.typ), ActorID: a.auditID(), UserID: e.userID,
 		ClientID: e.clientID, IP: clientip.FromContext(ctx), Detail: e.detail}
 	if err := s.Store.AppendAudit(ctx, ev); err != nil {
 		return fmt.Errorf("admin: audit %s: %w", e.typ, err)

@@ -2,251 +2,496 @@ package admin
 
 import (
 	"context"
-	"net/http"
-	"net/url"
-	"strconv"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
+	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/views"
 )
 
-// List paging.
+// Messages of the user rules, shown on the pages and in API problems.
 const (
-	pageSize    = 20
-	maxQueryLen = 100
-	// maxPage keeps the offset far from overflow whatever ?page= says.
-	maxPage = 1_000_000
+	msgDisableSelf    = "You cannot disable your own account."
+	msgDemoteSelf     = "You cannot remove your own administrator role."
+	msgOTPOffSelf     = "You cannot turn off OTP for your own account: administration requires a one-time code."
+	msgDeleteSelf     = "You cannot delete your own account."
+	msgLastAdmin      = "authz needs at least one enabled administrator, and this is the last one. Make another user an administrator first."
+	msgRoleFormat     = "Role must be admin or user."
+	msgUserNotFound   = "There is no such user. It may have been deleted."
+	msgNoIdentity     = "This user has no such linked identity."
+	msgIdentityTaken  = "This upstream identity is already linked to a user."
+	msgSubjectInvalid = "Subject must be 1 to 255 characters long, without control characters."
 )
 
-func userPath(id string) string { return "/admin/users/" + url.PathEscape(id) }
+// adminScanPage is how many users one page of the administrator scan reads.
+const adminScanPage = 500
 
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + " UTC" }
+// OTP states of a user, derived like the login pipeline's enrollment step.
+const (
+	OTPNone     = "none"     // the OTP flag is off
+	OTPPending  = "pending"  // the flag is on and no authenticator is enrolled yet
+	OTPEnrolled = "enrolled" // an authenticator is enrolled
+)
 
-// listUsers serves GET /admin/users?q=&page=.
-func (c *Console) listUsers(w http.ResponseWriter, r *http.Request, _ *principal) {
-	query, page := listParams(r.URL.Query())
-	offset := (page - 1) * pageSize
-	users, total, err := c.Store.ListUsers(r.Context(), store.UserFilter{Query: query, Offset: offset, Limit: pageSize})
+// UserInfo is a user with the state of their authenticator.
+type UserInfo struct {
+	*store.User
+	OTPState   string
+	EnrolledAt time.Time // zero unless OTPState is OTPEnrolled
+}
+
+// UserPatch holds the user fields to set; nil leaves a field as it is.
+type UserPatch struct {
+	Username    *string
+	Email       *string
+	FirstName   *string
+	LastName    *string
+	Role        *string
+	OTPRequired *bool
+	Enabled     *bool
+}
+
+// MailResult tells whether an e-mailed link went out. Reason is "" when it
+// did, else a key of mailReasons; Code is the SMTP reply code if any.
+type MailResult struct {
+	Kind   string
+	Reason string
+	Code   int
+}
+
+// Sent reports whether the mail went out.
+func (m MailResult) Sent() bool { return m.Reason == "" }
+
+// Text explains a failed send to an administrator; "" when the mail went out.
+func (m MailResult) Text() string {
+	if m.Sent() {
+		return ""
+	}
+	return mailErrorMessage(m.Kind, m.Reason, m.Code)
+}
+
+// ListUsers returns one page of the users matching query (a substring of
+// username, e-mail or name) and how many match.
+func (s *Service) ListUsers(ctx context.Context, query string, offset, limit int) ([]*UserInfo, int, error) {
+	if !validText(query, maxQueryLen) {
+		return nil, 0, invalid("q", "q must be at most 100 characters long, without control characters.")
+	}
+	users, total, err := s.Store.ListUsers(ctx, store.UserFilter{Query: query, Offset: offset, Limit: limit})
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return nil, 0, fmt.Errorf("admin: list users: %w", err)
 	}
-	d := views.AdminUsersData{Query: query, Total: total}
-	if r.URL.Query().Get("notice") == "deleted" {
-		d.Notice = "User deleted."
-	}
+	out := make([]*UserInfo, 0, len(users))
 	for _, u := range users {
-		d.Users = append(d.Users, views.AdminUserRow{
-			Href: userPath(u.ID), Username: u.Username, Email: u.Email, FirstName: u.FirstName,
-			LastName: u.LastName, Role: u.Role, Enabled: u.Enabled, OTP: u.OTPRequired,
-		})
-	}
-	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(users), total, page, func(p int) string { return listHref(query, p) })
-	c.render(w, r, http.StatusOK, views.AdminUsersPage(d))
-}
-
-// pageLinks numbers the shown rows (1-based) and links the neighbouring pages
-// of a list; href makes the link of a page number.
-func pageLinks(offset, shown, total, page int, href func(int) string) (from, to int, prev, next string) {
-	if shown > 0 {
-		from, to = offset+1, offset+shown
-	}
-	if page > 1 {
-		// Past the end, "previous" leads back to the last page that has rows.
-		last := max(1, (total+pageSize-1)/pageSize)
-		prev = href(min(page-1, last))
-	}
-	if offset+shown < total {
-		next = href(page + 1)
-	}
-	return from, to, prev, next
-}
-
-// listParams reads the search and page number leniently: a list is never an
-// error, whatever the URL says.
-func listParams(q url.Values) (string, int) {
-	return cleanQuery(q.Get("q")), pageParam(q)
-}
-
-func pageParam(q url.Values) int {
-	page, err := strconv.Atoi(q.Get("page"))
-	if err != nil || page < 1 {
-		page = 1
-	}
-	return min(page, maxPage)
-}
-
-// cleanQuery makes a search term safe for both stores: valid UTF-8 without
-// control characters, at most maxQueryLen characters.
-func cleanQuery(s string) string {
-	query := strings.TrimSpace(strings.Map(dropControl, strings.ToValidUTF8(s, "")))
-	if r := []rune(query); len(r) > maxQueryLen {
-		query = string(r[:maxQueryLen])
-	}
-	return query
-}
-
-// dropControl removes control characters, which no name contains and which
-// PostgreSQL refuses (NUL) in text.
-func dropControl(r rune) rune {
-	if unicode.IsControl(r) {
-		return -1
-	}
-	return r
-}
-
-func listHref(query string, page int) string {
-	v := url.Values{}
-	if query != "" {
-		v.Set("q", query)
-	}
-	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
-	}
-	if len(v) == 0 {
-		return "/admin/users"
-	}
-	return "/admin/users?" + v.Encode()
-}
-
-// newUser serves the empty add-user form.
-func (c *Console) newUser(w http.ResponseWriter, r *http.Request, p *principal) {
-	f := views.AdminUserForm{Enabled: true, Role: store.RoleUser}
-	c.render(w, r, http.StatusOK, views.AdminNewUserPage(views.AdminNewUserData{CSRF: p.csrf, Form: f}))
-}
-
-// createUser serves POST /admin/users: it stores the user, then e-mails the
-// set-up link; a failed e-mail shows on the user's page.
-func (c *Console) createUser(w http.ResponseWriter, r *http.Request, p *principal) {
-	f := readUserForm(r)
-	u, sent, err := c.Service().CreateUser(r.Context(), p.actor(), patchOfForm(f))
-	if e := AsError(err); e != nil {
-		status, _ := kindStatus(e.Kind)
-		c.render(w, r, status, views.AdminNewUserPage(views.AdminNewUserData{CSRF: p.csrf, Form: f, Error: e.Message}))
-		return
-	}
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	target := userPath(u.ID) + "?notice=created"
-	if !sent.Sent() {
-		target += "&" + mailErrorQuery(sent)
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
-}
-
-// showUser serves the edit-user page.
-func (c *Console) showUser(w http.ResponseWriter, r *http.Request, p *principal) {
-	info, err := c.Service().GetUser(r.Context(), r.PathValue("id"))
-	if err != nil {
-		c.userError(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	d, err := c.userPage(r.Context(), p, info)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	d.Notice, d.Error = noticeText(q, info.User), mailErrorText(q)
-	c.render(w, r, http.StatusOK, views.AdminUserPage(d))
-}
-
-// userError answers a failed user operation that has no form to show again.
-func (c *Console) userError(w http.ResponseWriter, r *http.Request, err error) {
-	if e := AsError(err); e != nil && e.Kind == KindNotFound {
-		c.notFound(w, r)
-		return
-	}
-	c.refuse(w, r, err, "/admin/users", "Back to users")
-}
-
-// showUserWith renders the edit page of user id with the form as typed and
-// the refusal err.
-func (c *Console) showUserWith(w http.ResponseWriter, r *http.Request, p *principal, id string, f *views.AdminUserForm, err error) {
-	e := AsError(err)
-	if e == nil || e.Message == msgUserNotFound {
-		c.userError(w, r, err)
-		return
-	}
-	info, gerr := c.Service().GetUser(r.Context(), id)
-	if gerr != nil {
-		c.userError(w, r, gerr)
-		return
-	}
-	d, gerr := c.userPage(r.Context(), p, info)
-	if gerr != nil {
-		c.fail(w, r, gerr)
-		return
-	}
-	if f != nil {
-		d.Form = *f
-	}
-	d.Error = e.Message
-	status, _ := kindStatus(e.Kind)
-	c.render(w, r, status, views.AdminUserPage(d))
-}
-
-func (c *Console) userPage(ctx context.Context, p *principal, info *UserInfo) (views.AdminUserData, error) {
-	u := info.User
-	lastLogin := "Never"
-	if !u.LastLoginAt.IsZero() {
-		lastLogin = formatTime(u.LastLoginAt)
-	}
-	ids, providers, err := c.identityRows(ctx, u.ID)
-	if err != nil {
-		return views.AdminUserData{}, err
-	}
-	return views.AdminUserData{
-		CSRF: p.csrf, Action: userPath(u.ID), Form: formOf(u), Self: u.ID == p.user.ID,
-		OTPState: otpStateText(info), LastLogin: lastLogin, Created: formatTime(u.CreatedAt),
-		Identities: ids, Providers: providers,
-	}, nil
-}
-
-// otpStateText describes the user's authenticator on the page.
-func otpStateText(info *UserInfo) string {
-	switch info.OTPState {
-	case OTPEnrolled:
-		return "Enrolled on " + formatTime(info.EnrolledAt)
-	case OTPPending:
-		return "Waiting for enrollment"
-	}
-	return "None"
-}
-
-// noticeText is the message for ?notice=key after a redirect, or "". Unknown
-// keys show nothing, so a crafted link cannot make the page say anything.
-func noticeText(q url.Values, u *store.User) string {
-	switch q.Get("notice") {
-	case "created":
-		if q.Has("mailerror") {
-			return "User created."
+		info, err := s.userInfo(ctx, u)
+		if err != nil {
+			return nil, 0, err
 		}
-		return "User created. A set-up e-mail was sent to " + u.Email + "."
-	case "saved":
-		return "Changes saved."
-	case "unchanged":
-		return "Nothing was changed."
-	case "otp-reset":
-		if u.OTPRequired {
-			return "Authenticator removed. The user sets up a new one at the next sign-in."
-		}
-		return "Authenticator removed. OTP is not configured for this user, so the next sign-in asks for the password only."
-	case "otp-none":
-		return "The user had no authenticator to remove."
-	case "linked":
-		return "Upstream identity linked."
-	case "unlinked":
-		return "Upstream identity unlinked. The user can no longer sign in through it."
-	case store.ActionSetup + "-sent":
-		return "A set-up e-mail was sent to " + u.Email + ". Earlier links no longer work."
-	case store.ActionReset + "-sent":
-		return "A password reset e-mail was sent to " + u.Email + ". Earlier links no longer work."
+		out = append(out, info)
 	}
-	return ""
+	return out, total, nil
+}
+
+// GetUser returns the user with id.
+func (s *Service) GetUser(ctx context.Context, id string) (*UserInfo, error) {
+	u, err := s.Store.GetUser(ctx, id)
+	if err != nil {
+		return nil, missing(err, msgUserNotFound)
+	}
+	return s.userInfo(ctx, u)
+}
+
+// FindUser returns the user whose ID or username is key, for the CLI and the
+// audit filter, where people type names.
+func (s *Service) FindUser(ctx context.Context, key string) (*UserInfo, error) {
+	u, err := s.Store.GetUser(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = s.Store.GetUserByUsername(ctx, key)
+	}
+	if err != nil {
+		return nil, missing(err, msgUserNotFound)
+	}
+	return s.userInfo(ctx, u)
+}
+
+func (s *Service) userInfo(ctx context.Context, u *store.User) (*UserInfo, error) {
+	cred, err := s.Store.GetOTPCredential(ctx, u.ID)
+	switch {
+	case err == nil:
+		return &UserInfo{User: u, OTPState: OTPEnrolled, EnrolledAt: cred.CreatedAt}, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("admin: load authenticator of %s: %w", u.ID, err)
+	case u.OTPRequired:
+		return &UserInfo{User: u, OTPState: OTPPending}, nil
+	}
+	return &UserInfo{User: u, OTPState: OTPNone}, nil
+}
+
+// CreateUser stores a new user, then e-mails the set-up link. A failed e-mail
+// does not undo the user: the result says so, and the link can be resent once
+// the mail server works. Unset fields default to an enabled user without OTP.
+func (s *Service) CreateUser(ctx context.Context, a Actor, p UserPatch) (*store.User, MailResult, error) {
+	now := s.now()
+	u := &store.User{Role: store.RoleUser, Enabled: true, CreatedAt: now, UpdatedAt: now}
+	if err := applyUserPatch(u, p, true); err != nil {
+		return nil, MailResult{}, err
+	}
+	var token string
+	err := s.write(ctx, func(ctx context.Context) error {
+		// No password: the user sets one through the e-mailed link.
+		u.ID = store.NewID()
+		var err error
+		token, err = s.insertUser(ctx, a, u, now)
+		return err
+	})
+	if err != nil {
+		return nil, MailResult{}, duplicate(err)
+	}
+	return u, s.mailLink(ctx, a, u, store.ActionSetup, token, now), nil
+}
+
+// insertUser stores u with its audit events and set-up link; it runs inside
+// a transaction.
+func (s *Service) insertUser(ctx context.Context, a Actor, u *store.User, now time.Time) (string, error) {
+	if err := s.checkUnique(ctx, u); err != nil {
+		return "", err
+	}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return "", fmt.Errorf("admin: create user %q: %w", u.Username, err)
+	}
+	if err := s.record(ctx, a, event{typ: audit.UserCreated, userID: u.ID, detail: "username=" + u.Username + " role=" + u.Role}); err != nil {
+		return "", err
+	}
+	if u.OTPRequired {
+		if err := s.record(ctx, a, event{typ: audit.OTPEnabled, userID: u.ID}); err != nil {
+			return "", err
+		}
+	}
+	token, err := session.IssueLink(ctx, s.Store, u.ID, store.ActionSetup, s.linkTTL(), now)
+	if err != nil {
+		return "", fmt.Errorf("admin: issue set-up link: %w", err)
+	}
+	return token, nil
+}
+
+// UpdateUser applies p to user id and reports whether anything changed. Only
+// the fields p changes are checked, so a user made by an upstream login
+// without an e-mail can still be disabled.
+func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, p UserPatch) (bool, error) {
+	var changed bool
+	err := s.write(ctx, func(ctx context.Context) error {
+		var err error
+		changed, err = s.saveUser(ctx, a, id, p)
+		return err
+	})
+	return changed, duplicate(err)
+}
+
+func (s *Service) saveUser(ctx context.Context, a Actor, id string, p UserPatch) (bool, error) {
+	u, err := s.Store.GetUser(ctx, id)
+	if err != nil {
+		return false, missing(err, msgUserNotFound)
+	}
+	old := *u
+	if err := applyUserPatch(u, p, false); err != nil {
+		return false, err
+	}
+	fields := changedFields(&old, u)
+	if len(fields) == 0 {
+		return false, nil
+	}
+	if err := s.checkRoleRules(ctx, a, &old, u); err != nil {
+		return false, err
+	}
+	if err := s.checkUnique(ctx, u); err != nil {
+		return false, err
+	}
+	u.UpdatedAt = s.bump(old.UpdatedAt)
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return false, fmt.Errorf("admin: update user %s: %w", id, err)
+	}
+	if err := s.record(ctx, a, event{typ: audit.UserUpdated, userID: id, detail: "changed=" + strings.Join(fields, ",")}); err != nil {
+		return false, err
+	}
+	return true, s.afterUpdate(ctx, a, &old, u)
+}
+
+// checkRoleRules refuses a change by which an administrator would lock
+// themselves out, or that would leave no enabled administrator.
+func (s *Service) checkRoleRules(ctx context.Context, a Actor, old, u *store.User) error {
+	if a.UserID == u.ID {
+		switch {
+		case old.Enabled && !u.Enabled:
+			return invalid("enabled", msgDisableSelf)
+		case old.Role == store.RoleAdmin && u.Role != store.RoleAdmin:
+			return invalid("role", msgDemoteSelf)
+		case old.OTPRequired && !u.OTPRequired:
+			return invalid("otp_required", msgOTPOffSelf)
+		}
+	}
+	if !activeAdmin(old) || activeAdmin(u) {
+		return nil
+	}
+	field := "enabled"
+	if u.Role != store.RoleAdmin {
+		field = "role"
+	}
+	return s.checkNotLastAdmin(ctx, u.ID, field)
+}
+
+func activeAdmin(u *store.User) bool { return u.Role == store.RoleAdmin && u.Enabled }
+
+// checkNotLastAdmin refuses when no enabled administrator but id would remain.
+func (s *Service) checkNotLastAdmin(ctx context.Context, id, field string) error {
+	other, err := s.otherActiveAdmin(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !other {
+		return conflict(field, msgLastAdmin)
+	}
+	return nil
+}
+
+// otherActiveAdmin reports whether an enabled administrator other than id
+// exists. The store counts administrators but not enabled ones, so beyond the
+// count it reads users page by page; inside the caller's transaction that
+// read also makes two administrators demoting each other at once conflict.
+func (s *Service) otherActiveAdmin(ctx context.Context, id string) (bool, error) {
+	n, err := s.Store.CountUsers(ctx, store.RoleAdmin)
+	if err != nil {
+		return false, fmt.Errorf("admin: count administrators: %w", err)
+	}
+	if n < 2 {
+		return false, nil
+	}
+	for offset := 0; ; offset += adminScanPage {
+		users, total, err := s.Store.ListUsers(ctx, store.UserFilter{Offset: offset, Limit: adminScanPage})
+		if err != nil {
+			return false, fmt.Errorf("admin: list users: %w", err)
+		}
+		for _, u := range users {
+			if u.ID != id && activeAdmin(u) {
+				return true, nil
+			}
+		}
+		if len(users) == 0 || offset+len(users) >= total {
+			return false, nil
+		}
+	}
+}
+
+// afterUpdate carries out what the switches mean beyond the user row.
+func (s *Service) afterUpdate(ctx context.Context, a Actor, old, u *store.User) error {
+	switch {
+	case old.OTPRequired && !u.OTPRequired:
+		if err := s.disableOTP(ctx, a, u.ID); err != nil {
+			return err
+		}
+	case !old.OTPRequired && u.OTPRequired:
+		if err := s.record(ctx, a, event{typ: audit.OTPEnabled, userID: u.ID}); err != nil {
+			return err
+		}
+	}
+	if old.Role != u.Role {
+		if err := s.record(ctx, a, event{typ: audit.UserRoleChanged, userID: u.ID, detail: "role=" + u.Role}); err != nil {
+			return err
+		}
+	}
+	switch {
+	case old.Enabled && !u.Enabled:
+		return s.endSessions(ctx, a, u.ID)
+	case !old.Enabled && u.Enabled:
+		return s.record(ctx, a, event{typ: audit.UserEnabled, userID: u.ID})
+	}
+	return nil
+}
+
+func changedFields(old, u *store.User) []string {
+	var out []string
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{
+		{"username", old.Username != u.Username},
+		{"email", old.Email != u.Email},
+		{"first_name", old.FirstName != u.FirstName},
+		{"last_name", old.LastName != u.LastName},
+		{"role", old.Role != u.Role},
+		{"otp_required", old.OTPRequired != u.OTPRequired},
+		{"enabled", old.Enabled != u.Enabled},
+	} {
+		if f.changed {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// disableOTP removes the authenticator of a user whose OTP flag went off, so
+// that turning it on again forces a fresh enrollment.
+func (s *Service) disableOTP(ctx context.Context, a Actor, userID string) error {
+	removed, err := s.removeCredential(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.record(ctx, a, event{typ: audit.OTPDisabled, userID: userID}); err != nil {
+		return err
+	}
+	if removed {
+		return s.record(ctx, a, event{typ: audit.AuthenticatorRemoved, userID: userID})
+	}
+	return nil
+}
+
+// endSessions ends the sessions of a user just disabled: a disabled account
+// must not stay signed in anywhere.
+func (s *Service) endSessions(ctx context.Context, a Actor, userID string) error {
+	if err := s.Store.DeleteUserSessions(ctx, userID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("admin: end sessions of %s: %w", userID, err)
+	}
+	return s.record(ctx, a, event{typ: audit.UserDisabled, userID: userID})
+}
+
+// removeCredential deletes the user's authenticator and reports whether there
+// was one.
+func (s *Service) removeCredential(ctx context.Context, userID string) (bool, error) {
+	err := s.Store.DeleteOTPCredential(ctx, userID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("admin: delete authenticator of %s: %w", userID, err)
+	}
+	return true, nil
+}
+
+// DeleteUser deletes user id with everything that hangs on it (sessions,
+// authenticator, links, consents).
+func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
+	return s.write(ctx, func(ctx context.Context) error {
+		u, err := s.Store.GetUser(ctx, id)
+		if err != nil {
+			return missing(err, msgUserNotFound)
+		}
+		if a.UserID == id {
+			return invalid("id", msgDeleteSelf)
+		}
+		if activeAdmin(u) {
+			if err := s.checkNotLastAdmin(ctx, id, "id"); err != nil {
+				return err
+			}
+		}
+		if err := s.Store.DeleteUser(ctx, id); err != nil {
+			return fmt.Errorf("admin: delete user %s: %w", id, err)
+		}
+		return s.record(ctx, a, event{typ: audit.UserDeleted, userID: id, detail: "username=" + u.Username})
+	})
+}
+
+// ResetOTP deletes the authenticator of user id and reports whether there was
+// one. The flag stays, so the next sign-in enrolls a new device. UpdatedAt
+// moves even when there was none, so an enrollment page already open for the
+// user (showing a secret the administrator may have meant to revoke) is
+// refused.
+func (s *Service) ResetOTP(ctx context.Context, a Actor, id string) (bool, error) {
+	var removed bool
+	err := s.write(ctx, func(ctx context.Context) error {
+		u, err := s.Store.GetUser(ctx, id)
+		if err != nil {
+			return missing(err, msgUserNotFound)
+		}
+		if removed, err = s.removeCredential(ctx, id); err != nil {
+			return err
+		}
+		u.UpdatedAt = s.bump(u.UpdatedAt)
+		if err := s.Store.UpdateUser(ctx, u); err != nil {
+			return fmt.Errorf("admin: update user %s: %w", id, err)
+		}
+		if err := s.record(ctx, a, event{typ: audit.OTPReset, userID: id}); err != nil {
+			return err
+		}
+		if removed {
+			return s.record(ctx, a, event{typ: audit.AuthenticatorRemoved, userID: id})
+		}
+		return nil
+	})
+	return removed, err
+}
+
+// SendLink e-mails user id a new link of kind (store.ActionSetup or
+// store.ActionReset); older ones stop working.
+func (s *Service) SendLink(ctx context.Context, a Actor, id, kind string) (MailResult, error) {
+	u, err := s.Store.GetUser(ctx, id)
+	if err != nil {
+		return MailResult{}, missing(err, msgUserNotFound)
+	}
+	if err := linkRefusal(u); err != nil {
+		return MailResult{}, err
+	}
+	now := s.now()
+	var token string
+	err = s.write(ctx, func(ctx context.Context) error {
+		var err error
+		token, err = session.IssueLink(ctx, s.Store, u.ID, kind, s.linkTTL(), now)
+		if err != nil {
+			return fmt.Errorf("admin: issue %s link for %s: %w", kind, u.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return MailResult{}, err
+	}
+	return s.mailLink(ctx, a, u, kind, token, now), nil
+}
+
+// linkRefusal says why no link can usefully be sent to u, or nil.
+func linkRefusal(u *store.User) error {
+	switch {
+	case u.Email == "":
+		return conflict("email", "This user has no e-mail address. Add one and save, then send the link.")
+	case !u.Enabled:
+		return conflict("enabled", "This account is disabled, and a disabled user cannot use a link. Enable the account first.")
+	}
+	return nil
+}
+
+// duplicate reports a store conflict as a taken name: the check before the
+// write saw no other user, so a concurrent request took the name between
+// check and write. (Contention is store.ErrRetry, which write runs again.)
+func duplicate(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return conflict("username", msgDuplicate)
+	}
+	return err
+}
+
+// checkUnique refuses u when another user has its username or e-mail.
+// Checking first, rather than reading the unique index's error, names the
+// field.
+func (s *Service) checkUnique(ctx context.Context, u *store.User) error {
+	lookups := []struct {
+		field string
+		get   func(context.Context, string) (*store.User, error)
+		key   string
+	}{
+		{"username", s.Store.GetUserByUsername, u.Username},
+		{"email", s.Store.GetUserByEmail, u.Email},
+	}
+	for _, l := range lookups {
+		if l.key == "" {
+			continue
+		}
+		other, err := l.get(ctx, l.key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("admin: look up %s: %w", l.field, err)
+		case other.ID != u.ID:
+			return conflict(l.field, msgDuplicate)
+		}
+	}
+	return nil
 }

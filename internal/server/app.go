@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/admin/api"
+	"github.com/authz/authz/internal/admin/console"
 	"github.com/authz/authz/internal/config"
 	"github.com/authz/authz/internal/federation"
 	"github.com/authz/authz/internal/login"
@@ -43,9 +45,15 @@ type App struct {
 	Sessions  *session.Manager
 	Pipeline  *login.Pipeline
 	Provider  *oauth.Provider
-	Admin     *admin.Console
-	Mail      mail.Sender
-	Outbox    *mail.Outbox
+	// Admin carries out the administrative operations behind the console,
+	// the admin API and the CLI.
+	Admin *admin.Service
+	// AdminConsole and AdminAPI serve the administration pages and the
+	// admin JSON API.
+	AdminConsole *console.Console
+	AdminAPI     *api.API
+	Mail         mail.Sender
+	Outbox       *mail.Outbox
 	// Console receives the one-time bootstrap password.
 	Console io.Writer
 	// Metrics is served at /metrics.
@@ -170,8 +178,10 @@ func (a *App) build(ctx context.Context, master []byte) error {
 	}, a.Store, a.Keys, a.Sessions, a.Pipeline, a.Log)
 	a.Pipeline.Resume = a.Provider
 	a.Pipeline.Federation = &federation.Service{Store: a.Store, Sealer: a.Sealer, Issuer: cfg.Issuer.String(), Log: a.Log}
-	a.Admin = &admin.Console{Store: a.Store, Sessions: a.Sessions, Login: a.Pipeline, Mail: a.Mail, Issuer: cfg.Issuer.String(), LinkTTL: cfg.ActionTokenTTL, Log: a.Log,
-		Sealer: a.Sealer, Secrets: a.Provider.Hasher(), Tokens: a.Provider}
+	a.Admin = &admin.Service{Store: a.Store, Mail: a.Mail, Issuer: cfg.Issuer.String(), LinkTTL: cfg.ActionTokenTTL,
+		Sealer: a.Sealer, Secrets: a.Provider.Hasher(), Log: a.Log}
+	a.AdminConsole = &console.Console{Service: a.Admin, Store: a.Store, Sessions: a.Sessions, Login: a.Pipeline, Log: a.Log}
+	a.AdminAPI = &api.API{Service: a.Admin, Store: a.Store, Sessions: a.Sessions, Tokens: a.Provider, Log: a.Log}
 	return a.bootstrapAdmin(ctx)
 }
 

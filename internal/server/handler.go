@@ -32,7 +32,8 @@ func (a *App) Handler() http.Handler {
 	})
 	a.Pipeline.Register(mux)
 	a.Provider.Register(mux)
-	a.Admin.Register(mux)
+	a.AdminConsole.Register(mux)
+	a.AdminAPI.Register(mux)
 	if a.Outbox != nil {
 		mux.HandleFunc("GET /dev/mail", a.devMail)
 	}

@@ -1,0 +1,186 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/httpjson"
+	"github.com/authz/authz/internal/store"
+)
+
+// apiUser is a user in the API.
+type apiUser struct {
+	ID            string     `json:"id"`
+	Username      string     `json:"username"`
+	Email         string     `json:"email"`
+	FirstName     string     `json:"first_name"`
+	LastName      string     `json:"last_name"`
+	Role          string     `json:"role"`
+	Enabled       bool       `json:"enabled"`
+	OTPRequired   bool       `json:"otp_required"`
+	OTPState      string     `json:"otp_state"`
+	OTPEnrolledAt *time.Time `json:"otp_enrolled_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	LastLoginAt   *time.Time `json:"last_login_at"`
+}
+
+// UserView is how the API and the CLI show a user.
+func UserView(info *admin.UserInfo) any { return userJSON(info) }
+
+func userJSON(info *admin.UserInfo) apiUser {
+	u := info.User
+	return apiUser{ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+		Role: u.Role, Enabled: u.Enabled, OTPRequired: u.OTPRequired, OTPState: info.OTPState,
+		OTPEnrolledAt: optTime(info.EnrolledAt), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLoginAt: optTime(u.LastLoginAt)}
+}
+
+// optTime is nil for the zero time, which JSON shows as null.
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// userTargets maps the JSON fields of a user body to p.
+func userTargets(p *admin.UserPatch) fieldTargets {
+	return fieldTargets{
+		"username": &p.Username, "email": &p.Email, "first_name": &p.FirstName, "last_name": &p.LastName,
+		"role": &p.Role, "otp_required": &p.OTPRequired, "enabled": &p.Enabled,
+	}
+}
+
+func (a *API) userRoutes() []route {
+	return []route{
+		{"GET", "/users", a.listUsers},
+		{"POST", "/users", a.createUser},
+		{"GET", "/users/{id}", a.getUser},
+		{"PATCH", "/users/{id}", a.updateUser},
+		{"DELETE", "/users/{id}", a.deleteUser},
+		{"POST", "/users/{id}/reset-otp", a.resetOTP},
+		{"POST", "/users/{id}/send-setup", a.sendLink(store.ActionSetup)},
+		{"POST", "/users/{id}/send-reset", a.sendLink(store.ActionReset)},
+		{"GET", "/users/{id}/identities", a.listIdentities},
+		{"POST", "/users/{id}/identities", a.linkIdentity},
+		{"DELETE", "/users/{id}/identities/{provider}/{subject}", a.unlinkIdentity},
+	}
+}
+
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ *caller) {
+	pg, ok := readQuery(w, r, "q")
+	if !ok {
+		return
+	}
+	users, total, err := a.Service.ListUsers(r.Context(), r.URL.Query().Get("q"), pg.offset, pg.limit)
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	out := list[apiUser]{Items: []apiUser{}, Total: total, Offset: pg.offset, Limit: pg.limit}
+	for _, u := range users {
+		out.Items = append(out.Items, userJSON(u))
+	}
+	httpjson.Write(w, http.StatusOK, out)
+}
+
+// apiCreatedUser is the answer of a create: the user, and whether the
+// set-up e-mail went out.
+type apiCreatedUser struct {
+	apiUser
+	SetupEmail      string `json:"setup_email"`
+	SetupEmailError string `json:"setup_email_error,omitempty"`
+}
+
+func (a *API) createUser(w http.ResponseWriter, r *http.Request, who *caller) {
+	var p admin.UserPatch
+	if !decodeBody(w, r, userTargets(&p)) {
+		return
+	}
+	u, sent, err := a.Service.CreateUser(r.Context(), who.actor, p)
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	info, err := a.Service.GetUser(r.Context(), u.ID)
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	w.Header().Set("Location", Prefix+"/users/"+u.ID)
+	httpjson.Write(w, http.StatusCreated, createdUserJSON(info, sent))
+}
+
+// CreatedUserView is how the API and the CLI show a user just created, and
+// whether the set-up e-mail went out.
+func CreatedUserView(info *admin.UserInfo, sent admin.MailResult) any {
+	return createdUserJSON(info, sent)
+}
+
+func createdUserJSON(info *admin.UserInfo, sent admin.MailResult) apiCreatedUser {
+	out := apiCreatedUser{apiUser: userJSON(info), SetupEmail: "sent"}
+	if !sent.Sent() {
+		out.SetupEmail, out.SetupEmailError = "failed", sent.Text()
+	}
+	return out
+}
+
+func (a *API) getUser(w http.ResponseWriter, r *http.Request, _ *caller) {
+	info, err := a.Service.GetUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, userJSON(info))
+}
+
+func (a *API) updateUser(w http.ResponseWriter, r *http.Request, who *caller) {
+	var p admin.UserPatch
+	if !decodeBody(w, r, userTargets(&p)) {
+		return
+	}
+	if _, err := a.Service.UpdateUser(r.Context(), who.actor, r.PathValue("id"), p); err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	a.getUser(w, r, who)
+}
+
+func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, who *caller) {
+	if err := a.Service.DeleteUser(r.Context(), who.actor, r.PathValue("id")); err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) resetOTP(w http.ResponseWriter, r *http.Request, who *caller) {
+	id := r.PathValue("id")
+	removed, err := a.Service.ResetOTP(r.Context(), who.actor, id)
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	info, err := a.Service.GetUser(r.Context(), id)
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"authenticator_removed": removed, "user": userJSON(info)})
+}
+
+func (a *API) sendLink(kind string) handler {
+	return func(w http.ResponseWriter, r *http.Request, who *caller) {
+		sent, err := a.Service.SendLink(r.Context(), who.actor, r.PathValue("id"), kind)
+		if err != nil {
+			a.refuse(w, r, err)
+			return
+		}
+		out := map[string]any{"sent": sent.Sent()}
+		if !sent.Sent() {
+			out["error"] = sent.Text()
+		}
+		httpjson.Write(w, http.StatusOK, out)
+	}
+}

@@ -1,0 +1,63 @@
+package console
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/views"
+)
+
+// readClientForm takes the application fields from a parsed POST form.
+func readClientForm(r *http.Request) views.AdminClientForm {
+	f := r.PostForm
+	grants := f["grant_types"]
+	return views.AdminClientForm{
+		Name:                   strings.TrimSpace(f.Get("name")),
+		Type:                   strings.TrimSpace(f.Get("type")),
+		RedirectURIs:           f.Get("redirect_uris"),
+		PostLogoutRedirectURIs: f.Get("post_logout_redirect_uris"),
+		Scopes:                 f.Get("scopes"),
+		GrantAuthorizationCode: slices.Contains(grants, "authorization_code"),
+		GrantRefreshToken:      slices.Contains(grants, "refresh_token"),
+		GrantClientCredentials: slices.Contains(grants, "client_credentials"),
+		SkipConsent:            f.Get("skip_consent") != "",
+	}
+}
+
+// clientPatchOfForm sets every editable field of the form; the type is the
+// caller's, since only the add form has it.
+func clientPatchOfForm(f views.AdminClientForm) admin.ClientPatch {
+	redirects, postLogout, scopes := strings.Fields(f.RedirectURIs), strings.Fields(f.PostLogoutRedirectURIs), splitScopes(f.Scopes)
+	var grants []string
+	for _, g := range []struct {
+		on   bool
+		name string
+	}{{f.GrantAuthorizationCode, "authorization_code"}, {f.GrantRefreshToken, "refresh_token"}, {f.GrantClientCredentials, "client_credentials"}} {
+		if g.on {
+			grants = append(grants, g.name)
+		}
+	}
+	return admin.ClientPatch{Name: &f.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout,
+		GrantTypes: &grants, Scopes: &scopes, SkipConsent: &f.SkipConsent}
+}
+
+// splitScopes splits typed scopes at white space and commas, neither of
+// which a scope contains.
+func splitScopes(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+}
+
+// clientFormOf is the form showing cl as stored.
+func clientFormOf(cl *store.Client) views.AdminClientForm {
+	return views.AdminClientForm{
+		Name: cl.Name, Type: admin.ClientType(cl), RedirectURIs: strings.Join(cl.RedirectURIs, "\n"),
+		PostLogoutRedirectURIs: strings.Join(cl.PostLogoutRedirectURIs, "\n"), Scopes: strings.Join(cl.Scopes, " "),
+		GrantAuthorizationCode: slices.Contains(cl.GrantTypes, "authorization_code"),
+		GrantRefreshToken:      slices.Contains(cl.GrantTypes, "refresh_token"),
+		GrantClientCredentials: slices.Contains(cl.GrantTypes, "client_credentials"),
+		SkipConsent:            cl.SkipConsent,
+	}
+}

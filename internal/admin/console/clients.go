@@ -1,0 +1,192 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/views"
+)
+
+func clientPath(id string) string { return "/admin/clients/" + url.PathEscape(id) }
+
+func (c *Console) registerClients(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/clients", c.guard(c.listClients))
+	mux.HandleFunc("GET /admin/clients/new", c.guard(c.newClient))
+	mux.HandleFunc("POST /admin/clients", c.guardPost(c.createClient))
+	mux.HandleFunc("GET /admin/clients/{id}", c.guard(c.showClient))
+	mux.HandleFunc("POST /admin/clients/{id}", c.guardPost(c.updateClient))
+	mux.HandleFunc("POST /admin/clients/{id}/rotate-secret", c.guardPost(c.rotateClientSecret))
+	mux.HandleFunc("POST /admin/clients/{id}/disable", c.guardPost(c.setClientDisabled(true)))
+	mux.HandleFunc("POST /admin/clients/{id}/enable", c.guardPost(c.setClientDisabled(false)))
+	mux.HandleFunc("POST /admin/clients/{id}/delete", c.guardPost(c.deleteClient))
+}
+
+// listClients serves GET /admin/clients?q=&page=.
+func (c *Console) listClients(w http.ResponseWriter, r *http.Request, _ *principal) {
+	query, page := listParams(r.URL.Query())
+	offset := (page - 1) * pageSize
+	clients, total, err := c.Service.ListClients(r.Context(), admin.ClientFilter{Query: query}, offset, pageSize)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d := views.AdminClientsData{Query: query, Total: total, Notice: clientNotice(r.URL.Query())}
+	for _, cl := range clients {
+		d.Clients = append(d.Clients, views.AdminClientRow{Href: clientPath(cl.ID), Name: cl.Name, ID: cl.ID,
+			Type: admin.ClientType(cl), Enabled: !cl.Disabled, RedirectURIs: strings.Join(cl.RedirectURIs, " ")})
+	}
+	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(clients), total, page, func(p int) string {
+		return pagedHref("/admin/clients", url.Values{"q": {query}}, p)
+	})
+	c.render(w, r, http.StatusOK, views.AdminClientsPage(d))
+}
+
+// newClient serves the empty add-application form, set for a typical web
+// application.
+func (c *Console) newClient(w http.ResponseWriter, r *http.Request, p *principal) {
+	f := views.AdminClientForm{Type: admin.TypeConfidential, Scopes: strings.Join(admin.DefaultClientScopes(), " "),
+		GrantAuthorizationCode: true, GrantRefreshToken: true}
+	c.render(w, r, http.StatusOK, views.AdminNewClientPage(views.AdminClientData{CSRF: p.csrf, Action: "/admin/clients", New: true, Form: f}))
+}
+
+// createClient serves POST /admin/clients. Its answer is the page with the
+// secret, not a redirect: the secret must not travel in a URL or be stored
+// to show it again.
+func (c *Console) createClient(w http.ResponseWriter, r *http.Request, p *principal) {
+	f := readClientForm(r)
+	patch := clientPatchOfForm(f)
+	patch.Type = &f.Type
+	cl, secret, err := c.Service.CreateClient(r.Context(), p.actor(), patch)
+	if e := admin.AsError(err); e != nil {
+		status, _ := kindStatus(e.Kind)
+		c.render(w, r, status, views.AdminNewClientPage(views.AdminClientData{CSRF: p.csrf, Action: "/admin/clients", New: true, Form: f, Error: e.Message}))
+		return
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusCreated, views.AdminClientSecretPage(views.AdminClientSecretData{
+		Title: "Application created", Name: cl.Name, ID: cl.ID, Secret: secret, Href: clientPath(cl.ID)}))
+}
+
+// showClient serves the edit-application page.
+func (c *Console) showClient(w http.ResponseWriter, r *http.Request, p *principal) {
+	cl, err := c.Service.GetClient(r.Context(), r.PathValue("id"))
+	if err != nil {
+		c.refuse(w, r, err, "/admin/clients", "Back to applications")
+		return
+	}
+	d := clientPage(p, cl)
+	d.Notice = clientNotice(r.URL.Query())
+	c.render(w, r, http.StatusOK, views.AdminClientPage(d))
+}
+
+func clientPage(p *principal, cl *store.Client) views.AdminClientData {
+	return views.AdminClientData{CSRF: p.csrf, Action: clientPath(cl.ID), ID: cl.ID, Form: clientFormOf(cl),
+		Disabled: cl.Disabled, Created: formatTime(cl.CreatedAt), Updated: formatTime(cl.UpdatedAt)}
+}
+
+// clientNotice is the message for ?notice=key after a redirect, or "".
+func clientNotice(q url.Values) string {
+	return map[string]string{
+		"saved":     "Changes saved.",
+		"unchanged": "Nothing was changed.",
+		"disabled":  "Application disabled. Its users cannot sign in to it, and its tokens stop working.",
+		"enabled":   "Application enabled.",
+		"deleted":   "Application deleted.",
+	}[q.Get("notice")]
+}
+
+// updateClient serves POST /admin/clients/{id}, the edit form.
+func (c *Console) updateClient(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	f := readClientForm(r)
+	changed, err := c.Service.UpdateClient(r.Context(), p.actor(), id, clientPatchOfForm(f))
+	switch {
+	case err != nil:
+		c.showClientWith(w, r, p, id, &f, err)
+	case changed:
+		http.Redirect(w, r, clientPath(id)+"?notice=saved", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, clientPath(id)+"?notice=unchanged", http.StatusSeeOther)
+	}
+}
+
+// showClientWith renders the edit page of client id with the form as typed
+// (nil: as stored) and the refusal err.
+func (c *Console) showClientWith(w http.ResponseWriter, r *http.Request, p *principal, id string, f *views.AdminClientForm, err error) {
+	e := admin.AsError(err)
+	cl, gerr := c.Service.GetClient(r.Context(), id)
+	if e == nil || gerr != nil {
+		c.refuse(w, r, err, "/admin/clients", "Back to applications")
+		return
+	}
+	d := clientPage(p, cl)
+	if f != nil {
+		f.Type = d.Form.Type
+		d.Form = *f
+	}
+	d.Error = e.Message
+	status, _ := kindStatus(e.Kind)
+	c.render(w, r, status, views.AdminClientPage(d))
+}
+
+// rotateClientSecret serves POST /admin/clients/{id}/rotate-secret and shows
+// the new secret once.
+func (c *Console) rotateClientSecret(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	secret, err := c.Service.RotateSecret(r.Context(), p.actor(), id)
+	if err != nil {
+		c.showClientWith(w, r, p, id, nil, err)
+		return
+	}
+	cl, err := c.Service.GetClient(r.Context(), id)
+	if err != nil {
+		c.refuse(w, r, err, "/admin/clients", "Back to applications")
+		return
+	}
+	c.render(w, r, http.StatusOK, views.AdminClientSecretPage(views.AdminClientSecretData{
+		Title: "Secret rotated", Name: cl.Name, ID: cl.ID, Secret: secret, Href: clientPath(cl.ID)}))
+}
+
+// setClientDisabled serves the disable and enable buttons.
+func (c *Console) setClientDisabled(disabled bool) handler {
+	notice := "enabled"
+	if disabled {
+		notice = "disabled"
+	}
+	return func(w http.ResponseWriter, r *http.Request, p *principal) {
+		id := r.PathValue("id")
+		if _, err := c.Service.UpdateClient(r.Context(), p.actor(), id, admin.ClientPatch{Disabled: &disabled}); err != nil {
+			c.showClientWith(w, r, p, id, nil, err)
+			return
+		}
+		http.Redirect(w, r, clientPath(id)+"?notice="+notice, http.StatusSeeOther)
+	}
+}
+
+// deleteClient serves POST /admin/clients/{id}/delete, asking first.
+func (c *Console) deleteClient(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	if r.PostFormValue("confirm") != "yes" {
+		cl, err := c.Service.GetClient(r.Context(), id)
+		if err != nil {
+			c.refuse(w, r, err, "/admin/clients", "Back to applications")
+			return
+		}
+		c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
+			Title: "Delete application", CSRF: p.csrf, Action: clientPath(id) + "/delete", Cancel: clientPath(id),
+			Question: "Delete the application " + cl.Name + "? Its users can no longer sign in to it, and its tokens stop working. This cannot be undone.",
+		}))
+		return
+	}
+	if err := c.Service.DeleteClient(r.Context(), p.actor(), id); err != nil {
+		c.refuse(w, r, err, "/admin/clients", "Back to applications")
+		return
+	}
+	http.Redirect(w, r, "/admin/clients?notice=deleted", http.StatusSeeOther)
+}
