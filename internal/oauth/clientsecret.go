@@ -9,37 +9,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authz/authz/internal/randtoken"
-	"github.com/authz/authz/internal/store"
 )
-
-// Client adapts a store.Client to fosite.Client.
-type Client struct{ *store.Client }
-
-var _ fosite.Client = Client{}
-
-// GetID implements fosite.Client.
-func (c Client) GetID() string { return c.ID }
-
-// GetHashedSecret implements fosite.Client.
-func (c Client) GetHashedSecret() []byte { return c.SecretHash }
-
-// GetRedirectURIs implements fosite.Client.
-func (c Client) GetRedirectURIs() []string { return c.RedirectURIs }
-
-// GetGrantTypes implements fosite.Client.
-func (c Client) GetGrantTypes() fosite.Arguments { return c.GrantTypes }
-
-// GetResponseTypes implements fosite.Client: authz supports the code flow only.
-func (c Client) GetResponseTypes() fosite.Arguments { return fosite.Arguments{"code"} }
-
-// GetScopes implements fosite.Client.
-func (c Client) GetScopes() fosite.Arguments { return c.Scopes }
-
-// IsPublic implements fosite.Client.
-func (c Client) IsPublic() bool { return c.Public }
-
-// GetAudience implements fosite.Client: tokens are meant for the client itself.
-func (c Client) GetAudience() fosite.Arguments { return fosite.Arguments{c.ID} }
 
 // SecretHasher hashes server-generated client secrets with HMAC-SHA256 under a
 // server key. The secrets are 32 random bytes, so a slow password hash would add
