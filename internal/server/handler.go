@@ -16,8 +16,9 @@ import (
 // only (QR codes are data: URIs), and no framing.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 
-// Handler returns the whole HTTP surface of the app, with its middleware.
-func (a *App) Handler() http.Handler {
+// routes is every route of the app: the route table of docs/design.md
+// (routes_test.go holds the two together).
+func (a *App) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writePlain(w, http.StatusOK, "ok")
@@ -37,7 +38,12 @@ func (a *App) Handler() http.Handler {
 	if a.Outbox != nil {
 		mux.HandleFunc("GET /dev/mail", a.devMail)
 	}
+	return mux
+}
 
+// Handler returns the whole HTTP surface of the app, with its middleware.
+func (a *App) Handler() http.Handler {
+	mux := a.routes()
 	cop := http.NewCrossOriginProtection()
 	// Machine-to-machine endpoints are called cross-origin by design (public
 	// clients in browsers); they authenticate clients, not cookies. An
