@@ -140,6 +140,7 @@ func newFakeOP(t *testing.T) *fakeOP {
 	})
 	mux.HandleFunc("/authorize", op.authorize)
 	mux.HandleFunc("/token", op.token)
+	mux.HandleFunc("/userinfo", op.userinfo)
 	op.srv = httptest.NewServer(mux)
 	t.Cleanup(op.srv.Close)
 	return op
@@ -154,7 +155,7 @@ func (op *fakeOP) set(mode string, claims map[string]any) {
 func (op *fakeOP) discovery(w http.ResponseWriter, _ *http.Request) {
 	u := op.srv.URL
 	_ = json.NewEncoder(w).Encode(map[string]any{"issuer": u, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
-		"jwks_uri": u + "/jwks", "response_types_supported": []string{"code"}, "id_token_signing_alg_values_supported": []string{"ES256"}})
+		"jwks_uri": u + "/jwks", "userinfo_endpoint": u + "/userinfo", "response_types_supported": []string{"code"}, "id_token_signing_alg_values_supported": []string{"ES256"}})
 }
 
 // authorize signs the user in at once and redirects back, bent by the mode.
@@ -188,8 +189,10 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 	clientID, _, _ := r.BasicAuth()
 	now := time.Now()
 	claims := map[string]any{"iss": op.srv.URL, "sub": "ext-1", "aud": clientID, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "nonce": op.nonces[r.Form.Get("code")]}
-	for k, v := range op.claims {
-		claims[k] = v
+	if !strings.HasPrefix(op.mode, "userinfo") {
+		for k, v := range op.claims {
+			claims[k] = v
+		}
 	}
 	key := op.key
 	switch op.mode {
@@ -210,6 +213,24 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 	idt, _ := jws.CompactSerialize()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at-" + randomString(), "token_type": "Bearer", "expires_in": 60, "id_token": idt})
+}
+
+// userinfo answers the profile claims; in the userinfo modes the ID token
+// carries none of them, as some providers do by default (OIDC Core §5.4).
+// Claims the test sets (sub too) override the default subject.
+func (op *fakeOP) userinfo(w http.ResponseWriter, r *http.Request) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer at-") {
+		http.Error(w, "no token", http.StatusUnauthorized)
+		return
+	}
+	claims := map[string]any{"sub": "ext-1"}
+	for k, v := range op.claims {
+		claims[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(claims)
 }
 
 func countUsersAndLinks(t *testing.T, in *instance) (int, int) {

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"context"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/authz/authz/internal/store"
@@ -33,6 +36,46 @@ func TestUpstreamFailureReturnsToTheApplication(t *testing.T) {
 			if p.URL.Host != "127.0.0.1:9" || q.Get("error") != c.want || q.Get("state") != f.state || q.Get("iss") != in.URL || q.Get("error_description") == "" {
 				t.Errorf("%s: want error=%s with state, iss and a description at the application, got %d %s", c.mode, c.want, p.Status, p.URL)
 			}
+		}
+	})
+}
+
+// TestUpstreamProfileFromUserInfo: a provider that puts the profile only in
+// its userinfo answer still links by verified e-mail and provisions with the
+// right name; a userinfo answer about another subject is refused.
+func TestUpstreamProfileFromUserInfo(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		op := newFakeOP(t)
+		addProvider(t, in, op.srv.URL, "c", "s", store.LinkVerifiedMail, false)
+		existing := in.createUser("uma", true)
+		op.set("userinfo", map[string]any{"email": existing.Email, "email_verified": true})
+		if p := newBrowser(t).get(in.URL + "/login/upstream/corp"); !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("link by a verified e-mail from userinfo: %d %s\n%s", p.Status, p.URL, p.Body)
+		}
+		if fi, err := in.App.Store.GetFederatedIdentity(context.Background(), "corp", "ext-1"); err != nil || fi.UserID != existing.ID {
+			t.Fatalf("link: %+v %v", fi, err)
+		}
+
+		pr, _ := in.App.Store.GetProvider(context.Background(), "corp")
+		pr.LinkPolicy = store.LinkCreate
+		_ = in.App.Store.UpdateProvider(context.Background(), pr)
+		op.set("userinfo", map[string]any{"sub": "ext-9", "preferred_username": "nina", "given_name": "Nina", "email": "nina@example.test", "email_verified": true})
+		if p := newBrowser(t).get(in.URL + "/login/upstream/corp"); p.Status != http.StatusBadGateway {
+			// The ID token says ext-1, userinfo ext-9: not the same person.
+			t.Fatalf("userinfo about another subject: %d %s", p.Status, p.URL)
+		}
+		op.set("userinfo", map[string]any{"preferred_username": "nina", "given_name": "Nina", "email": "nina@example.test", "email_verified": true})
+		if _, err := in.App.Store.GetUserByUsername(context.Background(), "nina"); err == nil {
+			t.Fatal("a refused login created a user")
+		}
+		_ = in.App.Store.DeleteFederatedIdentity(context.Background(), "corp", "ext-1")
+		if p := newBrowser(t).get(in.URL + "/login/upstream/corp"); !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("provision from userinfo: %d %s\n%s", p.Status, p.URL, p.Body)
+		}
+		u, err := in.App.Store.GetUserByUsername(context.Background(), "nina")
+		if err != nil || u.FirstName != "Nina" || u.Email != "nina@example.test" {
+			t.Errorf("provisioned from userinfo: %+v %v", u, err)
 		}
 	})
 }
