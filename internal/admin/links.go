@@ -27,13 +27,14 @@ import (
 // ?mailerror=…: a fixed vocabulary, so a crafted URL cannot put arbitrary text
 // on an administrator's page, and no server detail (or secret) reaches it.
 var mailReasons = map[string]string{
-	"timeout":     "the mail server did not answer in time",
-	"dns":         "the mail server's host name could not be resolved",
-	"unreachable": "the mail server could not be reached",
-	"tls":         "the secure (TLS) connection to the mail server failed",
-	"auth":        "the mail server rejected the SMTP login",
-	"refused":     "the mail server refused the message",
-	"failed":      "sending failed (the server log has the details)",
+	"timeout":      "the mail server did not answer in time",
+	"dns":          "the mail server's host name could not be resolved",
+	"unreachable":  "the mail server could not be reached",
+	"tls":          "the secure (TLS) connection to the mail server failed",
+	"auth":         "the mail server rejected the SMTP login",
+	"refused":      "the mail server refused the message",
+	"unconfigured": "no mail server is configured (smtp.host); in dev mode the message is at /dev/mail",
+	"failed":       "sending failed (the server log has the details)",
 }
 
 // mailLink e-mails token to u and tells whether it went out; the full error
@@ -107,6 +108,8 @@ func renderString(ctx context.Context, comp templ.Component) (string, error) {
 func mailFailure(err error) (string, int) {
 	var netErr net.Error
 	switch {
+	case errors.Is(err, mail.ErrNotConfigured):
+		return "unconfigured", 0
 	case isA[*net.DNSError](err):
 		return "dns", 0
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():

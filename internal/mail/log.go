@@ -2,15 +2,21 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
 )
 
-// LogSender "delivers" messages by logging them, and keeps the latest in an
-// optional Outbox for the /dev/mail page. It stands in when no SMTP server is
-// configured, so a fresh install can still complete password setup. The log
-// then holds the setup links, which grant access: configure SMTP in production.
+// ErrNotConfigured means no SMTP server is configured, outside dev mode: the
+// message was not sent anywhere.
+var ErrNotConfigured = errors.New("mail: no SMTP server configured")
+
+// LogSender stands in when no SMTP server is configured. With an Outbox (dev
+// mode) it keeps the messages for the /dev/mail page, so a fresh install can
+// complete password setup; without one it sends nothing and says so. Either
+// way the log names only the recipient and subject: the body holds a link
+// that grants access to the account.
 type LogSender struct {
 	logger *slog.Logger
 	outbox *Outbox
@@ -22,14 +28,17 @@ func NewLogSender(logger *slog.Logger, outbox *Outbox) *LogSender {
 	return &LogSender{logger: logger, outbox: outbox}
 }
 
-// Send logs m at Info level with its text body (the HTML alternative repeats
-// it) and records it in the outbox.
+// Send records m in the outbox (dev mode) and logs that it did, or without an
+// outbox logs a warning and returns ErrNotConfigured.
 func (s *LogSender) Send(ctx context.Context, m Message) error {
 	if err := m.validate(); err != nil {
 		return err
 	}
-	s.logger.InfoContext(ctx, "mail not sent (no SMTP configured)",
-		slog.String("to", m.To), slog.String("subject", m.Subject), slog.String("text", m.Text))
+	if s.outbox == nil {
+		s.logger.WarnContext(ctx, "mail not sent: no SMTP server configured", slog.String("to", m.To), slog.String("subject", m.Subject))
+		return ErrNotConfigured
+	}
+	s.logger.InfoContext(ctx, "mail kept for /dev/mail (dev mode, no SMTP configured)", slog.String("to", m.To), slog.String("subject", m.Subject))
 	s.outbox.add(m)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -22,8 +23,11 @@ func TestLogSenderLogsAndKeeps(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
 		t.Fatalf("log line %q: %v", buf.String(), err)
 	}
-	if rec["to"] != m.To || rec["subject"] != m.Subject || rec["text"] != m.Text {
-		t.Errorf("log record %v lacks the message", rec)
+	if rec["to"] != m.To || rec["subject"] != m.Subject {
+		t.Errorf("log record %v lacks the recipient or subject", rec)
+	}
+	if bytes.Contains(buf.Bytes(), []byte("setup?t=abc")) {
+		t.Errorf("the log holds the link: %s", buf.String())
 	}
 	if got := outbox.Messages(); len(got) != 1 || got[0] != m {
 		t.Errorf("outbox = %+v, want [%+v]", got, m)
@@ -41,10 +45,21 @@ func TestLogSenderRejectsBadMessage(t *testing.T) {
 	}
 }
 
+// TestLogSenderWithoutOutbox: outside dev mode, without SMTP, nothing is
+// sent: the log warns, names the recipient, and never holds the link.
 func TestLogSenderWithoutOutbox(t *testing.T) {
-	s := NewLogSender(slog.New(slog.DiscardHandler), nil)
-	if err := s.Send(context.Background(), Message{To: "a@example.com", Text: "x"}); err != nil {
-		t.Fatal(err)
+	var buf bytes.Buffer
+	s := NewLogSender(slog.New(slog.NewJSONHandler(&buf, nil)), nil)
+	err := s.Send(context.Background(), Message{To: "a@example.com", Subject: "Set up", Text: "open https://authz.test/link/SECRET"})
+	if !errors.Is(err, ErrNotConfigured) {
+		t.Fatalf("Send = %v, want ErrNotConfigured", err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("log line %q: %v", buf.String(), err)
+	}
+	if rec["level"] != "WARN" || rec["to"] != "a@example.com" || bytes.Contains(buf.Bytes(), []byte("SECRET")) {
+		t.Errorf("log: %s", buf.String())
 	}
 	var nilBox *Outbox
 	if nilBox.Messages() != nil {

@@ -191,6 +191,9 @@ func (a *App) buildMail() error {
 		if cfg.Dev {
 			a.Outbox = mail.NewOutbox(50)
 		}
+		if !cfg.Dev {
+			a.Log.Warn("e-mail is not configured (smtp.host): set-up and reset links cannot be sent")
+		}
 		a.Mail = mail.NewLogSender(a.Log, a.Outbox)
 		return nil
 	}
