@@ -17,7 +17,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -49,6 +51,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// and the driver reads "?" as the start of its parameters.
 		return nil, fmt.Errorf("sqlite: open %q: want a file path without '?' or '#'", path)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	write, err := openPool(ctx, path, false)
 	if err != nil {
 		return nil, err
@@ -65,6 +70,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{write: write, read: read, writeStmts: newStmtCache(write), readStmts: newStmtCache(read), ckpt: ckpt}, nil
+}
+
+// createPrivate creates the database file readable by its owner only, or
+// makes an existing one so, before SQLite opens it: SQLite gives its WAL and
+// shared-memory files the database file's mode, and the database holds
+// password hashes and sealed secrets whatever the data directory's mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	defer f.Close()
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(name, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sqlite: restrict %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // openPool opens one pool and pings it, so that the write pool has switched

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -213,4 +214,42 @@ func benchToken() *store.OAuthToken {
 		Session: []byte(`{"id_token_claims":{"sub":"x","auth_time":1700000000},"extra":{}}`), Active: true,
 		ExpiresAt: time.Now().Add(time.Hour),
 	}
+}
+
+// TestFilesArePrivate: the database, its WAL and shared-memory files are
+// readable by their owner only, whatever the directory's mode and umask
+// allow, and an existing database with a looser mode is tightened.
+func TestFilesArePrivate(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "authz.db")
+	if err := os.WriteFile(path+"-old", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := func(path string) {
+		t.Helper()
+		s, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode := fi.Mode().Perm(); mode != 0o600 {
+				t.Errorf("%s: mode %o, want 600", filepath.Base(name), mode)
+			}
+		}
+	}
+	check(path)
+	// An existing database created with a looser mode (by an older authz).
+	loose := path + "-old"
+	check(loose)
 }
