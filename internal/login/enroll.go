@@ -41,6 +41,7 @@ func (p *Pipeline) showEnroll(w http.ResponseWriter, r *http.Request, st *state,
 		ShowKey:    r.URL.Query().Get("manual") == "1",
 		GroupedKey: mfa.GroupKey(secret),
 		Since:      userVersion(u),
+		Account:    u.Username,
 		Error:      msg,
 	}))
 }
