@@ -37,7 +37,8 @@ const (
 	OTPDisabled          Type = "otp.disabled"
 	OTPEnabled           Type = "otp.enabled"
 	OTPEnrolled          Type = "otp.enrolled"
-	OTPLockout           Type = "otp.lockout"
+	OTPLockout           Type = "otp.lockout" // once per lock: the failure that started it
+	OTPRefusedLocked     Type = "otp.refused_locked"
 	OTPReset             Type = "otp.reset"
 	PasswordLockout      Type = "password.lockout"
 	ProviderCreated      Type = "provider.created"
@@ -57,7 +58,7 @@ var all = []Type{
 	AuthenticatorRemoved, ClientCreated, ClientDeleted, ClientDisabled, ClientEnabled,
 	ClientSecretRotated, ClientUpdated, ConsentDenied, ConsentGranted, FederationFailure,
 	FederationLinked, FederationLogin, FederationUnlinked, LinkSent, LinkUsed,
-	LoginFailure, LoginSuccess, Logout, OTPDisabled, OTPEnabled, OTPEnrolled, OTPLockout,
+	LoginFailure, LoginSuccess, Logout, OTPDisabled, OTPEnabled, OTPEnrolled, OTPLockout, OTPRefusedLocked,
 	OTPReset, PasswordLockout, ProviderCreated, ProviderDeleted, ProviderDisabled, ProviderEnabled,
 	ProviderUpdated, UserCreated, UserDeleted, UserDisabled, UserEnabled,
 	UserRoleChanged, UserUpdated,

@@ -68,12 +68,17 @@ func (p *Pipeline) codeFailed(w http.ResponseWriter, r *http.Request, lt *store.
 	}
 	ctx := r.Context()
 	p.audit(ctx, audit.LoginFailure, "", u.ID, lt.ClientID, detail)
-	if errors.Is(err, mfa.ErrInvalidCode) {
-		metrics.From(ctx).OTPFailed(errors.Is(err, throttle.ErrLocked))
+	startedLock := errors.Is(err, mfa.ErrInvalidCode) && errors.Is(err, throttle.ErrLocked)
+	switch {
+	case errors.Is(err, mfa.ErrInvalidCode):
+		metrics.From(ctx).OTPFailed(startedLock)
 		p.countAddressFailure(r)
-	}
-	if errors.Is(err, throttle.ErrLocked) {
-		p.audit(ctx, audit.OTPLockout, "", u.ID, lt.ClientID, "")
+		if startedLock {
+			p.audit(ctx, audit.OTPLockout, "", u.ID, lt.ClientID, "")
+		}
+	case errors.Is(err, throttle.ErrLocked):
+		// Refused unjudged during a lock: not a new lock.
+		p.audit(ctx, audit.OTPRefusedLocked, "", u.ID, lt.ClientID, "")
 	}
 	p.showStep(w, r, lt, msg, status)
 }

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/clientip"
+	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/password"
+	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
@@ -59,13 +61,19 @@ func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 type loginServer struct {
 	t   *testing.T
 	st  store.Store
+	p   *Pipeline
 	srv *httptest.Server
 }
 
 func newLoginServer(t *testing.T, st store.Store) *loginServer {
 	t.Helper()
 	now := time.Now().UTC()
+	sealer, err := seal.New(make([]byte, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := &Pipeline{Store: st, Sessions: &session.Manager{Store: st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OTP:        mfa.NewVerifier(st, sealer),
 		Passwords:  password.NewHasher(password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}),
 		SessionTTL: time.Hour, TransactionTTL: time.Hour}
 	mux := http.NewServeMux()
@@ -82,7 +90,7 @@ func newLoginServer(t *testing.T, st store.Store) *loginServer {
 	if err := st.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	return &loginServer{t: t, st: st, srv: srv}
+	return &loginServer{t: t, st: st, p: p, srv: srv}
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -91,9 +99,21 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 // browser, returning the status of the answer.
 func (s *loginServer) signIn(addr, name, pw string) int {
 	s.t.Helper()
+	status, _ := s.browse(addr, name, pw)
+	return status
+}
+
+// browse is signIn that also returns the browser, to go on with the next
+// step: do(method, path, form) posts with the page's CSRF secret.
+func (s *loginServer) browse(addr, name, pw string) (int, func(method, path string, form url.Values) (int, string)) {
+	s.t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var csrf string
 	do := func(method, path string, form url.Values) (int, string) {
+		if form != nil && csrf != "" {
+			form.Set("csrf", csrf)
+		}
 		req, _ := http.NewRequest(method, s.srv.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Test-Addr", addr)
@@ -111,7 +131,8 @@ func (s *loginServer) signIn(addr, name, pw string) int {
 		s.t.Fatalf("no CSRF field on the login page:\n%s", body)
 	}
 	status, _ := do("POST", "/login/password", url.Values{"csrf": {m[1]}, "username": {name}, "password": {pw}})
-	return status
+	csrf = m[1]
+	return status, do
 }
 
 // TestPasswordLockoutFollowsTheAccount: the lock belongs to the user the name
