@@ -291,6 +291,11 @@ func (s *Service) afterUpdate(ctx context.Context, a Actor, old, u *store.User) 
 			return err
 		}
 	case !old.OTPRequired && u.OTPRequired:
+		// A session opened with the password alone must not outlive the new
+		// requirement: the next sign-in enrolls the authenticator.
+		if err := s.deleteSessions(ctx, u.ID); err != nil {
+			return err
+		}
 		if err := s.record(ctx, a, event{typ: audit.OTPEnabled, userID: u.ID}); err != nil {
 			return err
 		}
@@ -349,10 +354,18 @@ func (s *Service) disableOTP(ctx context.Context, a Actor, userID string) error 
 // endSessions ends the sessions of a user just disabled: a disabled account
 // must not stay signed in anywhere.
 func (s *Service) endSessions(ctx context.Context, a Actor, userID string) error {
+	if err := s.deleteSessions(ctx, userID); err != nil {
+		return err
+	}
+	return s.record(ctx, a, event{typ: audit.UserDisabled, userID: userID})
+}
+
+// deleteSessions signs userID out of every browser.
+func (s *Service) deleteSessions(ctx context.Context, userID string) error {
 	if err := s.Store.DeleteUserSessions(ctx, userID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("admin: end sessions of %s: %w", userID, err)
 	}
-	return s.record(ctx, a, event{typ: audit.UserDisabled, userID: userID})
+	return nil
 }
 
 // removeCredential deletes the user's authenticator and reports whether there
@@ -391,8 +404,9 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
 	})
 }
 
-// ResetOTP deletes the authenticator of user id and reports whether there was
-// one. The flag stays, so the next sign-in enrolls a new device. UpdatedAt
+// ResetOTP deletes the authenticator of user id, ends the user's sessions,
+// and reports whether there was one. The flag stays, so the next sign-in
+// enrolls a new device. UpdatedAt
 // moves even when there was none, so an enrollment page already open for the
 // user (showing a secret the administrator may have meant to revoke) is
 // refused.
@@ -404,6 +418,10 @@ func (s *Service) ResetOTP(ctx context.Context, a Actor, id string) (bool, error
 			return missing(err, msgUserNotFound)
 		}
 		if removed, err = s.removeCredential(ctx, id); err != nil {
+			return err
+		}
+		// The lost device's sessions end with it.
+		if err := s.deleteSessions(ctx, id); err != nil {
 			return err
 		}
 		u.UpdatedAt = s.bump(u.UpdatedAt)
