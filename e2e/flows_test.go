@@ -248,10 +248,15 @@ func TestFlowsBAndDExistingUserEnrollsAndResets(t *testing.T) {
 		b2.click("submit-otp")
 		b2.waitTitle("Relying app")
 
-		// Reset OTP in one click does the same.
+		// Reset OTP, once confirmed, does the same.
 		admin.navigate(in.URL + "/admin/users/" + u.ID)
 		admin.waitTitle("Edit user")
+		if help := admin.text("otp-help"); !strings.Contains(help, "untick OTP Configured and save, then tick it") {
+			t.Errorf("the edit page must say how to replace a device: %q", help)
+		}
 		admin.click("reset-otp")
+		admin.waitTitle("Reset OTP")
+		admin.click("confirm")
 		admin.waitTitle("Edit user")
 		if state := admin.text("otp-state"); state != "Waiting for enrollment" {
 			t.Fatalf("after Reset OTP: %q", state)

@@ -206,9 +206,23 @@ func (c *Console) updateUser(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 // resetOTP serves POST /admin/users/{id}/reset-otp: the authenticator goes,
-// the flag stays, so the next sign-in enrolls a new device.
+// the flag stays, so the next sign-in enrolls a new device. Without
+// confirm=yes it asks first, as Delete does: the user's device stops working
+// at once.
 func (c *Console) resetOTP(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
+	if r.PostFormValue("confirm") != "yes" {
+		info, err := c.Service.GetUser(r.Context(), id)
+		if err != nil {
+			c.userError(w, r, err)
+			return
+		}
+		c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
+			Title: "Reset OTP", CSRF: p.csrf, Action: userPath(id) + "/reset-otp", Cancel: userPath(id),
+			Question: "Reset the authenticator of " + info.Username + "? Their current authenticator stops working at once and they are signed out everywhere; at the next sign-in they set up a new one.",
+		}))
+		return
+	}
 	removed, err := c.Service.ResetOTP(r.Context(), p.actor(), id)
 	switch {
 	case err != nil:

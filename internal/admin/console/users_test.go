@@ -290,7 +290,15 @@ func TestResetOTP(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("rita", "rita@example.com", store.RoleUser, true)
 		e.AddCredential(u.ID)
-		r := e.Post("/admin/users/"+u.ID+"/reset-otp", nil)
+		// Reset OTP asks first, like Delete: without confirm=yes nothing changes.
+		ask := e.Post("/admin/users/"+u.ID+"/reset-otp", nil)
+		if ask.Status != http.StatusOK || !strings.Contains(ask.Body, `name="confirm" value="yes"`) || !e.HasCredential(u.ID) {
+			t.Fatalf("reset without confirmation: %d, credential kept %v", ask.Status, e.HasCredential(u.ID))
+		}
+		if got := text(t, ask.Body, "question"); !strings.Contains(got, "rita") || !strings.Contains(got, "stops working") {
+			t.Errorf("question %q", got)
+		}
+		r := e.Post("/admin/users/"+u.ID+"/reset-otp", url.Values{"confirm": {"yes"}})
 		if r.Status != http.StatusSeeOther || r.Location != "/admin/users/"+u.ID+"?notice=otp-reset" {
 			t.Fatalf("reset: %d %q", r.Status, r.Location)
 		}
@@ -308,7 +316,7 @@ func TestResetOTP(t *testing.T) {
 		if types := e.AuditTypes(u.ID); !slices.Contains(types, "authenticator.removed") {
 			t.Errorf("audit %v", types)
 		}
-		r = e.Post("/admin/users/"+u.ID+"/reset-otp", nil)
+		r = e.Post("/admin/users/"+u.ID+"/reset-otp", url.Values{"confirm": {"yes"}})
 		if r.Location != "/admin/users/"+u.ID+"?notice=otp-none" {
 			t.Errorf("second reset: %q", r.Location)
 		}
