@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/authz/authz/internal/store"
 )
 
 func TestMailFailureReasons(t *testing.T) {
@@ -25,6 +29,42 @@ func TestMailFailureReasons(t *testing.T) {
 		reason, code := mailFailure(tc.err)
 		if reason != tc.reason || code != tc.code {
 			t.Errorf("%v: %s %d, want %s %d", tc.err, reason, code, tc.reason, tc.code)
+		}
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		12 * time.Hour: "12 hours", time.Hour: "1 hour", 30 * time.Minute: "30 minutes",
+		48 * time.Hour: "2 days", 90 * time.Minute: "1 hour 30 minutes", 25 * time.Hour: "1 day 1 hour", 0: "0 minutes",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestLinkMessageNamesTheServiceAndTheExpiry: the set-up e-mail says which
+// service sent it and when its link expires, in words and as a date.
+func TestLinkMessageNamesTheServiceAndTheExpiry(t *testing.T) {
+	issued := time.Date(2030, 5, 6, 7, 8, 0, 0, time.UTC)
+	u := &store.User{Username: "ann", Email: "ann@example.com", FirstName: "Ann"}
+	for _, s := range []*Service{
+		{Issuer: "https://login.example.com:8443/base"},
+		{Issuer: "https://login.example.com", SiteName: "Example Login"},
+	} {
+		m, err := s.linkMessage(context.Background(), u, store.ActionSetup, "tok", issued)
+		if err != nil {
+			t.Fatal(err)
+		}
+		site := s.SiteName
+		if site == "" {
+			site = "login.example.com"
+		}
+		for _, want := range []string{"administrator of " + site + " created", "expires in 12 hours, on 2030-05-06 19:08 UTC", "/link/tok"} {
+			if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+				t.Errorf("site %q: the e-mail lacks %q:\n%s", site, want, m.Text)
+			}
 		}
 	}
 }

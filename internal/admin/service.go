@@ -31,6 +31,8 @@ type Service struct {
 	Mail  mail.Sender
 	// Issuer is the public base URL that e-mailed links start with.
 	Issuer string
+	// SiteName names the service in e-mails; empty means the issuer's host.
+	SiteName string
 	// LinkTTL is the lifetime of e-mailed action links; zero means DefaultLinkTTL.
 	LinkTTL time.Duration
 	// Sealer seals upstream providers' client secrets at rest.

@@ -30,8 +30,12 @@ const maxEmailLen = 254
 var usernamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`) })
 
 // applyUserPatch sets p's fields on u, checking every value that changes
-// (every value when creating) in the order the form shows them.
+// (every value when creating) in the order the form shows them. Every field
+// that is wrong is named at once, so an empty form lists all that is
+// missing; the error's field is the first of them.
 func applyUserPatch(u *store.User, p UserPatch, creating bool) error {
+	var firstField string
+	var msgs []string
 	for _, f := range []struct {
 		name  string
 		value *string
@@ -50,10 +54,17 @@ func applyUserPatch(u *store.User, p UserPatch, creating bool) error {
 		}
 		if creating || v != *f.dst {
 			if msg := f.check(v); msg != "" {
-				return invalid(f.name, msg)
+				if firstField == "" {
+					firstField = f.name
+				}
+				msgs = append(msgs, msg)
+				continue
 			}
 		}
 		*f.dst = v
+	}
+	if len(msgs) > 0 {
+		return invalid(firstField, strings.Join(msgs, " "))
 	}
 	if p.OTPRequired != nil {
 		u.OTPRequired = *p.OTPRequired

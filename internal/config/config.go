@@ -10,6 +10,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -66,10 +67,38 @@ type Config struct {
 	SMTPUsername string
 	SMTPPassword string
 	SMTPFrom     string
+	// SiteName names the service in e-mails; empty means the issuer's host.
+	SiteName string
 }
 
 // SQLitePath is the embedded database file used when no DatabaseURL is set.
 func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "authz.db") }
+
+// Site names the service to people: site_name, or the issuer's host, which
+// users recognise from their browser's address bar.
+func (c *Config) Site() string {
+	if c.SiteName != "" {
+		return c.SiteName
+	}
+	if c.Issuer != nil && c.Issuer.Hostname() != "" {
+		return c.Issuer.Hostname()
+	}
+	return "authz"
+}
+
+// MailFrom is the sender of outgoing mail: smtp.from, or noreply at the
+// issuer's host under the site's name, so that recipients see where it
+// comes from (and mail servers that check the sender's domain accept it).
+func (c *Config) MailFrom() string {
+	if c.SMTPFrom != "" {
+		return c.SMTPFrom
+	}
+	host := "localhost"
+	if c.Issuer != nil && c.Issuer.Hostname() != "" {
+		host = c.Issuer.Hostname()
+	}
+	return (&mail.Address{Name: c.Site(), Address: "noreply@" + host}).String()
+}
 
 // SealKeyPath is where the generated sealing key lives when SealKey is empty.
 func (c *Config) SealKeyPath() string { return filepath.Join(c.DataDir, "seal.key") }
@@ -248,6 +277,7 @@ var keys = []key{
 	{name: "listen", def: "127.0.0.1:8080", doc: "Address the HTTP(S) server listens on.", set: setListen},
 	{name: "metrics.listen", def: "", doc: "Address of a separate plain-HTTP listener for /metrics (with /healthz and /readyz), e.g. an internal interface; /metrics then leaves the main listener. Empty: /metrics on the main listener.", set: setMetricsListen},
 	{name: "issuer", def: "http://localhost:8080", doc: "Public issuer URL; decides the scheme and host in every URL authz hands out (set it when behind a reverse proxy).", set: setIssuer},
+	{name: "site_name", def: "", doc: "Name of this service in e-mails and pages. Empty: the issuer's host.", set: setString(func(c *Config) *string { return &c.SiteName })},
 	{name: "data_dir", def: "./data", doc: "Directory for the embedded database and the generated sealing key.", set: setString(func(c *Config) *string { return &c.DataDir })},
 	{name: "dev", def: "false", doc: "Development mode: e-mails are also listed at /dev/mail.", boolean: true, set: parseBool(func(c *Config) *bool { return &c.Dev })},
 	{name: "log.level", def: "info", doc: "Log level: debug, info, warn, error.", set: func(c *Config, v string) error { return oneOf(&c.LogLevel, "debug", "info", "warn", "error")(c, v) }},
@@ -276,7 +306,7 @@ var keys = []key{
 	{name: "smtp.tls", def: "starttls", doc: "SMTP TLS mode: none, starttls, tls.", set: func(c *Config, v string) error { return oneOf(&c.SMTPTLS, "none", "starttls", "tls")(c, v) }},
 	{name: "smtp.username", def: "", doc: "SMTP user name (empty: no authentication).", set: setString(func(c *Config) *string { return &c.SMTPUsername })},
 	{name: "smtp.password", def: "", doc: "SMTP password.", secret: true, set: setString(func(c *Config) *string { return &c.SMTPPassword })},
-	{name: "smtp.from", def: "authz <noreply@localhost>", doc: "Sender address of outgoing mail.", set: setString(func(c *Config) *string { return &c.SMTPFrom })},
+	{name: "smtp.from", def: "", doc: "Sender address of outgoing mail. Empty: <site_name> <noreply@ISSUER-HOST>.", set: setString(func(c *Config) *string { return &c.SMTPFrom })},
 }
 
 // Reference returns the configuration reference as a Markdown table.

@@ -167,3 +167,30 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 		t.Fatalf("README.md's configuration reference is stale; replace it with:\n%s", Reference())
 	}
 }
+
+// TestSiteAndSender: without settings, the service is named by the issuer's
+// host and mails as noreply there, never noreply@localhost; site_name and
+// smtp.from override.
+func TestSiteAndSender(t *testing.T) {
+	c, err := load(t, []string{"--issuer", "https://login.example.com:8443/base"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Site() != "login.example.com" || c.MailFrom() != `"login.example.com" <noreply@login.example.com>` {
+		t.Errorf("defaults: site %q, from %q", c.Site(), c.MailFrom())
+	}
+	c, err = load(t, []string{"--issuer", "https://login.example.com", "--site-name", "Example, Inc. Login"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Site() != "Example, Inc. Login" || c.MailFrom() != `"Example, Inc. Login" <noreply@login.example.com>` {
+		t.Errorf("site_name: site %q, from %q", c.Site(), c.MailFrom())
+	}
+	c, err = load(t, []string{"--smtp-from", "IT <it@example.com>"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MailFrom() != "IT <it@example.com>" {
+		t.Errorf("smtp.from: %q", c.MailFrom())
+	}
+}

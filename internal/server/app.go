@@ -178,7 +178,7 @@ func (a *App) build(ctx context.Context, master []byte) error {
 	}, a.Store, a.Keys, a.Sessions, a.Pipeline, a.Log)
 	a.Pipeline.Resume = a.Provider
 	a.Pipeline.Federation = &federation.Service{Store: a.Store, Sealer: a.Sealer, Issuer: cfg.Issuer.String(), Log: a.Log}
-	a.Admin = &admin.Service{Store: a.Store, Mail: a.Mail, Issuer: cfg.Issuer.String(), LinkTTL: cfg.ActionTokenTTL,
+	a.Admin = &admin.Service{Store: a.Store, Mail: a.Mail, Issuer: cfg.Issuer.String(), SiteName: cfg.Site(), LinkTTL: cfg.ActionTokenTTL,
 		Sealer: a.Sealer, Secrets: a.Provider.Hasher(), Log: a.Log}
 	a.AdminConsole = &console.Console{Service: a.Admin, Store: a.Store, Sessions: a.Sessions, Login: a.Pipeline, Log: a.Log}
 	a.AdminAPI = &api.API{Service: a.Admin, Store: a.Store, Sessions: a.Sessions, Tokens: a.Provider, Log: a.Log}
@@ -197,7 +197,7 @@ func (a *App) buildMail() error {
 		a.Mail = mail.NewLogSender(a.Log, a.Outbox)
 		return nil
 	}
-	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, From: cfg.SMTPFrom})
+	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, From: cfg.MailFrom()})
 	if err != nil {
 		return &config.Error{Key: "smtp.host", Source: "configuration", Reason: err.Error()}
 	}

@@ -195,6 +195,11 @@ func TestAddUserValidation(t *testing.T) {
 				t.Error("OTP checkbox not kept")
 			}
 		}
+		// An empty form names every missing required field at once.
+		r := e.Post("/admin/users", userForm("", "", false, true))
+		if got := text(t, r.Body, "error"); !strings.Contains(got, msgUsernameRequired) || !strings.Contains(got, msgEmailRequired) {
+			t.Errorf("empty form: error %q, want both required fields named", got)
+		}
 		if e.CountUsers() != n {
 			t.Error("an invalid user was stored")
 		}
