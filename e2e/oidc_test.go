@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,9 +189,11 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 	})
 }
 
+// Without a reuse grace, a rotated refresh token used again at once is
+// reuse. (TestConcurrentRefreshesWithinGrace covers the grace.)
 func TestRefreshRotationAndReuse(t *testing.T) {
 	forEachStore(t, func(t *testing.T, backend string) {
-		in := startServer(t, backend)
+		in := startServer(t, backend, "--tokens-refresh-reuse-grace", "0s")
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
 		r := newRP(t, in, id, secret)
 		_, tok, _ := signIn(t, in, r, in.createUser("bob", false))
@@ -220,6 +223,65 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		}
 		if active := introspect(t, in, id, secret, fresh.AccessToken); active {
 			t.Error("after reuse, the grant's access token must be inactive")
+		}
+	})
+}
+
+// Two refreshes racing with one refresh token, as two tabs of one
+// application do, both succeed and both new access tokens work; a use of the
+// rotated token after the grace is reuse and ends the grant for every tab.
+func TestConcurrentRefreshesWithinGrace(t *testing.T) {
+	const grace = time.Second
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend, "--tokens-refresh-reuse-grace", grace.String())
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		_, tok, _ := signIn(t, in, r, in.createUser("tess", false))
+		ctx := context.Background()
+
+		tabs := make([]*oauth2.Token, 2)
+		errs := make([]error, 2)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range tabs {
+			wg.Go(func() {
+				<-start
+				expired := &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
+				tabs[i], errs[i] = r.config.TokenSource(ctx, expired).Token()
+			})
+		}
+		close(start)
+		wg.Wait()
+		rotated := time.Now() // the rotation happened before this
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("refresh in tab %d: %v", i+1, err)
+			}
+		}
+		if tabs[0].RefreshToken == tabs[1].RefreshToken || tabs[0].AccessToken == tabs[1].AccessToken {
+			t.Fatal("the two tabs got the same tokens; each must get a pair of its own")
+		}
+		for i, tab := range tabs {
+			if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tab)); err != nil {
+				t.Errorf("userinfo with tab %d's new access token: %v", i+1, err)
+			}
+		}
+
+		// The only wait in this test: the server's clock is not injectable
+		// from here, so the grace has to pass for real.
+		time.Sleep(time.Until(rotated.Add(grace + 100*time.Millisecond)))
+		reuse := &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
+		if _, err := r.config.TokenSource(ctx, reuse).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("reuse after the grace: %v, want invalid_grant", err)
+		}
+		for i, tab := range tabs {
+			next := &oauth2.Token{RefreshToken: tab.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
+			if _, err := r.config.TokenSource(ctx, next).Token(); err == nil {
+				t.Errorf("after the reuse, tab %d's refresh token must be revoked too", i+1)
+			}
+			if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tab)); err == nil || !strings.Contains(err.Error(), "401") {
+				t.Errorf("userinfo with tab %d's access token after the reuse: %v, want 401", i+1, err)
+			}
 		}
 	})
 }

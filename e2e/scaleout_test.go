@@ -33,9 +33,12 @@ func startReplicas(t *testing.T) *replicaPair {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	sealKey := base64.StdEncoding.EncodeToString(key)
-	a := startServerArgs(t, t.TempDir(), "127.0.0.1", "--database-url", dbURL, "--seal-key", sealKey)
+	// No refresh reuse grace, so that a second use of a refresh token on
+	// either replica is refused at once: single use shows across replicas.
+	common := []string{"--database-url", dbURL, "--seal-key", sealKey, "--tokens-refresh-reuse-grace", "0s"}
+	a := startServerArgs(t, t.TempDir(), "127.0.0.1", common...)
 	// A later --issuer wins: b answers for a's issuer, as a replica does.
-	b := startServerArgs(t, t.TempDir(), "127.0.0.1", "--database-url", dbURL, "--seal-key", sealKey, "--issuer", a.URL)
+	b := startServerArgs(t, t.TempDir(), "127.0.0.1", append(common, "--issuer", a.URL)...)
 	return &replicaPair{a: a, b: b}
 }
 

@@ -50,8 +50,11 @@ type Config struct {
 	PasswordIterations  uint32
 	PasswordParallelism uint8
 
-	AccessTokenTTL      time.Duration
-	RefreshTokenTTL     time.Duration
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	// RefreshReuseGrace is how long after its rotation a refresh token still
+	// buys new tokens instead of counting as reuse; 0 disables it.
+	RefreshReuseGrace   time.Duration
 	AuthorizeCodeTTL    time.Duration
 	IDTokenTTL          time.Duration
 	SessionTTL          time.Duration
@@ -294,6 +297,7 @@ var keys = []key{
 	{name: "password.parallelism", def: "1", doc: "argon2id parallelism.", set: intIn(1, 64, func(c *Config, n int) { c.PasswordParallelism = uint8(n) })},
 	{name: "tokens.access_ttl", def: "1h", doc: "Access token lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.AccessTokenTTL }, time.Minute, 24*time.Hour)},
 	{name: "tokens.refresh_ttl", def: "720h", doc: "Refresh token lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.RefreshTokenTTL }, time.Minute, 8760*time.Hour)},
+	{name: "tokens.refresh_reuse_grace", def: "10s", doc: "How long a rotated refresh token may still be used (two tabs refreshing at once, a retry after a timeout): each such use gets a new token pair of the same grant. A use after it counts as theft and revokes the grant. 0s to 5m; 0s: any use of a rotated token revokes.", set: durationIn(func(c *Config) *time.Duration { return &c.RefreshReuseGrace }, 0, 5*time.Minute)},
 	{name: "tokens.code_ttl", def: "10m", doc: "Authorization code lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.AuthorizeCodeTTL }, time.Second, time.Hour)},
 	{name: "tokens.id_token_ttl", def: "1h", doc: "ID token lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.IDTokenTTL }, time.Minute, 24*time.Hour)},
 	{name: "tokens.signing_algorithm", def: "RS256", doc: "ID token signing algorithm for new keys: RS256 or ES256.", set: func(c *Config, v string) error { return oneOf(&c.SigningAlgorithm, "RS256", "ES256")(c, v) }},

@@ -46,6 +46,29 @@ func TestDefaults(t *testing.T) {
 	if c.ActionTokenTTL != 12*time.Hour || c.SigningAlgorithm != "RS256" {
 		t.Errorf("links.ttl %v alg %s", c.ActionTokenTTL, c.SigningAlgorithm)
 	}
+	if c.RefreshReuseGrace != 10*time.Second {
+		t.Errorf("tokens.refresh_reuse_grace %v, want 10s", c.RefreshReuseGrace)
+	}
+}
+
+// The refresh reuse grace may be switched off (0s) but not stretched past
+// 5 minutes, nor made negative.
+func TestRefreshReuseGraceBounds(t *testing.T) {
+	for v, want := range map[string]time.Duration{"0s": 0, "2s": 2 * time.Second, "5m": 5 * time.Minute} {
+		c, err := load(t, []string{"--tokens-refresh-reuse-grace", v}, nil)
+		if err != nil {
+			t.Errorf("%s: %v", v, err)
+		} else if c.RefreshReuseGrace != want {
+			t.Errorf("%s: %v, want %v", v, c.RefreshReuseGrace, want)
+		}
+	}
+	for _, v := range []string{"-1s", "5m1s"} {
+		_, err := load(t, nil, map[string]string{"AUTHZ_TOKENS_REFRESH_REUSE_GRACE": v})
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != "tokens.refresh_reuse_grace" || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("%s: %v, want out of range for tokens.refresh_reuse_grace", v, err)
+		}
+	}
 }
 
 func TestPrecedenceFileEnvFlag(t *testing.T) {

@@ -24,11 +24,16 @@ import (
 type endpointEnv struct {
 	t       *testing.T
 	st      store.Store
+	p       *Provider
 	srv     *httptest.Server
 	secrets map[string]string
 }
 
-func newEndpointEnv(t *testing.T) *endpointEnv {
+func newEndpointEnv(t *testing.T) *endpointEnv { return newEndpointEnvWith(t, nil, nil) }
+
+// newEndpointEnvWith is newEndpointEnv with adjust applied to the provider's
+// configuration (when not nil) and login as its login pipeline.
+func newEndpointEnvWith(t *testing.T, adjust func(*Config), login Login) *endpointEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "o.db"))
@@ -48,14 +53,17 @@ func newEndpointEnv(t *testing.T) *endpointEnv {
 		t.Fatal(err)
 	}
 	key := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
-	p := NewProvider(Config{Issuer: "http://authz.test", AccessTokenTTL: time.Hour, RefreshTokenTTL: time.Hour,
-		AuthorizeCodeTTL: time.Minute, IDTokenTTL: time.Hour, HMACSecret: key(1), ClientSecretKey: key(2)},
-		st, keys, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := Config{Issuer: "http://authz.test", AccessTokenTTL: time.Hour, RefreshTokenTTL: time.Hour,
+		AuthorizeCodeTTL: time.Minute, IDTokenTTL: time.Hour, HMACSecret: key(1), ClientSecretKey: key(2)}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	p := NewProvider(cfg, st, keys, nil, login, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	mux := http.NewServeMux()
 	p.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	e := &endpointEnv{t: t, st: st, srv: srv, secrets: map[string]string{}}
+	e := &endpointEnv{t: t, st: st, p: p, srv: srv, secrets: map[string]string{}}
 	for _, c := range []struct {
 		id  string
 		any bool

@@ -28,6 +28,13 @@ type Config struct {
 	HMACSecret []byte
 	// ClientSecretKey keys the hash of client secrets; at least 32 bytes.
 	ClientSecretKey []byte
+	// RefreshReuseGrace is how long after its rotation a refresh token still
+	// buys new tokens of its grant instead of counting as reuse; 0 disables
+	// it. See Storage.RotateRefreshToken.
+	RefreshReuseGrace time.Duration
+	// Now is the clock of the refresh reuse grace; nil means time.Now.
+	// fosite keeps its own clock for token lifetimes.
+	Now func() time.Time
 }
 
 // Provider serves the OpenID provider endpoints.
@@ -74,7 +81,7 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 		RefreshTokenScopes:             []string{"offline_access", "offline"},
 		SendDebugMessagesToClients:     false,
 	}
-	storage := &Storage{Store: st}
+	storage := &Storage{Store: st, RefreshReuseGrace: cfg.RefreshReuseGrace, Now: cfg.Now}
 	strategy := compose.CommonStrategy{
 		CoreStrategy:               compose.NewOAuth2HMACStrategy(fc),
 		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keys.signingJWK, fc),

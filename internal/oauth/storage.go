@@ -22,6 +22,34 @@ import (
 // Storage implements fosite's storage interfaces over a store.Store.
 type Storage struct {
 	Store store.Store
+	// RefreshReuseGrace is how long after its rotation a refresh token still
+	// counts as active, so that two refreshes racing with one token (two
+	// tabs, a retry after a timeout) do not end the grant; 0 disables it.
+	RefreshReuseGrace time.Duration
+	// Now is the clock of the grace; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Storage) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// graceSince is the earliest rotation that is still within the grace at now,
+// or the zero time when there is no grace.
+func (s *Storage) graceSince(now time.Time) time.Time {
+	if s.RefreshReuseGrace <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-s.RefreshReuseGrace)
+}
+
+// withinGrace reports whether t was rotated, not revoked, within the grace.
+func (s *Storage) withinGrace(t *store.OAuthToken) bool {
+	since := s.graceSince(s.now())
+	return !since.IsZero() && !t.RotatedAt.IsZero() && t.RotatedAt.After(since)
 }
 
 var (
@@ -78,11 +106,11 @@ func (s *Storage) CreateAuthorizeCodeSession(ctx context.Context, sig string, r 
 // returned together with ErrInvalidatedAuthorizeCode so fosite can revoke what it
 // issued.
 func (s *Storage) GetAuthorizeCodeSession(ctx context.Context, sig string, sess fosite.Session) (fosite.Requester, error) {
-	req, active, err := s.get(ctx, store.TokenCode, sig, sess)
+	req, t, err := s.get(ctx, store.TokenCode, sig, sess)
 	if err != nil {
 		return nil, err
 	}
-	if !active {
+	if !t.Active {
 		return req, fosite.ErrInvalidatedAuthorizeCode
 	}
 	return req, nil
@@ -101,11 +129,11 @@ func (s *Storage) CreateAccessTokenSession(ctx context.Context, sig string, r fo
 
 // GetAccessTokenSession implements oauth2.AccessTokenStorage.
 func (s *Storage) GetAccessTokenSession(ctx context.Context, sig string, sess fosite.Session) (fosite.Requester, error) {
-	req, active, err := s.get(ctx, store.TokenAccess, sig, sess)
+	req, t, err := s.get(ctx, store.TokenAccess, sig, sess)
 	if err != nil {
 		return nil, err
 	}
-	if !active {
+	if !t.Active {
 		return nil, fosite.ErrNotFound
 	}
 	return req, nil
@@ -121,14 +149,16 @@ func (s *Storage) CreateRefreshTokenSession(ctx context.Context, sig, accessSig 
 	return s.create(ctx, store.TokenRefresh, sig, accessSig, r, fosite.RefreshToken)
 }
 
-// GetRefreshTokenSession implements oauth2.RefreshTokenStorage. A rotated token
-// comes back with ErrInactiveToken: fosite then revokes the whole grant.
+// GetRefreshTokenSession implements oauth2.RefreshTokenStorage. A token rotated
+// within the grace counts as active (for refresh, introspection and
+// revocation alike); any other inactive token comes back with
+// ErrInactiveToken, on which fosite's refresh grant revokes the whole grant.
 func (s *Storage) GetRefreshTokenSession(ctx context.Context, sig string, sess fosite.Session) (fosite.Requester, error) {
-	req, active, err := s.get(ctx, store.TokenRefresh, sig, sess)
+	req, t, err := s.get(ctx, store.TokenRefresh, sig, sess)
 	if err != nil {
 		return nil, err
 	}
-	if !active {
+	if !t.Active && !s.withinGrace(t) {
 		return req, fosite.ErrInactiveToken
 	}
 	return req, nil
@@ -140,16 +170,37 @@ func (s *Storage) DeleteRefreshTokenSession(ctx context.Context, sig string) err
 }
 
 // RotateRefreshToken implements oauth2.RefreshTokenStorage: the used refresh token
-// is kept, inactive, so a later reuse is detected; its access tokens go. The
-// conditional deactivation lets exactly one of two concurrent refreshes win.
+// is kept, inactive and stamped with the time, so a later reuse is detected;
+// the access token issued with it goes. Of concurrent refreshes with one token
+// exactly one rotates it. Within the grace the others, and later uses, succeed
+// too and leave everything as it is: each gets a pair of its own in the same
+// grant, and the pairs issued before stay valid, so two tabs refreshing at
+// once both carry on. A rotation does not reset the grace, and revoking the
+// grant ends it.
 func (s *Storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
-	if err := s.Store.DeactivateToken(ctx, store.TokenRefresh, sig); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return fosite.ErrInactiveToken
-		}
+	// The access signature never changes, so reading it first is safe.
+	t, err := s.Store.GetToken(ctx, store.TokenRefresh, sig)
+	if err != nil {
 		return mapErr(err)
 	}
-	return mapErr(s.Store.DeleteTokensByRequest(ctx, store.TokenAccess, requestID))
+	now := s.now()
+	graced, err := s.Store.RotateToken(ctx, store.TokenRefresh, sig, now, s.graceSince(now))
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return fosite.ErrInactiveToken
+	case err != nil:
+		return mapErr(err)
+	case graced:
+		return nil
+	case t.AccessSignature == "":
+		return mapErr(s.Store.DeleteTokensByRequest(ctx, store.TokenAccess, requestID))
+	}
+	// Only this token's own access token: the grant's others belong to pairs
+	// issued within the grace, to other tabs.
+	if err := s.Store.DeleteToken(ctx, store.TokenAccess, t.AccessSignature); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return mapErr(err)
+	}
+	return nil
 }
 
 // RevokeRefreshToken implements oauth2.TokenRevocationStorage.
@@ -229,26 +280,27 @@ func (s *Storage) create(ctx context.Context, kind, sig, accessSig string, r fos
 	}))
 }
 
-// get rebuilds the fosite request of a stored token. sess may be nil (fosite's
-// revocation path), in which case a fresh session is decoded.
-func (s *Storage) get(ctx context.Context, kind, sig string, sess fosite.Session) (*fosite.Request, bool, error) {
+// get rebuilds the fosite request of a stored token, and returns the token
+// too. sess may be nil (fosite's revocation path), in which case a fresh
+// session is decoded.
+func (s *Storage) get(ctx context.Context, kind, sig string, sess fosite.Session) (*fosite.Request, *store.OAuthToken, error) {
 	t, err := s.Store.GetToken(ctx, kind, sig)
 	if err != nil {
-		return nil, false, mapErr(err)
+		return nil, nil, mapErr(err)
 	}
 	if sess == nil {
 		sess = NewSession("")
 	}
 	if err := json.Unmarshal(t.Session, sess); err != nil {
-		return nil, false, fmt.Errorf("oauth: decode session: %w", err)
+		return nil, nil, fmt.Errorf("oauth: decode session: %w", err)
 	}
 	client, err := s.GetClient(ctx, t.ClientID)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	form, err := url.ParseQuery(t.Form)
 	if err != nil {
-		return nil, false, fmt.Errorf("oauth: decode form: %w", err)
+		return nil, nil, fmt.Errorf("oauth: decode form: %w", err)
 	}
 	return &fosite.Request{
 		ID:                t.RequestID,
@@ -260,7 +312,7 @@ func (s *Storage) get(ctx context.Context, kind, sig string, sess fosite.Session
 		GrantedAudience:   t.GrantedAudience,
 		Form:              form,
 		Session:           sess,
-	}, t.Active, nil
+	}, t, nil
 }
 
 func mapErr(err error) error {

@@ -168,13 +168,14 @@ func (a *App) build(ctx context.Context, master []byte) error {
 		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer,
 	}
 	a.Provider = oauth.NewProvider(oauth.Config{
-		Issuer:           cfg.Issuer.String(),
-		AccessTokenTTL:   cfg.AccessTokenTTL,
-		RefreshTokenTTL:  cfg.RefreshTokenTTL,
-		AuthorizeCodeTTL: cfg.AuthorizeCodeTTL,
-		IDTokenTTL:       cfg.IDTokenTTL,
-		HMACSecret:       deriveKey(master, "token hmac"),
-		ClientSecretKey:  deriveKey(master, "client secret"),
+		Issuer:            cfg.Issuer.String(),
+		AccessTokenTTL:    cfg.AccessTokenTTL,
+		RefreshTokenTTL:   cfg.RefreshTokenTTL,
+		AuthorizeCodeTTL:  cfg.AuthorizeCodeTTL,
+		IDTokenTTL:        cfg.IDTokenTTL,
+		HMACSecret:        deriveKey(master, "token hmac"),
+		ClientSecretKey:   deriveKey(master, "client secret"),
+		RefreshReuseGrace: cfg.RefreshReuseGrace,
 	}, a.Store, a.Keys, a.Sessions, a.Pipeline, a.Log)
 	a.Pipeline.Resume = a.Provider
 	a.Pipeline.Federation = &federation.Service{Store: a.Store, Sealer: a.Sealer, Issuer: cfg.Issuer.String(), Log: a.Log}

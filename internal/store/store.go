@@ -285,6 +285,10 @@ type OAuthToken struct {
 	Active          bool
 	AccessSignature string // refresh tokens: the access token issued with it
 	ExpiresAt       time.Time
+	// RotatedAt is when RotateToken retired the token; zero while it is
+	// active, when it was deactivated otherwise, and once
+	// DeactivateTokensByRequest revoked its grant.
+	RotatedAt time.Time
 }
 
 // Store is everything authz keeps. Methods take a context that may carry a
@@ -299,7 +303,7 @@ type OAuthToken struct {
 //     lost to a concurrent one and must be run again from the start. The
 //     caller returns it up to the InTx that began the transaction, which does
 //     that. Under SERIALIZABLE a conditional update (UseActionToken,
-//     DeactivateToken, AcceptOTPStep) that loses the row to a concurrent
+//     DeactivateToken, RotateToken, AcceptOTPStep) that loses the row to a concurrent
 //     transaction says ErrRetry; the next attempt reads the row as the winner
 //     left it and gets the method's ErrConflict.
 //   - Outside a transaction, a method is a transaction of its own, which the
@@ -466,10 +470,18 @@ type Store interface {
 	// DeactivateToken sets Active to false; ErrConflict when it already was
 	// (of concurrent calls exactly one succeeds), ErrNotFound when unknown.
 	DeactivateToken(ctx context.Context, kind, signature string) error
+	// RotateToken retires an active token: Active false, RotatedAt now; of
+	// concurrent calls exactly one does, and gets graced false. A token that
+	// RotateToken retired after graceSince (strictly), and whose grant has not
+	// been revoked since, is left as it is and graced is true; a zero
+	// graceSince grants no grace. Any other inactive token is ErrConflict;
+	// ErrNotFound when unknown.
+	RotateToken(ctx context.Context, kind, signature string, now, graceSince time.Time) (graced bool, err error)
 	// DeleteToken deletes the token; ErrNotFound when unknown.
 	DeleteToken(ctx context.Context, kind, signature string) error
-	// DeactivateTokensByRequest deactivates every token of kind issued under
-	// requestID, if any.
+	// DeactivateTokensByRequest revokes every token of kind issued under
+	// requestID, if any: Active false and RotatedAt zero, so that no token
+	// of the grant is within a rotation grace any more.
 	DeactivateTokensByRequest(ctx context.Context, kind, requestID string) error
 	// DeleteTokensByRequest deletes every token of kind issued under
 	// requestID, if any.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/store/postgres"
 )
 
 func isoToken(kind, sig, requestID string) *store.OAuthToken {
@@ -24,7 +25,7 @@ func rotateRC(ctx context.Context, s store.Store, old *store.OAuthToken, next st
 		if _, err := s.GetToken(ctx, store.TokenRefresh, old.Signature); err != nil {
 			return err
 		}
-		if err := s.DeactivateToken(ctx, store.TokenRefresh, old.Signature); err != nil {
+		if _, err := s.RotateToken(ctx, store.TokenRefresh, old.Signature, time.Now(), time.Time{}); err != nil {
 			return err
 		}
 		if err := s.DeleteTokensByRequest(ctx, store.TokenAccess, old.RequestID); err != nil {
@@ -108,4 +109,80 @@ func TestReadCommittedRotationIsSingleUse(t *testing.T) {
 			t.Fatalf("round %d: %d of %d concurrent rotations of one token won", round, won, racers)
 		}
 	}
+}
+
+// A revocation of a grant that runs while a rotation of one of its refresh
+// tokens is in flight revokes the token that rotation issues too, whether
+// the rotation retires the old token or is a second use within the grace:
+// otherwise the grant would live on in the new token.
+func TestRevocationCatchesRotationInFlight(t *testing.T) {
+	for name, graced := range map[string]bool{"rotation": false, "within the grace": true} {
+		t.Run(name, func(t *testing.T) {
+			s := newStore(t)
+			ctx := t.Context()
+			now := time.Now().UTC()
+			if err := s.CreateToken(ctx, isoToken(store.TokenRefresh, "r0", "R")); err != nil {
+				t.Fatal(err)
+			}
+			if graced {
+				if _, err := s.RotateToken(ctx, store.TokenRefresh, "r0", now, time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tx, err := s.BeginTx(store.ReadCommitted(ctx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = s.Rollback(tx) }()
+			got, err := s.RotateToken(tx, store.TokenRefresh, "r0", now.Add(time.Second), now.Add(-time.Minute))
+			if err != nil || got != graced {
+				t.Fatalf("RotateToken in the transaction: graced %v, %v; want graced %v", got, err, graced)
+			}
+			if err := s.CreateToken(tx, isoToken(store.TokenRefresh, "r1", "R")); err != nil {
+				t.Fatal(err)
+			}
+
+			revoked := make(chan error, 1)
+			go func() { revoked <- s.DeactivateTokensByRequest(ctx, store.TokenRefresh, "R") }()
+			select {
+			case <-waitingOnLock(t, s):
+			case err := <-revoked:
+				// Not held off by the rotation: it cannot have seen r1.
+				revoked <- err
+			}
+			if err := s.Commit(tx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-revoked; err != nil {
+				t.Fatal(err)
+			}
+			for _, sig := range []string{"r0", "r1"} {
+				tok, err := s.GetToken(ctx, store.TokenRefresh, sig)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tok.Active || !tok.RotatedAt.IsZero() {
+					t.Errorf("%s after the revocation: active %v, rotated at %v; want revoked", sig, tok.Active, tok.RotatedAt)
+				}
+			}
+		})
+	}
+}
+
+// waitingOnLock is closed once a statement in s's database waits for a lock.
+func waitingOnLock(t *testing.T, s *postgres.Store) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		for t.Context().Err() == nil {
+			var n int
+			err := s.Pool().QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+			if err != nil || n > 0 {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	return ch
 }

@@ -2,21 +2,25 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/authz/authz/internal/store"
 )
 
 const tokenCols = `kind, signature, request_id, requested_at, client_id, subject, scopes,
 	granted_scopes, audience, granted_audience, form, session, active, access_signature,
-	expires_at`
+	expires_at, rotated_at`
 
 // CreateToken stores t; ErrConflict when (kind, signature) is taken.
 func (s *Store) CreateToken(ctx context.Context, t *store.OAuthToken) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO oauth_tokens (`+tokenCols+`) VALUES
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		t.Kind, t.Signature, t.RequestID, ts(t.RequestedAt), t.ClientID, t.Subject,
 		strs(t.Scopes), strs(t.GrantedScopes), strs(t.Audience), strs(t.GrantedAudience),
-		t.Form, blob(t.Session), t.Active, t.AccessSignature, ts(t.ExpiresAt))
+		t.Form, blob(t.Session), t.Active, t.AccessSignature, ts(t.ExpiresAt), ts(t.RotatedAt))
 	if err != nil {
 		// Signatures are bearer secrets' hashes; the request ID identifies the grant.
 		return wrapf(err, "create %s token of request %q", t.Kind, t.RequestID)
@@ -31,7 +35,7 @@ func (s *Store) GetToken(ctx context.Context, kind, signature string) (*store.OA
 		WHERE kind = $1 AND signature = $2`, kind, signature).
 		Scan(&t.Kind, &t.Signature, &t.RequestID, tsDst{&t.RequestedAt}, &t.ClientID,
 			&t.Subject, &t.Scopes, &t.GrantedScopes, &t.Audience, &t.GrantedAudience, &t.Form,
-			&t.Session, &t.Active, &t.AccessSignature, tsDst{&t.ExpiresAt})
+			&t.Session, &t.Active, &t.AccessSignature, tsDst{&t.ExpiresAt}, tsDst{&t.RotatedAt})
 	if err != nil {
 		return nil, wrapf(err, "get %s token", kind)
 	}
@@ -62,6 +66,37 @@ func (s *Store) DeactivateToken(ctx context.Context, kind, signature string) err
 	return wrapf(store.ErrConflict, "deactivate %s token: inactive already", kind)
 }
 
+// RotateToken retires the active token at now. When it is inactive already,
+// a share lock on a row still within the grace holds off a concurrent
+// revocation until this transaction has issued its tokens, and the
+// revocation then finds them (see DeactivateTokensByRequest).
+func (s *Store) RotateToken(ctx context.Context, kind, signature string, now, graceSince time.Time) (bool, error) {
+	q := s.q(ctx)
+	tag, err := q.Exec(ctx, `UPDATE oauth_tokens SET active = false, rotated_at = $3
+		WHERE kind = $1 AND signature = $2 AND active`, kind, signature, ts(now))
+	if err != nil {
+		return false, wrapf(err, "rotate %s token", kind)
+	}
+	if tag.RowsAffected() == 1 {
+		return false, nil
+	}
+	if !graceSince.IsZero() {
+		err := exists(ctx, q, `SELECT FROM oauth_tokens WHERE kind = $1 AND signature = $2
+			AND NOT active AND rotated_at > $3 FOR SHARE`, kind, signature, ts(graceSince))
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return false, wrapf(err, "rotate %s token", kind)
+		}
+	}
+	err = exists(ctx, q, `SELECT FROM oauth_tokens WHERE kind = $1 AND signature = $2`, kind, signature)
+	if err != nil {
+		return false, wrapf(err, "rotate %s token", kind)
+	}
+	return false, wrapf(store.ErrConflict, "rotate %s token: inactive already", kind)
+}
+
 // DeleteToken deletes the token; ErrNotFound when unknown, which fosite turns
 // into its own not-found error.
 func (s *Store) DeleteToken(ctx context.Context, kind, signature string) error {
@@ -73,14 +108,22 @@ func (s *Store) DeleteToken(ctx context.Context, kind, signature string) error {
 	return nil
 }
 
-// DeactivateTokensByRequest deactivates every token of kind issued under requestID.
+// DeactivateTokensByRequest revokes every token of kind issued under
+// requestID. Under READ COMMITTED one UPDATE misses a token that a concurrent
+// rotation inserts: the UPDATE waits for the rotation's lock on the old token
+// but sees only the rows of its own snapshot. So it runs again until it finds
+// nothing more; each run after a wait sees what the waited-for rotation issued.
 func (s *Store) DeactivateTokensByRequest(ctx context.Context, kind, requestID string) error {
-	_, err := s.q(ctx).Exec(ctx, `UPDATE oauth_tokens SET active = false
-		WHERE kind = $1 AND request_id = $2 AND active`, kind, requestID)
-	if err != nil {
-		return wrapf(err, "deactivate %s tokens of request %q", kind, requestID)
+	for {
+		tag, err := s.q(ctx).Exec(ctx, `UPDATE oauth_tokens SET active = false, rotated_at = NULL
+			WHERE kind = $1 AND request_id = $2 AND (active OR rotated_at IS NOT NULL)`, kind, requestID)
+		if err != nil {
+			return wrapf(err, "deactivate %s tokens of request %q", kind, requestID)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
 	}
-	return nil
 }
 
 // DeleteTokensByRequest deletes every token of kind issued under requestID.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/authz/authz/internal/store"
@@ -107,13 +108,13 @@ func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, retireAt t
 }
 
 const tokenCols = `kind, signature, request_id, requested_at, client_id, subject, scopes, granted_scopes,
-	audience, granted_audience, form, session, active, access_signature, expires_at`
+	audience, granted_audience, form, session, active, access_signature, expires_at, rotated_at`
 
 func scanToken(sc scanner) (*store.OAuthToken, error) {
 	var t store.OAuthToken
 	err := sc.Scan(&t.Kind, &t.Signature, &t.RequestID, microTime{&t.RequestedAt}, &t.ClientID, &t.Subject,
 		jsonList{&t.Scopes}, jsonList{&t.GrantedScopes}, jsonList{&t.Audience}, jsonList{&t.GrantedAudience},
-		&t.Form, &t.Session, &t.Active, &t.AccessSignature, microTime{&t.ExpiresAt})
+		&t.Form, &t.Session, &t.Active, &t.AccessSignature, microTime{&t.ExpiresAt}, microTime{&t.RotatedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +123,10 @@ func scanToken(sc scanner) (*store.OAuthToken, error) {
 
 // CreateToken stores t; a taken (kind, signature) is store.ErrConflict.
 func (s *Store) CreateToken(ctx context.Context, t *store.OAuthToken) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO oauth_tokens (`+tokenCols+`) VALUES (`+placeholders(15)+`)`,
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO oauth_tokens (`+tokenCols+`) VALUES (`+placeholders(16)+`)`,
 		t.Kind, t.Signature, t.RequestID, micro(t.RequestedAt), t.ClientID, t.Subject, list(t.Scopes),
 		list(t.GrantedScopes), list(t.Audience), list(t.GrantedAudience), t.Form, t.Session, t.Active,
-		t.AccessSignature, micro(t.ExpiresAt))
+		t.AccessSignature, micro(t.ExpiresAt), micro(t.RotatedAt))
 	return wrap(err, "create %s token", t.Kind)
 }
 
@@ -145,6 +146,30 @@ func (s *Store) DeactivateToken(ctx context.Context, kind, signature string) err
 	return wrap(err, "deactivate %s token", kind)
 }
 
+// RotateToken retires the active token at now, or finds it retired within
+// the grace. SQLite has one writer at a time, so no revocation can come
+// between the check and the tokens the caller's transaction issues next.
+func (s *Store) RotateToken(ctx context.Context, kind, signature string, now, graceSince time.Time) (bool, error) {
+	q := s.writer(ctx)
+	err := exactlyOne(q.ExecContext(ctx,
+		`UPDATE oauth_tokens SET active = 0, rotated_at = ? WHERE kind = ? AND signature = ? AND active = 1`,
+		micro(now), kind, signature))
+	if !errors.Is(err, store.ErrNotFound) {
+		return false, wrap(err, "rotate %s token", kind)
+	}
+	var active bool
+	var rotatedAt int64
+	err = q.QueryRowContext(ctx, `SELECT active, rotated_at FROM oauth_tokens WHERE kind = ? AND signature = ?`,
+		kind, signature).Scan(&active, &rotatedAt)
+	switch {
+	case err != nil:
+		return false, wrap(err, "rotate %s token", kind)
+	case !active && rotatedAt != 0 && !graceSince.IsZero() && rotatedAt > micro(graceSince):
+		return true, nil
+	}
+	return false, wrap(store.ErrConflict, "rotate %s token: inactive already", kind)
+}
+
 // DeleteToken deletes the token.
 func (s *Store) DeleteToken(ctx context.Context, kind, signature string) error {
 	err := exactlyOne(s.writer(ctx).ExecContext(ctx,
@@ -152,10 +177,11 @@ func (s *Store) DeleteToken(ctx context.Context, kind, signature string) error {
 	return wrap(err, "delete %s token", kind)
 }
 
-// DeactivateTokensByRequest deactivates every token of kind issued under requestID.
+// DeactivateTokensByRequest revokes every token of kind issued under requestID.
 func (s *Store) DeactivateTokensByRequest(ctx context.Context, kind, requestID string) error {
 	_, err := s.writer(ctx).ExecContext(ctx,
-		`UPDATE oauth_tokens SET active = 0 WHERE kind = ? AND request_id = ? AND active = 1`, kind, requestID)
+		`UPDATE oauth_tokens SET active = 0, rotated_at = 0
+		WHERE kind = ? AND request_id = ? AND (active = 1 OR rotated_at <> 0)`, kind, requestID)
 	return wrap(err, "deactivate %s tokens of request %q", kind, requestID)
 }
 

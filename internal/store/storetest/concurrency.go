@@ -16,6 +16,8 @@ var concurrencyTests = []test{
 	{"AddFailureLockAtomic", testRaceAddFailureLockAtomic},
 	{"UseActionToken", testRaceUseActionToken},
 	{"DeactivateToken", testRaceDeactivateToken},
+	{"RotateToken", testRaceRotateToken},
+	{"RotateTokenGrace", testRaceRotateTokenGrace},
 	{"AcceptOTPStepSame", testRaceOTPSameStep},
 	{"AcceptOTPStepRising", testRaceOTPRisingSteps},
 	{"CreateUserSameName", testRaceCreateUser},
@@ -126,6 +128,43 @@ func testRaceDeactivateToken(t *testing.T, s store.Store) {
 	}))
 	if get(s.GetToken(t.Context(), tok.Kind, tok.Signature))(t).Active {
 		t.Error("token still active")
+	}
+}
+
+func testRaceRotateToken(t *testing.T, s store.Store) {
+	tok := fullToken(store.TokenRefresh, "sig")
+	must(t, s.CreateToken(t.Context(), tok))
+	oneWinner(t, "RotateToken", race(10, func(int) error {
+		graced, err := s.RotateToken(t.Context(), tok.Kind, tok.Signature, t0, time.Time{})
+		if graced {
+			return fmt.Errorf("graced without a grace")
+		}
+		return err
+	}))
+}
+
+// Within the grace every concurrent rotation succeeds, and exactly one of
+// them is the rotation.
+func testRaceRotateTokenGrace(t *testing.T, s store.Store) {
+	tok := fullToken(store.TokenRefresh, "sig")
+	must(t, s.CreateToken(t.Context(), tok))
+	const n = 10
+	graced := make([]bool, n)
+	errs := race(n, func(i int) error {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		var err error
+		graced[i], err = s.RotateToken(t.Context(), tok.Kind, tok.Signature, now, now.Add(-time.Minute))
+		return err
+	})
+	rotations := 0
+	for i, err := range errs {
+		must(t, err)
+		if !graced[i] {
+			rotations++
+		}
+	}
+	if rotations != 1 {
+		t.Errorf("%d of %d concurrent rotations within the grace rotated, want exactly 1 (the others graced)", rotations, n)
 	}
 }
 

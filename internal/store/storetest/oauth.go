@@ -174,6 +174,9 @@ var tokenTests = []test{
 	{"Duplicate", testTokenDuplicate},
 	{"Missing", testTokenMissing},
 	{"Deactivate", testTokenDeactivate},
+	{"Rotate", testTokenRotate},
+	{"RotateGrace", testTokenRotateGrace},
+	{"RotateRevoked", testTokenRotateRevoked},
 	{"Delete", testTokenDelete},
 	{"ByRequest", testTokenByRequest},
 }
@@ -186,6 +189,7 @@ func testTokenCreateGet(t *testing.T, s store.Store) {
 	var want []*store.OAuthToken
 	for _, kind := range tokenKinds {
 		tok := fullToken(kind, "sig-1")
+		tok.RotatedAt = t0.Add(-time.Minute) // only for the round trip: active tokens have none
 		complete(t, tok)
 		must(t, s.CreateToken(ctx, tok))
 		want = append(want, tok)
@@ -212,6 +216,8 @@ func testTokenMissing(t *testing.T, s store.Store) {
 	_, err := s.GetToken(ctx, store.TokenAccess, "sig") // right signature, wrong kind
 	wantErr(t, "GetToken", err, store.ErrNotFound)
 	wantErr(t, "DeactivateToken", s.DeactivateToken(ctx, store.TokenAccess, "sig"), store.ErrNotFound)
+	_, err = s.RotateToken(ctx, store.TokenAccess, "sig", t0, t0.Add(-time.Hour))
+	wantErr(t, "RotateToken", err, store.ErrNotFound)
 	wantErr(t, "DeleteToken", s.DeleteToken(ctx, store.TokenAccess, "sig"), store.ErrNotFound)
 	must(t, s.DeactivateTokensByRequest(ctx, store.TokenAccess, "no-such-request"))
 	must(t, s.DeleteTokensByRequest(ctx, store.TokenAccess, "no-such-request"))
@@ -236,6 +242,98 @@ func testTokenDeactivate(t *testing.T, s store.Store) {
 	inactive.Active = false
 	must(t, s.CreateToken(ctx, inactive))
 	wantErr(t, "DeactivateToken of inactive token", s.DeactivateToken(ctx, inactive.Kind, inactive.Signature), store.ErrConflict)
+}
+
+func testTokenRotate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tok, other := fullToken(store.TokenRefresh, "sig"), fullToken(store.TokenAccess, "sig")
+	must(t, s.CreateToken(ctx, tok))
+	must(t, s.CreateToken(ctx, other))
+
+	at := t0.Add(time.Hour)
+	if graced := get(s.RotateToken(ctx, tok.Kind, tok.Signature, at, time.Time{}))(t); graced {
+		t.Error("RotateToken of an active token: graced, want rotated")
+	}
+	want := clone(tok)
+	want.Active, want.RotatedAt = false, at
+	same(t, "GetToken after rotate", want, get(s.GetToken(ctx, tok.Kind, tok.Signature))(t))
+	_, err := s.RotateToken(ctx, tok.Kind, tok.Signature, at.Add(time.Second), time.Time{})
+	wantErr(t, "RotateToken twice without grace", err, store.ErrConflict)
+	wantErr(t, "DeactivateToken after rotate", s.DeactivateToken(ctx, tok.Kind, tok.Signature), store.ErrConflict)
+	same(t, "GetToken after the refused calls", want, get(s.GetToken(ctx, tok.Kind, tok.Signature))(t))
+	if !get(s.GetToken(ctx, other.Kind, other.Signature))(t).Active {
+		t.Error("rotating a refresh token deactivated the access token with the same signature")
+	}
+}
+
+// A token rotated after graceSince may be rotated again, as often as asked,
+// without moving its RotatedAt (so the grace cannot be stretched); one
+// rotated at or before graceSince, or deactivated rather than rotated, may
+// not.
+func testTokenRotateGrace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tok := fullToken(store.TokenRefresh, "sig")
+	must(t, s.CreateToken(ctx, tok))
+	at := t0.Add(time.Hour)
+	get(s.RotateToken(ctx, tok.Kind, tok.Signature, at, at.Add(-10*time.Second)))(t)
+	want := clone(tok)
+	want.Active, want.RotatedAt = false, at
+
+	for _, later := range []time.Duration{time.Second, 5 * time.Second} {
+		now := at.Add(later)
+		if graced := get(s.RotateToken(ctx, tok.Kind, tok.Signature, now, now.Add(-10*time.Second)))(t); !graced {
+			t.Errorf("RotateToken %s after the rotation, within a 10s grace: not graced", later)
+		}
+		same(t, "GetToken after a graced rotation", want, get(s.GetToken(ctx, tok.Kind, tok.Signature))(t))
+	}
+	for name, since := range map[string]time.Time{"at the rotation": at, "after it": at.Add(time.Millisecond)} {
+		_, err := s.RotateToken(ctx, tok.Kind, tok.Signature, at.Add(time.Minute), since)
+		wantErr(t, "RotateToken with graceSince "+name, err, store.ErrConflict)
+	}
+	_, err := s.RotateToken(ctx, tok.Kind, tok.Signature, at.Add(time.Second), time.Time{})
+	wantErr(t, "RotateToken with a zero graceSince", err, store.ErrConflict)
+
+	deactivated := fullToken(store.TokenRefresh, "deactivated")
+	must(t, s.CreateToken(ctx, deactivated))
+	must(t, s.DeactivateToken(ctx, deactivated.Kind, deactivated.Signature))
+	_, err = s.RotateToken(ctx, deactivated.Kind, deactivated.Signature, at, t0)
+	wantErr(t, "RotateToken of a deactivated token", err, store.ErrConflict)
+
+	inactive := fullToken(store.TokenRefresh, "born-inactive")
+	inactive.Active = false
+	must(t, s.CreateToken(ctx, inactive))
+	_, err = s.RotateToken(ctx, inactive.Kind, inactive.Signature, at, t0)
+	wantErr(t, "RotateToken of a token created inactive", err, store.ErrConflict)
+}
+
+// Revoking a grant (DeactivateTokensByRequest) ends the grace of its
+// rotated tokens, so none of them buys a new token afterwards; other grants
+// keep theirs.
+func testTokenRotateRevoked(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mk := func(sig, req string) *store.OAuthToken {
+		tok := fullToken(store.TokenRefresh, sig)
+		tok.RequestID = req
+		must(t, s.CreateToken(ctx, tok))
+		return tok
+	}
+	rotated, current, elsewhere := mk("r0", "R"), mk("r1", "R"), mk("q0", "Q")
+	at := t0.Add(time.Hour)
+	for _, tok := range []*store.OAuthToken{rotated, elsewhere} {
+		get(s.RotateToken(ctx, tok.Kind, tok.Signature, at, time.Time{}))(t)
+	}
+
+	must(t, s.DeactivateTokensByRequest(ctx, store.TokenRefresh, "R"))
+	for _, tok := range []*store.OAuthToken{rotated, current} {
+		want := clone(tok)
+		want.Active = false
+		same(t, "GetToken "+tok.Signature+" after revocation", want, get(s.GetToken(ctx, tok.Kind, tok.Signature))(t))
+		_, err := s.RotateToken(ctx, tok.Kind, tok.Signature, at.Add(time.Second), at.Add(-time.Hour))
+		wantErr(t, "RotateToken of "+tok.Signature+" within the grace after revocation", err, store.ErrConflict)
+	}
+	if graced := get(s.RotateToken(ctx, elsewhere.Kind, elsewhere.Signature, at.Add(time.Second), at.Add(-time.Hour)))(t); !graced {
+		t.Error("revoking one grant ended the grace of another")
+	}
 }
 
 func testTokenDelete(t *testing.T, s store.Store) {

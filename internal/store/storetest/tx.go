@@ -113,8 +113,9 @@ func testTxConditional(t *testing.T, s store.Store) {
 	u := mkUser(t, s, "alice")
 	at := newActionToken(u.ID, store.ActionReset, t0)
 	must(t, s.CreateActionToken(ctx, at))
-	tok := fullToken(store.TokenRefresh, "sig")
+	tok, rot := fullToken(store.TokenRefresh, "sig"), fullToken(store.TokenRefresh, "rot")
 	must(t, s.CreateToken(ctx, tok))
+	must(t, s.CreateToken(ctx, rot))
 	cred := fullOTP(u.ID)
 	must(t, s.CreateOTPCredential(ctx, cred))
 
@@ -123,6 +124,7 @@ func testTxConditional(t *testing.T, s store.Store) {
 		return firstErr(
 			s.UseActionToken(ctx, at.ID, t0.Add(time.Minute)),
 			s.DeactivateToken(ctx, tok.Kind, tok.Signature),
+			second(s.RotateToken(ctx, rot.Kind, rot.Signature, t0, time.Time{})),
 			s.AcceptOTPStep(ctx, u.ID, cred.LastStep+1),
 			boom)
 	})
@@ -131,6 +133,9 @@ func testTxConditional(t *testing.T, s store.Store) {
 	// A failed login must not burn the link, the token or the code.
 	must(t, s.UseActionToken(ctx, at.ID, t0.Add(time.Minute)))
 	must(t, s.DeactivateToken(ctx, tok.Kind, tok.Signature))
+	if graced := get(s.RotateToken(ctx, rot.Kind, rot.Signature, t0, time.Time{}))(t); graced {
+		t.Error("RotateToken after the rolled-back one: graced, want rotated")
+	}
 	must(t, s.AcceptOTPStep(ctx, u.ID, cred.LastStep+1))
 }
 
@@ -166,3 +171,6 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// second returns the error of a method that also returns a value, for firstErr.
+func second[T any](_ T, err error) error { return err }
