@@ -120,7 +120,7 @@ func (ks *KeySet) Ensure(ctx context.Context, alg string) error {
 
 // Rotate adds a key of alg and returns its kid and when it begins to sign.
 // The key is published at once here, and within keyReload on every replica;
-// it signs from keyActivation on, when all of them publish it. Until then the
+// it signs keyActivation after the rotation, when all of them publish it. Until then the
 // current key signs; it stays published for retireAfter more, which must
 // cover the lifetime of every token it signed.
 func (ks *KeySet) Rotate(ctx context.Context, alg string, retireAfter time.Duration) (string, time.Time, error) {
