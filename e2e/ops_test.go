@@ -33,6 +33,7 @@ import (
 func TestTokensSignedBeforeKeyRotationStillVerify(t *testing.T) {
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
+		clk := driveKeys(in)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
 		r := newRP(t, in, id, secret)
 		u := in.createUser("heidi", false)
@@ -40,10 +41,11 @@ func TestTokensSignedBeforeKeyRotationStillVerify(t *testing.T) {
 		oldRaw := before.Extra("id_token").(string)
 		oldKid := kidOf(t, oldRaw)
 
-		newKid, err := in.App.Keys.Rotate(context.Background(), "RS256", in.App.RetireAfter())
+		newKid, activateAt, err := in.App.Keys.Rotate(context.Background(), "RS256", in.App.RetireAfter())
 		if err != nil {
 			t.Fatal(err)
 		}
+		clk.reach(activateAt) // it signs from then on; the test does not wait
 		// A relying party that starts now (fresh JWKS) still verifies the old token.
 		fresh := newRP(t, in, id, secret)
 		if _, err := fresh.verifier.Verify(context.Background(), oldRaw); err != nil {
@@ -57,9 +59,11 @@ func TestTokensSignedBeforeKeyRotationStillVerify(t *testing.T) {
 			t.Fatalf("new tokens must be signed with the new key %s, got %s", newKid, kidOf(t, raw))
 		}
 		// A switch to ES256 keeps every earlier key published.
-		if _, err := in.App.Keys.Rotate(context.Background(), "ES256", in.App.RetireAfter()); err != nil {
+		_, esAt, err := in.App.Keys.Rotate(context.Background(), "ES256", in.App.RetireAfter())
+		if err != nil {
 			t.Fatal(err)
 		}
+		clk.reach(esAt)
 		es := newRP(t, in, id, secret)
 		_, third, _ := signIn(t, in, es, u)
 		if _, err := es.verifier.Verify(context.Background(), oldRaw); err != nil {

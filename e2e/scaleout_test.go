@@ -70,16 +70,10 @@ func (b *browser) postTo(in *instance, p *page, action string, fields url.Values
 func TestScaleOut(t *testing.T) {
 	rp2 := startReplicas(t)
 	a, b := rp2.a, rp2.b
+	clk := driveKeys(a, b)
 	ctx := context.Background()
 	id, secret := a.createClient(clientSpec{SkipConsent: true})
 	r := newRP(t, a, id, secret) // discovery and JWKS at the issuer, a
-
-	// Rotated first: b learns of it by its periodic reload, checked last.
-	rotatedAt := time.Now()
-	newKid, err := a.App.Keys.Rotate(ctx, "RS256", a.App.RetireAfter())
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	var tok *oauth2.Token
 	t.Run("login started on one finishes on the other", func(t *testing.T) {
@@ -162,16 +156,26 @@ func TestScaleOut(t *testing.T) {
 		}
 	})
 
-	t.Run("a key rotated on one is served and accepted by the other", func(t *testing.T) {
-		// Served: b reloads its keys every 30 s.
-		deadline := rotatedAt.Add(35 * time.Second)
-		for !slices.Contains(jwksKids(t, b), newKid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("b does not publish the key rotated on a (%s) 35 s after", newKid)
-			}
-			time.Sleep(250 * time.Millisecond)
+	t.Run("a key rotated on one is served by both before either signs with it, then accepted by the other", func(t *testing.T) {
+		_, before, _ := signIn(t, a, r, a.createUser("kay", false))
+		oldKid := kidOf(t, before.Extra("id_token").(string))
+		newKid, activateAt, err := a.App.Keys.Rotate(ctx, "RS256", a.App.RetireAfter())
+		if err != nil {
+			t.Fatal(err)
 		}
-		// Accepted: an ID token a signed with it ends a session on b.
+		// Served: shortly before the key activates, b has reloaded its keys
+		// and publishes it, and a still signs with the old key.
+		clk.reach(activateAt.Add(-10 * time.Second))
+		if !slices.Contains(jwksKids(t, b), newKid) {
+			t.Fatalf("b does not publish the key rotated on a (%s) 10 s before it activates", newKid)
+		}
+		_, early, _ := signIn(t, a, r, a.createUser("kai", false))
+		if kid := kidOf(t, early.Extra("id_token").(string)); kid != oldKid {
+			t.Fatalf("a signs with %s before the rotated key activates, want the old key %s", kid, oldKid)
+		}
+		// Accepted: once it activates, an ID token a signed with it ends a
+		// session on b.
+		clk.reach(activateAt)
 		br, tok, _ := signIn(t, a, r, a.createUser("kim", false))
 		hint := tok.Extra("id_token").(string)
 		if kidOf(t, hint) != newKid {

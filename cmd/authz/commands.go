@@ -71,11 +71,12 @@ func runKeys(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer app.Close()
-	id, err := app.Keys.Rotate(ctx, env.cfg.SigningAlgorithm, app.RetireAfter())
+	id, activateAt, err := app.Keys.Rotate(ctx, env.cfg.SigningAlgorithm, app.RetireAfter())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "new signing key %s (%s) is active; older keys stay published for %s\n", id, env.cfg.SigningAlgorithm, app.RetireAfter())
+	fmt.Fprintf(env.stdout, "new signing key %s (%s) is published now and signs from %s, once every replica publishes it; older keys stay published for %s after that\n",
+		id, env.cfg.SigningAlgorithm, activateAt.Local().Format(time.RFC3339), app.RetireAfter())
 	return nil
 }
 

@@ -446,7 +446,7 @@ func TestKeysRotate(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	out, stderr, code := runAuthz(t, dir, nil, "keys", "rotate")
-	if code != 0 || !strings.Contains(out, "new signing key") {
+	if code != 0 || !strings.Contains(out, "new signing key") || !strings.Contains(out, "signs from") {
 		t.Fatalf("keys rotate: %d %q %q", code, out, stderr)
 	}
 	addr := freeAddr(t)

@@ -26,29 +26,43 @@ type Sealer interface {
 	Open(sealed, associatedData []byte) ([]byte, error)
 }
 
-// keyReload bounds how long a replica may keep signing with a key another replica
-// has rotated away, and how long a new key may stay unpublished here.
+// keyReload is how long a replica serves the keys it read from the store
+// before it reads them again: a key another replica added is published here
+// at most keyReload after it was committed.
 const keyReload = 30 * time.Second
 
-// KeySet holds the ID token signing keys, loaded from the store and refreshed so
-// that every replica follows a rotation made on any of them.
+// keyActivation is how long a rotated-in key waits before it signs: by then
+// every replica has reloaded and publishes it (keyReload), and the rest is
+// room for a slow commit and for clocks that differ between hosts. A relying
+// party that fetched the JWKS from any replica in the last
+// keyActivation-keyReload before the key first signs therefore knows its kid.
+const keyActivation = keyReload + 30*time.Second
+
+// KeySet holds the ID token signing keys, loaded from the store and refreshed
+// every keyReload, so that every replica follows a rotation made on any of
+// them. Every stored key is published; the newest whose activation time has
+// passed signs.
 type KeySet struct {
+	// Now is the clock; nil means time.Now. Set it before the KeySet is used.
+	Now func() time.Time
+
 	store  store.Store
 	sealer Sealer
 
 	mu       sync.Mutex
 	keys     []*signingKey // newest first
-	loadedAt time.Time
+	loadedAt time.Time     // when the read that loaded keys began
 	// missAt is when an unknown kid last forced a reload; it bounds how often
 	// anyone can make this replica reload and unseal every key.
 	missAt time.Time
 }
 
 type signingKey struct {
-	id       string
-	alg      string
-	private  crypto.Signer
-	retireAt time.Time
+	id         string
+	alg        string
+	private    crypto.Signer
+	activateAt time.Time // zero: signs at once
+	retireAt   time.Time // zero: the newest key
 }
 
 // NewKeySet returns a KeySet over st.
@@ -56,47 +70,102 @@ func NewKeySet(st store.Store, sealer Sealer) *KeySet {
 	return &KeySet{store: st, sealer: sealer}
 }
 
+func (ks *KeySet) now() time.Time {
+	if ks.Now != nil {
+		return ks.Now()
+	}
+	return time.Now()
+}
+
 func keyAD(id string) []byte { return []byte("signing-key:" + id) }
 
-// Ensure creates a first key of alg when no active key exists.
+// Ensure makes a first key of alg when the store holds no current (unretired)
+// key. Replicas starting at the same moment on one database may all call it:
+// they take turns under the store's signing keys lock, so exactly one of them
+// stores a key, and each loads that one.
 func (ks *KeySet) Ensure(ctx context.Context, alg string) error {
 	if err := ks.reload(ctx); err != nil {
 		return err
 	}
-	if _, err := ks.active(); err == nil {
+	if ks.hasCurrent() {
 		return nil
 	}
-	_, err := ks.Rotate(ctx, alg, 0)
-	return err
+	k, err := ks.newKey(alg)
+	if err != nil {
+		return err
+	}
+	// No replica signs yet, so the first key may sign at once (ActivateAt zero).
+	k.CreatedAt = ks.now().UTC()
+	// READ COMMITTED: once the lock is ours, the list shows the key of the
+	// replica that held it before us, where a SERIALIZABLE snapshot taken
+	// before the lock would not.
+	err = store.InTx(store.ReadCommitted(ctx), ks.store, func(ctx context.Context) error {
+		if err := ks.store.LockSigningKeys(ctx); err != nil {
+			return err
+		}
+		rows, err := ks.store.ListSigningKeys(ctx)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(rows, func(r *store.SigningKey) bool { return r.RetireAt.IsZero() }) {
+			return nil // another replica made it first
+		}
+		return ks.store.CreateSigningKey(ctx, k)
+	})
+	if err != nil {
+		return fmt.Errorf("oauth: create first signing key: %w", err)
+	}
+	return ks.reload(ctx)
 }
 
-// Rotate makes a new active key of alg. Older keys stop signing but stay published
-// for retireAfter, which must cover the lifetime of every token they signed.
-func (ks *KeySet) Rotate(ctx context.Context, alg string, retireAfter time.Duration) (string, error) {
+// Rotate adds a key of alg and returns its kid and when it begins to sign.
+// The key is published at once here, and within keyReload on every replica;
+// it signs keyActivation after the rotation, when all of them publish it. Until then the
+// current key signs; it stays published for retireAfter more, which must
+// cover the lifetime of every token it signed.
+func (ks *KeySet) Rotate(ctx context.Context, alg string, retireAfter time.Duration) (string, time.Time, error) {
+	k, err := ks.newKey(alg)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := ks.now().UTC()
+	k.CreatedAt, k.ActivateAt = now, now.Add(keyActivation)
+	// keyReload more: a replica whose clock runs behind may sign with the old
+	// key a little past the new one's activation.
+	retireAt := k.ActivateAt.Add(retireAfter + keyReload)
+	// Under the lock, so that two rotations, or a rotation and a first key,
+	// cannot leave two current keys.
+	err = store.InTx(store.ReadCommitted(ctx), ks.store, func(ctx context.Context) error {
+		if err := ks.store.LockSigningKeys(ctx); err != nil {
+			return err
+		}
+		if err := ks.store.CreateSigningKey(ctx, k); err != nil {
+			return err
+		}
+		return ks.store.RetireSigningKeys(ctx, k.ID, retireAt)
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("oauth: rotate key: %w", err)
+	}
+	return k.ID, k.ActivateAt, ks.reload(ctx)
+}
+
+// newKey generates a key of alg and seals it under a fresh kid.
+func (ks *KeySet) newKey(alg string) (*store.SigningKey, error) {
 	priv, err := generateKey(alg)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return "", fmt.Errorf("oauth: encode key: %w", err)
+		return nil, fmt.Errorf("oauth: encode key: %w", err)
 	}
 	id := store.NewID()[:16]
 	sealed, err := ks.sealer.Seal(der, keyAD(id))
 	if err != nil {
-		return "", fmt.Errorf("oauth: seal key: %w", err)
+		return nil, fmt.Errorf("oauth: seal key: %w", err)
 	}
-	now := time.Now().UTC()
-	err = store.InTx(ctx, ks.store, func(ctx context.Context) error {
-		if err := ks.store.CreateSigningKey(ctx, &store.SigningKey{ID: id, Algorithm: alg, SealedKey: sealed, CreatedAt: now}); err != nil {
-			return err
-		}
-		return ks.store.RetireSigningKeys(ctx, id, now.Add(retireAfter+keyReload))
-	})
-	if err != nil {
-		return "", fmt.Errorf("oauth: rotate key: %w", err)
-	}
-	return id, ks.reload(ctx)
+	return &store.SigningKey{ID: id, Algorithm: alg, SealedKey: sealed}, nil
 }
 
 func generateKey(alg string) (crypto.Signer, error) {
@@ -111,6 +180,7 @@ func generateKey(alg string) (crypto.Signer, error) {
 }
 
 func (ks *KeySet) reload(ctx context.Context) error {
+	at := ks.now()
 	rows, err := ks.store.ListSigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("oauth: load signing keys: %w", err)
@@ -124,8 +194,12 @@ func (ks *KeySet) reload(ctx context.Context) error {
 		keys = append(keys, k)
 	}
 	ks.mu.Lock()
-	ks.keys, ks.loadedAt = keys, time.Now()
-	ks.mu.Unlock()
+	defer ks.mu.Unlock()
+	// A read that began before the one loaded already may have missed a key
+	// that one saw.
+	if !at.Before(ks.loadedAt) {
+		ks.keys, ks.loadedAt = keys, at
+	}
 	return nil
 }
 
@@ -142,13 +216,13 @@ func (ks *KeySet) open(r *store.SigningKey) (*signingKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("oauth: signing key %s is a %T", r.ID, priv)
 	}
-	return &signingKey{id: r.ID, alg: r.Algorithm, private: signer, retireAt: r.RetireAt}, nil
+	return &signingKey{id: r.ID, alg: r.Algorithm, private: signer, activateAt: r.ActivateAt, retireAt: r.RetireAt}, nil
 }
 
-// refresh reloads the keys when the cached copy is older than keyReload.
+// refresh reloads the keys when the cached copy is keyReload old.
 func (ks *KeySet) refresh(ctx context.Context) error {
 	ks.mu.Lock()
-	stale := time.Since(ks.loadedAt) > keyReload
+	stale := ks.now().Sub(ks.loadedAt) >= keyReload
 	ks.mu.Unlock()
 	if !stale {
 		return nil
@@ -158,11 +232,21 @@ func (ks *KeySet) refresh(ctx context.Context) error {
 
 var errNoActiveKey = errors.New("oauth: no active signing key")
 
+// hasCurrent reports whether a loaded key is unretired: the newest one, which
+// signs now or will once it activates.
+func (ks *KeySet) hasCurrent() bool {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	return slices.ContainsFunc(ks.keys, func(k *signingKey) bool { return k.retireAt.IsZero() })
+}
+
+// active returns the key that signs: the newest whose activation has passed.
 func (ks *KeySet) active() (*signingKey, error) {
+	now := ks.now()
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	for _, k := range ks.keys {
-		if k.retireAt.IsZero() {
+		if !k.activateAt.After(now) {
 			return k, nil
 		}
 	}
@@ -182,7 +266,8 @@ func (ks *KeySet) signingJWK(ctx context.Context) (interface{}, error) {
 	return &jose3.JSONWebKey{Key: k.private, KeyID: k.id, Algorithm: k.alg, Use: "sig"}, nil
 }
 
-// JWKS returns the public keys of every published key.
+// JWKS returns the public keys of every stored key, those that do not sign
+// yet or any longer included.
 func (ks *KeySet) JWKS(ctx context.Context) (jose4.JSONWebKeySet, error) {
 	if err := ks.refresh(ctx); err != nil {
 		return jose4.JSONWebKeySet{}, err
@@ -212,10 +297,11 @@ func (ks *KeySet) publicKey(ctx context.Context, kid string) (crypto.PublicKey, 
 	if pk := find(); pk != nil {
 		return pk, nil
 	}
+	now := ks.now()
 	ks.mu.Lock()
-	recent := time.Since(ks.missAt) < 10*time.Second
+	recent := now.Sub(ks.missAt) < 10*time.Second
 	if !recent {
-		ks.missAt = time.Now()
+		ks.missAt = now
 	}
 	ks.mu.Unlock()
 	if recent {

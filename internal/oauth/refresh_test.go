@@ -12,24 +12,6 @@ import (
 	"github.com/authz/authz/internal/store"
 )
 
-// testClock is the grace's clock, moved by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // signedIn stands in for the login pipeline once the user has signed in: it
 // answers every authorization request at once, as the pipeline's finish step
 // does for a browser whose session already proves the user.

@@ -183,15 +183,21 @@ type ActionToken struct {
 	UsedAt    time.Time // zero until used
 }
 
-// SigningKey is a private key for ID tokens. The newest key whose NotBefore has
-// passed signs; older ones stay published until RetireAt.
+// SigningKey is a private key for ID tokens. Every key is published from the
+// moment it is stored; the newest key whose ActivateAt has passed signs, and
+// older ones stay published until RetireAt.
 type SigningKey struct {
 	ID        string // the JWK kid
 	Algorithm string // RS256 or ES256
 	SealedKey []byte // sealed PKCS#8 DER
 	CreatedAt time.Time
-	// RetireAt is zero while the key may sign. Once superseded the key only
-	// verifies, and is deleted after RetireAt.
+	// ActivateAt is when the key begins to sign; zero means at once (a first
+	// key, which no replica can be signing before). A rotated-in key waits,
+	// so that every replica publishes it before any signs with it.
+	ActivateAt time.Time
+	// RetireAt is zero while the key is the newest. Once superseded the key
+	// signs until its successor activates, then only verifies, and is deleted
+	// after RetireAt.
 	RetireAt time.Time
 }
 
@@ -429,6 +435,13 @@ type Store interface {
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
 	// RetireSigningKeys sets RetireAt on every key that has none except keepID.
 	RetireSigningKeys(ctx context.Context, keepID string, retireAt time.Time) error
+	// LockSigningKeys takes the signing keys lock for the transaction ctx
+	// carries (an error without one) and holds it until that transaction
+	// ends, so that replicas adding keys at the same moment take turns: each
+	// then reads what the one before it committed, provided its transaction
+	// is READ COMMITTED (see ReadCommitted). Under SERIALIZABLE the snapshot
+	// may predate the lock, and the loser fails with ErrRetry instead.
+	LockSigningKeys(ctx context.Context) error
 
 	// CreateProvider stores p; ErrConflict when its alias is taken.
 	CreateProvider(ctx context.Context, p *Provider) error

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,8 +13,8 @@ import (
 // CreateSigningKey stores k; ErrConflict when its kid is taken.
 func (s *Store) CreateSigningKey(ctx context.Context, k *store.SigningKey) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO signing_keys
-		(id, algorithm, sealed_key, created_at, retire_at) VALUES ($1, $2, $3, $4, $5)`,
-		k.ID, k.Algorithm, blob(k.SealedKey), ts(k.CreatedAt), ts(k.RetireAt))
+		(id, algorithm, sealed_key, created_at, activate_at, retire_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.ID, k.Algorithm, blob(k.SealedKey), ts(k.CreatedAt), ts(k.ActivateAt), ts(k.RetireAt))
 	if err != nil {
 		return wrapf(err, "create signing key %q", k.ID)
 	}
@@ -22,7 +23,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k *store.SigningKey) error
 
 func scanSigningKey(row pgx.Row) (*store.SigningKey, error) {
 	var k store.SigningKey
-	err := row.Scan(&k.ID, &k.Algorithm, &k.SealedKey, tsDst{&k.CreatedAt}, tsDst{&k.RetireAt})
+	err := row.Scan(&k.ID, &k.Algorithm, &k.SealedKey, tsDst{&k.CreatedAt}, tsDst{&k.ActivateAt}, tsDst{&k.RetireAt})
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +35,7 @@ func scanSigningKey(row pgx.Row) (*store.SigningKey, error) {
 // replicas agree on which key signs.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error) {
 	keys, err := queryList(ctx, s.q(ctx), scanSigningKey, `SELECT id, algorithm, sealed_key,
-		created_at, retire_at FROM signing_keys ORDER BY created_at DESC NULLS LAST, id DESC`)
+		created_at, activate_at, retire_at FROM signing_keys ORDER BY created_at DESC NULLS LAST, id DESC`)
 	if err != nil {
 		return nil, wrapf(err, "list signing keys")
 	}
@@ -47,6 +48,24 @@ func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, retireAt t
 		WHERE retire_at IS NULL AND id <> $1`, keepID, ts(retireAt))
 	if err != nil {
 		return wrapf(err, "retire signing keys but %q", keepID)
+	}
+	return nil
+}
+
+// signingKeysLockKey is the pg_advisory_xact_lock key of LockSigningKeys: the
+// first 8 bytes of "authzkey" read as a big-endian int64.
+const signingKeysLockKey int64 = 0x617574687a6b6579
+
+// LockSigningKeys takes a transaction-level advisory lock, which PostgreSQL
+// releases at commit or rollback; a session lock could outlive a failed
+// transaction on a pooled connection.
+func (s *Store) LockSigningKeys(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
+	if !ok {
+		return errors.New("postgres: lock signing keys: no transaction in context")
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, signingKeysLockKey); err != nil {
+		return wrapf(err, "lock signing keys")
 	}
 	return nil
 }

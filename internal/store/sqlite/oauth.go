@@ -78,7 +78,7 @@ func (s *Store) GetConsent(ctx context.Context, userID, clientID string) (*store
 
 func scanSigningKey(sc scanner) (*store.SigningKey, error) {
 	var k store.SigningKey
-	if err := sc.Scan(&k.ID, &k.Algorithm, &k.SealedKey, microTime{&k.CreatedAt}, microTime{&k.RetireAt}); err != nil {
+	if err := sc.Scan(&k.ID, &k.Algorithm, &k.SealedKey, microTime{&k.CreatedAt}, microTime{&k.ActivateAt}, microTime{&k.RetireAt}); err != nil {
 		return nil, err
 	}
 	return &k, nil
@@ -87,15 +87,15 @@ func scanSigningKey(sc scanner) (*store.SigningKey, error) {
 // CreateSigningKey stores k; a taken kid is store.ErrConflict.
 func (s *Store) CreateSigningKey(ctx context.Context, k *store.SigningKey) error {
 	_, err := s.writer(ctx).ExecContext(ctx,
-		`INSERT INTO signing_keys (id, algorithm, sealed_key, created_at, retire_at) VALUES (?, ?, ?, ?, ?)`,
-		k.ID, k.Algorithm, k.SealedKey, micro(k.CreatedAt), micro(k.RetireAt))
+		`INSERT INTO signing_keys (id, algorithm, sealed_key, created_at, activate_at, retire_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Algorithm, k.SealedKey, micro(k.CreatedAt), micro(k.ActivateAt), micro(k.RetireAt))
 	return wrap(err, "create signing key %q", k.ID)
 }
 
 // ListSigningKeys returns every key, newest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error) {
-	ks, err := collect(scanSigningKey)(s.reader(ctx).QueryContext(ctx, `SELECT id, algorithm, sealed_key, created_at, retire_at
-		FROM signing_keys ORDER BY created_at DESC, id DESC`))
+	ks, err := collect(scanSigningKey)(s.reader(ctx).QueryContext(ctx, `SELECT id, algorithm, sealed_key, created_at, activate_at,
+		retire_at FROM signing_keys ORDER BY created_at DESC, id DESC`))
 	return ks, wrap(err, "list signing keys")
 }
 
@@ -105,6 +105,16 @@ func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, retireAt t
 	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE signing_keys SET retire_at = ? WHERE retire_at = 0 AND id <> ?`,
 		micro(retireAt), keepID)
 	return wrap(err, "retire signing keys but %q", keepID)
+}
+
+// LockSigningKeys only checks that ctx carries a transaction: SQLite's write
+// transactions begin IMMEDIATE and so take turns already, and each sees what
+// the one before it committed.
+func (s *Store) LockSigningKeys(ctx context.Context) error {
+	if txFrom(ctx) == nil {
+		return errNoTx
+	}
+	return nil
 }
 
 const tokenCols = `kind, signature, request_id, requested_at, client_id, subject, scopes, granted_scopes,

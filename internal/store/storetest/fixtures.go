@@ -99,11 +99,12 @@ func newActionToken(userID, kind string, created time.Time) *store.ActionToken {
 
 func fullSigningKey(created time.Time) *store.SigningKey {
 	return &store.SigningKey{
-		ID:        "kid-" + store.NewID(),
-		Algorithm: "ES256",
-		SealedKey: []byte{0x30, 0x81, 0x00, 0xff},
-		CreatedAt: created,
-		RetireAt:  created.Add(48 * time.Hour),
+		ID:         "kid-" + store.NewID(),
+		Algorithm:  "ES256",
+		SealedKey:  []byte{0x30, 0x81, 0x00, 0xff},
+		CreatedAt:  created,
+		ActivateAt: created.Add(time.Minute),
+		RetireAt:   created.Add(48 * time.Hour),
 	}
 }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -127,6 +128,60 @@ var signingKeyTests = []test{
 	{"CreateAndList", testKeyCreateList},
 	{"Duplicate", testKeyDuplicate},
 	{"Retire", testKeyRetire},
+	{"ZeroActivateAt", testKeyZeroActivateAt},
+	{"Lock", testKeyLock},
+}
+
+func testKeyZeroActivateAt(t *testing.T, s store.Store) {
+	k := fullSigningKey(t0)
+	k.ActivateAt, k.RetireAt = time.Time{}, time.Time{}
+	must(t, s.CreateSigningKey(t.Context(), k))
+	sameList(t, "ListSigningKeys", []*store.SigningKey{k}, get(s.ListSigningKeys(t.Context()))(t))
+}
+
+// keyLockWait is how long the lock's holder waits to see whether a second
+// transaction gets past LockSigningKeys too; one that does, does so in
+// milliseconds.
+const keyLockWait = 200 * time.Millisecond
+
+// testKeyLock holds the signing keys lock in one transaction while a second
+// one asks for it: the second must get it only after the first committed, and
+// then read the key the first added.
+func testKeyLock(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if err := s.LockSigningKeys(ctx); err == nil {
+		t.Error("LockSigningKeys outside a transaction succeeded")
+	}
+	first := fullSigningKey(t0)
+	txCtx, err := s.BeginTx(store.ReadCommitted(ctx))
+	must(t, err)
+	defer func() { _ = s.Rollback(txCtx) }()
+	must(t, s.LockSigningKeys(txCtx))
+
+	seen := make(chan []*store.SigningKey, 1) // what the second holder read
+	go func() {
+		var keys []*store.SigningKey
+		err := store.InTx(store.ReadCommitted(ctx), s, func(ctx context.Context) error {
+			if err := s.LockSigningKeys(ctx); err != nil {
+				return err
+			}
+			var err error
+			keys, err = s.ListSigningKeys(ctx)
+			return err
+		})
+		if err != nil {
+			t.Errorf("second holder: %v", err)
+		}
+		seen <- keys
+	}()
+	select {
+	case keys := <-seen:
+		t.Fatalf("a second transaction got the lock while the first held it (and read %d keys)", len(keys))
+	case <-time.After(keyLockWait):
+	}
+	must(t, s.CreateSigningKey(txCtx, first))
+	must(t, s.Commit(txCtx))
+	sameList(t, "keys the second holder read", []*store.SigningKey{first}, <-seen)
 }
 
 func testKeyCreateList(t *testing.T, s store.Store) {
