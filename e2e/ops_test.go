@@ -271,7 +271,7 @@ func TestHTTPSAndSecureCookies(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get("https://" + addr + "/account")
+	resp, err := client.Get("https://" + addr + "/login")
 	if err != nil {
 		t.Fatalf("HTTPS: %v", err)
 	}

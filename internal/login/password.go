@@ -27,8 +27,13 @@ import (
 // showPassword renders the sign-in form, with the relying application's
 // login_hint and the upstream providers' buttons.
 func (p *Pipeline) showPassword(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
+	buttons, err := p.providerButtons(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	form, _ := url.ParseQuery(st.lt.AuthRequest)
-	p.render(w, r, status, views.LoginPage(views.LoginData{CSRF: st.lt.CSRF, Username: form.Get("login_hint"), Error: msg, Providers: p.providerButtons(r)}))
+	p.render(w, r, status, views.LoginPage(views.LoginData{CSRF: st.lt.CSRF, Username: form.Get("login_hint"), Error: msg, Providers: buttons}))
 }
 
 // postPassword serves POST /login/password.

@@ -113,14 +113,15 @@ func (p *Pipeline) upstreamFailed(w http.ResponseWriter, r *http.Request, lt *st
 }
 
 // providerButtons lists the enabled upstream providers for the login page.
-func (p *Pipeline) providerButtons(r *http.Request) []views.ProviderButton {
+// A store that cannot list them cannot sign anyone in either: the error
+// fails the page rather than hide the buttons.
+func (p *Pipeline) providerButtons(r *http.Request) ([]views.ProviderButton, error) {
 	if p.Federation == nil {
-		return nil
+		return nil, nil
 	}
 	list, err := p.Store.ListProviders(r.Context())
 	if err != nil {
-		p.Log.ErrorContext(r.Context(), "list providers", "err", err)
-		return nil
+		return nil, err
 	}
 	var buttons []views.ProviderButton
 	for _, pr := range list {
@@ -128,5 +129,5 @@ func (p *Pipeline) providerButtons(r *http.Request) []views.ProviderButton {
 			buttons = append(buttons, views.ProviderButton{ID: "provider-" + pr.Alias, Href: "/login/upstream/" + url.PathEscape(pr.Alias), Name: pr.DisplayName})
 		}
 	}
-	return buttons
+	return buttons, nil
 }
