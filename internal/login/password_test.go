@@ -230,7 +230,8 @@ func TestPageViewsStoreNoLogin(t *testing.T) {
 }
 
 // TestPendingLoginNeedsItsOwnForm: a post without the page's CSRF secret, or
-// with another browser's, stores nothing and signs nobody in.
+// with another browser's, stores nothing and signs nobody in: the form comes
+// back as out of date.
 func TestPendingLoginNeedsItsOwnForm(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		s := newLoginServer(t, st)
@@ -243,8 +244,8 @@ func TestPendingLoginNeedsItsOwnForm(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusBadRequest {
-				t.Errorf("csrf %q: %d, want 400 (login expired)", csrf, resp.StatusCode)
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("csrf %q: %d, want 403 (the form again, out of date)", csrf, resp.StatusCode)
 			}
 			if _, err := st.GetLoginTransaction(context.Background(), session.TokenID("my token"), time.Now()); err == nil {
 				t.Errorf("csrf %q stored a login transaction", csrf)
