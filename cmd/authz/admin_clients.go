@@ -76,7 +76,7 @@ func bindClientByID(run func(context.Context, *admin.Service, string) (any, erro
 type clientFlags struct {
 	name                                  strFlag
 	redirects, postLogout, grants, scopes listFlag
-	skipConsent, disabled                 boolFlag
+	skipConsent, introspect, disabled     boolFlag
 }
 
 func bindClientFields(fs *flag.FlagSet) *clientFlags {
@@ -87,13 +87,14 @@ func bindClientFields(fs *flag.FlagSet) *clientFlags {
 		grants:      listFlag{"grant-types", fs.String("grant-types", "authorization_code,refresh_token", "comma-separated grant types")},
 		scopes:      listFlag{"scopes", fs.String("scopes", "openid,profile,email,offline_access", "comma-separated scopes (authz.admin: an admin API client)")},
 		skipConsent: boolFlag{"skip-consent", fs.Bool("skip-consent", false, "do not ask users for consent")},
+		introspect:  boolFlag{"introspect-any", fs.Bool("introspect-any", false, "a resource server: may introspect tokens issued to other clients")},
 		disabled:    boolFlag{"disabled", fs.Bool("disabled", false, "the application may not be used")},
 	}
 }
 
 func (f *clientFlags) patch(set map[string]bool) admin.ClientPatch {
 	return admin.ClientPatch{Name: f.name.patch(set), RedirectURIs: f.redirects.patch(set), PostLogoutRedirectURIs: f.postLogout.patch(set),
-		GrantTypes: f.grants.patch(set), Scopes: f.scopes.patch(set), SkipConsent: f.skipConsent.patch(set), Disabled: f.disabled.patch(set)}
+		GrantTypes: f.grants.patch(set), Scopes: f.scopes.patch(set), SkipConsent: f.skipConsent.patch(set), IntrospectAny: f.introspect.patch(set), Disabled: f.disabled.patch(set)}
 }
 
 func bindClientCreate(fs *flag.FlagSet) adminRun {

@@ -65,7 +65,10 @@ type ClientPatch struct {
 	GrantTypes             *[]string
 	Scopes                 *[]string
 	SkipConsent            *bool
-	Disabled               *bool
+	// IntrospectAny lets a confidential client (a resource server)
+	// introspect tokens issued to other clients.
+	IntrospectAny *bool
+	Disabled      *bool
 }
 
 // ClientFilter selects clients in ListClients.
@@ -242,6 +245,7 @@ func changedClientFields(old, c *store.Client) []string {
 		{"grant_types", !slices.Equal(old.GrantTypes, c.GrantTypes)},
 		{"scopes", !slices.Equal(old.Scopes, c.Scopes)},
 		{"skip_consent", old.SkipConsent != c.SkipConsent},
+		{"introspect_any", old.IntrospectAny != c.IntrospectAny},
 		{"disabled", old.Disabled != c.Disabled},
 	} {
 		if f.changed {
@@ -321,6 +325,9 @@ func applyClientPatch(c *store.Client, p ClientPatch, creating bool) error {
 	if p.SkipConsent != nil {
 		c.SkipConsent = *p.SkipConsent
 	}
+	if p.IntrospectAny != nil {
+		c.IntrospectAny = *p.IntrospectAny
+	}
 	if p.Disabled != nil {
 		c.Disabled = *p.Disabled
 	}
@@ -355,6 +362,10 @@ func checkList(field string, items []string) error {
 // checkClient applies the protocol's rules (oauth.ValidateClientFields) to the
 // whole client, the same rules the old client command used.
 func checkClient(c *store.Client) error {
+	if c.Public && c.IntrospectAny {
+		// Introspection needs a client secret (RFC 7662 §2.1).
+		return invalid("introspect_any", "Only a confidential application can introspect other applications' tokens.")
+	}
 	err := oauth.ValidateClientFields(c.Name, c.Public, c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.Scopes)
 	if fe, ok := errors.AsType[*oauth.FieldError](err); ok {
 		return listInvalid(fe.Field, fe.Reason)

@@ -21,6 +21,7 @@ type apiClient struct {
 	GrantTypes             []string  `json:"grant_types"`
 	Scopes                 []string  `json:"scopes"`
 	SkipConsent            bool      `json:"skip_consent"`
+	IntrospectAny          bool      `json:"introspect_any"`
 	Disabled               bool      `json:"disabled"`
 	CreatedAt              time.Time `json:"created_at"`
 	UpdatedAt              time.Time `json:"updated_at"`
@@ -33,7 +34,7 @@ func ClientView(c *store.Client, secret string) any { return clientJSON(c, secre
 func clientJSON(c *store.Client, secret string) apiClient {
 	return apiClient{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Type: admin.ClientType(c),
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
-		GrantTypes: nonNil(c.GrantTypes), Scopes: nonNil(c.Scopes), SkipConsent: c.SkipConsent, Disabled: c.Disabled,
+		GrantTypes: nonNil(c.GrantTypes), Scopes: nonNil(c.Scopes), SkipConsent: c.SkipConsent, IntrospectAny: c.IntrospectAny, Disabled: c.Disabled,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
@@ -50,7 +51,7 @@ func clientTargets(p *admin.ClientPatch) fieldTargets {
 	return fieldTargets{
 		"client_id": &p.ID, "name": &p.Name, "type": &p.Type, "redirect_uris": &p.RedirectURIs,
 		"post_logout_redirect_uris": &p.PostLogoutRedirectURIs, "grant_types": &p.GrantTypes, "scopes": &p.Scopes,
-		"skip_consent": &p.SkipConsent, "disabled": &p.Disabled,
+		"skip_consent": &p.SkipConsent, "introspect_any": &p.IntrospectAny, "disabled": &p.Disabled,
 	}
 }
 

@@ -274,3 +274,30 @@ func TestAPIProviderBadInput(t *testing.T) {
 		e.unchanged(before, "bad provider requests")
 	})
 }
+
+// TestAPIClientIntrospectAny: an administrator marks a confidential client
+// as a resource server that may introspect any token; a public client, which
+// cannot authenticate to introspection, is refused the flag.
+func TestAPIClientIntrospectAny(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		rs := clientBody("API gateway", "https://gw.example/cb")
+		rs["client_id"], rs["introspect_any"] = "gateway", true
+		r := e.api("POST", "/clients", rs)
+		wantAPI(t, r, http.StatusCreated)
+		var got apiClient
+		r.decode(t, &got)
+		if !got.IntrospectAny {
+			t.Errorf("created %+v", got)
+		}
+		if c, err := e.Store.GetClient(context.Background(), "gateway"); err != nil || !c.IntrospectAny {
+			t.Errorf("stored %+v %v", c, err)
+		}
+		wantAPI(t, e.api("PATCH", "/clients/gateway", map[string]any{"introspect_any": false}), http.StatusOK)
+		if c, _ := e.Store.GetClient(context.Background(), "gateway"); c.IntrospectAny {
+			t.Error("the flag survived being cleared")
+		}
+		pub := clientBody("SPA", "https://spa.example/cb")
+		pub["type"], pub["introspect_any"] = admin.TypePublic, true
+		wantProblem(t, e.api("POST", "/clients", pub), http.StatusBadRequest, "introspect_any")
+	})
+}

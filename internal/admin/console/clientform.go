@@ -24,6 +24,7 @@ func readClientForm(r *http.Request) views.AdminClientForm {
 		GrantRefreshToken:      slices.Contains(grants, "refresh_token"),
 		GrantClientCredentials: slices.Contains(grants, "client_credentials"),
 		SkipConsent:            f.Get("skip_consent") != "",
+		IntrospectAny:          f.Get("introspect_any") != "",
 	}
 }
 
@@ -41,7 +42,7 @@ func clientPatchOfForm(f views.AdminClientForm) admin.ClientPatch {
 		}
 	}
 	return admin.ClientPatch{Name: &f.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout,
-		GrantTypes: &grants, Scopes: &scopes, SkipConsent: &f.SkipConsent}
+		GrantTypes: &grants, Scopes: &scopes, SkipConsent: &f.SkipConsent, IntrospectAny: &f.IntrospectAny}
 }
 
 // splitScopes splits typed scopes at white space and commas, neither of
@@ -59,5 +60,6 @@ func clientFormOf(cl *store.Client) views.AdminClientForm {
 		GrantRefreshToken:      slices.Contains(cl.GrantTypes, "refresh_token"),
 		GrantClientCredentials: slices.Contains(cl.GrantTypes, "client_credentials"),
 		SkipConsent:            cl.SkipConsent,
+		IntrospectAny:          cl.IntrospectAny,
 	}
 }
