@@ -19,7 +19,7 @@ var idpCommands = []adminCommand{
 		if err != nil {
 			return nil, err
 		}
-		return api.ProviderView(p), nil
+		return api.ProviderView(p, svc.UpstreamRedirectURI(p.Alias)), nil
 	})},
 	{"idp", "create", bindIdpCreate},
 	{"idp", "update", bindIdpUpdate},
@@ -55,7 +55,7 @@ func bindIdpList(fs *flag.FlagSet) adminRun {
 		}
 		out := listResult{Items: []any{}, Total: total, Offset: *offset, Limit: *limit, columns: idpColumns}
 		for _, p := range providers {
-			out.Items = append(out.Items, api.ProviderView(p))
+			out.Items = append(out.Items, api.ProviderView(p, svc.UpstreamRedirectURI(p.Alias)))
 		}
 		return out, nil
 	}
@@ -131,7 +131,7 @@ func bindIdpCreate(fs *flag.FlagSet) adminRun {
 		if err != nil {
 			return nil, err
 		}
-		return api.ProviderView(pr), nil
+		return api.ProviderView(pr, svc.UpstreamRedirectURI(pr.Alias)), nil
 	}
 }
 
@@ -153,6 +153,6 @@ func bindIdpUpdate(fs *flag.FlagSet) adminRun {
 		if err != nil {
 			return nil, err
 		}
-		return api.ProviderView(pr), nil
+		return api.ProviderView(pr, svc.UpstreamRedirectURI(pr.Alias)), nil
 	}
 }

@@ -186,6 +186,7 @@ type cliProvider struct {
 	ClientSecretSet bool   `json:"client_secret_set"`
 	Enabled         bool   `json:"enabled"`
 	LinkPolicy      string `json:"link_policy"`
+	RedirectURI     string `json:"redirect_uri"`
 }
 
 func TestAdminIdpCommands(t *testing.T) {
@@ -205,7 +206,7 @@ func TestAdminIdpCommands(t *testing.T) {
 	var p cliProvider
 	c.ok(&p, "idp", "create", "--alias", "corp", "--display-name", "Corp", "--issuer-url", upstream.URL, "--client-id", "authz",
 		"--client-secret-file", secretFile, "--link-policy", "create", "--output", "json")
-	if p.Alias != "corp" || !p.ClientSecretSet || !p.Enabled || p.LinkPolicy != "create" {
+	if p.Alias != "corp" || !p.ClientSecretSet || !p.Enabled || p.LinkPolicy != "create" || !strings.HasSuffix(p.RedirectURI, "/login/upstream/corp/callback") {
 		t.Fatalf("created %+v", p)
 	}
 	if out := c.ok(nil, "idp", "get", "--alias", "corp", "--output", "json"); strings.Contains(out, "upstream-secret") {

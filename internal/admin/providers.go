@@ -348,3 +348,9 @@ func checkProviderScopes(scopes []string) error {
 	}
 	return nil
 }
+
+// UpstreamRedirectURI is the redirect URI the administrator registers at the
+// upstream provider alias: {issuer}/login/upstream/{alias}/callback.
+func (s *Service) UpstreamRedirectURI(alias string) string {
+	return federation.CallbackURL(s.Issuer, alias)
+}

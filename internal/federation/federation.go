@@ -74,8 +74,12 @@ type cachedProvider struct {
 const discoveryTTL = 10 * time.Minute
 
 // CallbackURL is the redirect URI to register at the upstream provider.
-func (s *Service) CallbackURL(alias string) string {
-	return strings.TrimSuffix(s.Issuer, "/") + "/login/upstream/" + url.PathEscape(alias) + "/callback"
+func (s *Service) CallbackURL(alias string) string { return CallbackURL(s.Issuer, alias) }
+
+// CallbackURL is the redirect URI an administrator registers at the upstream
+// provider alias of the authz at issuer.
+func CallbackURL(issuer, alias string) string {
+	return strings.TrimSuffix(issuer, "/") + "/login/upstream/" + url.PathEscape(alias) + "/callback"
 }
 
 func (s *Service) discover(ctx context.Context, issuer string) (*oidc.Provider, error) {

@@ -178,6 +178,9 @@ func TestAPIProviders(t *testing.T) {
 		}
 		var p apiProvider
 		r.decode(t, &p)
+		if want := admintest.Issuer + "/login/upstream/corp/callback"; p.RedirectURI != want {
+			t.Errorf("redirect_uri %q, want %q (what to register at the provider)", p.RedirectURI, want)
+		}
 		if p.Alias != "corp" || !p.ClientSecretSet || !p.Enabled || !p.RequireOTP || p.LinkPolicy != store.LinkVerifiedMail ||
 			p.ClaimUsername != "preferred_username" || strings.Join(p.Scopes, " ") != "openid profile email" {
 			t.Fatalf("created %+v", p)

@@ -25,18 +25,20 @@ type apiProvider struct {
 	LinkPolicy      string    `json:"link_policy"`
 	Enabled         bool      `json:"enabled"`
 	RequireOTP      bool      `json:"require_otp"`
+	RedirectURI     string    `json:"redirect_uri"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
 }
 
-// ProviderView is how the API and the CLI show p.
-func ProviderView(p *store.Provider) any { return providerJSON(p) }
+// ProviderView is how the API and the CLI show p; redirectURI is the one to
+// register at the provider (admin.Service.UpstreamRedirectURI).
+func ProviderView(p *store.Provider, redirectURI string) any { return providerJSON(p, redirectURI) }
 
-func providerJSON(p *store.Provider) apiProvider {
+func providerJSON(p *store.Provider, redirectURI string) apiProvider {
 	return apiProvider{Alias: p.Alias, DisplayName: p.DisplayName, IssuerURL: p.IssuerURL, ClientID: p.ClientID,
 		ClientSecretSet: len(p.SealedClientSecret) > 0, Scopes: nonNil(p.Scopes), ClaimUsername: p.ClaimUsername,
 		ClaimEmail: p.ClaimEmail, ClaimFirstName: p.ClaimFirstName, ClaimLastName: p.ClaimLastName,
-		LinkPolicy: p.LinkPolicy, Enabled: p.Enabled, RequireOTP: p.RequireOTP, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		LinkPolicy: p.LinkPolicy, Enabled: p.Enabled, RequireOTP: p.RequireOTP, RedirectURI: redirectURI, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
 // providerTargets maps the JSON fields of a provider body to p.
@@ -76,7 +78,7 @@ func (a *API) listProviders(w http.ResponseWriter, r *http.Request, _ *caller) {
 	}
 	out := list[apiProvider]{Items: []apiProvider{}, Total: total, Offset: pg.offset, Limit: pg.limit}
 	for _, p := range providers {
-		out.Items = append(out.Items, providerJSON(p))
+		out.Items = append(out.Items, providerJSON(p, a.Service.UpstreamRedirectURI(p.Alias)))
 	}
 	httpjson.Write(w, http.StatusOK, out)
 }
@@ -92,7 +94,7 @@ func (a *API) createProvider(w http.ResponseWriter, r *http.Request, who *caller
 		return
 	}
 	w.Header().Set("Location", Prefix+"/providers/"+pr.Alias)
-	httpjson.Write(w, http.StatusCreated, providerJSON(pr))
+	httpjson.Write(w, http.StatusCreated, providerJSON(pr, a.Service.UpstreamRedirectURI(pr.Alias)))
 }
 
 func (a *API) getProvider(w http.ResponseWriter, r *http.Request, _ *caller) {
@@ -101,7 +103,7 @@ func (a *API) getProvider(w http.ResponseWriter, r *http.Request, _ *caller) {
 		a.refuse(w, r, err)
 		return
 	}
-	httpjson.Write(w, http.StatusOK, providerJSON(pr))
+	httpjson.Write(w, http.StatusOK, providerJSON(pr, a.Service.UpstreamRedirectURI(pr.Alias)))
 }
 
 func (a *API) updateProvider(w http.ResponseWriter, r *http.Request, who *caller) {

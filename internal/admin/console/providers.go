@@ -100,7 +100,7 @@ func (c *Console) testProvider(w http.ResponseWriter, r *http.Request, p *princi
 		c.refuse(w, r, err, "/admin/providers", "Back to providers")
 		return
 	}
-	d := providerPage(p, pr)
+	d := c.providerPage(p, pr)
 	d.Form = readProviderForm(r)
 	d.Form.Alias = pr.Alias
 	d.SecretDropped = r.PostFormValue("client_secret") != ""
@@ -134,15 +134,16 @@ func (c *Console) showProvider(w http.ResponseWriter, r *http.Request, p *princi
 		c.refuse(w, r, err, "/admin/providers", "Back to providers")
 		return
 	}
-	d := providerPage(p, pr)
+	d := c.providerPage(p, pr)
 	d.Notice = providerNotice(r.URL.Query())
 	c.render(w, r, http.StatusOK, views.AdminProviderPage(d))
 }
 
-func providerPage(p *principal, pr *store.Provider) views.AdminProviderData {
+func (c *Console) providerPage(p *principal, pr *store.Provider) views.AdminProviderData {
 	return views.AdminProviderData{CSRF: p.csrf, Action: providerPath(pr.Alias), Form: providerFormOf(pr),
 		Enabled: pr.Enabled, HasSecret: len(pr.SealedClientSecret) > 0,
-		Created: formatTime(pr.CreatedAt), Updated: formatTime(pr.UpdatedAt)}
+		Created: formatTime(pr.CreatedAt), Updated: formatTime(pr.UpdatedAt),
+		RedirectURI: c.Service.UpstreamRedirectURI(pr.Alias)}
 }
 
 // updateProvider serves POST /admin/providers/{alias}, the edit form.
@@ -169,7 +170,7 @@ func (c *Console) showProviderWith(w http.ResponseWriter, r *http.Request, p *pr
 		c.refuse(w, r, err, "/admin/providers", "Back to providers")
 		return
 	}
-	d := providerPage(p, pr)
+	d := c.providerPage(p, pr)
 	if f != nil {
 		f.Alias = pr.Alias
 		d.Form = *f

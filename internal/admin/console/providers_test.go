@@ -57,6 +57,9 @@ func TestProviderPages(t *testing.T) {
 			t.Fatalf("stored %+v %v", p, err)
 		}
 		page := e.Get(r.Location).Body
+		if got := text(t, page, "redirect-uri"); got != admintest.Issuer+"/login/upstream/corp/callback" {
+			t.Errorf("the page must show the redirect URI to register at the provider: %q", got)
+		}
 		if strings.Contains(page, "upstream-secret") || text(t, page, "secret-state") != "Set (sealed; not shown)" {
 			t.Error("the edit page shows the secret, or not that one is set")
 		}
