@@ -40,6 +40,7 @@ const (
 	OTPLockout           Type = "otp.lockout" // once per lock: the failure that started it
 	OTPRefusedLocked     Type = "otp.refused_locked"
 	OTPReset             Type = "otp.reset"
+	PasswordChanged      Type = "password.changed"
 	PasswordLockout      Type = "password.lockout"
 	ProviderCreated      Type = "provider.created"
 	ProviderDeleted      Type = "provider.deleted"
@@ -59,7 +60,7 @@ var all = []Type{
 	ClientSecretRotated, ClientUpdated, ConsentDenied, ConsentGranted, FederationFailure,
 	FederationLinked, FederationLogin, FederationUnlinked, LinkSent, LinkUsed,
 	LoginFailure, LoginSuccess, Logout, OTPDisabled, OTPEnabled, OTPEnrolled, OTPLockout, OTPRefusedLocked,
-	OTPReset, PasswordLockout, ProviderCreated, ProviderDeleted, ProviderDisabled, ProviderEnabled,
+	OTPReset, PasswordChanged, PasswordLockout, ProviderCreated, ProviderDeleted, ProviderDisabled, ProviderEnabled,
 	ProviderUpdated, UserCreated, UserDeleted, UserDisabled, UserEnabled,
 	UserRoleChanged, UserUpdated,
 }

@@ -65,6 +65,11 @@ func (p *Pipeline) next(ctx context.Context, st *state) (step, error) {
 	if lt.Purpose == store.PurposeSetup && !slices.Contains(lt.AMR, session.AMRPassword) {
 		return stepSetPassword, nil
 	}
+	if u.MustChangePassword && lt.Purpose == store.PurposeLogin && slices.Contains(lt.AMR, session.AMRPassword) {
+		// A one-time password (the bootstrap administrator's) signed in:
+		// it is replaced before the login ends.
+		return stepSetPassword, nil
+	}
 	need, err := p.needsConsent(ctx, lt)
 	if err != nil {
 		return 0, err

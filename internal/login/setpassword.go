@@ -17,8 +17,13 @@ import (
 // the user chooses a password, which uses the link up.
 
 func (p *Pipeline) showSetPassword(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
+	if msg == "" && st.lt.Purpose == store.PurposeLogin {
+		msg = msgOneTimePassword
+	}
 	p.render(w, r, status, views.SetPasswordPage(st.lt.CSRF, st.user.Username, msg))
 }
+
+const msgOneTimePassword = "The password you signed in with works once only. Choose your own password to finish signing in."
 
 // postSetPassword serves POST /login/set-password.
 func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
@@ -54,7 +59,11 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 		p.fail(w, r, err)
 		return
 	}
-	p.audit(ctx, audit.LinkUsed, st.user.ID, st.user.ID, "", "action="+lt.Purpose)
+	if lt.Purpose == store.PurposeLogin {
+		p.audit(ctx, audit.PasswordChanged, st.user.ID, st.user.ID, lt.ClientID, "reason=one-time password")
+	} else {
+		p.audit(ctx, audit.LinkUsed, st.user.ID, st.user.ID, "", "action="+lt.Purpose)
+	}
 	if !slices.Contains(lt.AMR, session.AMRPassword) {
 		lt.AMR = append(lt.AMR, session.AMRPassword)
 	}
@@ -86,7 +95,7 @@ func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction
 		if !u.Enabled {
 			return errUserGone
 		}
-		u.PasswordHash, u.UpdatedAt = hash, p.now()
+		u.PasswordHash, u.UpdatedAt, u.MustChangePassword = hash, p.now(), false
 		if err := p.Store.UpdateUser(ctx, u); err != nil {
 			return err
 		}

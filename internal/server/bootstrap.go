@@ -34,7 +34,10 @@ func (a *App) bootstrapAdmin(ctx context.Context) error {
 		return fmt.Errorf("bootstrap: hash password: %w", err)
 	}
 	now := time.Now().UTC()
-	u := &store.User{ID: store.NewID(), Username: BootstrapUsername, PasswordHash: hash, Enabled: true, OTPRequired: true, Role: store.RoleAdmin, CreatedAt: now, UpdatedAt: now}
+	// A printed password has been on a screen and in a terminal's scrollback:
+	// it works for one sign-in, which replaces it.
+	u := &store.User{ID: store.NewID(), Username: BootstrapUsername, PasswordHash: hash, Enabled: true, OTPRequired: true,
+		MustChangePassword: printed, Role: store.RoleAdmin, CreatedAt: now, UpdatedAt: now}
 	if err := a.Store.CreateUser(ctx, u); err != nil {
 		// Another replica won the race to bootstrap.
 		if errors.Is(err, store.ErrConflict) {
@@ -45,7 +48,7 @@ func (a *App) bootstrapAdmin(ctx context.Context) error {
 	_ = a.Store.AppendAudit(ctx, &store.AuditEvent{Time: now, Type: string(audit.UserCreated), UserID: u.ID, Detail: "bootstrap administrator"})
 	a.Log.Info("created bootstrap administrator", "username", BootstrapUsername)
 	if printed {
-		fmt.Fprintf(a.Console, "\n  Bootstrap administrator created.\n  username: %s\n  one-time password: %s\n  Sign in at %s/account to enroll an authenticator. This password is shown only once.\n\n",
+		fmt.Fprintf(a.Console, "\n  Bootstrap administrator created.\n  username: %s\n  one-time password: %s\n  Sign in at %s/account to enroll an authenticator and choose your own password. This password works once.\n\n",
 			BootstrapUsername, pw, a.Config.Issuer)
 	}
 	return nil

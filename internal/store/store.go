@@ -71,10 +71,14 @@ type User struct {
 	// OTPRequired is the administrator's "OTP Configured" switch. Enrollment is
 	// needed exactly when it is on and no OTPCredential exists.
 	OTPRequired bool
-	Role        string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	LastLoginAt time.Time // zero when never
+	// MustChangePassword makes the next local sign-in choose a new password
+	// (after the one-time code): set for the bootstrap administrator, whose
+	// printed password must work once only.
+	MustChangePassword bool
+	Role               string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	LastLoginAt        time.Time // zero when never
 }
 
 // UserFilter selects users in ListUsers.

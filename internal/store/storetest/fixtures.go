@@ -20,9 +20,11 @@ func fullUser(name string) *store.User {
 		Enabled:      true,
 		OTPRequired:  true,
 		Role:         store.RoleAdmin,
-		CreatedAt:    t0,
-		UpdatedAt:    t0.Add(time.Minute),
-		LastLoginAt:  t0.Add(time.Hour),
+		// Set in the fixture so that every round trip checks it.
+		MustChangePassword: true,
+		CreatedAt:          t0,
+		UpdatedAt:          t0.Add(time.Minute),
+		LastLoginAt:        t0.Add(time.Hour),
 	}
 }
 

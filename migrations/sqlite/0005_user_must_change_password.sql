@@ -1,0 +1,2 @@
+-- The bootstrap administrator's printed password works for one sign-in only.
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
