@@ -307,6 +307,11 @@ func (s *Service) afterUpdate(ctx context.Context, a Actor, old, u *store.User) 
 	}
 	switch {
 	case old.Enabled && !u.Enabled:
+		// A disabled user's grants end too, not only its browser sessions:
+		// refresh tokens are revoked, as Keycloak does.
+		if err := s.Store.DeleteSubjectTokens(ctx, u.ID); err != nil {
+			return fmt.Errorf("admin: revoke tokens of %s: %w", u.ID, err)
+		}
 		return s.endSessions(ctx, a, u.ID)
 	case !old.Enabled && u.Enabled:
 		return s.record(ctx, a, event{typ: audit.UserEnabled, userID: u.ID})

@@ -503,6 +503,11 @@ type Store interface {
 	// DeleteTokensByRequest deletes every token of kind issued under
 	// requestID, if any.
 	DeleteTokensByRequest(ctx context.Context, kind, requestID string) error
+	// DeleteSubjectTokens deletes every token issued to subject (a user, by
+	// any client), if any: a disabled user's grants end. It scans the
+	// tokens (no index on subject, which would slow every token written);
+	// it is for rare administrative actions only.
+	DeleteSubjectTokens(ctx context.Context, subject string) error
 
 	// DeleteExpired removes rows past expiry (tokens, sessions, login transactions,
 	// action tokens, retired signing keys, stale throttles) at most batch rows per

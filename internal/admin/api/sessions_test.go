@@ -13,7 +13,8 @@ import (
 
 // TestNewRequirementsEndSessions: switching "OTP Configured" on, resetting
 // the authenticator or disabling the user signs the user out everywhere, so
-// a session opened under the old rules does not outlive the new ones.
+// a session opened under the old rules does not outlive the new ones; a
+// disabled user's refresh tokens are revoked as well.
 func TestNewRequirementsEndSessions(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		signedIn := func(u *store.User) string {
@@ -41,7 +42,15 @@ func TestNewRequirementsEndSessions(t *testing.T) {
 		gone("authenticator reset", c)
 
 		c = signedIn(u)
+		refresh := &store.OAuthToken{Kind: store.TokenRefresh, Signature: "r-" + store.NewID(), RequestID: store.NewID(), ClientID: "app",
+			Subject: u.ID, Active: true, Session: []byte("{}"), RequestedAt: time.Now().UTC(), ExpiresAt: time.Now().Add(time.Hour).UTC()}
+		if err := e.Store.CreateToken(context.Background(), refresh); err != nil {
+			t.Fatal(err)
+		}
 		wantAPI(t, e.api("PATCH", "/users/"+u.ID, map[string]any{"enabled": false}), http.StatusOK)
 		gone("user disabled", c)
+		if _, err := e.Store.GetToken(context.Background(), refresh.Kind, refresh.Signature); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a disabled user's refresh token survived (%v)", err)
+		}
 	})
 }

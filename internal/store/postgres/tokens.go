@@ -126,6 +126,14 @@ func (s *Store) DeactivateTokensByRequest(ctx context.Context, kind, requestID s
 	}
 }
 
+// DeleteSubjectTokens deletes every token issued to subject.
+func (s *Store) DeleteSubjectTokens(ctx context.Context, subject string) error {
+	if _, err := s.q(ctx).Exec(ctx, `DELETE FROM oauth_tokens WHERE subject = $1`, subject); err != nil {
+		return wrapf(err, "delete tokens of %q", subject)
+	}
+	return nil
+}
+
 // DeleteTokensByRequest deletes every token of kind issued under requestID.
 func (s *Store) DeleteTokensByRequest(ctx context.Context, kind, requestID string) error {
 	_, err := s.q(ctx).Exec(ctx, `DELETE FROM oauth_tokens

@@ -195,6 +195,12 @@ func (s *Store) DeactivateTokensByRequest(ctx context.Context, kind, requestID s
 	return wrap(err, "deactivate %s tokens of request %q", kind, requestID)
 }
 
+// DeleteSubjectTokens deletes every token issued to subject.
+func (s *Store) DeleteSubjectTokens(ctx context.Context, subject string) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM oauth_tokens WHERE subject = ?`, subject)
+	return wrap(err, "delete tokens of %q", subject)
+}
+
 // DeleteTokensByRequest deletes every token of kind issued under requestID.
 func (s *Store) DeleteTokensByRequest(ctx context.Context, kind, requestID string) error {
 	_, err := s.writer(ctx).ExecContext(ctx,

@@ -3,6 +3,7 @@ package storetest
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -234,6 +235,32 @@ var tokenTests = []test{
 	{"RotateRevoked", testTokenRotateRevoked},
 	{"Delete", testTokenDelete},
 	{"ByRequest", testTokenByRequest},
+	{"BySubject", testTokenBySubject},
+}
+
+// testTokenBySubject: every token of one subject goes, of every kind and
+// client; other subjects' stay; a subject without tokens is no error.
+func testTokenBySubject(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var gone []*store.OAuthToken
+	for i, kind := range tokenKinds {
+		tok := fullToken(kind, "sub-"+store.NewID())
+		tok.Subject, tok.ClientID = "leaver", fmt.Sprint("client-", i)
+		must(t, s.CreateToken(ctx, tok))
+		gone = append(gone, tok)
+	}
+	keep := fullToken(store.TokenRefresh, "keep-"+store.NewID())
+	keep.Subject = "stayer"
+	must(t, s.CreateToken(ctx, keep))
+	must(t, s.DeleteSubjectTokens(ctx, "leaver"))
+	for _, tok := range gone {
+		_, err := s.GetToken(ctx, tok.Kind, tok.Signature)
+		wantErr(t, "GetToken of the deleted subject", err, store.ErrNotFound)
+	}
+	if _, err := s.GetToken(ctx, keep.Kind, keep.Signature); err != nil {
+		t.Errorf("another subject's token went: %v", err)
+	}
+	must(t, s.DeleteSubjectTokens(ctx, "nobody"))
 }
 
 var tokenKinds = []string{store.TokenCode, store.TokenAccess, store.TokenRefresh, store.TokenOIDC, store.TokenPKCE}
