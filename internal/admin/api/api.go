@@ -72,7 +72,11 @@ func (a *API) Register(mux *http.ServeMux) {
 func (a *API) mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, rt := range a.routes() {
-		mux.HandleFunc(rt.method+" "+Prefix+rt.path, a.guard(rt.h))
+		h := rt.h
+		if strings.HasPrefix(rt.path, "/users/{id}") {
+			h = a.resolveUser(h)
+		}
+		mux.HandleFunc(rt.method+" "+Prefix+rt.path, a.guard(h))
 	}
 	mux.HandleFunc("GET "+Prefix+"/openapi.json", serveOpenAPI)
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) { noRoute(mux, w, r) })

@@ -184,3 +184,17 @@ func (a *API) sendLink(kind string) handler {
 		httpjson.Write(w, http.StatusOK, out)
 	}
 }
+
+// resolveUser lets {id} name a user by ID or by username, as the CLI's --id
+// does: h then sees the user's ID.
+func (a *API) resolveUser(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, who *caller) {
+		info, err := a.Service.FindUser(r.Context(), r.PathValue("id"))
+		if err != nil {
+			a.refuse(w, r, err)
+			return
+		}
+		r.SetPathValue("id", info.ID)
+		h(w, r, who)
+	}
+}

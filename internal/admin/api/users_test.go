@@ -209,3 +209,33 @@ func TestAPILastAdminAndSelf(t *testing.T) {
 		wantProblem(t, e.send(request{method: "DELETE", path: "/users/" + off.ID, token: token}), http.StatusConflict, "id")
 	})
 }
+
+// TestAPIUserByName: the API takes a username wherever it takes a user ID,
+// as the CLI does.
+func TestAPIUserByName(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		u := e.CreateUser("nadia", "nadia@example.com", store.RoleUser, true)
+		r := e.api("GET", "/users/nadia", nil)
+		wantAPI(t, r, http.StatusOK)
+		var got apiUser
+		r.decode(t, &got)
+		if got.ID != u.ID {
+			t.Errorf("GET by username: %+v", got)
+		}
+		wantAPI(t, e.api("PATCH", "/users/nadia", map[string]any{"first_name": "Nadia"}), http.StatusOK)
+		if e.User(u.ID).FirstName != "Nadia" {
+			t.Error("PATCH by username changed nothing")
+		}
+		e.AddCredential(u.ID)
+		wantAPI(t, e.api("POST", "/users/nadia/reset-otp", nil), http.StatusOK)
+		if e.HasCredential(u.ID) {
+			t.Error("reset-otp by username kept the authenticator")
+		}
+		wantAPI(t, e.api("GET", "/users/nadia/identities", nil), http.StatusOK)
+		wantProblem(t, e.api("GET", "/users/nobody-by-that-name", nil), http.StatusNotFound, "")
+		wantAPI(t, e.api("DELETE", "/users/nadia", nil), http.StatusNoContent)
+		if e.CountUsers() != 1 {
+			t.Error("DELETE by username deleted nothing")
+		}
+	})
+}
