@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authz/authz/internal/store"
 )
@@ -76,6 +77,56 @@ func TestUpstreamProfileFromUserInfo(t *testing.T) {
 		u, err := in.App.Store.GetUserByUsername(context.Background(), "nina")
 		if err != nil || u.FirstName != "Nina" || u.Email != "nina@example.test" {
 			t.Errorf("provisioned from userinfo: %+v %v", u, err)
+		}
+	})
+}
+
+// TestUpstreamProfileSync: with "sync profile" on, a linked user's names and
+// verified e-mail follow the provider at each login; an address another user
+// has is left alone, and the link never moves; with it off nothing changes.
+func TestUpstreamProfileSync(t *testing.T) {
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		ctx := context.Background()
+		op := newFakeOP(t)
+		addProvider(t, in, op.srv.URL, "c", "s", store.LinkExisting, false)
+		u := in.createUser("sam", false)
+		other := in.createUser("taken", false)
+		if err := in.App.Store.CreateFederatedIdentity(ctx, &store.FederatedIdentity{ProviderAlias: "corp", Subject: "ext-1", UserID: u.ID, CreatedAt: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+		login := func(claims map[string]any) *store.User {
+			t.Helper()
+			op.set("ok", claims)
+			if p := newBrowser(t).get(in.URL + "/login/upstream/corp"); !strings.Contains(p.Body, `id="account-username"`) {
+				t.Fatalf("upstream login: %d %s", p.Status, p.URL)
+			}
+			got, err := in.App.Store.GetUser(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		renamed := map[string]any{"given_name": "Samuel", "family_name": "Stone", "email": "samuel@example.test", "email_verified": true}
+		if got := login(renamed); got.FirstName == "Samuel" || got.Email == "samuel@example.test" {
+			t.Errorf("synced with the setting off: %+v", got)
+		}
+		p, _ := in.App.Store.GetProvider(ctx, "corp")
+		p.SyncProfile = true
+		if err := in.App.Store.UpdateProvider(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if got := login(renamed); got.FirstName != "Samuel" || got.LastName != "Stone" || got.Email != "samuel@example.test" {
+			t.Errorf("not synced: %+v", got)
+		}
+		if got := login(map[string]any{"email": "unverified@example.test", "email_verified": false}); got.Email != "samuel@example.test" {
+			t.Errorf("an unverified e-mail was taken: %q", got.Email)
+		}
+		if got := login(map[string]any{"email": other.Email, "email_verified": true}); got.Email != "samuel@example.test" {
+			t.Errorf("another user's e-mail was taken: %q", got.Email)
+		}
+		if fi, err := in.App.Store.GetFederatedIdentity(ctx, "corp", "ext-1"); err != nil || fi.UserID != u.ID {
+			t.Errorf("the link moved: %+v %v", fi, err)
 		}
 	})
 }

@@ -79,7 +79,7 @@ type idpFlags struct {
 	claimUsername, claimEmail, claimFirst, claimLast     strFlag
 	linkPolicy                                           strFlag
 	scopes                                               listFlag
-	enabled, requireOTP                                  boolFlag
+	enabled, requireOTP, syncProfile                     boolFlag
 }
 
 func bindIdpFields(fs *flag.FlagSet) *idpFlags {
@@ -97,6 +97,7 @@ func bindIdpFields(fs *flag.FlagSet) *idpFlags {
 		scopes:        listFlag{"scopes", fs.String("scopes", "openid,profile,email", "comma-separated scopes to request")},
 		enabled:       boolFlag{"enabled", fs.Bool("enabled", true, "users may sign in through it")},
 		requireOTP:    boolFlag{"require-otp", fs.Bool("require-otp", false, "ask enrolled users for their one-time code after this provider")},
+		syncProfile:   boolFlag{"sync-profile", fs.Bool("sync-profile", true, "update the user's names and e-mail from the provider at each sign-in")},
 	}
 }
 
@@ -104,7 +105,7 @@ func (f *idpFlags) patch(set map[string]bool) (admin.ProviderPatch, error) {
 	p := admin.ProviderPatch{DisplayName: f.displayName.patch(set), IssuerURL: f.issuerURL.patch(set), ClientID: f.clientID.patch(set),
 		ClientSecret: f.secret.patch(set), Scopes: f.scopes.patch(set), ClaimUsername: f.claimUsername.patch(set),
 		ClaimEmail: f.claimEmail.patch(set), ClaimFirstName: f.claimFirst.patch(set), ClaimLastName: f.claimLast.patch(set),
-		LinkPolicy: f.linkPolicy.patch(set), Enabled: f.enabled.patch(set), RequireOTP: f.requireOTP.patch(set)}
+		LinkPolicy: f.linkPolicy.patch(set), Enabled: f.enabled.patch(set), RequireOTP: f.requireOTP.patch(set), SyncProfile: f.syncProfile.patch(set)}
 	if set["client-secret-file"] {
 		if set["client-secret"] {
 			return p, usageError("give --client-secret or --client-secret-file, not both")

@@ -69,6 +69,7 @@ type ProviderPatch struct {
 	LinkPolicy     *string
 	Enabled        *bool
 	RequireOTP     *bool
+	SyncProfile    *bool
 }
 
 // ListProviders returns one page of the providers, ordered by alias, and how
@@ -99,7 +100,7 @@ func (s *Service) CreateProvider(ctx context.Context, a Actor, p ProviderPatch) 
 	now := s.now()
 	pr := &store.Provider{Scopes: defaultProviderScopes, ClaimUsername: "preferred_username", ClaimEmail: "email",
 		ClaimFirstName: "given_name", ClaimLastName: "family_name", LinkPolicy: store.LinkExisting, Enabled: true,
-		CreatedAt: now, UpdatedAt: now}
+		SyncProfile: true, CreatedAt: now, UpdatedAt: now}
 	if p.Alias != nil {
 		pr.Alias = strings.TrimSpace(*p.Alias)
 	}
@@ -239,7 +240,7 @@ func (s *Service) applyProviderRest(pr *store.Provider, p ProviderPatch) ([]stri
 		name  string
 		value *bool
 		dst   *bool
-	}{{"enabled", p.Enabled, &pr.Enabled}, {"require_otp", p.RequireOTP, &pr.RequireOTP}} {
+	}{{"enabled", p.Enabled, &pr.Enabled}, {"require_otp", p.RequireOTP, &pr.RequireOTP}, {"sync_profile", p.SyncProfile, &pr.SyncProfile}} {
 		if b.value != nil && *b.value != *b.dst {
 			changed = append(changed, b.name)
 			*b.dst = *b.value

@@ -292,6 +292,9 @@ func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[str
 		if errors.Is(err, store.ErrNotFound) {
 			err = deny("Your account here no longer exists. Contact your administrator.", err)
 		}
+		if err == nil && p.SyncProfile && res.User.Enabled {
+			err = s.syncProfile(ctx, p, claims, res.User)
+		}
 	case errors.Is(err, store.ErrNotFound):
 		// The user and the link are written together, so a failure leaves no
 		// orphan account that would block every later login.
@@ -383,4 +386,41 @@ func claimOr(configured, def string) string {
 		return configured
 	}
 	return def
+}
+
+// syncProfile updates u's names and e-mail from the claims of a login
+// through p, as the provider's "sync profile" setting asks: the provider is
+// where the user keeps them. A claim that is missing or empty changes
+// nothing, an e-mail only counts when the provider verified it, and an
+// address another user has is left alone (logged). The link itself is by
+// subject: a changed e-mail never re-links anything.
+func (s *Service) syncProfile(ctx context.Context, p *store.Provider, claims map[string]any, u *store.User) error {
+	next := *u
+	if v := claimString(claims, claimOr(p.ClaimFirstName, "given_name")); v != "" {
+		next.FirstName = v
+	}
+	if v := claimString(claims, claimOr(p.ClaimLastName, "family_name")); v != "" {
+		next.LastName = v
+	}
+	if v, verified := claimString(claims, claimOr(p.ClaimEmail, "email")), claims["email_verified"] == true; v != "" && verified && !strings.EqualFold(v, u.Email) {
+		if other, err := s.Store.GetUserByEmail(ctx, v); err == nil && other.ID != u.ID {
+			s.Log.WarnContext(ctx, "upstream e-mail belongs to another user; not synced", "provider", p.Alias, "user", u.ID)
+		} else {
+			next.Email = v
+		}
+	}
+	if next == *u {
+		return nil
+	}
+	next.UpdatedAt = time.Now().UTC()
+	if err := s.Store.UpdateUser(ctx, &next); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Taken between the check and the write: keep the user as is.
+			s.Log.WarnContext(ctx, "upstream profile not synced: e-mail taken", "provider", p.Alias, "user", u.ID)
+			return nil
+		}
+		return fmt.Errorf("federation: sync profile of %s: %w", u.ID, err)
+	}
+	*u = next
+	return nil
 }

@@ -227,8 +227,11 @@ type Provider struct {
 	LinkPolicy         string
 	Enabled            bool
 	RequireOTP         bool
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// SyncProfile updates a linked user's names and e-mail from the
+	// provider's claims at each login.
+	SyncProfile bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // FederatedIdentity links an upstream subject to a local user.

@@ -25,6 +25,7 @@ type apiProvider struct {
 	LinkPolicy      string    `json:"link_policy"`
 	Enabled         bool      `json:"enabled"`
 	RequireOTP      bool      `json:"require_otp"`
+	SyncProfile     bool      `json:"sync_profile"`
 	RedirectURI     string    `json:"redirect_uri"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
@@ -38,7 +39,7 @@ func providerJSON(p *store.Provider, redirectURI string) apiProvider {
 	return apiProvider{Alias: p.Alias, DisplayName: p.DisplayName, IssuerURL: p.IssuerURL, ClientID: p.ClientID,
 		ClientSecretSet: len(p.SealedClientSecret) > 0, Scopes: nonNil(p.Scopes), ClaimUsername: p.ClaimUsername,
 		ClaimEmail: p.ClaimEmail, ClaimFirstName: p.ClaimFirstName, ClaimLastName: p.ClaimLastName,
-		LinkPolicy: p.LinkPolicy, Enabled: p.Enabled, RequireOTP: p.RequireOTP, RedirectURI: redirectURI, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		LinkPolicy: p.LinkPolicy, Enabled: p.Enabled, RequireOTP: p.RequireOTP, SyncProfile: p.SyncProfile, RedirectURI: redirectURI, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
 // providerTargets maps the JSON fields of a provider body to p.
@@ -47,7 +48,7 @@ func providerTargets(p *admin.ProviderPatch) fieldTargets {
 		"alias": &p.Alias, "display_name": &p.DisplayName, "issuer_url": &p.IssuerURL, "client_id": &p.ClientID,
 		"client_secret": &p.ClientSecret, "scopes": &p.Scopes, "claim_username": &p.ClaimUsername,
 		"claim_email": &p.ClaimEmail, "claim_first_name": &p.ClaimFirstName, "claim_last_name": &p.ClaimLastName,
-		"link_policy": &p.LinkPolicy, "enabled": &p.Enabled, "require_otp": &p.RequireOTP,
+		"link_policy": &p.LinkPolicy, "enabled": &p.Enabled, "require_otp": &p.RequireOTP, "sync_profile": &p.SyncProfile,
 	}
 }
 

@@ -26,6 +26,7 @@ func readProviderForm(r *http.Request) views.AdminProviderForm {
 		LinkPolicy:     strings.TrimSpace(f.Get("link_policy")),
 		Enabled:        f.Get("enabled") != "",
 		RequireOTP:     f.Get("require_otp") != "",
+		SyncProfile:    f.Get("sync_profile") != "",
 	}
 }
 
@@ -35,7 +36,7 @@ func providerPatchOfForm(r *http.Request, f views.AdminProviderForm) admin.Provi
 	scopes := splitScopes(f.Scopes)
 	p := admin.ProviderPatch{DisplayName: &f.DisplayName, IssuerURL: &f.IssuerURL, ClientID: &f.ClientID, Scopes: &scopes,
 		ClaimUsername: &f.ClaimUsername, ClaimEmail: &f.ClaimEmail, ClaimFirstName: &f.ClaimFirstName,
-		ClaimLastName: &f.ClaimLastName, LinkPolicy: &f.LinkPolicy, Enabled: &f.Enabled, RequireOTP: &f.RequireOTP}
+		ClaimLastName: &f.ClaimLastName, LinkPolicy: &f.LinkPolicy, Enabled: &f.Enabled, RequireOTP: &f.RequireOTP, SyncProfile: &f.SyncProfile}
 	switch secret := r.PostFormValue("client_secret"); {
 	case secret != "":
 		p.ClientSecret = &secret
@@ -51,6 +52,6 @@ func providerFormOf(pr *store.Provider) views.AdminProviderForm {
 		Alias: pr.Alias, DisplayName: pr.DisplayName, IssuerURL: pr.IssuerURL, ClientID: pr.ClientID,
 		Scopes: strings.Join(pr.Scopes, " "), ClaimUsername: pr.ClaimUsername, ClaimEmail: pr.ClaimEmail,
 		ClaimFirstName: pr.ClaimFirstName, ClaimLastName: pr.ClaimLastName, LinkPolicy: pr.LinkPolicy,
-		Enabled: pr.Enabled, RequireOTP: pr.RequireOTP,
+		Enabled: pr.Enabled, RequireOTP: pr.RequireOTP, SyncProfile: pr.SyncProfile,
 	}
 }

@@ -60,7 +60,7 @@ func providerNotice(q url.Values) string {
 // newProvider serves the empty add-provider form.
 func (c *Console) newProvider(w http.ResponseWriter, r *http.Request, p *principal) {
 	f := views.AdminProviderForm{Scopes: strings.Join(admin.DefaultProviderScopes(), " "), ClaimUsername: "preferred_username",
-		ClaimEmail: "email", ClaimFirstName: "given_name", ClaimLastName: "family_name", LinkPolicy: store.LinkExisting, Enabled: true}
+		ClaimEmail: "email", ClaimFirstName: "given_name", ClaimLastName: "family_name", LinkPolicy: store.LinkExisting, Enabled: true, SyncProfile: true}
 	c.render(w, r, http.StatusOK, views.AdminNewProviderPage(views.AdminProviderData{CSRF: p.csrf, Action: "/admin/providers", New: true, Form: f}))
 }
 

@@ -72,14 +72,14 @@ func (s *Store) LockSigningKeys(ctx context.Context) error {
 
 const providerCols = `alias, display_name, issuer_url, client_id, sealed_client_secret,
 	scopes, claim_username, claim_email, claim_first_name, claim_last_name, link_policy,
-	enabled, require_otp, created_at, updated_at`
+	enabled, require_otp, created_at, updated_at, sync_profile`
 
 func scanProvider(row pgx.Row) (*store.Provider, error) {
 	var p store.Provider
 	err := row.Scan(&p.Alias, &p.DisplayName, &p.IssuerURL, &p.ClientID,
 		&p.SealedClientSecret, &p.Scopes, &p.ClaimUsername, &p.ClaimEmail, &p.ClaimFirstName,
 		&p.ClaimLastName, &p.LinkPolicy, &p.Enabled, &p.RequireOTP,
-		tsDst{&p.CreatedAt}, tsDst{&p.UpdatedAt})
+		tsDst{&p.CreatedAt}, tsDst{&p.UpdatedAt}, &p.SyncProfile)
 	if err != nil {
 		return nil, err
 	}
@@ -91,10 +91,10 @@ func scanProvider(row pgx.Row) (*store.Provider, error) {
 // CreateProvider stores p; ErrConflict when its alias is taken.
 func (s *Store) CreateProvider(ctx context.Context, p *store.Provider) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO providers (`+providerCols+`) VALUES
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		p.Alias, p.DisplayName, p.IssuerURL, p.ClientID, blob(p.SealedClientSecret),
 		strs(p.Scopes), p.ClaimUsername, p.ClaimEmail, p.ClaimFirstName, p.ClaimLastName,
-		p.LinkPolicy, p.Enabled, p.RequireOTP, ts(p.CreatedAt), ts(p.UpdatedAt))
+		p.LinkPolicy, p.Enabled, p.RequireOTP, ts(p.CreatedAt), ts(p.UpdatedAt), p.SyncProfile)
 	if err != nil {
 		return wrapf(err, "create provider %q", p.Alias)
 	}
@@ -116,10 +116,10 @@ func (s *Store) UpdateProvider(ctx context.Context, p *store.Provider) error {
 	err := execOne(ctx, s.q(ctx), `UPDATE providers SET display_name = $2, issuer_url = $3,
 		client_id = $4, sealed_client_secret = $5, scopes = $6, claim_username = $7,
 		claim_email = $8, claim_first_name = $9, claim_last_name = $10, link_policy = $11,
-		enabled = $12, require_otp = $13, updated_at = $14 WHERE alias = $1`,
+		enabled = $12, require_otp = $13, updated_at = $14, sync_profile = $15 WHERE alias = $1`,
 		p.Alias, p.DisplayName, p.IssuerURL, p.ClientID, blob(p.SealedClientSecret),
 		strs(p.Scopes), p.ClaimUsername, p.ClaimEmail, p.ClaimFirstName, p.ClaimLastName,
-		p.LinkPolicy, p.Enabled, p.RequireOTP, ts(p.UpdatedAt))
+		p.LinkPolicy, p.Enabled, p.RequireOTP, ts(p.UpdatedAt), p.SyncProfile)
 	if err != nil {
 		return wrapf(err, "update provider %q", p.Alias)
 	}

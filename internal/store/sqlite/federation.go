@@ -7,13 +7,13 @@ import (
 )
 
 const providerCols = `alias, display_name, issuer_url, client_id, sealed_client_secret, scopes, claim_username,
-	claim_email, claim_first_name, claim_last_name, link_policy, enabled, require_otp, created_at, updated_at`
+	claim_email, claim_first_name, claim_last_name, link_policy, enabled, require_otp, created_at, updated_at, sync_profile`
 
 func scanProvider(sc scanner) (*store.Provider, error) {
 	var p store.Provider
 	err := sc.Scan(&p.Alias, &p.DisplayName, &p.IssuerURL, &p.ClientID, &p.SealedClientSecret, jsonList{&p.Scopes},
 		&p.ClaimUsername, &p.ClaimEmail, &p.ClaimFirstName, &p.ClaimLastName, &p.LinkPolicy, &p.Enabled,
-		&p.RequireOTP, microTime{&p.CreatedAt}, microTime{&p.UpdatedAt})
+		&p.RequireOTP, microTime{&p.CreatedAt}, microTime{&p.UpdatedAt}, &p.SyncProfile)
 	if err != nil {
 		return nil, err
 	}
@@ -22,10 +22,10 @@ func scanProvider(sc scanner) (*store.Provider, error) {
 
 // CreateProvider stores p; a taken alias is store.ErrConflict.
 func (s *Store) CreateProvider(ctx context.Context, p *store.Provider) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO providers (`+providerCols+`) VALUES (`+placeholders(15)+`)`,
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO providers (`+providerCols+`) VALUES (`+placeholders(16)+`)`,
 		p.Alias, p.DisplayName, p.IssuerURL, p.ClientID, p.SealedClientSecret, list(p.Scopes), p.ClaimUsername,
 		p.ClaimEmail, p.ClaimFirstName, p.ClaimLastName, p.LinkPolicy, p.Enabled, p.RequireOTP,
-		micro(p.CreatedAt), micro(p.UpdatedAt))
+		micro(p.CreatedAt), micro(p.UpdatedAt), p.SyncProfile)
 	return wrap(err, "create provider %q", p.Alias)
 }
 
@@ -41,10 +41,10 @@ func (s *Store) UpdateProvider(ctx context.Context, p *store.Provider) error {
 	err := exactlyOne(s.writer(ctx).ExecContext(ctx, `UPDATE providers SET display_name = ?, issuer_url = ?,
 		client_id = ?, sealed_client_secret = ?, scopes = ?, claim_username = ?, claim_email = ?,
 		claim_first_name = ?, claim_last_name = ?, link_policy = ?, enabled = ?, require_otp = ?,
-		updated_at = ? WHERE alias = ?`,
+		updated_at = ?, sync_profile = ? WHERE alias = ?`,
 		p.DisplayName, p.IssuerURL, p.ClientID, p.SealedClientSecret, list(p.Scopes), p.ClaimUsername,
 		p.ClaimEmail, p.ClaimFirstName, p.ClaimLastName, p.LinkPolicy, p.Enabled, p.RequireOTP,
-		micro(p.UpdatedAt), p.Alias))
+		micro(p.UpdatedAt), p.SyncProfile, p.Alias))
 	return wrap(err, "update provider %q", p.Alias)
 }
 

@@ -125,6 +125,7 @@ func fullProvider(alias string) *store.Provider {
 		LinkPolicy:         store.LinkVerifiedMail,
 		Enabled:            true,
 		RequireOTP:         true,
+		SyncProfile:        true,
 		CreatedAt:          t0,
 		UpdatedAt:          t0.Add(time.Minute),
 	}
