@@ -211,16 +211,9 @@ func (c *Console) updateUser(w http.ResponseWriter, r *http.Request, p *principa
 // at once.
 func (c *Console) resetOTP(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
-	if r.PostFormValue("confirm") != "yes" {
-		info, err := c.Service.GetUser(r.Context(), id)
-		if err != nil {
-			c.userError(w, r, err)
-			return
-		}
-		c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
-			Title: "Reset OTP", CSRF: p.csrf, Action: userPath(id) + "/reset-otp", Cancel: userPath(id),
-			Question: "Reset the authenticator of " + info.Username + "? Their current authenticator stops working at once and they are signed out everywhere; at the next sign-in they set up a new one.",
-		}))
+	if !c.confirmed(w, r, p, id, "Reset OTP", "/reset-otp", func(name string) string {
+		return "Reset the authenticator of " + name + "? Their current authenticator stops working at once and they are signed out everywhere; at the next sign-in they set up a new one."
+	}) {
 		return
 	}
 	removed, err := c.Service.ResetOTP(r.Context(), p.actor(), id)
@@ -234,20 +227,31 @@ func (c *Console) resetOTP(w http.ResponseWriter, r *http.Request, p *principal)
 	}
 }
 
+// confirmed reports whether the form carries confirm=yes; otherwise it asks,
+// with the question about the user's name, and the action posts again to
+// userPath(id)+action: forms cannot pop up a dialog without script.
+func (c *Console) confirmed(w http.ResponseWriter, r *http.Request, p *principal, id, title, action string, question func(username string) string) bool {
+	if r.PostFormValue("confirm") == "yes" {
+		return true
+	}
+	info, err := c.Service.GetUser(r.Context(), id)
+	if err != nil {
+		c.userError(w, r, err)
+		return false
+	}
+	c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
+		Title: title, CSRF: p.csrf, Action: userPath(id) + action, Cancel: userPath(id), Question: question(info.Username),
+	}))
+	return false
+}
+
 // deleteUser serves POST /admin/users/{id}/delete. Without confirm=yes it
 // asks first: forms cannot pop up a dialog without script.
 func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
-	if r.PostFormValue("confirm") != "yes" {
-		info, err := c.Service.GetUser(r.Context(), id)
-		if err != nil {
-			c.userError(w, r, err)
-			return
-		}
-		c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
-			Title: "Delete user", CSRF: p.csrf, Action: userPath(id) + "/delete", Cancel: userPath(id),
-			Question: "Delete the user " + info.Username + "? Their sessions, authenticator and linked identities are deleted too. This cannot be undone.",
-		}))
+	if !c.confirmed(w, r, p, id, "Delete user", "/delete", func(name string) string {
+		return "Delete the user " + name + "? Their sessions, authenticator and linked identities are deleted too. This cannot be undone."
+	}) {
 		return
 	}
 	if err := c.Service.DeleteUser(r.Context(), p.actor(), id); err != nil {
