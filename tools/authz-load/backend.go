@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/config"
-	"github.com/authz/authz/tools/loadgen"
 	"github.com/authz/authz/internal/testsupport/pgcluster"
+	"github.com/authz/authz/tools/loadgen"
 )
 
 var randRead = crand.Read

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/config"
-	"github.com/authz/authz/tools/loadgen"
 	"github.com/authz/authz/internal/server"
+	"github.com/authz/authz/tools/loadgen"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {

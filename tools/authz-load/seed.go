@@ -11,8 +11,8 @@ import (
 	"os"
 
 	"github.com/authz/authz/internal/config"
-	"github.com/authz/authz/tools/loadgen"
 	"github.com/authz/authz/internal/server"
+	"github.com/authz/authz/tools/loadgen"
 )
 
 // defaultUsers covers 30 s of logins at the rate two cores allow with the

@@ -10,8 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/authz/authz/tools/loadgen"
 	"github.com/authz/authz/internal/password"
+	"github.com/authz/authz/tools/loadgen"
 )
 
 // timeArgon2id times n password checks at the default cost, one at a time,
