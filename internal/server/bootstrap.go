@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/authz/authz/internal/store"
 )
@@ -37,7 +36,7 @@ func (a *App) bootstrapAdmin(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bootstrap: hash password: %w", err)
 	}
-	now := time.Now().UTC()
+	now := a.Now()
 	u := &store.User{ID: store.NewID(), Username: BootstrapUsername, PasswordHash: hash, Enabled: true, OTPRequired: true, Role: store.RoleAdmin, CreatedAt: now, UpdatedAt: now}
 	if err := a.Store.CreateUser(ctx, u); err != nil {
 		// Another replica won the race to bootstrap.
