@@ -72,8 +72,10 @@ type cliList[T any] struct {
 }
 
 func TestAdminUserCommands(t *testing.T) {
+	t.Parallel()
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
 			c := newCLI(t, backend)
 			var alice cliUser
 			c.ok(&alice, "user", "create", "--username", "alice", "--email", "alice@example.com", "--first-name", "Alice", "--otp-required", "--output", "json")
@@ -140,6 +142,7 @@ type cliClient struct {
 }
 
 func TestAdminClientCommands(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, "sqlite")
 	var shop cliClient
 	c.ok(&shop, "client", "create", "--id", "shop", "--name", "Shop", "--redirect-uris", "https://shop.example/cb,http://127.0.0.1:9000/cb", "--output", "json")
@@ -187,6 +190,7 @@ type cliProvider struct {
 }
 
 func TestAdminIdpCommands(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, "sqlite")
 	var upstream *httptest.Server
 	upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -240,6 +244,7 @@ func TestAdminIdpCommands(t *testing.T) {
 }
 
 func TestAdminCommandUsage(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, "sqlite")
 	c.fails(2, "object and an action", "user")
 	c.fails(2, "unknown admin command", "user", "fly")
