@@ -59,6 +59,7 @@ func codeFor(t *testing.T, in *instance, r *rp, b *browser, u *testUser) (string
 }
 
 func TestAuthorizeRejectsBadClientsAndRedirects(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, _ := in.createClient(clientSpec{SkipConsent: true})
@@ -116,6 +117,7 @@ func TestAuthorizeRejectsBadClientsAndRedirects(t *testing.T) {
 }
 
 func TestTokenEndpointBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend, "--tokens-code-ttl", "1s")
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -147,9 +149,11 @@ func TestTokenEndpointBadInput(t *testing.T) {
 			t.Error("code reuse must revoke the refresh token it issued")
 		}
 
-		// Expired code.
+		// Expired code. fosite times codes by the real clock, not the
+		// server's (server.WithClock), so this waits out the 1 s lifetime,
+		// which started before codeFor returned.
 		code, f = codeFor(t, in, r, b, u)
-		time.Sleep(1500 * time.Millisecond)
+		time.Sleep(time.Second + 50*time.Millisecond)
 		if _, err := r.config.Exchange(ctx, code, oauth2.VerifierOption(f.verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Errorf("expired code: %v", err)
 		}
@@ -210,6 +214,7 @@ func TestTokenEndpointBadInput(t *testing.T) {
 }
 
 func TestUserinfoAndIntrospectionBadInput(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	id, secret := in.createClient(clientSpec{SkipConsent: true})
 	pub, _ := in.createClient(clientSpec{Public: true, SkipConsent: true})

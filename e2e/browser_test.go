@@ -32,8 +32,24 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// chromium finds Debian's Chromium, or skips (fails under AUTHZ_REQUIRE_BROWSER=1).
-func chromium(t *testing.T) string {
+// browserSlots bounds the browser tests that run at once. Each drives
+// Chromium and one or two servers, and the two of them that run at once
+// already keep two cores busy; more would only make each one's page loads
+// slower.
+var browserSlots = make(chan struct{}, 2)
+
+// chromium marks a browser test: it skips without Chromium (fails under
+// AUTHZ_REQUIRE_BROWSER=1), then waits for a browser slot, which the test
+// holds until it ends.
+func chromium(t *testing.T) {
+	t.Helper()
+	chromiumPath(t)
+	browserSlots <- struct{}{}
+	t.Cleanup(func() { <-browserSlots })
+}
+
+// chromiumPath finds Debian's Chromium, or skips (fails under AUTHZ_REQUIRE_BROWSER=1).
+func chromiumPath(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -57,7 +73,7 @@ var (
 // sharedBrowser starts one headless Chromium for the whole test binary.
 func sharedBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := chromium(t)
+	path := chromiumPath(t)
 	browserOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "authz-chromium")
 		if err != nil {

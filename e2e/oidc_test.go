@@ -143,6 +143,7 @@ func signIn(t *testing.T, in *instance, r *rp, u *testUser) (*browser, *oauth2.T
 }
 
 func TestCodeFlowWithPKCE(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -189,6 +190,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -253,6 +255,7 @@ func introspect(t *testing.T, in *instance, clientID, secret, token string) bool
 // finishing while the administrator disables the user) buys no tokens. A
 // client's own tokens are not affected.
 func TestDisabledUserTokensStopWorking(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true, Grants: []string{"authorization_code", "refresh_token", "client_credentials"}})
@@ -303,6 +306,7 @@ func TestDisabledUserTokensStopWorking(t *testing.T) {
 }
 
 func TestClientCredentialsIntrospectRevoke(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"api.read"}})
@@ -336,6 +340,7 @@ func TestClientCredentialsIntrospectRevoke(t *testing.T) {
 }
 
 func TestConsentIsAskedOnceAndRemembered(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: false})
@@ -369,6 +374,7 @@ func TestConsentIsAskedOnceAndRemembered(t *testing.T) {
 }
 
 func TestPromptAndMaxAge(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -391,8 +397,17 @@ func TestPromptAndMaxAge(t *testing.T) {
 		f = r.start(oauth2.SetAuthURLParam("prompt", "none"))
 		r.exchange(r.callback(b.get(f.authURL), f, in.URL), f)
 
-		// prompt=login: the password page again, and a newer auth_time.
-		time.Sleep(1100 * time.Millisecond) // auth_time has one-second resolution
+		// max_age=0: the session is too old, the password page again.
+		f = r.start(oauth2.SetAuthURLParam("max_age", "0"))
+		if p = b.get(f.authURL); !strings.Contains(p.Body, `action="/login/password"`) {
+			t.Fatalf("max_age=0 must ask for a login, got %s", p.URL)
+		}
+
+		// prompt=login: the password page again, and a newer auth_time, a
+		// second later on the server's clock (auth_time has one-second
+		// resolution). max_age is checked above: the provider measures it in
+		// real time, against which this auth_time is now a second ahead.
+		in.clock.advance(time.Second)
 		f = r.start(oauth2.SetAuthURLParam("prompt", "login"))
 		p = b.get(f.authURL)
 		if !strings.Contains(p.Body, `action="/login/password"`) {
@@ -401,12 +416,6 @@ func TestPromptAndMaxAge(t *testing.T) {
 		_, idt := r.exchange(r.callback(b.loginWithPassword(p, u.Username, u.Password), f, in.URL), f)
 		if claimsOf(t, idt).AuthTime <= firstAuth {
 			t.Error("prompt=login must renew auth_time")
-		}
-
-		// max_age=0: the session is too old, the password page again.
-		f = r.start(oauth2.SetAuthURLParam("max_age", "0"))
-		if p = b.get(f.authURL); !strings.Contains(p.Body, `action="/login/password"`) {
-			t.Fatalf("max_age=0 must ask for a login, got %s", p.URL)
 		}
 
 		// login_hint prefills the username.
@@ -418,6 +427,7 @@ func TestPromptAndMaxAge(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -447,6 +457,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestSameMessageForUnknownUserAndWrongPassword(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	in.createUser("frank", false)
 	b := newBrowser(t)
