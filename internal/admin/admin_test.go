@@ -34,14 +34,16 @@ import (
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
-	"github.com/authz/authz/internal/testsupport/pgtest"
 	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
 // forEachStore runs fn against a fresh SQLite store and, when
-// AUTHZ_TEST_DATABASE_URL is set, a fresh PostgreSQL database.
+// AUTHZ_TEST_DATABASE_URL is set, a fresh PostgreSQL database, the two in
+// parallel.
 func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
 		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
 		if err != nil {
 			t.Fatalf("sqlite.Open: %v", err)
@@ -53,6 +55,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 		fn(t, newEnv(t, s))
 	})
 	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
 		// Not t.Context(): the pool must outlive the test body until Cleanup.
 		s, err := postgres.Open(context.Background(), pgtest.URL(t))
 		if err != nil {
@@ -353,6 +356,7 @@ func wantStatus(t *testing.T, r response, status int) {
 }
 
 func TestAccess(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.getAs("", "/admin/users")
 		if r.status != http.StatusSeeOther || r.location != "/login" {
@@ -399,6 +403,7 @@ func TestAccess(t *testing.T) {
 }
 
 func TestAddUser(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.get("/admin/users/new")
 		wantStatus(t, r, http.StatusOK)
@@ -460,6 +465,7 @@ func TestAddUser(t *testing.T) {
 }
 
 func TestAddUserWithoutOTP(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantStatus(t, e.post("/admin/users", userForm("bob", "bob@example.com", false, true)), http.StatusSeeOther)
 		u := e.userByName("bob")
@@ -477,6 +483,7 @@ func TestAddUserWithoutOTP(t *testing.T) {
 }
 
 func TestAddUserDuplicate(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.createUser("alice", "alice@example.com", store.RoleUser, false)
 		n := e.countUsers()
@@ -503,6 +510,7 @@ func TestAddUserDuplicate(t *testing.T) {
 }
 
 func TestAddUserValidation(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		n := e.countUsers()
 		for _, tc := range []struct{ username, email, want string }{
@@ -537,6 +545,7 @@ func TestAddUserValidation(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		target := e.createUser("tom", "tom@example.com", store.RoleUser, true)
 		e.addCredential(target.ID)
@@ -568,6 +577,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestOTPFlag(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.createUser("olga", "olga@example.com", store.RoleUser, true)
 		e.addCredential(u.ID)
@@ -619,6 +629,7 @@ func TestOTPFlag(t *testing.T) {
 }
 
 func TestResetOTP(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.createUser("rita", "rita@example.com", store.RoleUser, true)
 		e.addCredential(u.ID)
@@ -648,6 +659,7 @@ func TestResetOTP(t *testing.T) {
 }
 
 func TestResendLinks(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantStatus(t, e.post("/admin/users", userForm("sam", "sam@example.com", true, true)), http.StatusSeeOther)
 		u := e.userByName("sam")
@@ -688,6 +700,7 @@ func TestResendLinks(t *testing.T) {
 }
 
 func TestLinkRefusedWithoutEmailOrWhenDisabled(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.createUser("nomail", "", store.RoleUser, false)
 		r := e.post("/admin/users/"+u.ID+"/send-setup", nil)
@@ -702,6 +715,7 @@ func TestLinkRefusedWithoutEmailOrWhenDisabled(t *testing.T) {
 }
 
 func TestMailFailure(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.mail.fail(fmt.Errorf("mail: send to x via smtp.example:587 (password=hunter2): %w",
 			&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}))
@@ -739,6 +753,7 @@ func TestMailFailure(t *testing.T) {
 }
 
 func TestMailFailureReasons(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err    error
 		reason string
@@ -762,6 +777,7 @@ func TestMailFailureReasons(t *testing.T) {
 }
 
 func TestListSearchAndPaging(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		for i := 1; i <= 25; i++ {
 			e.createUser(fmt.Sprintf("user%02d", i), fmt.Sprintf("u%02d@example.com", i), store.RoleUser, false)
@@ -817,6 +833,7 @@ func TestListSearchAndPaging(t *testing.T) {
 }
 
 func TestEditUser(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.createUser("eve", "eve@example.com", store.RoleUser, false)
 		e.createUser("frank", "frank@example.com", store.RoleUser, false)
@@ -859,6 +876,7 @@ func TestEditUser(t *testing.T) {
 }
 
 func TestAdminCannotDisableSelf(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.post("/admin/users/"+e.admin.ID, userForm("root", "root@example.com", true, false))
 		wantStatus(t, r, http.StatusBadRequest)
@@ -872,6 +890,7 @@ func TestAdminCannotDisableSelf(t *testing.T) {
 }
 
 func TestUnknownUser(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantStatus(t, e.get("/admin/users/nosuchuser"), http.StatusNotFound)
 		wantStatus(t, e.post("/admin/users/nosuchuser", userForm("x", "x@example.com", false, true)), http.StatusNotFound)
@@ -882,6 +901,7 @@ func TestUnknownUser(t *testing.T) {
 }
 
 func TestBadBodies(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		n := e.countUsers()
 		big := userForm("big", "big@example.com", false, true)

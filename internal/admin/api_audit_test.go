@@ -22,6 +22,7 @@ func (e *env) addEvent(typ, userID, detail string, t time.Time) {
 }
 
 func TestAPIAudit(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.createUser("hal", "hal@example.com", store.RoleUser, false)
 		base := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
@@ -56,6 +57,7 @@ func TestAPIAudit(t *testing.T) {
 }
 
 func TestDashboard(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		now := time.Now().UTC()
 		e.console.Now = func() time.Time { return now }
@@ -101,6 +103,7 @@ func TestDashboard(t *testing.T) {
 }
 
 func TestAuditPage(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.createUser("ivy", "ivy@example.com", store.RoleUser, false)
 		base := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)

@@ -27,6 +27,7 @@ func (e *env) secretWorks(id, secret string) bool {
 }
 
 func TestAPIClients(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		body := clientBody("Shop", "https://shop.example/cb", "http://127.0.0.1:8000/cb")
 		body["client_id"], body["skip_consent"] = "shop", true
@@ -124,6 +125,7 @@ func TestAPIClients(t *testing.T) {
 }
 
 func TestAPIClientBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantAPI(t, e.api("POST", "/clients", map[string]any{"client_id": "taken", "name": "Taken", "redirect_uris": []string{"https://t.example/cb"}}), http.StatusCreated)
 		with := func(k string, v any) map[string]any {
@@ -198,6 +200,7 @@ func providerBody(alias, issuerURL string) map[string]any {
 }
 
 func TestAPIProviders(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		upstream := discoveryServer(t)
 		body := providerBody("corp", upstream)
@@ -263,6 +266,7 @@ func TestAPIProviders(t *testing.T) {
 }
 
 func TestAPIProviderBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantAPI(t, e.api("POST", "/providers", providerBody("corp", "https://login.example")), http.StatusCreated)
 		with := func(k string, v any) map[string]any {

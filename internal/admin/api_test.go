@@ -181,6 +181,7 @@ func (e *env) clientToken(name string, scopes ...string) (clientID, token string
 }
 
 func TestAPIUsers(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.api("POST", "/users", map[string]any{"username": "alice", "email": "alice@example.com", "first_name": "Alice", "otp_required": true})
 		wantAPI(t, r, http.StatusCreated)
@@ -260,6 +261,7 @@ func TestAPIUsers(t *testing.T) {
 }
 
 func TestAPIUserListPaging(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		for _, n := range []string{"bob", "carol", "dave", "erin"} {
 			e.createUser(n, n+"@example.com", store.RoleUser, false)
@@ -292,6 +294,7 @@ func TestAPIUserListPaging(t *testing.T) {
 }
 
 func TestAPIUserBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.createUser("alice", "alice@example.com", store.RoleUser, false)
 		target := e.createUser("bob", "bob@example.com", store.RoleUser, true)
@@ -333,6 +336,7 @@ func TestAPIUserBadInput(t *testing.T) {
 }
 
 func TestAPIIdentities(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.createUser("fay", "fay@example.com", store.RoleUser, false)
 		other := e.createUser("gus", "gus@example.com", store.RoleUser, false)
@@ -360,6 +364,7 @@ func TestAPIIdentities(t *testing.T) {
 }
 
 func TestAPILastAdminAndSelf(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		_, token := e.clientToken("Robot", AdminScope)
 		id := e.admin.ID
@@ -407,6 +412,7 @@ func TestAPILastAdminAndSelf(t *testing.T) {
 }
 
 func TestAPIAuthorization(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		plain := e.createUser("pat", "pat@example.com", store.RoleUser, true)
 		userSession, noOTP, other := e.session(plain.ID, "pwd", "otp"), e.session(e.admin.ID, "pwd"), e.session(e.admin.ID, "pwd", "otp")
@@ -479,6 +485,7 @@ func (s stubTokens) IntrospectAccessToken(context.Context, string) (string, []st
 }
 
 func TestAPIRefusesUserTokens(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.console.Tokens = stubTokens{err: oauth.ErrNotClientToken}
 		wantProblem(t, e.send(request{method: "GET", path: "/users", token: "a-user-token"}), http.StatusForbidden, "")
@@ -486,6 +493,7 @@ func TestAPIRefusesUserTokens(t *testing.T) {
 }
 
 func TestAPIRouting(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantProblem(t, e.api("GET", "/nothing-here", nil), http.StatusNotFound, "")
 		r := e.api("PUT", "/users", nil)

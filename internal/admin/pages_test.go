@@ -19,6 +19,7 @@ func clientForm(name string, redirects ...string) url.Values {
 var secretPattern = regexp.MustCompile(`id="client-secret">([^<]+)<`)
 
 func TestClientPages(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.get("/admin/clients/new")
 		wantStatus(t, r, http.StatusOK)
@@ -126,6 +127,7 @@ func providerForm(alias, issuerURL string) url.Values {
 }
 
 func TestProviderPages(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		upstream := discoveryServer(t)
 		wantStatus(t, e.get("/admin/providers/new"), http.StatusOK)
@@ -208,6 +210,7 @@ func TestProviderPages(t *testing.T) {
 }
 
 func TestUserPageRolesAndIdentities(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.createUser("jo", "jo@example.com", store.RoleUser, false)
 		wantAPI(t, e.api("POST", "/providers", providerBody("corp", "https://login.example")), http.StatusCreated)
