@@ -86,6 +86,18 @@ func sharedBrowser(t *testing.T) context.Context {
 			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 			chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
 			chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1000, 900),
+			// Tabs of tests running side by side are background windows to
+			// Chromium: without these it slows their timers and lowers their
+			// renderers' priority, which on a busy machine stalls page loads.
+			chromedp.Flag("disable-background-timer-throttling", true),
+			chromedp.Flag("disable-backgrounding-occluded-windows", true),
+			chromedp.Flag("disable-renderer-backgrounding", true),
+			// One renderer process for the tests' few sites, not one a site
+			// per tab, and nothing else started beside them.
+			chromedp.Flag("disable-features", "site-per-process,Translate"),
+			chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-default-apps", true),
+			chromedp.Flag("disable-breakpad", true), chromedp.Flag("disable-client-side-phishing-detection", true),
+			chromedp.Flag("disable-hang-monitor", true), chromedp.Flag("disable-ipc-flooding-protection", true),
 		}
 		alloc, _ := chromedp.NewExecAllocator(context.Background(), opts...)
 		ctx, _ := chromedp.NewContext(alloc)
