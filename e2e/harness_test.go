@@ -44,7 +44,10 @@ func forEachStore(t *testing.T, fn func(t *testing.T, backend string)) {
 
 // clock is the time of one authz under test: real time plus an offset that
 // the test moves forward instead of sleeping (server.WithClock). It never
-// moves back, since fosite inside the server keeps reading real time.
+// moves back, since fosite inside the server keeps reading real time; and
+// fosite refuses an auth_time more than 5 s ahead of real time, so once it is
+// further ahead, no login whose password step comes later can finish an
+// authorization request.
 type clock struct {
 	offset atomic.Int64 // nanoseconds ahead of real time
 }
