@@ -18,6 +18,7 @@ import (
 // itself issued through client_credentials, against the whole server (its
 // middleware included).
 func TestAdminAPIWithClientCredentials(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		robot, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"authz.admin"}})
@@ -93,6 +94,7 @@ func TestAdminAPIWithClientCredentials(t *testing.T) {
 // the server (the admin API here) applies to the very next request, one
 // made by another process (the CLI, another replica) within a second.
 func TestClientChangesReachTheTokenEndpoint(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		robot, robotSecret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"authz.admin"}})

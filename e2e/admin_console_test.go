@@ -73,6 +73,7 @@ func (a *pagesRelyingApp) serve(t *testing.T, in *instance, clientID, secret str
 // An administrator registers a relying application in the console; the
 // secret shown once signs a user in through a real OIDC library.
 func TestBrowserAdminCreatesApplication(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		chromium(t)
 		in := startServer(t, backend)
@@ -137,6 +138,7 @@ func TestBrowserAdminCreatesApplication(t *testing.T) {
 // An administrator adds an upstream provider in the console, tests its
 // discovery before and after saving, and its secret is stored sealed.
 func TestBrowserAdminCreatesProvider(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		chromium(t)
 		in := startServer(t, backend)

@@ -59,6 +59,7 @@ func codeFor(t *testing.T, in *instance, r *rp, b *browser, u *testUser) (string
 }
 
 func TestAuthorizeRejectsBadClientsAndRedirects(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, _ := in.createClient(clientSpec{SkipConsent: true})
@@ -116,8 +117,9 @@ func TestAuthorizeRejectsBadClientsAndRedirects(t *testing.T) {
 }
 
 func TestTokenEndpointBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
-		in := startServer(t, backend, "--tokens-code-ttl", "1s")
+		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
 		r := newRP(t, in, id, secret)
 		u := in.createUser("grace", false)
@@ -147,10 +149,16 @@ func TestTokenEndpointBadInput(t *testing.T) {
 			t.Error("code reuse must revoke the refresh token it issued")
 		}
 
-		// Expired code.
-		code, f = codeFor(t, in, r, b, u)
-		time.Sleep(1500 * time.Millisecond)
-		if _, err := r.config.Exchange(ctx, code, oauth2.VerifierOption(f.verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		// Expired code, on a server whose codes live 1 s (the others' codes
+		// must outlive a slow exchange). fosite times codes by the real clock,
+		// not the server's (server.WithClock), so this waits out the lifetime,
+		// which started before codeFor returned.
+		short := startServer(t, backend, "--tokens-code-ttl", "1s")
+		sid, ssecret := short.createClient(clientSpec{SkipConsent: true})
+		sr := newRP(t, short, sid, ssecret)
+		code, f = codeFor(t, short, sr, newBrowser(t), short.createUser("grace", false))
+		time.Sleep(time.Second + 50*time.Millisecond)
+		if _, err := sr.config.Exchange(ctx, code, oauth2.VerifierOption(f.verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Errorf("expired code: %v", err)
 		}
 
@@ -210,6 +218,7 @@ func TestTokenEndpointBadInput(t *testing.T) {
 }
 
 func TestUserinfoAndIntrospectionBadInput(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	id, secret := in.createClient(clientSpec{SkipConsent: true})
 	pub, _ := in.createClient(clientSpec{Public: true, SkipConsent: true})

@@ -32,8 +32,24 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// chromium finds Debian's Chromium, or skips (fails under AUTHZ_REQUIRE_BROWSER=1).
-func chromium(t *testing.T) string {
+// browserSlots bounds the browser tests that run at once. Each drives
+// Chromium and one or two servers, and the two of them that run at once
+// already keep two cores busy; more would only make each one's page loads
+// slower.
+var browserSlots = make(chan struct{}, 2)
+
+// chromium marks a browser test: it skips without Chromium (fails under
+// AUTHZ_REQUIRE_BROWSER=1), then waits for a browser slot, which the test
+// holds until it ends.
+func chromium(t *testing.T) {
+	t.Helper()
+	chromiumPath(t)
+	browserSlots <- struct{}{}
+	t.Cleanup(func() { <-browserSlots })
+}
+
+// chromiumPath finds Debian's Chromium, or skips (fails under AUTHZ_REQUIRE_BROWSER=1).
+func chromiumPath(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -57,7 +73,7 @@ var (
 // sharedBrowser starts one headless Chromium for the whole test binary.
 func sharedBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := chromium(t)
+	path := chromiumPath(t)
 	browserOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "authz-chromium")
 		if err != nil {
@@ -70,6 +86,18 @@ func sharedBrowser(t *testing.T) context.Context {
 			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 			chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
 			chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1000, 900),
+			// Tabs of tests running side by side are background windows to
+			// Chromium: without these it slows their timers and lowers their
+			// renderers' priority, which on a busy machine stalls page loads.
+			chromedp.Flag("disable-background-timer-throttling", true),
+			chromedp.Flag("disable-backgrounding-occluded-windows", true),
+			chromedp.Flag("disable-renderer-backgrounding", true),
+			// One renderer process for the tests' few sites, not one a site
+			// per tab, and nothing else started beside them.
+			chromedp.Flag("disable-features", "site-per-process,Translate"),
+			chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-default-apps", true),
+			chromedp.Flag("disable-breakpad", true), chromedp.Flag("disable-client-side-phishing-detection", true),
+			chromedp.Flag("disable-hang-monitor", true), chromedp.Flag("disable-ipc-flooding-protection", true),
 		}
 		alloc, _ := chromedp.NewExecAllocator(context.Background(), opts...)
 		ctx, _ := chromedp.NewContext(alloc)

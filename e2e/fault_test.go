@@ -26,12 +26,21 @@ type answer struct {
 	err        error
 }
 
+// loadRun is a running machineLoad.
+type loadRun struct {
+	mu       sync.Mutex
+	all      []answer
+	ok, fail int // answers so far: 200s, and everything else
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
 // machineLoad asks for client_credentials tokens on workers goroutines until
-// stop is closed.
-func machineLoad(in *instance, clientID, secret string, workers int, stop <-chan struct{}) <-chan []answer {
-	out := make(chan []answer, 1)
-	var mu sync.Mutex
-	var all []answer
+// finish, or the end of the test.
+func machineLoad(t *testing.T, in *instance, clientID, secret string, workers int) *loadRun {
+	l := &loadRun{stop: make(chan struct{}), done: make(chan struct{})}
+	t.Cleanup(l.halt)
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second}
 	for range workers {
@@ -40,22 +49,70 @@ func machineLoad(in *instance, clientID, secret string, workers int, stop <-chan
 			defer wg.Done()
 			for {
 				select {
-				case <-stop:
+				case <-l.stop:
 					return
 				default:
 				}
 				a := requestToken(client, in, clientID, secret)
-				mu.Lock()
-				all = append(all, a)
-				mu.Unlock()
+				l.mu.Lock()
+				l.all = append(l.all, a)
+				if a.err == nil && a.status == http.StatusOK {
+					l.ok++
+				} else {
+					l.fail++
+				}
+				l.mu.Unlock()
 				if a.err != nil || a.status != http.StatusOK {
 					time.Sleep(20 * time.Millisecond) // a client backing off
 				}
 			}
 		}()
 	}
-	go func() { wg.Wait(); out <- all }()
-	return out
+	go func() { wg.Wait(); close(l.done) }()
+	return l
+}
+
+// counts returns the answers so far: successes and the others.
+func (l *loadRun) counts() (ok, fail int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ok, l.fail
+}
+
+// waitFor waits until the load has seen n more successes (or, with fail, n
+// more other answers) than it had when called.
+func (l *loadRun) waitFor(t *testing.T, n int, fail bool, within time.Duration) {
+	t.Helper()
+	count := func() int {
+		ok, failed := l.counts()
+		if fail {
+			return failed
+		}
+		return ok
+	}
+	want := count() + n
+	deadline := time.Now().Add(within)
+	for count() < want {
+		if time.Now().After(deadline) {
+			ok, failed := l.counts()
+			t.Fatalf("the load did not reach %d more answers of its kind (fail=%v) within %s: %d ok, %d others", n, fail, within, ok, failed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// halt stops the load and waits for its workers.
+func (l *loadRun) halt() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	<-l.done
+}
+
+// finish stops the load and returns every answer.
+func (l *loadRun) finish() []answer {
+	l.halt()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.all
 }
 
 func requestToken(c *http.Client, in *instance, clientID, secret string) answer {
@@ -114,6 +171,7 @@ func leaksDetail(body string) bool {
 // of a load run: authz keeps running, /readyz goes 503 and back, requests
 // during the outage fail cleanly, and nothing committed before is lost.
 func TestDatabaseRestartUnderLoad(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("restarts a PostgreSQL cluster under load; skipped with -short")
 	}
@@ -123,22 +181,20 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	before := in.createUser("before", true)
 
-	stop := make(chan struct{})
-	results := machineLoad(in, id, secret, 4, stop)
-	time.Sleep(time.Second)
+	load := machineLoad(t, in, id, secret, 4)
+	load.waitFor(t, 20, false, 30*time.Second) // tokens issued before the crash
 
 	if err := c.Stop(ctx, "immediate"); err != nil { // as a crash: recovery replays the WAL
 		t.Fatal(err)
 	}
 	t.Logf("database down; /readyz 503 after %s", waitReady(t, in, http.StatusServiceUnavailable, 15*time.Second))
-	time.Sleep(time.Second) // requests keep arriving during the outage
+	load.waitFor(t, 10, true, 30*time.Second) // requests keep arriving during the outage
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("database up; /readyz 200 after %s", waitReady(t, in, http.StatusOK, 30*time.Second))
-	time.Sleep(time.Second)
-	close(stop)
-	answers := <-results
+	load.waitFor(t, 20, false, 30*time.Second) // and are served again after it
+	answers := load.finish()
 
 	checkCleanFailures(t, answers)
 	checkNothingLost(t, in, id, secret, answers)
@@ -211,6 +267,7 @@ func checkNothingLost(t *testing.T, in *instance, clientID, secret string, answe
 // temporarily_unavailable with Retry-After instead of hanging as long as its
 // client waits, and serves again once the stall ends.
 func TestStalledDatabaseAnswers503(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	in := startServerArgs(t, t.TempDir(), "127.0.0.1", "--database-url", dbURL, "--request-timeout", "1s")
 	id, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}})

@@ -60,6 +60,7 @@ func setRequireOTP(t *testing.T, in *instance, on bool) {
 // authenticator who signs in through an upstream authz: no code page; the same
 // user's local login still asks for it; "require OTP" brings it back.
 func TestUpstreamLoginSkipsTheCode(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		chromium(t)
 		down := startServer(t, backend)
@@ -102,7 +103,7 @@ func TestUpstreamLoginSkipsTheCode(t *testing.T) {
 		b3 := newTab(t)
 		upstreamLogin(b3)
 		b3.waitTitle("One-time code")
-		b3.fill("otp", currentCode(t, local.OTPSecret, map[int64]bool{}))
+		b3.fill("otp", currentCode(t, down, local.OTPSecret, map[int64]bool{}))
 		b3.click("submit-otp")
 		b3.waitTitle("Relying app")
 		if amr := b3.text("amr"); !strings.Contains(amr, "fed") || !strings.Contains(amr, "otp") {
@@ -250,6 +251,7 @@ func countUsersAndLinks(t *testing.T, in *instance) (int, int) {
 }
 
 func TestUpstreamFailuresCreateNothing(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		down := startServer(t, backend)
 		op := newFakeOP(t)
@@ -295,6 +297,7 @@ func TestUpstreamFailuresCreateNothing(t *testing.T) {
 }
 
 func TestUpstreamLinkingPolicies(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	op := newFakeOP(t)
 	addProvider(t, in, op.srv.URL, "c", "s", store.LinkVerifiedMail, false)
@@ -328,6 +331,7 @@ func TestUpstreamLinkingPolicies(t *testing.T) {
 }
 
 func TestUpstreamUnreachableOrMisconfigured(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := "http://" + ln.Addr().String()

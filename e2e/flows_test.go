@@ -6,7 +6,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/store"
@@ -26,6 +25,7 @@ func signInThroughApp(b *tab, app *relyingApp, username, password string) {
 // Flow C: every later login of a user with an enrolled authenticator asks for
 // the code after the password, and only a valid code completes it.
 func TestBrowserLoginAsksForTheCode(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		chromium(t)
 		in := startServer(t, backend)
@@ -45,7 +45,7 @@ func TestBrowserLoginAsksForTheCode(t *testing.T) {
 		if !strings.Contains(b.body(), "Invalid authenticator code.") {
 			t.Fatalf("a wrong code must be refused with a message:\n%s", b.body())
 		}
-		b.fill("otp", currentCode(t, u.OTPSecret, used))
+		b.fill("otp", currentCode(t, in, u.OTPSecret, used))
 		b.click("submit-otp")
 		b.waitTitle("Relying app")
 		if who, amr := b.text("who"), b.text("amr"); who != "ivan" || amr != "pwd otp mfa" {
@@ -75,7 +75,7 @@ func adminTab(t *testing.T, in *instance, a *testUser, used map[int64]bool) *tab
 	b.fill("password", a.Password)
 	b.click("sign-in")
 	b.waitTitle("One-time code")
-	b.fill("otp", currentCode(t, a.OTPSecret, used))
+	b.fill("otp", currentCode(t, in, a.OTPSecret, used))
 	b.click("submit-otp")
 	b.waitTitle("Your account")
 	b.navigate(in.URL + "/admin/users")
@@ -121,6 +121,7 @@ func enrollFromKey(t *testing.T, in *instance, b *tab, username string, shots st
 
 // Flow A: a new user, from the administrator's click to the signed-in user.
 func TestFlowANewUser(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		chromium(t)
 		in, mb := startWithMail(t, backend)
@@ -163,7 +164,7 @@ func TestFlowANewUser(t *testing.T) {
 		user.click("continue")
 		user.waitTitle("Mobile authenticator setup")
 		secret := enrollFromKey(t, in, user, "newton", shots("3"))
-		user.fill("otp", currentCode(t, secret, map[int64]bool{}))
+		user.fill("otp", currentCode(t, in, secret, map[int64]bool{}))
 		user.screenshot(shots("4-code"))
 		user.click("submit-otp")
 		user.waitTitle("Set your password")
@@ -187,6 +188,7 @@ func TestFlowANewUser(t *testing.T) {
 // Flow B: an existing user gets "OTP Configured" and enrolls at the next login;
 // flow D: a reset makes the old authenticator useless and enrolls a new one.
 func TestFlowsBAndDExistingUserEnrollsAndResets(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		chromium(t)
 		in, _ := startWithMail(t, backend)
@@ -209,7 +211,7 @@ func TestFlowsBAndDExistingUserEnrollsAndResets(t *testing.T) {
 		signInThroughApp(b, app, u.Username, u.Password)
 		b.waitTitle("Mobile authenticator setup")
 		first := enrollFromKey(t, in, b, "olga", "")
-		b.fill("otp", currentCode(t, first, map[int64]bool{}))
+		b.fill("otp", currentCode(t, in, first, map[int64]bool{}))
 		b.click("submit-otp")
 		b.waitTitle("Relying app")
 		if amr := b.text("amr"); amr != "pwd otp mfa" {
@@ -233,7 +235,7 @@ func TestFlowsBAndDExistingUserEnrollsAndResets(t *testing.T) {
 		b2 := newTab(t)
 		signInThroughApp(b2, app, u.Username, u.Password)
 		b2.waitTitle("Mobile authenticator setup")
-		oldCode, _ := mfa.Code(first, time.Now())
+		oldCode := otpCode(t, first, in.clock.now())
 		b2.fill("otp", oldCode)
 		b2.click("submit-otp")
 		b2.waitTitle("Mobile authenticator setup")
@@ -244,7 +246,7 @@ func TestFlowsBAndDExistingUserEnrollsAndResets(t *testing.T) {
 		if second == first {
 			t.Fatal("a reset must issue a new key")
 		}
-		b2.fill("otp", currentCode(t, second, map[int64]bool{}))
+		b2.fill("otp", currentCode(t, in, second, map[int64]bool{}))
 		b2.click("submit-otp")
 		b2.waitTitle("Relying app")
 

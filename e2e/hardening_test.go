@@ -19,6 +19,7 @@ import (
 // not satisfy a provider's "require OTP", yet its word reaches the relying
 // application.
 func TestUpstreamAMRNeverPassesForTheLocalCode(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	op := newFakeOP(t)
 	addProvider(t, in, op.srv.URL, "c", "s", store.LinkExisting, true)
@@ -47,6 +48,7 @@ func TestUpstreamAMRNeverPassesForTheLocalCode(t *testing.T) {
 }
 
 func TestUnverifiedUpstreamEmailIsNotKept(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	op := newFakeOP(t)
 	addProvider(t, in, op.srv.URL, "c", "s", store.LinkCreate, false)
@@ -61,6 +63,7 @@ func TestUnverifiedUpstreamEmailIsNotKept(t *testing.T) {
 }
 
 func TestResetEndsOtherSessions(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	u := in.createUser("sam", false)
 	old := newBrowser(t)
@@ -76,6 +79,7 @@ func TestResetEndsOtherSessions(t *testing.T) {
 }
 
 func TestLogoutNeedsTheUsersOwnHintOrAConfirmation(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	id, secret := in.createClient(clientSpec{SkipConsent: true})
 	r := newRP(t, in, id, secret)
@@ -105,6 +109,7 @@ func TestLogoutNeedsTheUsersOwnHintOrAConfirmation(t *testing.T) {
 }
 
 func TestLogoutEndsALoginInProgress(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	id, secret := in.createClient(clientSpec{SkipConsent: false})
 	u := in.createUser("lola", false)
@@ -126,6 +131,7 @@ func TestLogoutEndsALoginInProgress(t *testing.T) {
 }
 
 func TestIntrospectionRefusesBearerCallers(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	cc := in.createClientCC()
 	tok, err := cc.Token(context.Background())
@@ -150,6 +156,7 @@ func TestIntrospectionRefusesBearerCallers(t *testing.T) {
 // carries an authorization code, the other says the login was already
 // completed. The same claim stops a login that a logout or a denial overtook.
 func TestLoginTransactionFinishesOnce(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})

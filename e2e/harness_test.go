@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,11 +31,35 @@ import (
 // backends are the stores every end-to-end test runs on.
 var backends = []string{"sqlite", "postgres"}
 
-// forEachStore runs fn once per backend.
+// forEachStore runs fn once per backend, the two in parallel: each has a
+// server and a store of its own.
 func forEachStore(t *testing.T, fn func(t *testing.T, backend string)) {
 	for _, b := range backends {
-		t.Run(b, func(t *testing.T) { fn(t, b) })
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b)
+		})
 	}
+}
+
+// clock is the time of one authz under test: real time plus an offset that
+// the test moves forward instead of sleeping (server.WithClock). It never
+// moves back, since fosite inside the server keeps reading real time; and
+// fosite refuses an auth_time more than 5 s ahead of real time, so once it is
+// further ahead, no login whose password step comes later can finish an
+// authorization request.
+type clock struct {
+	offset atomic.Int64 // nanoseconds ahead of real time
+}
+
+func (c *clock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// advance moves the clock d forward.
+func (c *clock) advance(d time.Duration) {
+	if d < 0 {
+		panic("e2e: a clock moves only forward")
+	}
+	c.offset.Add(int64(d))
 }
 
 // instance is one running authz.
@@ -43,6 +68,7 @@ type instance struct {
 	App     *server.App
 	URL     string // the issuer
 	DataDir string
+	clock   *clock
 }
 
 // startServer runs authz on a fresh store of backend, on a random loopback port.
@@ -57,8 +83,16 @@ func startServer(t *testing.T, backend string, extra ...string) *instance {
 }
 
 // startServerArgs runs authz with its data in dir, addressed by host (its
-// issuer is http://host:port), with extra configuration flags.
+// issuer is http://host:port), with extra configuration flags, on a clock of
+// its own.
 func startServerArgs(t *testing.T, dir, host string, args ...string) *instance {
+	t.Helper()
+	return startServerClock(t, &clock{}, dir, host, args...)
+}
+
+// startServerClock is startServerArgs on clk, which replicas of one
+// deployment share.
+func startServerClock(t *testing.T, clk *clock, dir, host string, args ...string) *instance {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,7 +103,7 @@ func startServerArgs(t *testing.T, dir, host string, args ...string) *instance {
 	cfg := loadConfig(t, append([]string{"--data-dir", dir, "--issuer", issuer, "--listen", ln.Addr().String(),
 		"--password-memory-kib", "1024", "--password-iterations", "1"}, args...)...)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := server.Open(context.Background(), cfg, log, io.Discard)
+	app, err := server.Open(context.Background(), cfg, log, io.Discard, server.WithClock(clk.now))
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
@@ -81,7 +115,7 @@ func startServerArgs(t *testing.T, dir, host string, args ...string) *instance {
 		_ = srv.Shutdown(ctx)
 		_ = app.Close()
 	})
-	return &instance{t: t, App: app, URL: issuer, DataDir: dir}
+	return &instance{t: t, App: app, URL: issuer, DataDir: dir, clock: clk}
 }
 
 func loadConfig(t testing.TB, args ...string) *config.Config {
@@ -329,23 +363,30 @@ func (b *browser) loginWithPassword(p *page, username, password string) *page {
 	return b.submit(p, "/login/password", url.Values{"username": {username}, "password": {password}})
 }
 
-// currentCode returns the authenticator's code for now, waiting for the next
-// time step when the current one was already used by this test.
-func currentCode(t *testing.T, secret string, used map[int64]bool) string {
+// currentCode returns the authenticator's code at in's clock. When this test
+// already used the current time step (the server refuses a step twice), it
+// first moves in's clock to the start of the next step, as waiting for it
+// would.
+func currentCode(t *testing.T, in *instance, secret string, used map[int64]bool) string {
 	t.Helper()
-	for {
-		now := time.Now()
-		step := mfa.Step(now)
-		if !used[step] {
-			used[step] = true
-			code, err := mfa.Code(secret, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return code
-		}
-		time.Sleep(time.Until(time.Unix((step+1)*30, 0)) + 50*time.Millisecond)
+	now := in.clock.now()
+	if step := mfa.Step(now); used[step] {
+		next := time.Unix(0, 0).Add(time.Duration(step+1) * mfa.Period)
+		in.clock.advance(next.Sub(now))
+		now = in.clock.now()
 	}
+	used[mfa.Step(now)] = true
+	return otpCode(t, secret, now)
+}
+
+// otpCode is the authenticator's code for secret at the time at.
+func otpCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	code, err := mfa.Code(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
 }
 
 // sessionCookie returns the browser's authz session cookie value for in, or "".

@@ -26,6 +26,7 @@ func scrapeMetrics(t *testing.T, in *instance) string {
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"api.read"}})

@@ -144,6 +144,7 @@ func signIn(t *testing.T, in *instance, r *rp, u *testUser) (*browser, *oauth2.T
 }
 
 func TestCodeFlowWithPKCE(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -192,6 +193,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 // Without a reuse grace, a rotated refresh token used again at once is
 // reuse. (TestConcurrentRefreshesWithinGrace covers the grace.)
 func TestRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend, "--tokens-refresh-reuse-grace", "0s")
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -252,7 +254,6 @@ func TestConcurrentRefreshesWithinGrace(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		rotated := time.Now() // the rotation happened before this
 		for i, err := range errs {
 			if err != nil {
 				t.Fatalf("refresh in tab %d: %v", i+1, err)
@@ -267,9 +268,8 @@ func TestConcurrentRefreshesWithinGrace(t *testing.T) {
 			}
 		}
 
-		// The only wait in this test: the server's clock is not injectable
-		// from here, so the grace has to pass for real.
-		time.Sleep(time.Until(rotated.Add(grace + 100*time.Millisecond)))
+		// The grace passes on the server's clock, not in real time.
+		in.clock.advance(grace + time.Second)
 		reuse := &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
 		if _, err := r.config.TokenSource(ctx, reuse).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Fatalf("reuse after the grace: %v, want invalid_grant", err)
@@ -315,6 +315,7 @@ func introspect(t *testing.T, in *instance, clientID, secret, token string) bool
 // finishing while the administrator disables the user) buys no tokens. A
 // client's own tokens are not affected.
 func TestDisabledUserTokensStopWorking(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true, Grants: []string{"authorization_code", "refresh_token", "client_credentials"}})
@@ -365,6 +366,7 @@ func TestDisabledUserTokensStopWorking(t *testing.T) {
 }
 
 func TestClientCredentialsIntrospectRevoke(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"api.read"}})
@@ -398,6 +400,7 @@ func TestClientCredentialsIntrospectRevoke(t *testing.T) {
 }
 
 func TestConsentIsAskedOnceAndRemembered(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: false})
@@ -431,6 +434,7 @@ func TestConsentIsAskedOnceAndRemembered(t *testing.T) {
 }
 
 func TestPromptAndMaxAge(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -453,8 +457,17 @@ func TestPromptAndMaxAge(t *testing.T) {
 		f = r.start(oauth2.SetAuthURLParam("prompt", "none"))
 		r.exchange(r.callback(b.get(f.authURL), f, in.URL), f)
 
-		// prompt=login: the password page again, and a newer auth_time.
-		time.Sleep(1100 * time.Millisecond) // auth_time has one-second resolution
+		// max_age=0: the session is too old, the password page again.
+		f = r.start(oauth2.SetAuthURLParam("max_age", "0"))
+		if p = b.get(f.authURL); !strings.Contains(p.Body, `action="/login/password"`) {
+			t.Fatalf("max_age=0 must ask for a login, got %s", p.URL)
+		}
+
+		// prompt=login: the password page again, and a newer auth_time, a
+		// second later on the server's clock (auth_time has one-second
+		// resolution). max_age is checked above: the provider measures it in
+		// real time, against which this auth_time is now a second ahead.
+		in.clock.advance(time.Second)
 		f = r.start(oauth2.SetAuthURLParam("prompt", "login"))
 		p = b.get(f.authURL)
 		if !strings.Contains(p.Body, `action="/login/password"`) {
@@ -463,12 +476,6 @@ func TestPromptAndMaxAge(t *testing.T) {
 		_, idt := r.exchange(r.callback(b.loginWithPassword(p, u.Username, u.Password), f, in.URL), f)
 		if claimsOf(t, idt).AuthTime <= firstAuth {
 			t.Error("prompt=login must renew auth_time")
-		}
-
-		// max_age=0: the session is too old, the password page again.
-		f = r.start(oauth2.SetAuthURLParam("max_age", "0"))
-		if p = b.get(f.authURL); !strings.Contains(p.Body, `action="/login/password"`) {
-			t.Fatalf("max_age=0 must ask for a login, got %s", p.URL)
 		}
 
 		// login_hint prefills the username.
@@ -480,6 +487,7 @@ func TestPromptAndMaxAge(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -509,6 +517,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestSameMessageForUnknownUserAndWrongPassword(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	in.createUser("frank", false)
 	b := newBrowser(t)

@@ -31,6 +31,7 @@ import (
 )
 
 func TestTokensSignedBeforeKeyRotationStillVerify(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		clk := driveKeys(in)
@@ -175,6 +176,7 @@ func (p *pausableProxy) resume() {
 // TestReadinessFollowsTheStore cuts the database off under a running server:
 // /readyz turns 503, requests fail cleanly, and everything recovers by itself.
 func TestReadinessFollowsTheStore(t *testing.T) {
+	t.Parallel()
 	dbURL, err := url.Parse(pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -249,6 +251,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 }
 
 func TestHTTPSAndSecureCookies(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -296,6 +299,7 @@ func TestHTTPSAndSecureCookies(t *testing.T) {
 }
 
 func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		trusted string
 		want    string
@@ -321,6 +325,7 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 }
 
 func TestSecurityHeadersOnEveryPage(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	for _, path := range []string{"/account", "/login", "/oauth2/auth?client_id=x", "/.well-known/openid-configuration", "/nope"} {
 		resp, err := http.Get(in.URL + path)
@@ -348,6 +353,7 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 }
 
 func TestCrossOriginFormPostIsRefused(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	b := newBrowser(t)
 	p := b.get(in.URL + "/account")

@@ -29,6 +29,7 @@ func otpPage(t *testing.T, in *instance, r *rp, b *browser, u *testUser) (*page,
 }
 
 func TestOneTimeCodeBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		id, secret := in.createClient(clientSpec{SkipConsent: true})
@@ -37,8 +38,7 @@ func TestOneTimeCodeBadInput(t *testing.T) {
 		b := newBrowser(t)
 		p, f := otpPage(t, in, r, b, u)
 
-		now := time.Now()
-		old, _ := mfa.Code(u.OTPSecret, now.Add(-2*mfa.Period))
+		old := otpCode(t, u.OTPSecret, in.clock.now().Add(-2*mfa.Period))
 		cases := []struct {
 			name, code, want string
 			status           int
@@ -56,28 +56,32 @@ func TestOneTimeCodeBadInput(t *testing.T) {
 			}
 		}
 		used := map[int64]bool{}
-		code := currentCode(t, u.OTPSecret, used)
+		code := currentCode(t, in, u.OTPSecret, used)
 		got := b.submit(p, "/login/otp", url.Values{"otp": {code}})
 		r.exchange(r.callback(got, f, in.URL), f)
 
 		// The same valid code a second time (another browser, same time step)
 		// is a replay.
 		b2 := newBrowser(t)
-		p2, _ := otpPage(t, in, r, b2, u)
+		p2, f2 := otpPage(t, in, r, b2, u)
 		again := b2.submit(p2, "/login/otp", url.Values{"otp": {code}})
 		if again.Status != 401 || !strings.Contains(again.Body, "Invalid authenticator code.") {
 			t.Errorf("replayed code: %d", again.Status)
 		}
+		// The authenticator's next code, a time step later, gets in.
+		next := b2.submit(p2, "/login/otp", url.Values{"otp": {currentCode(t, in, u.OTPSecret, used)}})
+		r.exchange(r.callback(next, f2, in.URL), f2)
 	})
 }
 
 func TestOneTimeCodeLockout(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	id, secret := in.createClient(clientSpec{SkipConsent: true})
 	r := newRP(t, in, id, secret)
 	u := in.createUser("mallory", true)
 	b := newBrowser(t)
-	p, _ := otpPage(t, in, r, b, u)
+	p, f := otpPage(t, in, r, b, u)
 	var last *page
 	for i := 0; i < throttle.OTP.Free+1; i++ {
 		last = b.submit(p, "/login/otp", url.Values{"otp": {"000000"}})
@@ -85,7 +89,7 @@ func TestOneTimeCodeLockout(t *testing.T) {
 	if !strings.Contains(last.Body, "Too many failed attempts") {
 		t.Fatalf("after %d wrong codes the user must be locked out:\n%s", throttle.OTP.Free+1, last.Body)
 	}
-	valid, _ := mfa.Code(u.OTPSecret, time.Now())
+	valid := otpCode(t, u.OTPSecret, in.clock.now())
 	if got := b.submit(p, "/login/otp", url.Values{"otp": {valid}}); got.Status != http.StatusTooManyRequests {
 		t.Fatalf("a valid code during the lockout must be refused: %d", got.Status)
 	}
@@ -93,6 +97,10 @@ func TestOneTimeCodeLockout(t *testing.T) {
 	if len(events) == 0 {
 		t.Error("the lockout must be audited")
 	}
+	// The lock ends once its back-off has passed on the server's clock.
+	in.clock.advance(throttle.OTP.Base + time.Second)
+	got := b.submit(p, "/login/otp", url.Values{"otp": {otpCode(t, u.OTPSecret, in.clock.now())}})
+	r.exchange(r.callback(got, f, in.URL), f)
 }
 
 // issueLink creates a set-up link for u the way the admin console does.
@@ -130,6 +138,7 @@ func enrollmentKey(t *testing.T, b *browser, in *instance) string {
 }
 
 func TestSetupLinkAndEnrollmentBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		ctx := context.Background()
@@ -180,7 +189,7 @@ func TestSetupLinkAndEnrollmentBadInput(t *testing.T) {
 		_ = in.App.Store.UpdateUser(ctx, fresh)
 		fresh.OTPRequired, fresh.UpdatedAt = true, time.Now().UTC().Add(2*time.Millisecond)
 		_ = in.App.Store.UpdateUser(ctx, fresh)
-		code, _ := mfa.Code(key, time.Now())
+		code := otpCode(t, key, in.clock.now())
 		got := b.submit(stale, "/login/enroll", url.Values{"otp": {code}})
 		if got.Status != 409 || !strings.Contains(got.Body, "reset the authenticator setup") {
 			t.Fatalf("stale enrollment form: %d\n%s", got.Status, got.Body)
@@ -193,7 +202,7 @@ func TestSetupLinkAndEnrollmentBadInput(t *testing.T) {
 			t.Fatal("after a reset a new key must be shown")
 		}
 		used := map[int64]bool{}
-		got = b.submit(b.get(in.URL+"/login"), "/login/enroll", url.Values{"otp": {currentCode(t, newKey, used)}})
+		got = b.submit(b.get(in.URL+"/login"), "/login/enroll", url.Values{"otp": {currentCode(t, in, newKey, used)}})
 		if !strings.Contains(got.Body, `action="/login/set-password"`) {
 			t.Fatalf("after enrollment the password page follows, got %d\n%s", got.Status, got.Body)
 		}
@@ -228,6 +237,7 @@ func TestSetupLinkAndEnrollmentBadInput(t *testing.T) {
 }
 
 func TestPasswordEqualToUsernameIsRefused(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	u := in.newSetupUser(t, "longusername", false)
 	b := newBrowser(t)
@@ -241,6 +251,7 @@ func TestPasswordEqualToUsernameIsRefused(t *testing.T) {
 // TestFailuresFromOneAddressAreLimited sprays wrong passwords over many
 // usernames from one address: the address gets locked out.
 func TestFailuresFromOneAddressAreLimited(t *testing.T) {
+	t.Parallel()
 	in := startServer(t, "sqlite")
 	b := newBrowser(t)
 	p := b.get(in.URL + "/login")
@@ -256,6 +267,7 @@ func TestFailuresFromOneAddressAreLimited(t *testing.T) {
 // TestPasswordResetLink walks a reset link of a user with an authenticator: the
 // code is asked before the new password, and the old password stops working.
 func TestPasswordResetLink(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
 		u := in.createUser("rita", true)
@@ -268,7 +280,7 @@ func TestPasswordResetLink(t *testing.T) {
 		if !strings.Contains(p.Body, `action="/login/otp"`) {
 			t.Fatalf("a reset must ask for the code first, got %s", p.URL)
 		}
-		p = b.submit(p, "/login/otp", url.Values{"otp": {currentCode(t, u.OTPSecret, map[int64]bool{})}})
+		p = b.submit(p, "/login/otp", url.Values{"otp": {currentCode(t, in, u.OTPSecret, map[int64]bool{})}})
 		p = b.submit(p, "/login/set-password", url.Values{"password": {"brand new password"}, "password_confirm": {"brand new password"}})
 		if !strings.Contains(p.Body, `id="account-username"`) {
 			t.Fatalf("after the reset the user is signed in: %d", p.Status)

@@ -30,9 +30,12 @@ type floodAnswer struct {
 }
 
 // floodLogin opens the sign-in page in a fresh browser and posts the
-// password, as the many clients of a login flood do at once; start holds
+// password, as the many clients of a login flood do at once: it calls loaded
+// once the page is open (or failed to), then waits for start, which holds
 // every post back until all pages are open.
-func floodLogin(in *instance, username, password string, start <-chan struct{}) floodAnswer {
+func floodLogin(in *instance, username, password string, loaded func(), start <-chan struct{}) floodAnswer {
+	var once sync.Once
+	defer once.Do(loaded)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -46,6 +49,7 @@ func floodLogin(in *instance, username, password string, start <-chan struct{}) 
 	if m == nil {
 		return floodAnswer{status: resp.StatusCode, body: "no CSRF field"}
 	}
+	once.Do(loaded)
 	<-start
 	form := url.Values{"csrf": {string(m[1])}, "username": {username}, "password": {password}}
 	resp, err = c.PostForm(in.URL+"/login/password", form)
@@ -83,7 +87,9 @@ func heapPeak(stop <-chan struct{}) <-chan uint64 {
 // concurrent logins than there are hashing slots. Password hashing must run
 // at most GOMAXPROCS at a time, so memory stays bounded; requests that wait
 // longer than the hasher's bound get 503 with Retry-After and the form again;
-// and the server keeps serving.
+// and the server keeps serving. It is the one test here that does not run in
+// parallel: it measures the whole process's heap and goroutines, so it runs
+// alone, before the parallel tests start.
 func TestLoginFloodIsBoundedAnd503(t *testing.T) {
 	const memKiB = 16 * 1024 // argon2id memory per hash in this test
 	in := startServer(t, "sqlite", "--password-memory-kib", "16384", "--password-iterations", "2")
@@ -106,15 +112,16 @@ func TestLoginFloodIsBoundedAnd503(t *testing.T) {
 	}
 	start := make(chan struct{})
 	answers := make([]floodAnswer, n)
-	var wg sync.WaitGroup
+	var wg, loaded sync.WaitGroup
+	loaded.Add(n)
 	for i := range answers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i] = floodLogin(in, users[i].Username, floodPassword, start)
+			answers[i] = floodLogin(in, users[i].Username, floodPassword, loaded.Done, start)
 		}()
 	}
-	time.Sleep(200 * time.Millisecond) // let every browser load its form
+	loaded.Wait() // every browser has its form
 	close(start)
 	wg.Wait()
 	close(stopSampling)
@@ -154,7 +161,7 @@ func TestLoginFloodIsBoundedAnd503(t *testing.T) {
 	}
 	// The server is alive and lets the user in once the flood is over.
 	in.App.Passwords.Wait = 5 * time.Second
-	if a := floodLogin(in, users[0].Username, floodPassword, closedChan()); a.status != http.StatusSeeOther {
+	if a := floodLogin(in, users[0].Username, floodPassword, func() {}, closedChan()); a.status != http.StatusSeeOther {
 		t.Fatalf("login after the flood: %d %v", a.status, a.err)
 	}
 	resp, err := http.Get(in.URL + "/healthz")

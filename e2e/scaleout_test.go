@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/testsupport/pgtest"
 	"github.com/authz/authz/internal/throttle"
 )
@@ -33,12 +32,14 @@ func startReplicas(t *testing.T) *replicaPair {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	sealKey := base64.StdEncoding.EncodeToString(key)
-	// No refresh reuse grace, so that a second use of a refresh token on
-	// either replica is refused at once: single use shows across replicas.
+	// One clock, as the replicas of one deployment share the time. No
+	// refresh reuse grace, so that a second use of a refresh token on either
+	// replica is refused at once: single use shows across replicas.
+	clk := &clock{}
 	common := []string{"--database-url", dbURL, "--seal-key", sealKey, "--tokens-refresh-reuse-grace", "0s"}
-	a := startServerArgs(t, t.TempDir(), "127.0.0.1", common...)
+	a := startServerClock(t, clk, t.TempDir(), "127.0.0.1", common...)
 	// A later --issuer wins: b answers for a's issuer, as a replica does.
-	b := startServerArgs(t, t.TempDir(), "127.0.0.1", append(common, "--issuer", a.URL)...)
+	b := startServerClock(t, clk, t.TempDir(), "127.0.0.1", append(common, "--issuer", a.URL)...)
 	return &replicaPair{a: a, b: b}
 }
 
@@ -68,6 +69,7 @@ func (b *browser) postTo(in *instance, p *page, action string, fields url.Values
 // TestScaleOut runs two replicas on one database: everything a user or a
 // client does may reach either one.
 func TestScaleOut(t *testing.T) {
+	t.Parallel()
 	rp2 := startReplicas(t)
 	a, b := rp2.a, rp2.b
 	clk := driveKeys(a, b)
@@ -85,7 +87,7 @@ func TestScaleOut(t *testing.T) {
 		if !strings.Contains(p.Body, `action="/login/otp"`) || p.URL.Host != hostOf(b) {
 			t.Fatalf("b must continue a's login with the code page, got %d %s", p.Status, p.URL)
 		}
-		code := currentCode(t, u.OTPSecret, map[int64]bool{})
+		code := currentCode(t, b, u.OTPSecret, map[int64]bool{})
 		p = br.postTo(b, p, "/login/otp", url.Values{"otp": {code}}) // b issues the code
 		tk, idt := r.exchange(r.callback(p, f, a.URL), f)            // a redeems it
 		tok = tk
@@ -129,7 +131,7 @@ func TestScaleOut(t *testing.T) {
 		other := newBrowser(t)
 		f := r.start()
 		q := other.loginWithPassword(other.get(on(b, f.authURL)), u.Username, u.Password)
-		valid, _ := mfa.Code(u.OTPSecret, time.Now())
+		valid := otpCode(t, u.OTPSecret, b.clock.now())
 		got := other.postTo(b, q, "/login/otp", url.Values{"otp": {valid}})
 		if got.Status != http.StatusTooManyRequests || !strings.Contains(got.Body, "Too many failed attempts") {
 			t.Fatalf("a valid code on b during a's lockout: %d", got.Status)

@@ -72,8 +72,10 @@ type cliList[T any] struct {
 }
 
 func TestAdminUserCommands(t *testing.T) {
+	t.Parallel()
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
 			c := newCLI(t, backend)
 			var alice cliUser
 			// Without an SMTP server (and outside dev mode) no e-mail goes out,
@@ -142,6 +144,7 @@ type cliClient struct {
 }
 
 func TestAdminClientCommands(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, "sqlite")
 	var shop cliClient
 	c.ok(&shop, "client", "create", "--id", "shop", "--name", "Shop", "--redirect-uris", "https://shop.example/cb,http://127.0.0.1:9000/cb", "--output", "json")
@@ -190,6 +193,7 @@ type cliProvider struct {
 }
 
 func TestAdminIdpCommands(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, "sqlite")
 	var upstream *httptest.Server
 	upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -243,6 +247,7 @@ func TestAdminIdpCommands(t *testing.T) {
 }
 
 func TestAdminCommandUsage(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, "sqlite")
 	c.fails(2, "object and an action", "user")
 	c.fails(2, "unknown admin command", "user", "fly")

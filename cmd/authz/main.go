@@ -38,7 +38,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -78,7 +78,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'authz <command> -h' for the flags.")
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// run is the whole command short of the process: args without the program
+// name, the environment as lookupEnv reads it (os.LookupEnv in main), and
+// the exit status as its result. Cancelling ctx is what SIGINT and SIGTERM do.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitConfig
@@ -103,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitConfig
 	}
-	cfg, err := loader.Load(os.LookupEnv)
+	cfg, err := loader.Load(lookupEnv)
 	if err != nil {
 		fmt.Fprintln(stderr, "authz:", err)
 		return exitConfig

@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,63 +23,44 @@ import (
 	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
-// binary is the authz binary built once for these tests.
-var binary string
+// execMain, set to 1 in its environment, makes the test binary run main
+// instead of the tests: TestServeWithNoConfiguration starts it so as a
+// process of its own. Every other test calls run in this process.
+const execMain = "RUN_AUTHZ_MAIN"
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "authz-bin")
-	if err != nil {
-		panic(err)
+	if os.Getenv(execMain) == "1" {
+		main()
+		return
 	}
-	binary = filepath.Join(dir, "authz")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build authz:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 // fastHash keeps password hashing cheap in tests.
 var fastHash = []string{"AUTHZ_PASSWORD_MEMORY_KIB=1024", "AUTHZ_PASSWORD_ITERATIONS=1"}
 
-// runAuthz runs the binary to completion in dir.
+// testEnv is the environment of a command started in dir: cheap password
+// hashing, the default data directory, which is relative to the working
+// directory, under dir, then env (KEY=value). The developer's AUTHZ_*
+// variables do not leak in.
+func testEnv(dir string, env []string) func(string) (string, bool) {
+	vars := map[string]string{"AUTHZ_DATA_DIR": filepath.Join(dir, "data")}
+	for _, kv := range append(slices.Clone(fastHash), env...) {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+// runAuthz runs `authz args…` to completion, as if started in dir with env.
 func runAuthz(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	cmd.Env = append(cleanEnv(), append(fastHash, env...)...)
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code = cmd.ProcessState.ExitCode()
-	if err != nil && code < 0 {
-		t.Fatalf("run authz %v: %v", args, err)
-	}
+	code = run(t.Context(), args, testEnv(dir, env), &out, &errb)
 	return out.String(), errb.String(), code
-}
-
-// cleanEnv is the test's environment without AUTHZ_* variables, so the
-// developer's settings do not leak into the binary under test.
-func cleanEnv() []string {
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "AUTHZ_") {
-			env = append(env, e)
-		}
-	}
-	return env
-}
-
-// process is a running authz.
-type process struct {
-	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
-	done   chan struct{}
 }
 
 type syncBuffer struct {
@@ -97,17 +80,54 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startAuthz(t *testing.T, dir string, env []string, args ...string) *process {
+// serving is `authz serve` running, in this process or in one of its own.
+type serving struct {
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan struct{}
+	// stop asks it to shut down: SIGTERM, or cancelling run's context, which
+	// is what main does on SIGTERM.
+	stop func() error
+	// code is the exit status, once done is closed.
+	code int
+}
+
+// startAuthz runs `authz serve args…` in this process, as if started in dir
+// with env, until the test ends.
+func startAuthz(t *testing.T, dir string, env []string, args ...string) *serving {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve"}, args...)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &serving{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{}),
+		stop: func() error { cancel(); return nil }}
+	go func() {
+		defer close(s.done)
+		s.code = run(ctx, append([]string{"serve"}, args...), testEnv(dir, env), s.stdout, s.stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-s.done
+	})
+	return s
+}
+
+// startProcess runs `authz serve` as a process of its own in dir: this test
+// binary, which runs main when execMain is set.
+func startProcess(t *testing.T, dir string) *serving {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve")
 	cmd.Dir = dir
-	cmd.Env = append(cleanEnv(), append(fastHash, env...)...)
-	s := &process{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Env = append(cleanEnv(), append(fastHash, execMain+"=1")...)
+	s := &serving{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{}),
+		stop: func() error { return cmd.Process.Signal(syscall.SIGTERM) }}
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = cmd.Wait(); close(s.done) }()
+	go func() {
+		_ = cmd.Wait()
+		s.code = cmd.ProcessState.ExitCode()
+		close(s.done)
+	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-s.done
@@ -115,8 +135,20 @@ func startAuthz(t *testing.T, dir string, env []string, args ...string) *process
 	return s
 }
 
+// cleanEnv is the test's environment without AUTHZ_* variables, so the
+// developer's settings do not leak into the process under test.
+func cleanEnv() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "AUTHZ_") {
+			env = append(env, e)
+		}
+	}
+	return env
+}
+
 // waitReady polls /readyz until it answers 200 and returns how long it took.
-func (s *process) waitReady(t *testing.T, base string) time.Duration {
+func (s *serving) waitReady(t *testing.T, base string) time.Duration {
 	t.Helper()
 	start := time.Now()
 	deadline := start.Add(15 * time.Second)
@@ -139,18 +171,19 @@ func (s *process) waitReady(t *testing.T, base string) time.Duration {
 	return 0
 }
 
-func (s *process) stop(t *testing.T) {
+// shutdown stops it and wants exit status 0 within 20 s.
+func (s *serving) shutdown(t *testing.T) {
 	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-s.done:
 	case <-time.After(20 * time.Second):
-		t.Fatal("authz did not stop on SIGTERM")
+		t.Fatal("authz did not stop")
 	}
-	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit status %d after SIGTERM:\n%s", code, s.stderr)
+	if s.code != 0 {
+		t.Fatalf("exit status %d after the stop:\n%s", s.code, s.stderr)
 	}
 }
 
@@ -165,10 +198,12 @@ func freeAddr(t *testing.T) string {
 }
 
 // TestServeWithNoConfiguration is `make run` on a fresh machine: no flags, no
-// file, an empty directory.
+// file, an empty directory. It is the one test that starts a process: the
+// defaults are relative to the working directory, and SIGTERM reaches main.
 func TestServeWithNoConfiguration(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	s := startAuthz(t, dir, nil)
+	s := startProcess(t, dir)
 	took := s.waitReady(t, "http://127.0.0.1:8080")
 	t.Logf("ready after %s", took)
 
@@ -194,13 +229,13 @@ func TestServeWithNoConfiguration(t *testing.T) {
 	if n := strings.Count(s.stdout.String(), "one-time password:"); n != 1 {
 		t.Fatalf("the bootstrap password must be printed once, got %d:\n%s", n, s.stdout)
 	}
-	s.stop(t)
+	s.shutdown(t)
 
 	// A second start creates nothing new.
 	keyBefore, _ := os.ReadFile(filepath.Join(dir, "data", "seal.key"))
-	s = startAuthz(t, dir, nil)
+	s = startProcess(t, dir)
 	s.waitReady(t, "http://127.0.0.1:8080")
-	s.stop(t)
+	s.shutdown(t)
 	keyAfter, _ := os.ReadFile(filepath.Join(dir, "data", "seal.key"))
 	if strings.Contains(s.stdout.String(), "one-time password") || !bytes.Equal(keyBefore, keyAfter) {
 		t.Fatalf("second start created something new:\n%s", s.stdout)
@@ -208,10 +243,11 @@ func TestServeWithNoConfiguration(t *testing.T) {
 }
 
 func TestBootstrapPasswordFromEnvironment(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	s := startAuthz(t, t.TempDir(), []string{"AUTHZ_BOOTSTRAP_ADMIN_PASSWORD=chosen-by-operator", "AUTHZ_LISTEN=" + addr, "AUTHZ_LOG_FORMAT=json"})
 	s.waitReady(t, "http://"+addr)
-	s.stop(t)
+	s.shutdown(t)
 	if strings.Contains(s.stdout.String(), "one-time password") {
 		t.Error("a configured bootstrap password must not be printed")
 	}
@@ -231,6 +267,7 @@ func TestBootstrapPasswordFromEnvironment(t *testing.T) {
 }
 
 func TestConfigErrorsExitWithStatus2(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -265,6 +302,7 @@ func TestConfigErrorsExitWithStatus2(t *testing.T) {
 }
 
 func TestStartupFaults(t *testing.T) {
+	t.Parallel()
 	// Port in use.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -308,6 +346,7 @@ func refusedAtStart(t *testing.T, what, dir, stderr string, code int, want, secr
 // that names the cause and not the password, and leaves nothing behind; the
 // right password then works, so the refusal was the password's.
 func TestWrongDatabasePassword(t *testing.T) {
+	t.Parallel()
 	c := pgtest.Cluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -326,6 +365,7 @@ func TestWrongDatabasePassword(t *testing.T) {
 }
 
 func TestMigrateAndVersion(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, _, code := runAuthz(t, dir, nil, "version")
 	if code != 0 || !strings.HasPrefix(out, "authz ") {
@@ -347,6 +387,7 @@ func TestMigrateAndVersion(t *testing.T) {
 }
 
 func TestConcurrentMigrateOnPostgres(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	var wg sync.WaitGroup
 	errs := make(chan string, 2)
@@ -372,6 +413,7 @@ func TestConcurrentMigrateOnPostgres(t *testing.T) {
 }
 
 func TestClientCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, stderr, code := runAuthz(t, dir, nil, "client", "create", "--name", "Shop", "--redirect-uris", "https://shop.example/cb", "--output", "json")
 	if code != 0 {
@@ -406,16 +448,26 @@ func TestClientCommands(t *testing.T) {
 }
 
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	s := startAuthz(t, t.TempDir(), []string{"AUTHZ_LISTEN=" + addr})
 	s.waitReady(t, "http://"+addr)
-	// A request whose body is still arriving when SIGTERM comes must complete.
-	pr, pw := ioPipe()
+	// A request whose body is still arriving when the stop comes must
+	// complete. With Expect: 100-continue, the server answers 100 Continue
+	// once the handler reads the body, so the client knows the request is in
+	// flight before the stop.
+	pr, pw := io.Pipe()
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://"+addr+"/oauth2/token", pr)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Expect", "100-continue")
+	inFlight := make(chan struct{})
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		Got100Continue: func() { close(inFlight) },
+	}))
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
 	result := make(chan int, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			result <- -1
 			return
@@ -423,24 +475,41 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		resp.Body.Close()
 		result <- resp.StatusCode
 	}()
+	select {
+	case <-inFlight:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the handler never read the request body")
+	}
 	_, _ = pw.Write([]byte("grant_type=client_credentials"))
-	time.Sleep(200 * time.Millisecond)
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(200 * time.Millisecond)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// The shutdown has begun once the listener refuses new connections.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("authz still accepts connections after the stop")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	_, _ = pw.Write([]byte("&client_id=nobody"))
 	pw.Close()
 	if status := <-result; status != http.StatusUnauthorized {
 		t.Fatalf("in-flight request got %d, want the endpoint's own 401", status)
 	}
 	<-s.done
-	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit %d", code)
+	if s.code != 0 {
+		t.Fatalf("exit %d", s.code)
 	}
 }
 
-func ioPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
-
 func TestKeysRotate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, stderr, code := runAuthz(t, dir, nil, "migrate", "up"); code != 0 {
 		t.Fatal(stderr)
@@ -464,13 +533,14 @@ func TestKeysRotate(t *testing.T) {
 	if len(jwks.Keys) != 2 {
 		t.Fatalf("after a rotation both keys must be published, got %d", len(jwks.Keys))
 	}
-	s.stop(t)
+	s.shutdown(t)
 }
 
 // With metrics.listen, /metrics leaves the public listener for a listener of
 // its own, which serves the health checks too and nothing else; both stop on
 // SIGTERM. A metrics address in use stops authz at start.
 func TestMetricsListener(t *testing.T) {
+	t.Parallel()
 	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	s := startAuthz(t, t.TempDir(), []string{"AUTHZ_LISTEN=" + addr, "AUTHZ_METRICS_LISTEN=" + metricsAddr})
 	s.waitReady(t, "http://"+addr)
@@ -495,7 +565,7 @@ func TestMetricsListener(t *testing.T) {
 			t.Errorf("metrics listener %s: %d, want %d", path, code, want)
 		}
 	}
-	s.stop(t) // SIGTERM stops both listeners, exit status 0
+	s.shutdown(t) // SIGTERM stops both listeners, exit status 0
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

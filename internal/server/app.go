@@ -59,6 +59,8 @@ type App struct {
 	// Metrics is served at /metrics.
 	Metrics *metrics.Recorder
 
+	// now is the clock of every time check authz makes itself; see WithClock.
+	now         func() time.Time
 	janitorStop context.CancelFunc
 	janitorDone chan struct{}
 }
@@ -110,16 +112,41 @@ func deriveKey(master []byte, purpose string) []byte {
 	return k
 }
 
+// Option adjusts how Open builds an App.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes the App read the time from now instead of time.Now wherever
+// authz itself decides by the clock: the login pipeline (sessions, login
+// transactions, links, lockouts, and the time step a one-time code is checked
+// against), the admin operations (link expiry, audit times), the janitor and
+// the bootstrap, browser sessions (and max_age), the refresh-token reuse
+// grace. Tests move such a clock forward instead of sleeping. fosite still
+// reads the real clock (token lifetimes), and the signing keys keep their own
+// (KeySet.Now), so a test clock must never run behind real time, and
+// a login whose password step is checked by it becomes an auth_time that
+// fosite accepts only up to 5 s ahead of real time.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
 // Open builds an App from cfg: it opens and migrates the store, loads the sealing
 // key and the signing keys, and creates the bootstrap administrator on first start.
 // The one-time bootstrap password, if one is made, is written to console.
-func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, console io.Writer) (*App, error) {
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, console io.Writer, opts ...Option) (*App, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	// The store first: an unreachable database must leave nothing behind.
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	a, err := open(ctx, cfg, log, st, console)
+	a, err := open(ctx, cfg, log, st, console, o)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -131,7 +158,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, console io.
 	return a, nil
 }
 
-func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator, console io.Writer) (*App, error) {
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator, console io.Writer, o options) (*App, error) {
 	master, err := LoadSealKey(cfg)
 	if err != nil {
 		return nil, err
@@ -143,7 +170,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator
 	if err := st.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, Store: store.CacheClients(st, clientCacheTTL), Sealer: sealer, Console: console}
+	a := &App{Config: cfg, Log: log, Store: store.CacheClients(st, clientCacheTTL), Sealer: sealer, Console: console, now: o.now}
 	a.Metrics = newRecorder(st)
 	if err := a.build(ctx, master); err != nil {
 		return nil, err
@@ -162,10 +189,10 @@ func (a *App) build(ctx context.Context, master []byte) error {
 	if err := a.buildMail(); err != nil {
 		return err
 	}
-	a.Sessions = &session.Manager{Store: a.Store, SecureCookies: cfg.Issuer.Scheme == "https"}
+	a.Sessions = &session.Manager{Store: a.Store, SecureCookies: cfg.Issuer.Scheme == "https", Now: a.now}
 	a.Pipeline = &login.Pipeline{
 		Store: a.Store, Sessions: a.Sessions, Passwords: a.Passwords, OTP: a.OTP, Log: a.Log,
-		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer,
+		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer, Now: a.now,
 	}
 	a.Provider = oauth.NewProvider(oauth.Config{
 		Issuer:            cfg.Issuer.String(),
@@ -176,11 +203,12 @@ func (a *App) build(ctx context.Context, master []byte) error {
 		HMACSecret:        deriveKey(master, "token hmac"),
 		ClientSecretKey:   deriveKey(master, "client secret"),
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
+		Now:               a.now,
 	}, a.Store, a.Keys, a.Sessions, a.Pipeline, a.Log)
 	a.Pipeline.Resume = a.Provider
 	a.Pipeline.Federation = &federation.Service{Store: a.Store, Sealer: a.Sealer, Issuer: cfg.Issuer.String(), Log: a.Log}
 	a.Admin = &admin.Service{Store: a.Store, Mail: a.Mail, Issuer: cfg.Issuer.String(), SiteName: cfg.Site(), LinkTTL: cfg.ActionTokenTTL,
-		Sealer: a.Sealer, Secrets: a.Provider.Hasher(), Log: a.Log}
+		Sealer: a.Sealer, Secrets: a.Provider.Hasher(), Log: a.Log, Now: a.now}
 	a.AdminConsole = &console.Console{Service: a.Admin, Store: a.Store, Sessions: a.Sessions, Login: a.Pipeline, Log: a.Log}
 	a.AdminAPI = &api.API{Service: a.Admin, Store: a.Store, Sessions: a.Sessions, Tokens: a.Provider, Log: a.Log}
 	return a.bootstrapAdmin(ctx)
@@ -205,6 +233,9 @@ func (a *App) buildMail() error {
 	a.Mail = s
 	return nil
 }
+
+// Now is the App's clock (see WithClock), in UTC.
+func (a *App) Now() time.Time { return a.now().UTC() }
 
 // RetireAfter is how long a rotated-out signing key stays published: long
 // enough for every token it signed to expire.
@@ -243,7 +274,7 @@ func (a *App) StartJanitor(every time.Duration) {
 
 func (a *App) sweep(ctx context.Context) {
 	for {
-		n, err := a.Store.DeleteExpired(ctx, time.Now().UTC(), 500)
+		n, err := a.Store.DeleteExpired(ctx, a.Now(), 500)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
 				a.Log.Warn("janitor: delete expired rows", "err", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/randtoken"
@@ -33,7 +32,7 @@ func (a *App) bootstrapAdmin(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bootstrap: hash password: %w", err)
 	}
-	now := time.Now().UTC()
+	now := a.Now()
 	// A printed password has been on a screen and in a terminal's scrollback:
 	// it works for one sign-in, which replaces it.
 	u := &store.User{ID: store.NewID(), Username: BootstrapUsername, PasswordHash: hash, Enabled: true, OTPRequired: true,

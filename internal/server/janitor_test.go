@@ -13,7 +13,7 @@ import (
 	"github.com/authz/authz/internal/store"
 )
 
-func openTestApp(t *testing.T) *App {
+func openTestApp(t *testing.T, opts ...Option) *App {
 	t.Helper()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	l := config.Register(fs)
@@ -24,7 +24,7 @@ func openTestApp(t *testing.T) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	app, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,14 +33,17 @@ func openTestApp(t *testing.T) *App {
 }
 
 // TestJanitorDeletesExpiredRows checks the background clean-up removes expired
-// tokens and keeps live ones, without anyone asking.
+// tokens and keeps live ones, without anyone asking, by the App's clock: an
+// hour ahead here, so a token that real time still finds live for half an
+// hour is already gone.
 func TestJanitorDeletesExpiredRows(t *testing.T) {
-	app := openTestApp(t)
+	t.Parallel()
+	wall := time.Now().UTC()
+	app := openTestApp(t, WithClock(func() time.Time { return time.Now().Add(time.Hour) }))
 	ctx := context.Background()
-	now := time.Now().UTC()
 	for _, tok := range []*store.OAuthToken{
-		{Kind: store.TokenAccess, Signature: "expired", RequestID: "r1", ClientID: "c", Active: true, ExpiresAt: now.Add(-time.Minute)},
-		{Kind: store.TokenAccess, Signature: "live", RequestID: "r2", ClientID: "c", Active: true, ExpiresAt: now.Add(time.Hour)},
+		{Kind: store.TokenAccess, Signature: "expired", RequestID: "r1", ClientID: "c", Active: true, ExpiresAt: wall.Add(30 * time.Minute)},
+		{Kind: store.TokenAccess, Signature: "live", RequestID: "r2", ClientID: "c", Active: true, ExpiresAt: wall.Add(2 * time.Hour)},
 	} {
 		if err := app.Store.CreateToken(ctx, tok); err != nil {
 			t.Fatal(err)
@@ -54,7 +57,7 @@ func TestJanitorDeletesExpiredRows(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the janitor did not delete the expired token")
+			t.Fatal("the janitor did not delete the token expired by the App's clock")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -64,15 +67,21 @@ func TestJanitorDeletesExpiredRows(t *testing.T) {
 }
 
 // TestBootstrapAdminHasOTPFlag checks the first administrator must enroll an
-// authenticator, and that bootstrapping again creates nobody.
+// authenticator, is stamped by the App's clock, and that bootstrapping again
+// creates nobody.
 func TestBootstrapAdminHasOTPFlag(t *testing.T) {
-	app := openTestApp(t)
+	t.Parallel()
+	at := time.Date(2031, time.March, 4, 5, 6, 7, 0, time.UTC)
+	app := openTestApp(t, WithClock(func() time.Time { return at }))
 	u, err := app.Store.GetUserByUsername(context.Background(), BootstrapUsername)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !u.OTPRequired || u.Role != store.RoleAdmin || !u.Enabled || u.PasswordHash == "" {
 		t.Fatalf("bootstrap admin: %+v", u)
+	}
+	if !u.CreatedAt.Equal(at) {
+		t.Errorf("bootstrap admin created at %v, want the App's clock %v", u.CreatedAt, at)
 	}
 	if err := app.bootstrapAdmin(context.Background()); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestAPIRouting(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantProblem(t, e.api("GET", "/nothing-here", nil), http.StatusNotFound, "")
 		r := e.api("PUT", "/users", nil)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestAPIAudit(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("hal", "hal@example.com", store.RoleUser, false)
 		base := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)

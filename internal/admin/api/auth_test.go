@@ -13,6 +13,7 @@ import (
 )
 
 func TestAPIAuthorization(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		plain := e.CreateUser("pat", "pat@example.com", store.RoleUser, true)
 		userSession, noOTP, other := e.Session(plain.ID, "pwd", "otp"), e.Session(e.Admin.ID, "pwd"), e.Session(e.Admin.ID, "pwd", "otp")
@@ -85,6 +86,7 @@ func (s stubTokens) IntrospectAccessToken(context.Context, string) (string, []st
 }
 
 func TestAPIRefusesUserTokens(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.adminAPI.Tokens = stubTokens{err: oauth.ErrNotClientToken}
 		wantProblem(t, e.send(request{method: "GET", path: "/users", token: "a-user-token"}), http.StatusForbidden, "")

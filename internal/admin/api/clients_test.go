@@ -17,6 +17,7 @@ func clientBody(name string, redirects ...string) map[string]any {
 }
 
 func TestAPIClients(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		body := clientBody("Shop", "https://shop.example/cb", "http://127.0.0.1:8000/cb")
 		body["client_id"], body["skip_consent"] = "shop", true
@@ -114,6 +115,7 @@ func TestAPIClients(t *testing.T) {
 }
 
 func TestAPIClientBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantAPI(t, e.api("POST", "/clients", map[string]any{"client_id": "taken", "name": "Taken", "redirect_uris": []string{"https://t.example/cb"}}), http.StatusCreated)
 		with := func(k string, v any) map[string]any {
@@ -167,6 +169,7 @@ func providerBody(alias, issuerURL string) map[string]any {
 }
 
 func TestAPIProviders(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		upstream := admintest.DiscoveryServer(t)
 		body := providerBody("corp", upstream)
@@ -235,6 +238,7 @@ func TestAPIProviders(t *testing.T) {
 }
 
 func TestAPIProviderBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantAPI(t, e.api("POST", "/providers", providerBody("corp", "https://login.example")), http.StatusCreated)
 		with := func(k string, v any) map[string]any {
@@ -282,6 +286,7 @@ func TestAPIProviderBadInput(t *testing.T) {
 // as a resource server that may introspect any token; a public client, which
 // cannot authenticate to introspection, is refused the flag.
 func TestAPIClientIntrospectAny(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		rs := clientBody("API gateway", "https://gw.example/cb")
 		rs["client_id"], rs["introspect_any"] = "gateway", true

@@ -10,6 +10,7 @@ import (
 )
 
 func TestAPIIdentities(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("fay", "fay@example.com", store.RoleUser, false)
 		other := e.CreateUser("gus", "gus@example.com", store.RoleUser, false)

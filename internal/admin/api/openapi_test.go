@@ -38,6 +38,7 @@ func loadOpenAPI(t *testing.T) openAPIDoc {
 // TestOpenAPIMatchesRoutes checks that every documented operation is routed
 // to its own handler and every API route is documented.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	a := &API{}
 	mux := a.mux()
@@ -84,6 +85,7 @@ func examplePath(path string) string {
 // TestOpenAPIBodiesMatchDecoders checks that the documented request bodies
 // list exactly the fields the API accepts.
 func TestOpenAPIBodiesMatchDecoders(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	for schema, targets := range map[string]fieldTargets{
 		"UserCreate": userTargets(&admin.UserPatch{}), "UserPatch": userTargets(&admin.UserPatch{}),

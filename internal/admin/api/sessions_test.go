@@ -16,6 +16,7 @@ import (
 // a session opened under the old rules does not outlive the new ones; a
 // disabled user's refresh tokens are revoked as well.
 func TestNewRequirementsEndSessions(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		signedIn := func(u *store.User) string {
 			return e.Session(u.ID, "pwd")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestStats(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		now := time.Now().UTC()
 		e.Service.Now = func() time.Time { return now }

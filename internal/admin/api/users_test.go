@@ -12,6 +12,7 @@ import (
 )
 
 func TestAPIUsers(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.api("POST", "/users", map[string]any{"username": "alice", "email": "alice@example.com", "first_name": "Alice", "otp_required": true})
 		wantAPI(t, r, http.StatusCreated)
@@ -91,6 +92,7 @@ func TestAPIUsers(t *testing.T) {
 }
 
 func TestAPIUserListPaging(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		for _, n := range []string{"bob", "carol", "dave", "erin"} {
 			e.CreateUser(n, n+"@example.com", store.RoleUser, false)
@@ -123,6 +125,7 @@ func TestAPIUserListPaging(t *testing.T) {
 }
 
 func TestAPIUserBadInput(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.CreateUser("alice", "alice@example.com", store.RoleUser, false)
 		target := e.CreateUser("bob", "bob@example.com", store.RoleUser, true)
@@ -164,6 +167,7 @@ func TestAPIUserBadInput(t *testing.T) {
 }
 
 func TestAPILastAdminAndSelf(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		_, token := e.clientToken("Robot", Scope)
 		id := e.Admin.ID
@@ -213,6 +217,7 @@ func TestAPILastAdminAndSelf(t *testing.T) {
 // TestAPIUserByName: the API takes a username wherever it takes a user ID,
 // as the CLI does.
 func TestAPIUserByName(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("nadia", "nadia@example.com", store.RoleUser, true)
 		r := e.api("GET", "/users/nadia", nil)

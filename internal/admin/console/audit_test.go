@@ -10,6 +10,7 @@ import (
 )
 
 func TestAuditPage(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("ivy", "ivy@example.com", store.RoleUser, false)
 		base := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)

@@ -19,6 +19,7 @@ func clientForm(name string, redirects ...string) url.Values {
 var secretPattern = regexp.MustCompile(`id="client-secret">([^<]+)<`)
 
 func TestClientPages(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.Get("/admin/clients/new")
 		wantStatus(t, r, http.StatusOK)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestDashboard(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		now := time.Now().UTC()
 		e.Service.Now = func() time.Time { return now }

@@ -19,6 +19,7 @@ func providerForm(alias, issuerURL string) url.Values {
 }
 
 func TestProviderPages(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		upstream := admintest.DiscoveryServer(t)
 		wantStatus(t, e.Get("/admin/providers/new"), http.StatusOK)

@@ -21,6 +21,7 @@ import (
 )
 
 func TestAccess(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.GetAs("", "/admin/users")
 		if r.Status != http.StatusSeeOther || r.Location != "/login" {
@@ -67,6 +68,7 @@ func TestAccess(t *testing.T) {
 }
 
 func TestAddUser(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.Get("/admin/users/new")
 		wantStatus(t, r, http.StatusOK)
@@ -128,6 +130,7 @@ func TestAddUser(t *testing.T) {
 }
 
 func TestAddUserWithoutOTP(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantStatus(t, e.Post("/admin/users", userForm("bob", "bob@example.com", false, true)), http.StatusSeeOther)
 		u := e.UserByName("bob")
@@ -145,6 +148,7 @@ func TestAddUserWithoutOTP(t *testing.T) {
 }
 
 func TestAddUserDuplicate(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.CreateUser("alice", "alice@example.com", store.RoleUser, false)
 		n := e.CountUsers()
@@ -171,6 +175,7 @@ func TestAddUserDuplicate(t *testing.T) {
 }
 
 func TestAddUserValidation(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		n := e.CountUsers()
 		for _, tc := range []struct{ username, email, want string }{
@@ -210,6 +215,7 @@ func TestAddUserValidation(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		target := e.CreateUser("tom", "tom@example.com", store.RoleUser, true)
 		e.AddCredential(target.ID)
@@ -241,6 +247,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestOTPFlag(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("olga", "olga@example.com", store.RoleUser, true)
 		e.AddCredential(u.ID)
@@ -292,6 +299,7 @@ func TestOTPFlag(t *testing.T) {
 }
 
 func TestResetOTP(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("rita", "rita@example.com", store.RoleUser, true)
 		e.AddCredential(u.ID)
@@ -329,6 +337,7 @@ func TestResetOTP(t *testing.T) {
 }
 
 func TestResendLinks(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantStatus(t, e.Post("/admin/users", userForm("sam", "sam@example.com", true, true)), http.StatusSeeOther)
 		u := e.UserByName("sam")
@@ -369,6 +378,7 @@ func TestResendLinks(t *testing.T) {
 }
 
 func TestLinkRefusedWithoutEmailOrWhenDisabled(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("nomail", "", store.RoleUser, false)
 		r := e.Post("/admin/users/"+u.ID+"/send-setup", nil)
@@ -383,6 +393,7 @@ func TestLinkRefusedWithoutEmailOrWhenDisabled(t *testing.T) {
 }
 
 func TestMailFailure(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.Mail.Fail(fmt.Errorf("mail: send to x via smtp.example:587 (password=hunter2): %w",
 			&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}))
@@ -435,6 +446,7 @@ func TestMailErrorText(t *testing.T) {
 }
 
 func TestListSearchAndPaging(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		for i := 1; i <= 25; i++ {
 			e.CreateUser(fmt.Sprintf("user%02d", i), fmt.Sprintf("u%02d@example.com", i), store.RoleUser, false)
@@ -490,6 +502,7 @@ func TestListSearchAndPaging(t *testing.T) {
 }
 
 func TestEditUser(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("eve", "eve@example.com", store.RoleUser, false)
 		e.CreateUser("frank", "frank@example.com", store.RoleUser, false)
@@ -532,6 +545,7 @@ func TestEditUser(t *testing.T) {
 }
 
 func TestAdminCannotDisableSelf(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		r := e.Post("/admin/users/"+e.Admin.ID, userForm("root", "root@example.com", true, false))
 		wantStatus(t, r, http.StatusBadRequest)
@@ -545,6 +559,7 @@ func TestAdminCannotDisableSelf(t *testing.T) {
 }
 
 func TestUnknownUser(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		wantStatus(t, e.Get("/admin/users/nosuchuser"), http.StatusNotFound)
 		wantStatus(t, e.Post("/admin/users/nosuchuser", userForm("x", "x@example.com", false, true)), http.StatusNotFound)
@@ -555,6 +570,7 @@ func TestUnknownUser(t *testing.T) {
 }
 
 func TestBadBodies(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		n := e.CountUsers()
 		big := userForm("big", "big@example.com", false, true)
@@ -578,6 +594,7 @@ func TestBadBodies(t *testing.T) {
 }
 
 func TestUserPageRolesAndIdentities(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		u := e.CreateUser("jo", "jo@example.com", store.RoleUser, false)
 		alias, display, issuerURL, clientID := "corp", "Corp", "https://login.example", "authz-at-corp"

@@ -41,6 +41,7 @@ func rotateRC(ctx context.Context, s store.Store, old *store.OAuthToken, next st
 // Concurrent rotations of different grants never abort each other in
 // ReadCommitted transactions, where SERIALIZABLE ones do now and then.
 func TestReadCommittedRotationsDoNotConflict(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := context.Background()
 	const workers, rounds = 8, 25
@@ -75,6 +76,7 @@ func TestReadCommittedRotationsDoNotConflict(t *testing.T) {
 // The conditional deactivation alone keeps a refresh token single-use under
 // READ COMMITTED: of concurrent rotations of one token exactly one wins.
 func TestReadCommittedRotationIsSingleUse(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := context.Background()
 	for round := range 10 {

@@ -9,6 +9,7 @@ import (
 
 // The pool is large enough for concurrent requests unless the URL sizes it.
 func TestPoolSize(t *testing.T) {
+	t.Parallel()
 	raw := pgtest.URL(t)
 	if got := open(t, raw).Pool().Config().MaxConns; got < 16 {
 		t.Errorf("default pool size %d, want at least 16", got)

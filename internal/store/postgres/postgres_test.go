@@ -40,10 +40,12 @@ func newStore(t testing.TB) *postgres.Store {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
 func TestMigrateTwiceIsNoOp(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	s := newStore(t)
 	before, err := s.MigrationStatus(ctx)
@@ -65,6 +67,7 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 }
 
 func TestMigrationStatusBeforeMigrate(t *testing.T) {
+	t.Parallel()
 	s := open(t, pgtest.URL(t))
 	st, err := s.MigrationStatus(t.Context())
 	if err != nil {
@@ -104,6 +107,7 @@ func wantApplied(t *testing.T, st []migrations.Status) {
 // TestConcurrentMigrate starts several replicas against one empty database at
 // once, as a rolling deploy does; the advisory lock must let all of them succeed.
 func TestConcurrentMigrate(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	const n = 4
 	stores := make([]*postgres.Store, n)
@@ -136,6 +140,7 @@ func TestConcurrentMigrate(t *testing.T) {
 // TestConcurrentAddFailure checks that the upsert loses no failure under load
 // from several connections, which a read-modify-write would.
 func TestConcurrentAddFailure(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	const n = 40
 	var wg sync.WaitGroup
@@ -164,6 +169,7 @@ func TestConcurrentAddFailure(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	for _, c := range []struct {
@@ -202,6 +208,7 @@ func TestOpenErrors(t *testing.T) {
 // TestOpenWrongDatabase needs a server: it checks that an error reported by the
 // server itself (here: no such database) reaches the caller readably.
 func TestOpenWrongDatabase(t *testing.T) {
+	t.Parallel()
 	u, err := url.Parse(pgtest.URL(t))
 	if err != nil || u.Scheme == "" {
 		t.Skipf("%s is not a URL; this test rewrites the database in the path", pgtest.EnvURL)

@@ -8,7 +8,8 @@ import (
 )
 
 // The background checkpointer keeps the WAL small although commits
-// checkpoint only past 10000 pages.
+// checkpoint only past 10000 pages. Not parallel: it changes
+// checkpointEvery, which every store's checkpointer reads.
 func TestCheckpointerBoundsTheWAL(t *testing.T) {
 	old := checkpointEvery
 	checkpointEvery = 10 * time.Millisecond

@@ -38,10 +38,12 @@ func newStore(tb testing.TB) *Store {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
 func TestMigrateTwiceIsNoop(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	s := open(t, filepath.Join(t.TempDir(), "authz.db"))
 	want, err := migrations.List("sqlite")
@@ -92,6 +94,7 @@ func status(t *testing.T, s *Store) []migrations.Status {
 }
 
 func TestMigrateRefusesNewerDatabase(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	if _, err := s.write.ExecContext(t.Context(),
 		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 1)`); err != nil {
@@ -106,6 +109,7 @@ func TestMigrateRefusesNewerDatabase(t *testing.T) {
 }
 
 func TestReopenKeepsData(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "authz.db")
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -132,6 +136,7 @@ func TestReopenKeepsData(t *testing.T) {
 }
 
 func TestPragmas(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
 	for _, c := range []struct {
@@ -153,6 +158,7 @@ func TestPragmas(t *testing.T) {
 }
 
 func TestOpenRejectsOddPaths(t *testing.T) {
+	t.Parallel()
 	for _, p := range []string{"", ":memory:", "/tmp/a?mode=memory"} {
 		if s, err := Open(t.Context(), p); err == nil {
 			s.Close()

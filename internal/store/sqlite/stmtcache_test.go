@@ -13,6 +13,7 @@ import (
 // A statement first needed inside a transaction must not wait for the write
 // connection the transaction holds; it is cached once the connection is free.
 func TestStatementFirstUsedInTransaction(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -56,6 +57,7 @@ func cached(c *stmtCache, prefix string) bool {
 // Cached statements are shared by concurrent readers and writers, inside and
 // outside transactions (run with -race).
 func TestStatementCacheConcurrency(t *testing.T) {
+	t.Parallel()
 	s := newStore(t)
 	ctx := context.Background()
 	var wg sync.WaitGroup

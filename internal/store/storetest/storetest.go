@@ -22,7 +22,8 @@ import (
 // Run runs the conformance suite against the backend that newStore makes.
 // newStore must return a fresh, empty, migrated store and register its own
 // cleanup with t; the suite calls it once for every leaf test, so tests never
-// see each other's rows.
+// see each other's rows, and from parallel tests, so it must be safe for
+// concurrent use.
 //
 // Besides what store.go states, the suite holds a backend to these rules:
 //   - Get, Update and Delete of a missing row wrap store.ErrNotFound, also
@@ -70,20 +71,30 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Expiry", expiryTests},
 		{"Concurrency", concurrencyTests},
 	}
+	// Every leaf test has a store of its own, so all of them run in parallel.
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
+			t.Parallel()
 			for _, tc := range a.tests {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.fn(t, newStore(t))
+				})
 			}
 		})
 	}
 	t.Run("ClientCache", func(t *testing.T) {
+		t.Parallel()
 		cached := func(t *testing.T) store.Store { return store.CacheClients(newStore(t), longTTL) }
 		for _, tc := range slices.Concat(clientTests, txTests, retryTests) {
-			t.Run(tc.name, func(t *testing.T) { tc.fn(t, cached(t)) })
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				tc.fn(t, cached(t))
+			})
 		}
 		for _, tc := range cacheTests {
 			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
 				backend := newStore(t)
 				tc.fn(t, backend, store.CacheClients(backend, longTTL))
 			})

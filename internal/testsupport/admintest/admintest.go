@@ -68,6 +68,7 @@ type Env struct {
 // on the server's mux and returns the test's own view of the Env.
 func ForEachStore[E any](t *testing.T, mount func(e *Env, mux *http.ServeMux) E, fn func(t *testing.T, e E)) {
 	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
 		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
 		if err != nil {
 			t.Fatalf("sqlite.Open: %v", err)
@@ -79,6 +80,7 @@ func ForEachStore[E any](t *testing.T, mount func(e *Env, mux *http.ServeMux) E,
 		fn(t, start(t, s, mount))
 	})
 	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
 		// Not t.Context(): the pool must outlive the test body until Cleanup.
 		s, err := postgres.Open(context.Background(), pgtest.URL(t))
 		if err != nil {
