@@ -86,6 +86,12 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		usage(stderr)
 		return exitConfig
 	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		// Asked for: the usage is the answer, on stdout, and no error.
+		usage(stdout)
+		return 0
+	}
 	var cmd *command
 	for i := range commands {
 		if commands[i].name == args[0] {

@@ -577,3 +577,18 @@ func TestMetricsListener(t *testing.T) {
 		t.Errorf("metrics address in use: exit %d, %q", code, stderr)
 	}
 }
+
+// TestHelp: asking for help is no error: the usage goes to stdout, exit 0;
+// an unknown command still fails with the usage on stderr.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"--help", "-h", "help"} {
+		stdout, stderr, code := runAuthz(t, t.TempDir(), nil, arg)
+		if code != 0 || !strings.Contains(stdout, "usage: authz <command>") || !strings.Contains(stdout, "serve") || stderr != "" {
+			t.Errorf("authz %s: exit %d, stdout %q, stderr %q", arg, code, stdout, stderr)
+		}
+	}
+	if _, stderr, code := runAuthz(t, t.TempDir(), nil, "frobnicate"); code == 0 || !strings.Contains(stderr, "unknown command") {
+		t.Errorf("unknown command: exit %d, stderr %q", code, stderr)
+	}
+}
