@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authz/authz/internal/mail"
 	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
@@ -255,4 +256,21 @@ func TestAdminCommandUsage(t *testing.T) {
 	c.fails(2, "flag provided but not defined", "client", "list", "--nope")
 	c.fails(2, "unexpected argument", "idp", "list", "extra")
 	c.fails(2, "--limit must be from 1 to 100", "user", "list", "--limit", "101")
+}
+
+// TestCLIMailInDevOutbox: in dev mode without SMTP, the set-up e-mail of a
+// user created with the CLI lands in the same outbox as the server's, so the
+// running server's /dev/mail shows it.
+func TestCLIMailInDevOutbox(t *testing.T) {
+	t.Parallel()
+	c := &cli{t: t, dir: t.TempDir(), env: []string{"AUTHZ_DEV=true"}}
+	var u cliUser
+	c.ok(&u, "user", "create", "--username", "devi", "--email", "devi@example.com", "--output", "json")
+	if u.SetupEmail != "sent" {
+		t.Fatalf("dev mode: setup e-mail %q", u.SetupEmail)
+	}
+	msgs := mail.NewFileOutbox(filepath.Join(c.dir, "data", "dev-mail.jsonl"), 50).Messages()
+	if len(msgs) != 1 || msgs[0].To != "devi@example.com" || !strings.Contains(msgs[0].Text, "/link/") {
+		t.Fatalf("the server's outbox holds %+v", msgs)
+	}
 }

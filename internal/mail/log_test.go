@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -109,4 +111,27 @@ func subjects(ms []Message) []string {
 		out = append(out, m.Subject)
 	}
 	return out
+}
+
+// TestFileOutboxIsShared: two processes' outboxes on one file (the server's
+// and the CLI's) see each other's messages, newest first, the last n only,
+// and the file is private.
+func TestFileOutboxIsShared(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dev-mail.jsonl")
+	server, cli := NewFileOutbox(path, 2), NewFileOutbox(path, 2)
+	for i, o := range []*Outbox{server, cli, cli} {
+		if err := NewLogSender(slog.New(slog.DiscardHandler), o).Send(context.Background(), Message{To: "a@example.com", Subject: fmt.Sprint(i), Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := server.Messages()
+	if len(got) != 2 || got[0].Subject != "2" || got[1].Subject != "1" {
+		t.Fatalf("server sees %v, want 2 1", subjects(got))
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("outbox file mode: %v %v", fi.Mode(), err)
+	}
+	if msgs := NewFileOutbox(filepath.Join(t.TempDir(), "none"), 5).Messages(); len(msgs) != 0 {
+		t.Errorf("a missing file shows %v", msgs)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -218,7 +219,11 @@ func (a *App) buildMail() error {
 	cfg := a.Config
 	if cfg.SMTPHost == "" {
 		if cfg.Dev {
-			a.Outbox = mail.NewOutbox(50)
+			// In the data directory, so that the CLI's mail shows here too.
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+			}
+			a.Outbox = mail.NewFileOutbox(filepath.Join(cfg.DataDir, "dev-mail.jsonl"), 50)
 		}
 		if !cfg.Dev {
 			a.Log.Warn("e-mail is not configured (smtp.host): set-up and reset links cannot be sent")
