@@ -2,6 +2,10 @@
 #   make run    serve on the embedded SQLite store in ./data
 #   make test   run the whole test suite
 GO        ?= go
+# go.mod's toolchain line names the Go release with the latest security
+# fixes (govulncheck checks the standard library too); auto lets an older
+# installed go fetch it from the module proxy, as go does by default.
+export GOTOOLCHAIN ?= auto
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 TEST_FLAGS ?= -timeout 20m -parallel 4
