@@ -85,7 +85,9 @@ func TestSeedThenRun(t *testing.T) {
 		t.Fatalf("seed: exit %d\n%s%s", code, out, stderr)
 	}
 	serve(t, ln, cfgArgs)
-	code, out, stderr := runCLI("run", "--target", target, "--scenario", "login", "--duration", "1s", "--workers", "2", "--seed", seedPath, "--json")
+	// Long enough for a login to finish under the race detector on a busy
+	// machine: one still in flight at the end counts as neither.
+	code, out, stderr := runCLI("run", "--target", target, "--scenario", "login", "--duration", "5s", "--workers", "2", "--seed", seedPath, "--json")
 	if code != 0 {
 		t.Fatalf("run: exit %d %s", code, stderr)
 	}
