@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,9 @@ type checkpointer struct {
 	db   *sql.DB
 	stop context.CancelFunc
 	done chan struct{}
+	// runs counts the checkpoints tried, so a test can wait for the next
+	// one instead of guessing how long the machine takes.
+	runs atomic.Int64
 }
 
 func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) {
@@ -53,6 +57,7 @@ func (c *checkpointer) loop(ctx context.Context) {
 			// A failed or partial checkpoint is retried at the next tick; the
 			// WAL keeps every commit safe meanwhile.
 			_, _ = c.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			c.runs.Add(1)
 		}
 	}
 }

@@ -28,7 +28,14 @@ func TestCheckpointerBoundsTheWAL(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		// Wait for two checkpoints after the round (the first may have
+		// begun before its last commit), however busy the machine is.
+		for want, deadline := s.ckpt.runs.Load()+2, time.Now().Add(10*time.Second); s.ckpt.runs.Load() < want; {
+			if time.Now().After(deadline) {
+				t.Fatal("the checkpointer did not run for 10 s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	fi, err := os.Stat(path + "-wal")
 	if err != nil {
