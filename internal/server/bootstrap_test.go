@@ -2,10 +2,7 @@ package server
 
 import (
 	"bytes"
-	"context"
-	"flag"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authz/authz/internal/config"
 	"github.com/authz/authz/internal/mfa"
 )
 
@@ -63,21 +59,8 @@ func newBrowserOf(t *testing.T, srv *httptest.Server) *browserOf {
 // the administrator's own password, and the printed one stops working.
 func TestBootstrapPasswordWorksOnce(t *testing.T) {
 	t.Parallel()
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	l := config.Register(fs)
-	if err := fs.Parse([]string{"--data-dir", t.TempDir(), "--password-memory-kib", "1024", "--password-iterations", "1"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := l.Load(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
 	var console bytes.Buffer
-	app, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), &console)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
+	app := openApp(t, nil, &console)
 	m := regexp.MustCompile(`one-time password: (\S+)`).FindStringSubmatch(console.String())
 	if m == nil {
 		t.Fatalf("no password printed:\n%s", console.String())

@@ -15,16 +15,25 @@ import (
 
 func openTestApp(t *testing.T, opts ...Option) *App {
 	t.Helper()
+	return openApp(t, nil, io.Discard, opts...)
+}
+
+// openApp opens an App on a fresh SQLite data directory with cheap password
+// hashing and the configuration flags args; the bootstrap password goes to
+// console.
+func openApp(t *testing.T, args []string, console io.Writer, opts ...Option) *App {
+	t.Helper()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	l := config.Register(fs)
-	if err := fs.Parse([]string{"--data-dir", t.TempDir(), "--password-memory-kib", "1024", "--password-iterations", "1"}); err != nil {
+	base := []string{"--data-dir", t.TempDir(), "--password-memory-kib", "1024", "--password-iterations", "1"}
+	if err := fs.Parse(append(base, args...)); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := l.Load(func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard, opts...)
+	app, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), console, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

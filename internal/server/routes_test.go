@@ -1,10 +1,7 @@
 package server
 
 import (
-	"context"
-	"flag"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/authz/authz/internal/admin/api"
-	"github.com/authz/authz/internal/config"
 )
 
 // route is one method and path pattern of docs/design.md's route table.
@@ -70,31 +66,12 @@ func samplePath(pattern string) string {
 	return p
 }
 
-func openDevApp(t *testing.T) *App {
-	t.Helper()
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	l := config.Register(fs)
-	if err := fs.Parse([]string{"--data-dir", t.TempDir(), "--dev", "--password-memory-kib", "1024", "--password-iterations", "1"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := l.Load(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
-	return app
-}
-
 // TestRouteTableIsTrue: every route docs/design.md lists is served, with
 // exactly that method and pattern; the admin API's routes, behind its own
 // router, answer an anonymous call with 401, never 404 or 405.
 func TestRouteTableIsTrue(t *testing.T) {
 	t.Parallel()
-	app := openDevApp(t)
+	app := openApp(t, []string{"--dev"}, io.Discard)
 	mux, h := app.routes(), app.Handler()
 	for _, rt := range documentedRoutes(t) {
 		req := httptest.NewRequest(rt.method, samplePath(rt.pattern), nil)
