@@ -238,6 +238,9 @@ func TestAPIUserByName(t *testing.T) {
 		}
 		wantAPI(t, e.api("GET", "/users/nadia/identities", nil), http.StatusOK)
 		wantProblem(t, e.api("GET", "/users/nobody-by-that-name", nil), http.StatusNotFound, "")
+		// A key no row can hold (NUL, invalid UTF-8) names nobody, on every store.
+		wantProblem(t, e.api("GET", "/users/bad%00name", nil), http.StatusNotFound, "")
+		wantProblem(t, e.api("GET", "/users/bad%FFname", nil), http.StatusNotFound, "")
 		wantAPI(t, e.api("DELETE", "/users/nadia", nil), http.StatusNoContent)
 		if e.CountUsers() != 1 {
 			t.Error("DELETE by username deleted nothing")
