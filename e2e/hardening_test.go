@@ -154,7 +154,7 @@ func TestIntrospectionRefusesBearerCallers(t *testing.T) {
 // A sign-in submitted twice at once (a double click) passes the password
 // check in both requests, but the login transaction finishes once: one answer
 // carries an authorization code, the other says the login was already
-// completed. The same claim stops a login that a logout or a denial overtook.
+// completed, as does a third submit after it. The same claim stops a login that a logout or a denial overtook.
 func TestLoginTransactionFinishesOnce(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
@@ -174,13 +174,23 @@ func TestLoginTransactionFinishesOnce(t *testing.T) {
 			code, body string
 			err        error
 		}
-		answers := make([]answer, 2)
+		// The third submit comes after the login finished, from a tab that
+		// still holds the cookies the form was served with, as a late double
+		// click does: the login is gone, and it must be told so.
+		targetURL, _ := url.Parse(target)
+		lateTab := newBrowser(t)
+		lateTab.client.Jar.SetCookies(targetURL, b.client.Jar.Cookies(targetURL))
+		answers := make([]answer, 3)
 		var wg sync.WaitGroup
 		for i := range answers {
-			wg.Go(func() {
+			submit := func() {
 				req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				resp, err := b.client.Do(req)
+				client := b.client
+				if i == 2 {
+					client = lateTab.client
+				}
+				resp, err := client.Do(req)
 				if err != nil {
 					answers[i].err = err
 					return
@@ -191,9 +201,14 @@ func TestLoginTransactionFinishesOnce(t *testing.T) {
 				if loc, err := resp.Location(); err == nil && loc.Host == "127.0.0.1:9" {
 					answers[i].code = loc.Query().Get("code")
 				}
-			})
+			}
+			if i < 2 {
+				wg.Go(submit)
+				continue
+			}
+			wg.Wait()
+			submit()
 		}
-		wg.Wait()
 		codes := 0
 		for _, a := range answers {
 			switch {
@@ -206,7 +221,7 @@ func TestLoginTransactionFinishesOnce(t *testing.T) {
 			}
 		}
 		if codes != 1 {
-			t.Fatalf("%d of two concurrent submits got an authorization code, want exactly 1", codes)
+			t.Fatalf("%d of three submits got an authorization code, want exactly 1", codes)
 		}
 	})
 }

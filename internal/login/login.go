@@ -123,10 +123,6 @@ func (p *Pipeline) loadingTransaction(h stepHandler, load func(*http.Request) (*
 			return
 		}
 		lt, err := load(r)
-		if errors.Is(err, errForgedPending) {
-			p.showPendingWith(w, r, msgBadForm, http.StatusForbidden)
-			return
-		}
 		if errors.Is(err, errNoTransaction) {
 			p.expired(w, r)
 			return

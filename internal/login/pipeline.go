@@ -269,11 +269,6 @@ func pendingCSRF(id string) string {
 // showPending renders the sign-in form of a pending login, setting its cookie
 // when the browser has none.
 func (p *Pipeline) showPending(w http.ResponseWriter, r *http.Request) {
-	p.showPendingWith(w, r, "", http.StatusOK)
-}
-
-// showPendingWith is showPending with a message and status.
-func (p *Pipeline) showPendingWith(w http.ResponseWriter, r *http.Request, msg string, status int) {
 	var id string
 	if c, err := r.Cookie(session.TransactionCookie); err == nil && c.Value != "" && len(c.Value) <= 128 {
 		id = session.TokenID(c.Value)
@@ -283,17 +278,15 @@ func (p *Pipeline) showPendingWith(w http.ResponseWriter, r *http.Request, msg s
 		p.Sessions.SetCookie(w, session.TransactionCookie, token, p.now().Add(p.TransactionTTL))
 	}
 	lt := &store.LoginTransaction{ID: id, CSRF: pendingCSRF(id), Purpose: store.PurposeLogin}
-	p.showPassword(w, r, &state{lt: lt}, msg, status)
+	p.showPassword(w, r, &state{lt: lt}, "", http.StatusOK)
 }
 
-// errForgedPending is a sign-in form posted with a pending login's cookie
-// but without that login's CSRF secret.
-var errForgedPending = errors.New("login: form without the pending login's CSRF secret")
-
 // storePending stores the pending login of the request's cookie when the
-// posted form proves it came from that login's page. Without a cookie, or
-// when the ID was stored before (an expired login), it is errNoTransaction;
-// with a cookie but not its secret, errForgedPending.
+// posted form proves it came from that login's page. Anything else is
+// errNoTransaction: no cookie, an ID stored before, or a form without the
+// pending secret, which is the page of a stored login that has since expired
+// or finished (the second of a double-clicked submit) when it is not forged;
+// either way nothing is stored and nobody is signed in.
 func (p *Pipeline) storePending(r *http.Request) (*store.LoginTransaction, error) {
 	c, err := r.Cookie(session.TransactionCookie)
 	if err != nil || c.Value == "" {
@@ -301,7 +294,7 @@ func (p *Pipeline) storePending(r *http.Request) (*store.LoginTransaction, error
 	}
 	id := session.TokenID(c.Value)
 	if got := r.PostFormValue("csrf"); subtle.ConstantTimeCompare([]byte(got), []byte(pendingCSRF(id))) != 1 {
-		return nil, errForgedPending
+		return nil, errNoTransaction
 	}
 	now := p.now()
 	lt := &store.LoginTransaction{ID: id, CSRF: pendingCSRF(id), Purpose: store.PurposeLogin, CreatedAt: now, ExpiresAt: now.Add(p.TransactionTTL)}
