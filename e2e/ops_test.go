@@ -369,10 +369,11 @@ func TestCrossOriginFormPostIsRefused(t *testing.T) {
 			t.Errorf("%s: %d", name, got.Status)
 		}
 	}
-	// A missing or forged CSRF field re-renders the form with a message.
+	// A missing or forged CSRF field is refused as a login that has gone,
+	// which is what the page of a finished login posted late looks like.
 	form.Set("csrf", "forged")
 	form.Set("username", "x")
-	if got := b.post(in.URL+"/login/password", form); got.Status != http.StatusForbidden || !strings.Contains(got.Body, "out of date") {
+	if got := b.post(in.URL+"/login/password", form); got.Status != http.StatusForbidden || !strings.Contains(got.Body, "expired or was already completed") {
 		t.Errorf("forged csrf: %d", got.Status)
 	}
 	form.Del("csrf")

@@ -123,6 +123,10 @@ func (p *Pipeline) loadingTransaction(h stepHandler, load func(*http.Request) (*
 			return
 		}
 		lt, err := load(r)
+		if errors.Is(err, errNotPendingForm) {
+			p.gone(w, r, http.StatusForbidden)
+			return
+		}
 		if errors.Is(err, errNoTransaction) {
 			p.expired(w, r)
 			return
@@ -198,7 +202,13 @@ func (p *Pipeline) fail(w http.ResponseWriter, r *http.Request, err error) {
 // expired tells the browser its LT is gone.
 func (p *Pipeline) expired(w http.ResponseWriter, r *http.Request) {
 	p.Sessions.SetCookie(w, session.TransactionCookie, "", time.Time{})
-	p.render(w, r, http.StatusBadRequest, views.ErrorPage("Login timed out",
+	p.gone(w, r, http.StatusBadRequest)
+}
+
+// gone says the login is gone without touching the cookie: a forged post must
+// not end the pending login of the browser it was sent from.
+func (p *Pipeline) gone(w http.ResponseWriter, r *http.Request, status int) {
+	p.render(w, r, status, views.ErrorPage("Login timed out",
 		"Your login attempt has expired or was already completed. Return to the application and sign in again.", "/account", "Go to your account"))
 }
 

@@ -230,7 +230,7 @@ func TestPageViewsStoreNoLogin(t *testing.T) {
 }
 
 // TestPendingLoginNeedsItsOwnForm: a post without the page's CSRF secret, or
-// with another browser's, stores nothing and signs nobody in: it is answered
+// with another browser's, stores nothing and signs nobody in: it is refused
 // as a login that expired or finished, which is what such a form is when it
 // is not forged (the page of a stored login that has gone).
 func TestPendingLoginNeedsItsOwnForm(t *testing.T) {
@@ -246,8 +246,8 @@ func TestPendingLoginNeedsItsOwnForm(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "expired or was already completed") {
-				t.Errorf("csrf %q: %d, want 400 and the expired page:\n%.300s", csrf, resp.StatusCode, body)
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "expired or was already completed") {
+				t.Errorf("csrf %q: %d, want 403 and the expired page:\n%.300s", csrf, resp.StatusCode, body)
 			}
 			if _, err := st.GetLoginTransaction(context.Background(), session.TokenID("my token"), time.Now()); err == nil {
 				t.Errorf("csrf %q stored a login transaction", csrf)

@@ -281,12 +281,16 @@ func (p *Pipeline) showPending(w http.ResponseWriter, r *http.Request) {
 	p.showPassword(w, r, &state{lt: lt}, "", http.StatusOK)
 }
 
+// errNotPendingForm is a sign-in form posted with a pending login's cookie
+// but without that login's CSRF secret: forged, or the page of a stored login
+// that has since expired or finished (the late half of a double click). The
+// two cannot be told apart, and both are refused as a login that has gone.
+var errNotPendingForm = errors.New("login: form without the pending login's CSRF secret")
+
 // storePending stores the pending login of the request's cookie when the
-// posted form proves it came from that login's page. Anything else is
-// errNoTransaction: no cookie, an ID stored before, or a form without the
-// pending secret, which is the page of a stored login that has since expired
-// or finished (the second of a double-clicked submit) when it is not forged;
-// either way nothing is stored and nobody is signed in.
+// posted form proves it came from that login's page. Without a cookie, or
+// when the ID was stored before (an expired login), it is errNoTransaction;
+// with a cookie but not its secret, errNotPendingForm.
 func (p *Pipeline) storePending(r *http.Request) (*store.LoginTransaction, error) {
 	c, err := r.Cookie(session.TransactionCookie)
 	if err != nil || c.Value == "" {
@@ -294,7 +298,7 @@ func (p *Pipeline) storePending(r *http.Request) (*store.LoginTransaction, error
 	}
 	id := session.TokenID(c.Value)
 	if got := r.PostFormValue("csrf"); subtle.ConstantTimeCompare([]byte(got), []byte(pendingCSRF(id))) != 1 {
-		return nil, errNoTransaction
+		return nil, errNotPendingForm
 	}
 	now := p.now()
 	lt := &store.LoginTransaction{ID: id, CSRF: pendingCSRF(id), Purpose: store.PurposeLogin, CreatedAt: now, ExpiresAt: now.Add(p.TransactionTTL)}
