@@ -18,6 +18,7 @@ import (
 
 	"github.com/authz/authz/internal/server"
 	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/testsupport/testkeys"
 )
 
 // tokenError posts form to the token endpoint and returns the status and the
@@ -323,7 +324,7 @@ func FuzzTokenForm(f *testing.F) {
 // has the callback registered.
 func fuzzHandler(f *testing.F) http.Handler {
 	cfg := loadConfig(f, "--data-dir", f.TempDir(), "--password-memory-kib", "1024", "--password-iterations", "1")
-	app, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	app, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard, server.WithKeyGenerator(testkeys.Generator()))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/testsupport/testkeys"
 )
 
 // backends are the stores every end-to-end test runs on.
@@ -103,7 +104,7 @@ func startServerClock(t *testing.T, clk *clock, dir, host string, args ...string
 	cfg := loadConfig(t, append([]string{"--data-dir", dir, "--issuer", issuer, "--listen", ln.Addr().String(),
 		"--password-memory-kib", "1024", "--password-iterations", "1"}, args...)...)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := server.Open(context.Background(), cfg, log, io.Discard, server.WithClock(clk.now))
+	app, err := server.Open(context.Background(), cfg, log, io.Discard, server.WithClock(clk.now), server.WithKeyGenerator(testkeys.Generator()))
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

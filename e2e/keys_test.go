@@ -16,6 +16,7 @@ import (
 	"github.com/authz/authz/internal/config"
 	"github.com/authz/authz/internal/server"
 	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/testsupport/testkeys"
 )
 
 // keyClock is the clock of the signing keys of one or more replicas: real
@@ -62,7 +63,7 @@ func TestReplicasStartingTogetherShareOneKey(t *testing.T) {
 	for i, cfg := range cfgs {
 		wg.Go(func() {
 			<-start
-			apps[i], errs[i] = server.Open(context.Background(), cfg, log, io.Discard)
+			apps[i], errs[i] = server.Open(context.Background(), cfg, log, io.Discard, server.WithKeyGenerator(testkeys.Generator()))
 		})
 	}
 	close(start)

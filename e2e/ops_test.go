@@ -28,6 +28,7 @@ import (
 	"github.com/authz/authz/internal/server"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/testsupport/testkeys"
 )
 
 func TestTokensSignedBeforeKeyRotationStillVerify(t *testing.T) {
@@ -259,7 +260,7 @@ func TestHTTPSAndSecureCookies(t *testing.T) {
 	ln.Close()
 	cfg := loadConfig(t, "--data-dir", dir, "--listen", addr, "--issuer", "https://"+addr, "--tls-cert-file", certFile, "--tls-key-file", keyFile,
 		"--password-memory-kib", "1024", "--password-iterations", "1")
-	app, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	app, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard, server.WithKeyGenerator(testkeys.Generator()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"errors"
@@ -61,7 +62,9 @@ type App struct {
 	Metrics *metrics.Recorder
 
 	// now is the clock of every time check authz makes itself; see WithClock.
-	now         func() time.Time
+	now func() time.Time
+	// generateKey makes signing keys; see WithKeyGenerator.
+	generateKey func(alg string) (crypto.Signer, error)
 	janitorStop context.CancelFunc
 	janitorDone chan struct{}
 }
@@ -117,7 +120,15 @@ func deriveKey(master []byte, purpose string) []byte {
 type Option func(*options)
 
 type options struct {
-	now func() time.Time
+	now         func() time.Time
+	generateKey func(alg string) (crypto.Signer, error)
+}
+
+// WithKeyGenerator makes the App's signing keys with generate instead of
+// fresh random keys (oauth.KeySet.Generate): tests that start many servers
+// share keys this way.
+func WithKeyGenerator(generate func(alg string) (crypto.Signer, error)) Option {
+	return func(o *options) { o.generateKey = generate }
 }
 
 // WithClock makes the App read the time from now instead of time.Now wherever
@@ -171,7 +182,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator
 	if err := st.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, Store: store.CacheClients(st, clientCacheTTL), Sealer: sealer, Console: console, now: o.now}
+	a := &App{Config: cfg, Log: log, Store: store.CacheClients(st, clientCacheTTL), Sealer: sealer, Console: console, now: o.now, generateKey: o.generateKey}
 	a.Metrics = newRecorder(st)
 	if err := a.build(ctx, master); err != nil {
 		return nil, err
@@ -182,6 +193,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, st migrator
 func (a *App) build(ctx context.Context, master []byte) error {
 	cfg := a.Config
 	a.Keys = oauth.NewKeySet(a.Store, a.Sealer)
+	a.Keys.Generate = a.generateKey
 	if err := a.Keys.Ensure(ctx, cfg.SigningAlgorithm); err != nil {
 		return err
 	}

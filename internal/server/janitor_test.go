@@ -11,6 +11,7 @@ import (
 
 	"github.com/authz/authz/internal/config"
 	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/testsupport/testkeys"
 )
 
 func openTestApp(t *testing.T, opts ...Option) *App {
@@ -33,7 +34,7 @@ func openApp(t *testing.T, args []string, console io.Writer, opts ...Option) *Ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), console, opts...)
+	app, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), console, append([]Option{WithKeyGenerator(testkeys.Generator())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -171,7 +171,9 @@ func TestRevocationCatchesRotationInFlight(t *testing.T) {
 	}
 }
 
-// waitingOnLock is closed once a statement in s's database waits for a lock.
+// waitingOnLock is closed once a statement of s's sessions waits for a lock:
+// pgtest names them by their schema (application_name), and other tests
+// share the database.
 func waitingOnLock(t *testing.T, s *postgres.Store) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() {
@@ -179,7 +181,8 @@ func waitingOnLock(t *testing.T, s *postgres.Store) <-chan struct{} {
 		for t.Context().Err() == nil {
 			var n int
 			err := s.Pool().QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
-				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+				WHERE datname = current_database() AND application_name = current_setting('application_name')
+				AND wait_event_type = 'Lock'`).Scan(&n)
 			if err != nil || n > 0 {
 				return
 			}

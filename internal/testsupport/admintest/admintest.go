@@ -37,6 +37,7 @@ import (
 	"github.com/authz/authz/internal/store/postgres"
 	"github.com/authz/authz/internal/store/sqlite"
 	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/testsupport/testkeys"
 )
 
 // Issuer is the public base URL of the server under test; e-mailed links
@@ -129,6 +130,7 @@ func start[E any](t *testing.T, st store.Store, mount func(e *Env, mux *http.Ser
 func newProvider(t *testing.T, st store.Store, sealer *seal.Sealer, sessions *session.Manager, p *login.Pipeline, log *slog.Logger) *oauth.Provider {
 	t.Helper()
 	keys := oauth.NewKeySet(st, sealer)
+	keys.Generate = testkeys.Generator()
 	if err := keys.Ensure(context.Background(), "ES256"); err != nil {
 		t.Fatalf("signing key: %v", err)
 	}

@@ -3,6 +3,7 @@ package pgcluster_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,50 @@ func TestCreateDatabase(t *testing.T) {
 				t.Fatal("the dropped database still accepts connections")
 			}
 		})
+	}
+}
+
+// CreateSchema gives a test tables of its own in a shared database: what one
+// schema's sessions create, another's do not see, and drop removes it all.
+func TestCreateSchema(t *testing.T) {
+	server := os.Getenv(pgtest.EnvURL)
+	pgtest.URL(t) // skips or fails as every PostgreSQL test does without a server
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, dropA, err := pgcluster.CreateSchema(ctx, server, "authz_cs_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, dropB, err := pgcluster.CreateSchema(ctx, server, "authz_cs_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dropB(ctx)
+	connA, err := pgx.Connect(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer connA.Close(ctx)
+	if _, err := connA.Exec(ctx, `CREATE TABLE mine (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	connB, err := pgx.Connect(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer connB.Close(ctx)
+	if _, err := connB.Exec(ctx, `SELECT * FROM mine`); err == nil {
+		t.Fatal("another schema's session sees the table")
+	}
+	var app string
+	if err := connA.QueryRow(ctx, `SELECT current_setting('application_name')`).Scan(&app); err != nil || !strings.HasPrefix(app, "authz_cs_") {
+		t.Fatalf("application_name %q, %v: want the schema's name", app, err)
+	}
+	if err := dropA(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := connB.QueryRow(ctx, `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, app).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after drop: %d schemas named %s, %v", n, app, err)
 	}
 }

@@ -39,10 +39,15 @@ const SkipMessage = "PostgreSQL tests skipped: set " + EnvURL +
 // test instead of hanging it until the go test timeout.
 const adminTimeout = time.Minute
 
-// URL creates a fresh, empty database for the calling test and returns its URL.
-// The database is dropped when the test ends, even if connections to it are
-// still open. Without AUTHZ_TEST_DATABASE_URL the test is skipped, or fails when
+// URL creates a fresh, empty schema for the calling test in the database
+// AUTHZ_TEST_DATABASE_URL names, and returns a URL whose sessions use it (its
+// search_path). The schema is dropped when the test ends. Without
+// AUTHZ_TEST_DATABASE_URL the test is skipped, or fails when
 // AUTHZ_REQUIRE_POSTGRES=1.
+//
+// Tests share what PostgreSQL keeps per database: advisory locks (Migrate's
+// and the signing keys' take turns across tests) and pg_stat_activity, where
+// a test finds its own sessions by application_name, the schema's name.
 func URL(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv(EnvURL)
@@ -54,7 +59,8 @@ func URL(t testing.TB) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
-	u, drop, err := pgcluster.CreateDatabase(ctx, admin, "authz_test_")
+	u, drop, err := pgcluster.CreateSchema(ctx, admin, "authz_test_")
+
 	if err != nil {
 		t.Fatalf("pgtest: %s: %v", EnvURL, err)
 	}
