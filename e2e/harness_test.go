@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,7 @@ import (
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 	"github.com/authz/authz/internal/testsupport/testkeys"
 )
 
@@ -77,10 +79,13 @@ type instance struct {
 func startServer(t *testing.T, backend string, extra ...string) *instance {
 	t.Helper()
 	var args []string
+	dir := t.TempDir()
 	if backend == "postgres" {
 		args = append(args, "--database-url", pgtest.URL(t))
+	} else {
+		sqlitetest.Place(t, filepath.Join(dir, "authz.db"))
 	}
-	return startServerArgs(t, t.TempDir(), "127.0.0.1", append(args, extra...)...)
+	return startServerArgs(t, dir, "127.0.0.1", append(args, extra...)...)
 }
 
 // startServerArgs runs authz with its data in dir, addressed by host (its

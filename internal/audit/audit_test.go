@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 )
 
 func TestTypesSortedUniqueAndNamed(t *testing.T) {
@@ -38,14 +37,7 @@ func TestTypesSortedUniqueAndNamed(t *testing.T) {
 
 func TestRecordStampsTheClientAddress(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Open(t)
 	ctx = clientip.NewContext(ctx, "192.0.2.9")
 	Record(ctx, st, slog.New(slog.NewTextHandler(io.Discard, nil)), &store.AuditEvent{Time: time.Now().UTC(), Type: string(Logout), UserID: "u"})
 	got, _, err := st.ListAudit(ctx, store.AuditFilter{Type: string(Logout)})

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,8 +22,8 @@ import (
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
-	"github.com/authz/authz/internal/store/sqlite"
 	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 )
 
 // fixture is one test's world: a store of its own, the service under test and
@@ -71,7 +70,7 @@ func openStore(t *testing.T, backend string) store.Store {
 	var err error
 	switch backend {
 	case "sqlite":
-		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "authz.db"))
+		return sqlitetest.Open(t)
 	case "postgres":
 		st, err = postgres.Open(ctx, pgtest.URL(t))
 	}

@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,8 +21,8 @@ import (
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
-	"github.com/authz/authz/internal/store/sqlite"
 	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 	"github.com/authz/authz/internal/throttle"
 )
 
@@ -32,14 +31,7 @@ import (
 func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "l.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		st := sqlitetest.Open(t)
 		fn(t, st)
 	})
 	t.Run("postgres", func(t *testing.T) {

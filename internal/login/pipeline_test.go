@@ -3,25 +3,17 @@ package login
 import (
 	"context"
 	"net/url"
-	"path/filepath"
 	"testing"
 
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 )
 
 // TestNextStep pins the rules of the pipeline in docs/design.md: each step is derived
 // from the transaction, the user, the credential and the provider.
 func TestNextStep(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Open(t)
 	if err := st.CreateClient(ctx, &store.Client{ID: "asks", Name: "Asks", RedirectURIs: []string{"https://a/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"}}); err != nil {
 		t.Fatal(err)
 	}

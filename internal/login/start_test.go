@@ -8,14 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 )
 
 // answer records how the pipeline answered a parked authorization request.
@@ -42,14 +41,7 @@ type startEnv struct {
 func newStartEnv(t *testing.T) *startEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Open(t)
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	for _, c := range []*store.Client{

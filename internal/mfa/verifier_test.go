@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 	"github.com/authz/authz/internal/throttle"
 )
 
@@ -29,15 +28,7 @@ type fixture struct {
 // newFixture opens a real SQLite store in a temporary directory.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "authz.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	st := sqlitetest.Open(t)
 	sealer, err := seal.New(bytes.Repeat([]byte{42}, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)

@@ -9,14 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 )
 
 // endpointEnv is the provider on a real SQLite store, with confidential
@@ -36,14 +35,7 @@ func newEndpointEnv(t *testing.T) *endpointEnv { return newEndpointEnvWith(t, ni
 func newEndpointEnvWith(t *testing.T, adjust func(*Config), login Login) *endpointEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "o.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Open(t)
 	sealer, err := seal.New(make([]byte, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)

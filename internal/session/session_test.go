@@ -4,26 +4,18 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 )
 
 func openStore(t *testing.T) store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Open(t)
 	u := &store.User{ID: "u1", Username: "ann", Enabled: true, Role: store.RoleUser, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
 	if err := st.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)

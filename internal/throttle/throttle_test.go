@@ -3,11 +3,11 @@ package throttle
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/authz/authz/internal/store/sqlite"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 )
 
 func TestBackoffLockFor(t *testing.T) {
@@ -64,14 +64,7 @@ func TestAddressKeyGroupsIPv6By64(t *testing.T) {
 
 func openStore(t *testing.T) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqlitetest.Open(t)
 	return st
 }
 

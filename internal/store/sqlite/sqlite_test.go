@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/internal/store/storetest"
 	"github.com/authz/authz/migrations"
 )
 
@@ -35,11 +34,6 @@ func newStore(tb testing.TB) *Store {
 		tb.Fatal(err)
 	}
 	return s
-}
-
-func TestConformance(t *testing.T) {
-	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
 func TestMigrateTwiceIsNoop(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -35,8 +34,8 @@ import (
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
-	"github.com/authz/authz/internal/store/sqlite"
 	"github.com/authz/authz/internal/testsupport/pgtest"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
 	"github.com/authz/authz/internal/testsupport/testkeys"
 )
 
@@ -70,14 +69,7 @@ type Env struct {
 func ForEachStore[E any](t *testing.T, mount func(e *Env, mux *http.ServeMux) E, fn func(t *testing.T, e E)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
-		if err != nil {
-			t.Fatalf("sqlite.Open: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		if err := s.Migrate(context.Background()); err != nil {
-			t.Fatalf("Migrate: %v", err)
-		}
+		s := sqlitetest.Open(t)
 		fn(t, start(t, s, mount))
 	})
 	t.Run("postgres", func(t *testing.T) {
