@@ -15,4 +15,3 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
-
