@@ -50,7 +50,12 @@ func TestNoticesSayWhatHappenedAndSkipUsersWithoutAddress(t *testing.T) {
 	if len(rec.msgs) != 3 {
 		t.Fatalf("%d messages, want 3 (none for a user without an address)", len(rec.msgs))
 	}
-	used := rec.msgs[0]
+	// Each goes out on its own: find them by subject.
+	bySubject := map[string]mail.Message{}
+	for _, m := range rec.msgs {
+		bySubject[m.Subject] = m
+	}
+	used := bySubject["A recovery code was used"]
 	for _, want := range []string{"2 recovery codes are left", "192.0.2.7", "2030-01-02 03:04 UTC", "ann", "login.example"} {
 		if !strings.Contains(used.Text, want) {
 			t.Errorf("recovery-code notice lacks %q:\n%s", want, used.Text)
@@ -59,10 +64,10 @@ func TestNoticesSayWhatHappenedAndSkipUsersWithoutAddress(t *testing.T) {
 	if strings.Contains(used.HTML, "<b>") || !strings.Contains(used.HTML, "Ann &lt;b&gt;") {
 		t.Errorf("names must be escaped in HTML:\n%s", used.HTML)
 	}
-	if link := rec.msgs[1]; !strings.Contains(link.Text, "https://login.example/link/abc") || !strings.Contains(link.HTML, `href="https://login.example/link/abc"`) || !strings.Contains(link.Text, "12 hours") {
+	if link := bySubject["Reset your password"]; !strings.Contains(link.Text, "https://login.example/link/abc") || !strings.Contains(link.HTML, `href="https://login.example/link/abc"`) || !strings.Contains(link.Text, "12 hours") {
 		t.Errorf("reset link e-mail:\n%s\n%s", link.Text, link.HTML)
 	}
-	if fed := rec.msgs[2]; !strings.Contains(fed.Text, "Corp or Partner") {
+	if fed := bySubject["About your password reset"]; !strings.Contains(fed.Text, "Corp or Partner") {
 		t.Errorf("federated reset e-mail:\n%s", fed.Text)
 	}
 }
