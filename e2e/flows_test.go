@@ -167,6 +167,7 @@ func TestFlowANewUser(t *testing.T) {
 		user.fill("otp", currentCode(t, in, secret, map[int64]bool{}))
 		user.screenshot(shots("4-code"))
 		user.click("submit-otp")
+		user.saveRecoveryCodes(shots("4b-recovery-codes"))
 		user.waitTitle("Set your password")
 		user.screenshot(shots("5-password"))
 		user.fill("password-new", "newton's long password")
@@ -213,6 +214,7 @@ func TestFlowsBAndDExistingUserEnrollsAndResets(t *testing.T) {
 		first := enrollFromKey(t, in, b, "olga", "")
 		b.fill("otp", currentCode(t, in, first, map[int64]bool{}))
 		b.click("submit-otp")
+		b.saveRecoveryCodes("")
 		b.waitTitle("Relying app")
 		if amr := b.text("amr"); amr != "pwd otp mfa" {
 			t.Fatalf("amr %q", amr)
@@ -248,6 +250,7 @@ func TestFlowsBAndDExistingUserEnrollsAndResets(t *testing.T) {
 		}
 		b2.fill("otp", currentCode(t, in, second, map[int64]bool{}))
 		b2.click("submit-otp")
+		b2.saveRecoveryCodes("")
 		b2.waitTitle("Relying app")
 
 		// Reset OTP, once confirmed, does the same.

@@ -203,6 +203,7 @@ func TestSetupLinkAndEnrollmentBadInput(t *testing.T) {
 		}
 		used := map[int64]bool{}
 		got = b.submit(b.get(in.URL+"/login"), "/login/enroll", url.Values{"otp": {currentCode(t, in, newKey, used)}})
+		_, got = b.confirmRecoveryCodes(t, got)
 		if !strings.Contains(got.Body, `action="/login/set-password"`) {
 			t.Fatalf("after enrollment the password page follows, got %d\n%s", got.Status, got.Body)
 		}

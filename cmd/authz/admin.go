@@ -19,7 +19,7 @@ import (
 
 const adminUsage = `usage: authz [config flags] admin <object> <action> [flags] [--output text|json]
 
-  admin user   list|get|create|update|delete|reset-otp
+  admin user   list|get|create|update|delete|reset-otp|void-recovery-codes
   admin client list|get|create|update|delete|rotate-secret
   admin idp    list|get|create|update|delete|test
 

@@ -129,6 +129,18 @@ func TestAdminUserCommands(t *testing.T) {
 			if reset.Removed {
 				t.Error("reset removed an authenticator that did not exist")
 			}
+			var voided struct {
+				Username string `json:"username"`
+				Voided   int    `json:"voided"`
+			}
+			c.ok(&voided, "user", "void-recovery-codes", "--id", "alice", "--output", "json")
+			if voided.Username != "alice" || voided.Voided != 0 {
+				t.Errorf("void-recovery-codes %+v", voided)
+			}
+			if out := c.ok(nil, "user", "get", "--id", "alice", "--output", "json"); !strings.Contains(out, `"recovery_codes_left": 0`) && !strings.Contains(out, `"recovery_codes_left":0`) {
+				t.Errorf("user get must show the recovery codes left: %s", out)
+			}
+			c.fails(1, "no such user", "user", "void-recovery-codes", "--id", "nobody")
 			c.ok(nil, "user", "delete", "--id", "admin")
 			c.fails(1, "no such user", "user", "delete", "--id", "admin")
 		})

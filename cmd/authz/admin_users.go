@@ -9,7 +9,7 @@ import (
 	"github.com/authz/authz/internal/store"
 )
 
-var userColumns = []string{"id", "username", "email", "role", "enabled", "otp_state"}
+var userColumns = []string{"id", "username", "email", "role", "enabled", "otp_state", "recovery_codes_left"}
 
 var userCommands = []adminCommand{
 	{"user", "list", bindUserList},
@@ -30,6 +30,13 @@ var userCommands = []adminCommand{
 			return nil, err
 		}
 		return map[string]any{"id": info.ID, "username": info.Username, "authenticator_removed": removed}, nil
+	})},
+	{"user", "void-recovery-codes", bindUserByID(func(ctx context.Context, svc *admin.Service, info *admin.UserInfo) (any, error) {
+		n, err := svc.VoidRecoveryCodes(ctx, admin.Actor{}, info.ID)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"id": info.ID, "username": info.Username, "voided": n}, nil
 	})},
 }
 

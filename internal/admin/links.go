@@ -18,6 +18,7 @@ import (
 
 	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/mail"
+	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
@@ -67,7 +68,7 @@ func (s *Service) linkMessage(ctx context.Context, u *store.User, kind, token st
 		Site:      s.site(),
 		Link:      strings.TrimSuffix(s.Issuer, "/") + session.LinkPath(token),
 		Expires:   formatTime(issued.Add(s.linkTTL())),
-		ExpiresIn: humanDuration(s.linkTTL()),
+		ExpiresIn: notify.HumanDuration(s.linkTTL()),
 	}
 	text, err := renderString(ctx, views.EmailLinkText(d))
 	if err != nil {
@@ -94,30 +95,6 @@ func (s *Service) site() string {
 		return u.Hostname()
 	}
 	return "authz"
-}
-
-// humanDuration says d the way a person would: "12 hours", "30 minutes",
-// "2 days", "1 hour 30 minutes".
-func humanDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	unit := func(n int, one string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return strconv.Itoa(n) + " " + one + "s"
-	}
-	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
-	var parts []string
-	if days > 0 {
-		parts = append(parts, unit(days, "day"))
-	}
-	if hours > 0 {
-		parts = append(parts, unit(hours, "hour"))
-	}
-	if mins > 0 || len(parts) == 0 {
-		parts = append(parts, unit(mins, "minute"))
-	}
-	return strings.Join(parts, " ")
 }
 
 // formatTime shows t in an e-mail, in UTC to the minute.

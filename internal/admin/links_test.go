@@ -33,17 +33,6 @@ func TestMailFailureReasons(t *testing.T) {
 	}
 }
 
-func TestHumanDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		12 * time.Hour: "12 hours", time.Hour: "1 hour", 30 * time.Minute: "30 minutes",
-		48 * time.Hour: "2 days", 90 * time.Minute: "1 hour 30 minutes", 25 * time.Hour: "1 day 1 hour", 0: "0 minutes",
-	} {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 // TestLinkMessageNamesTheServiceAndTheExpiry: the set-up e-mail says which
 // service sent it and when its link expires, in words and as a date.
 func TestLinkMessageNamesTheServiceAndTheExpiry(t *testing.T) {

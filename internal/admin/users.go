@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,8 @@ type UserInfo struct {
 	*store.User
 	OTPState   string
 	EnrolledAt time.Time // zero unless OTPState is OTPEnrolled
+	// RecoveryCodes counts the user's unused recovery codes.
+	RecoveryCodes int
 }
 
 // UserPatch holds the user fields to set; nil leaves a field as it is.
@@ -120,7 +123,11 @@ func (s *Service) userInfo(ctx context.Context, u *store.User) (*UserInfo, error
 	cred, err := s.Store.GetOTPCredential(ctx, u.ID)
 	switch {
 	case err == nil:
-		return &UserInfo{User: u, OTPState: OTPEnrolled, EnrolledAt: cred.CreatedAt}, nil
+		n, err := s.Store.CountRecoveryCodes(ctx, u.ID)
+		if err != nil {
+			return nil, fmt.Errorf("admin: count recovery codes of %s: %w", u.ID, err)
+		}
+		return &UserInfo{User: u, OTPState: OTPEnrolled, EnrolledAt: cred.CreatedAt, RecoveryCodes: n}, nil
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("admin: load authenticator of %s: %w", u.ID, err)
 	case u.OTPRequired:
@@ -347,6 +354,9 @@ func (s *Service) disableOTP(ctx context.Context, a Actor, userID string) error 
 	if err != nil {
 		return err
 	}
+	if err := s.voidCodes(ctx, a, userID); err != nil {
+		return err
+	}
 	if err := s.record(ctx, a, event{typ: audit.OTPDisabled, userID: userID}); err != nil {
 		return err
 	}
@@ -425,6 +435,10 @@ func (s *Service) ResetOTP(ctx context.Context, a Actor, id string) (bool, error
 		if removed, err = s.removeCredential(ctx, id); err != nil {
 			return err
 		}
+		// The codes belong to the authenticator: a reset voids them too.
+		if err := s.voidCodes(ctx, a, id); err != nil {
+			return err
+		}
 		// The lost device's sessions end with it.
 		if err := s.deleteSessions(ctx, id); err != nil {
 			return err
@@ -442,6 +456,36 @@ func (s *Service) ResetOTP(ctx context.Context, a Actor, id string) (bool, error
 		return nil
 	})
 	return removed, err
+}
+
+// VoidRecoveryCodes deletes every recovery code of user id and returns how
+// many there were; the user can make new ones from the account page.
+func (s *Service) VoidRecoveryCodes(ctx context.Context, a Actor, id string) (int, error) {
+	var n int
+	err := s.write(ctx, func(ctx context.Context) error {
+		if _, err := s.Store.GetUser(ctx, id); err != nil {
+			return missing(err, msgUserNotFound)
+		}
+		var err error
+		if n, err = s.Store.DeleteRecoveryCodes(ctx, id); err != nil {
+			return fmt.Errorf("admin: void recovery codes of %s: %w", id, err)
+		}
+		return s.record(ctx, a, event{typ: audit.RecoveryCodesVoided, userID: id, detail: "count=" + strconv.Itoa(n)})
+	})
+	return n, err
+}
+
+// voidCodes deletes the user's recovery codes inside the caller's
+// transaction, and records it when there were any.
+func (s *Service) voidCodes(ctx context.Context, a Actor, userID string) error {
+	n, err := s.Store.DeleteRecoveryCodes(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("admin: void recovery codes of %s: %w", userID, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return s.record(ctx, a, event{typ: audit.RecoveryCodesVoided, userID: userID, detail: "count=" + strconv.Itoa(n)})
 }
 
 // SendLink e-mails user id a new link of kind (store.ActionSetup or

@@ -42,11 +42,16 @@ const (
 	OTPReset             Type = "otp.reset"
 	PasswordChanged      Type = "password.changed"
 	PasswordLockout      Type = "password.lockout"
+	PasswordResetAsked   Type = "password.reset_requested"
 	ProviderCreated      Type = "provider.created"
 	ProviderDeleted      Type = "provider.deleted"
 	ProviderDisabled     Type = "provider.disabled"
 	ProviderEnabled      Type = "provider.enabled"
 	ProviderUpdated      Type = "provider.updated"
+	RecoveryCodeUsed     Type = "recovery_code.used"
+	RecoveryCodesIssued  Type = "recovery_codes.issued"
+	RecoveryCodesVoided  Type = "recovery_codes.voided"
+	SessionEnded         Type = "session.ended"
 	UserCreated          Type = "user.created"
 	UserDeleted          Type = "user.deleted"
 	UserDisabled         Type = "user.disabled"
@@ -60,8 +65,8 @@ var all = []Type{
 	ClientSecretRotated, ClientUpdated, ConsentDenied, ConsentGranted, FederationFailure,
 	FederationLinked, FederationLogin, FederationUnlinked, LinkSent, LinkUsed,
 	LoginFailure, LoginSuccess, Logout, OTPDisabled, OTPEnabled, OTPEnrolled, OTPLockout, OTPRefusedLocked,
-	OTPReset, PasswordChanged, PasswordLockout, ProviderCreated, ProviderDeleted, ProviderDisabled, ProviderEnabled,
-	ProviderUpdated, UserCreated, UserDeleted, UserDisabled, UserEnabled,
+	OTPReset, PasswordChanged, PasswordLockout, PasswordResetAsked, ProviderCreated, ProviderDeleted, ProviderDisabled, ProviderEnabled,
+	ProviderUpdated, RecoveryCodeUsed, RecoveryCodesIssued, RecoveryCodesVoided, SessionEnded, UserCreated, UserDeleted, UserDisabled, UserEnabled,
 	UserRoleChanged, UserUpdated,
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/mfa"
+	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
@@ -43,6 +44,7 @@ func (p *Pipeline) showEnroll(w http.ResponseWriter, r *http.Request, st *state,
 		Since:      userVersion(u),
 		Account:    u.Username,
 		Error:      msg,
+		Replace:    lt.Purpose == store.PurposeReplaceOTP,
 	}))
 }
 
@@ -100,10 +102,36 @@ func (p *Pipeline) postEnroll(w http.ResponseWriter, r *http.Request, lt *store.
 		p.codeFailed(w, r, lt, st.user, err, "method=otp-enroll")
 		return
 	}
-	p.audit(ctx, audit.OTPEnrolled, st.user.ID, st.user.ID, lt.ClientID, "")
+	detail := ""
+	if lt.Purpose == store.PurposeReplaceOTP {
+		// Replaced: what is left is an ordinary login's end.
+		detail, lt.Purpose = "reason=replaced", store.PurposeLogin
+	}
+	p.audit(ctx, audit.OTPEnrolled, st.user.ID, st.user.ID, lt.ClientID, detail)
 	lt.PendingOTPSecret = nil
 	if !slices.Contains(lt.AMR, session.AMROTP) {
 		lt.AMR = append(lt.AMR, session.AMROTP)
 	}
+	// A new authenticator comes with a new set of recovery codes, shown
+	// once by the next step; the old set goes with the old device.
+	if err := p.issueRecoveryCodes(ctx, lt, st.user); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.notify(ctx, st.user, notify.Note{Kind: notify.AuthenticatorSetUp})
 	p.passed(w, r, lt)
+}
+
+// issueRecoveryCodes makes the user a new set of recovery codes and keeps
+// them, sealed, in lt until the user confirms having saved them.
+func (p *Pipeline) issueRecoveryCodes(ctx context.Context, lt *store.LoginTransaction, u *store.User) error {
+	codes, err := p.OTP.IssueRecoveryCodes(ctx, u.ID, p.now())
+	if err != nil {
+		return err
+	}
+	if lt.PendingRecoveryCodes, err = p.OTP.SealRecoveryCodes(u.ID, codes); err != nil {
+		return err
+	}
+	p.audit(ctx, audit.RecoveryCodesIssued, u.ID, u.ID, lt.ClientID, "count="+strconv.Itoa(len(codes)))
+	return nil
 }

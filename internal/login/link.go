@@ -41,7 +41,7 @@ func (p *Pipeline) openLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Get("continue") != "1" {
-		p.render(w, r, http.StatusOK, views.SetupLandingPage(landingTitle(at.Kind), p.linkActions(ctx, u), session.LinkPath(token)+"?continue=1"))
+		p.render(w, r, http.StatusOK, views.SetupLandingPage(landingTitle(at.Kind), landingIntro(at.Kind), p.linkActions(ctx, u), session.LinkPath(token)+"?continue=1"))
 		return
 	}
 	lt := &store.LoginTransaction{Purpose: store.PurposeSetup, UserID: u.ID, ActionTokenID: at.ID}
@@ -57,6 +57,15 @@ func landingTitle(kind string) string {
 		return "Reset your password"
 	}
 	return "Set up your account"
+}
+
+// landingIntro says what the link is for: a reset may have been asked for by
+// the user or by an administrator, so it names neither.
+func landingIntro(kind string) string {
+	if kind == store.ActionReset {
+		return "To reset your password, do the following:"
+	}
+	return "Your administrator has requested that you do the following to set up your account:"
 }
 
 // linkActions lists what the setup will ask, derived like the pipeline's steps.

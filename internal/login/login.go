@@ -22,6 +22,7 @@ import (
 	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/federation"
 	"github.com/authz/authz/internal/mfa"
+	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
@@ -56,6 +57,12 @@ type Pipeline struct {
 	TransactionTTL time.Duration
 	// OTPIssuer names authz in authenticator apps.
 	OTPIssuer string
+	// Notify e-mails users about changes to their accounts; nil sends nothing.
+	Notify *notify.Notifier
+	// Issuer is the public base URL that e-mailed links start with.
+	Issuer string
+	// LinkTTL is the lifetime of the reset links users ask for.
+	LinkTTL time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -79,7 +86,16 @@ func (p *Pipeline) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/enroll", p.withTransaction(p.postEnroll))
 	mux.HandleFunc("POST /login/set-password", p.withTransaction(p.postSetPassword))
 	mux.HandleFunc("POST /login/consent", p.withTransaction(p.postConsent))
+	mux.HandleFunc("POST /login/recovery", p.withTransaction(p.postRecovery))
+	mux.HandleFunc("POST /login/recovery-codes", p.withTransaction(p.postRecoveryCodesSaved))
+	mux.HandleFunc("GET /login/forgot", p.showForgot)
+	mux.HandleFunc("POST /login/forgot", p.postForgot)
 	mux.HandleFunc("GET /account", p.account)
+	mux.HandleFunc("POST /account/password", p.withAccount(p.postAccountPassword))
+	mux.HandleFunc("POST /account/authenticator", p.withAccount(p.postReplaceAuthenticator))
+	mux.HandleFunc("POST /account/recovery-codes", p.withAccount(p.postNewRecoveryCodes))
+	mux.HandleFunc("POST /account/sessions/end", p.withAccount(p.postEndSession))
+	mux.HandleFunc("POST /account/sessions/end-others", p.withAccount(p.postEndOtherSessions))
 	mux.HandleFunc("GET /link/{token}", p.openLink)
 	if p.Federation != nil {
 		mux.HandleFunc("GET /login/upstream/{alias}", p.startUpstream)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/metrics"
@@ -19,9 +20,16 @@ import (
 const (
 	msgCodeEmpty   = "Please specify authenticator code."
 	msgCodeInvalid = "Invalid authenticator code."
+	// msgRecoveryInvalid answers a wrong, used or malformed recovery code
+	// alike.
+	msgRecoveryInvalid = "Invalid recovery code."
 )
 
 func (p *Pipeline) showOTP(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
+	if r.URL.Query().Get("recovery") == "1" || r.URL.Path == "/login/recovery" {
+		p.render(w, r, status, views.RecoveryPage(st.lt.CSRF, msg))
+		return
+	}
 	p.render(w, r, status, views.OTPPage(st.lt.CSRF, msg))
 }
 
@@ -52,7 +60,7 @@ func (p *Pipeline) codeMessage(err error) (string, int) {
 	switch {
 	case errors.Is(err, mfa.ErrCodeEmpty):
 		return msgCodeEmpty, http.StatusBadRequest
-	case errors.Is(err, mfa.ErrCodeFormat), errors.Is(err, mfa.ErrInvalidCode):
+	case errors.Is(err, mfa.ErrCodeFormat), errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrRecoveryFormat):
 		return msgCodeInvalid, http.StatusUnauthorized
 	}
 	return "", 0
@@ -66,19 +74,28 @@ func (p *Pipeline) codeFailed(w http.ResponseWriter, r *http.Request, lt *store.
 		p.fail(w, r, err)
 		return
 	}
+	if msg == msgCodeInvalid && strings.Contains(detail, "recovery") {
+		msg = msgRecoveryInvalid
+	}
+	p.countCodeFailure(r, u, lt.ClientID, err, detail)
+	p.showStep(w, r, lt, msg, status)
+}
+
+// countCodeFailure audits a refused code and counts a wrong one against the
+// client's address; the user's own count is the verifier's.
+func (p *Pipeline) countCodeFailure(r *http.Request, u *store.User, clientID string, err error, detail string) {
 	ctx := r.Context()
-	p.audit(ctx, audit.LoginFailure, "", u.ID, lt.ClientID, detail)
+	p.audit(ctx, audit.LoginFailure, "", u.ID, clientID, detail)
 	startedLock := errors.Is(err, mfa.ErrInvalidCode) && errors.Is(err, throttle.ErrLocked)
 	switch {
 	case errors.Is(err, mfa.ErrInvalidCode):
 		metrics.From(ctx).OTPFailed(startedLock)
 		p.countAddressFailure(r)
 		if startedLock {
-			p.audit(ctx, audit.OTPLockout, "", u.ID, lt.ClientID, "")
+			p.audit(ctx, audit.OTPLockout, "", u.ID, clientID, "")
 		}
 	case errors.Is(err, throttle.ErrLocked):
 		// Refused unjudged during a lock: not a new lock.
-		p.audit(ctx, audit.OTPRefusedLocked, "", u.ID, lt.ClientID, "")
+		p.audit(ctx, audit.OTPRefusedLocked, "", u.ID, clientID, "")
 	}
-	p.showStep(w, r, lt, msg, status)
 }

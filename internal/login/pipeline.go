@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
@@ -27,6 +28,7 @@ const (
 	stepPassword step = iota
 	stepEnroll
 	stepOTP
+	stepRecoveryCodes
 	stepSetPassword
 	stepConsent
 	stepFinish
@@ -56,11 +58,18 @@ func (p *Pipeline) next(ctx context.Context, st *state) (step, error) {
 	switch {
 	case u == nil:
 		return stepPassword, nil
+	case lt.Purpose == store.PurposeReplaceOTP:
+		// The account page checked the current code: a new authenticator
+		// is enrolled whatever else holds.
+		return stepEnroll, nil
 	case st.otpWaived:
 	case u.OTPRequired && st.cred == nil:
 		return stepEnroll, nil
 	case st.cred != nil && !slices.Contains(lt.AMR, session.AMROTP):
 		return stepOTP, nil
+	}
+	if len(lt.PendingRecoveryCodes) > 0 {
+		return stepRecoveryCodes, nil
 	}
 	if lt.Purpose == store.PurposeSetup && !slices.Contains(lt.AMR, session.AMRPassword) {
 		return stepSetPassword, nil
@@ -353,6 +362,8 @@ func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.Lo
 		p.showEnroll(w, r, st, msg, status)
 	case stepOTP:
 		p.showOTP(w, r, st, msg, status)
+	case stepRecoveryCodes:
+		p.showRecoveryCodes(w, r, st, msg, status)
 	case stepSetPassword:
 		p.showSetPassword(w, r, st, msg, status)
 	case stepConsent:
@@ -448,14 +459,16 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 		amr = append(amr, session.AMRMFA)
 	}
 	if old, err := p.Sessions.Current(r); err == nil && old != nil {
-		_ = p.Store.DeleteSession(ctx, old.ID)
+		if err := p.Sessions.EndSession(ctx, old); err != nil {
+			p.Log.ErrorContext(ctx, "end the session a login replaces", "err", err)
+		}
 	}
 	now := p.now()
 	authTime := lt.AuthTime
 	if authTime.IsZero() {
 		authTime = now
 	}
-	sess := &store.Session{UserID: u.ID, AuthTime: authTime, AMR: amr, Provider: lt.UpstreamAlias}
+	sess := &store.Session{UserID: u.ID, AuthTime: authTime, AMR: amr, Provider: lt.UpstreamAlias, IP: clientip.FromContext(ctx)}
 	if err := p.Sessions.Create(w, r, sess, p.SessionTTL); err != nil {
 		p.fail(w, r, err)
 		return

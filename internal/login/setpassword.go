@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
@@ -47,7 +48,7 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 		p.fail(w, r, err)
 		return
 	}
-	err = p.storePassword(ctx, lt, st.user.ID, hash)
+	kind, err := p.storePassword(ctx, lt, st.user.ID, hash)
 	switch {
 	case errors.Is(err, errUserGone):
 		p.abandon(w, r, lt, msgDisabled)
@@ -64,6 +65,9 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 	} else {
 		p.audit(ctx, audit.LinkUsed, st.user.ID, st.user.ID, "", "action="+lt.Purpose)
 	}
+	if kind == store.ActionReset {
+		p.notify(ctx, st.user, notify.Note{Kind: notify.PasswordChanged})
+	}
 	if !slices.Contains(lt.AMR, session.AMRPassword) {
 		lt.AMR = append(lt.AMR, session.AMRPassword)
 	}
@@ -72,10 +76,13 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 }
 
 // storePassword consumes the link and sets the password in one transaction, on
-// a fresh copy of the user. A link sets a password only once: every browser
-// session of the user ends with it, so a reset locks out whoever had the old one.
-func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction, userID, hash string) error {
-	return store.InTx(ctx, p.Store, func(ctx context.Context) error {
+// a fresh copy of the user, and returns the link's kind ("" without one). A
+// link sets a password only once: every browser session of the user ends with
+// it, so a reset locks out whoever had the old one.
+func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction, userID, hash string) (string, error) {
+	var kind string
+	err := store.InTx(ctx, p.Store, func(ctx context.Context) error {
+		kind = ""
 		if lt.ActionTokenID != "" {
 			at, err := p.Store.GetActionToken(ctx, lt.ActionTokenID)
 			if err != nil {
@@ -87,6 +94,7 @@ func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction
 			if err := p.Store.UseActionToken(ctx, lt.ActionTokenID, p.now()); err != nil {
 				return err
 			}
+			kind = at.Kind
 		}
 		u, err := p.Store.GetUser(ctx, userID)
 		if err != nil {
@@ -101,4 +109,5 @@ func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction
 		}
 		return p.Store.DeleteUserSessions(ctx, userID)
 	})
+	return kind, err
 }

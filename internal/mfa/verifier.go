@@ -36,6 +36,9 @@ type Verifier struct {
 	Sealer *seal.Sealer
 	// Backoff is the lockout policy; the zero value means throttle.OTP.
 	Backoff throttle.Backoff
+	// RecoveryKey keys the hashes recovery codes are stored as; the server
+	// derives it from the sealing key.
+	RecoveryKey []byte
 }
 
 // NewVerifier returns a Verifier with the throttle.OTP policy.

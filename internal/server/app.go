@@ -26,6 +26,7 @@ import (
 	"github.com/authz/authz/internal/mail"
 	"github.com/authz/authz/internal/metrics"
 	"github.com/authz/authz/internal/mfa"
+	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/oauth"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/seal"
@@ -56,6 +57,8 @@ type App struct {
 	AdminAPI     *api.API
 	Mail         mail.Sender
 	Outbox       *mail.Outbox
+	// Notify e-mails users about their own accounts, in the background.
+	Notify *notify.Notifier
 	// Console receives the one-time bootstrap password.
 	Console io.Writer
 	// Metrics is served at /metrics.
@@ -199,13 +202,16 @@ func (a *App) build(ctx context.Context, master []byte) error {
 	}
 	a.Passwords = password.NewHasher(password.Params{MemoryKiB: cfg.PasswordMemoryKiB, Iterations: cfg.PasswordIterations, Parallelism: cfg.PasswordParallelism})
 	a.OTP = mfa.NewVerifier(a.Store, a.Sealer)
+	a.OTP.RecoveryKey = deriveKey(master, "recovery codes")
 	if err := a.buildMail(); err != nil {
 		return err
 	}
 	a.Sessions = &session.Manager{Store: a.Store, SecureCookies: cfg.Issuer.Scheme == "https", Now: a.now}
+	a.Notify = &notify.Notifier{Mail: a.Mail, Site: cfg.Site(), Log: a.Log, Now: a.now}
 	a.Pipeline = &login.Pipeline{
 		Store: a.Store, Sessions: a.Sessions, Passwords: a.Passwords, OTP: a.OTP, Log: a.Log,
 		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer, Now: a.now,
+		Notify: a.Notify, Issuer: cfg.Issuer.String(), LinkTTL: linkTTL(cfg),
 	}
 	a.Provider = oauth.NewProvider(oauth.Config{
 		Issuer:            cfg.Issuer.String(),
@@ -251,6 +257,15 @@ func (a *App) buildMail() error {
 	return nil
 }
 
+// linkTTL is the lifetime of e-mailed links, the administrator's and the
+// user's own alike.
+func linkTTL(cfg *config.Config) time.Duration {
+	if cfg.ActionTokenTTL > 0 {
+		return cfg.ActionTokenTTL
+	}
+	return admin.DefaultLinkTTL
+}
+
 // Now is the App's clock (see WithClock), in UTC.
 func (a *App) Now() time.Time { return a.now().UTC() }
 
@@ -265,6 +280,10 @@ func (a *App) Close() error {
 	if a.janitorStop != nil {
 		a.janitorStop()
 		<-a.janitorDone
+	}
+	if a.Notify != nil {
+		// Messages on their way still need the store (a reset link).
+		a.Notify.Wait()
 	}
 	return a.Store.Close()
 }

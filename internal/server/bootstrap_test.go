@@ -82,6 +82,10 @@ func TestBootstrapPasswordWorksOnce(t *testing.T) {
 	}
 	code, _ := mfa.Code(strings.ReplaceAll(key[1], " ", ""), time.Now())
 	b.do("POST", "/login/enroll", url.Values{"otp": {code}, "since": {since[1]}})
+	if _, page = b.do("GET", "/login", nil); !strings.Contains(page, `id="recovery-codes"`) {
+		t.Fatalf("after the authenticator, the recovery codes are shown:\n%s", page)
+	}
+	b.do("POST", "/login/recovery-codes", url.Values{"saved": {"yes"}})
 	if _, page = b.do("GET", "/login", nil); !strings.Contains(page, `action="/login/set-password"`) || !strings.Contains(page, "works once only") {
 		t.Fatalf("after the authenticator, a new password is asked:\n%s", page)
 	}

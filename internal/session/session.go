@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -167,24 +168,46 @@ func (m *Manager) SetCookie(w http.ResponseWriter, name, value string, expires t
 	http.SetCookie(w, c)
 }
 
-// Current returns the browser session of r, or nil when there is none.
+// touchEvery is how stale a session's LastSeenAt may get before a request
+// writes it again: "last seen" to a few minutes costs one write a session per
+// interval, not one a request.
+const touchEvery = 5 * time.Minute
+
+// Current returns the browser session of r, or nil when there is none. A
+// session not seen for a while is marked seen now.
 func (m *Manager) Current(r *http.Request) (*store.Session, error) {
 	c, err := r.Cookie(Cookie)
 	if err != nil || c.Value == "" {
 		return nil, nil
 	}
-	s, err := m.Store.GetSession(r.Context(), TokenID(c.Value), m.now())
+	now := m.now()
+	s, err := m.Store.GetSession(r.Context(), TokenID(c.Value), now)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
+	}
+	if err == nil && now.Sub(s.LastSeenAt) >= touchEvery {
+		// Only the account page's list reads it: a failed write (or a
+		// session ended meanwhile) must not fail the request.
+		if m.Store.TouchSession(r.Context(), s.ID, now) == nil {
+			s.LastSeenAt = now
+		}
 	}
 	return s, err
 }
 
-// Create stores a session for userID and sets its cookie.
+// maxUserAgent bounds the browser description a session keeps.
+const maxUserAgent = 512
+
+// Create stores a session for userID and sets its cookie. The session
+// records the request's browser; s.IP is the caller's to set, since only the
+// caller knows which proxies to trust.
 func (m *Manager) Create(w http.ResponseWriter, r *http.Request, s *store.Session, ttl time.Duration) error {
 	token, id := NewToken()
 	now := m.now()
-	s.ID, s.CreatedAt, s.ExpiresAt = id, now, now.Add(ttl)
+	s.ID, s.CreatedAt, s.ExpiresAt, s.LastSeenAt = id, now, now.Add(ttl), now
+	if s.UserAgent == "" {
+		s.UserAgent = truncate(r.UserAgent(), maxUserAgent)
+	}
 	if err := m.Store.CreateSession(r.Context(), s); err != nil {
 		return err
 	}
@@ -209,5 +232,61 @@ func (m *Manager) End(w http.ResponseWriter, r *http.Request) (*store.Session, e
 	if err != nil || s == nil {
 		return s, err
 	}
-	return s, m.Store.DeleteSession(ctx, s.ID)
+	return s, m.EndSession(ctx, s)
+}
+
+// EndSession ends the browser session s, wherever its browser is: the one
+// place a session ends, whether its own browser signs out or the user signs
+// it out from another. A session already gone is no error.
+func (m *Manager) EndSession(ctx context.Context, s *store.Session) error {
+	if err := m.Store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("session: end session of %s: %w", s.UserID, err)
+	}
+	return nil
+}
+
+// List returns the user's live sessions, newest first.
+func (m *Manager) List(ctx context.Context, userID string) ([]*store.Session, error) {
+	return m.Store.ListUserSessions(ctx, userID, m.now())
+}
+
+// EndOthers ends every session of the user but keepID's and returns how many
+// it ended.
+func (m *Manager) EndOthers(ctx context.Context, userID, keepID string) (int, error) {
+	all, err := m.List(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range all {
+		if s.ID == keepID {
+			continue
+		}
+		if err := m.EndSession(ctx, s); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Handle names session id in pages and forms without giving away its store
+// ID, which is the key to the row.
+func Handle(id string) string {
+	sum := sha256.Sum256([]byte("session-handle:" + id))
+	return hex.EncodeToString(sum[:12])
+}
+
+// FormToken is the confirmation token the forms of session sessionID's
+// account page carry, as LogoutToken is for its logout form.
+func FormToken(sessionID string) string {
+	sum := sha256.Sum256([]byte("account-csrf:" + sessionID))
+	return hex.EncodeToString(sum[:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }

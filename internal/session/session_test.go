@@ -145,3 +145,77 @@ func TestNeedsConsent(t *testing.T) {
 		t.Error("a grant covers its scopes and no others")
 	}
 }
+
+func TestSessionsListedTouchedAndEndedElsewhere(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	m := &Manager{Store: st, Now: func() time.Time { return now }}
+
+	signIn := func(ua string) (*store.Session, *http.Request) {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("User-Agent", ua)
+		rec := httptest.NewRecorder()
+		s := &store.Session{UserID: "u1", AuthTime: now, IP: "192.0.2.1"}
+		if err := m.Create(rec, r, s, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		token, _ := cookieOf(rec, Cookie)
+		req := httptest.NewRequest("GET", "/account", nil)
+		req.AddCookie(&http.Cookie{Name: Cookie, Value: token})
+		now = now.Add(time.Second)
+		return s, req
+	}
+	laptop, laptopReq := signIn("Laptop browser")
+	phone, phoneReq := signIn("Phone browser " + string(make([]byte, 1000)))
+	if len(phone.UserAgent) > maxUserAgent {
+		t.Errorf("user agent kept at %d bytes", len(phone.UserAgent))
+	}
+
+	list, err := m.List(ctx, "u1")
+	if err != nil || len(list) != 2 || list[0].ID != phone.ID || list[1].UserAgent != "Laptop browser" || list[1].IP != "192.0.2.1" {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+
+	// Seen again within minutes: no write; later: LastSeenAt moves.
+	now = now.Add(time.Minute)
+	if s, _ := m.Current(laptopReq); !s.LastSeenAt.Equal(laptop.LastSeenAt) {
+		t.Errorf("LastSeenAt written after a minute: %v", s.LastSeenAt)
+	}
+	now = now.Add(touchEvery)
+	if s, _ := m.Current(laptopReq); !s.LastSeenAt.Equal(now) {
+		t.Errorf("LastSeenAt = %v, want %v", s.LastSeenAt, now)
+	}
+	if s, _ := st.GetSession(ctx, laptop.ID, now); !s.LastSeenAt.Equal(now) {
+		t.Errorf("stored LastSeenAt = %v, want %v", s.LastSeenAt, now)
+	}
+
+	// Signing out everywhere else from the laptop ends the phone's session:
+	// its next request has none.
+	n, err := m.EndOthers(ctx, "u1", laptop.ID)
+	if err != nil || n != 1 {
+		t.Fatalf("EndOthers = %d, %v", n, err)
+	}
+	if s, _ := m.Current(phoneReq); s != nil {
+		t.Error("the phone is still signed in")
+	}
+	if s, _ := m.Current(laptopReq); s == nil {
+		t.Error("the laptop was signed out too")
+	}
+	// Ending a session that is gone already is no error.
+	if err := m.EndSession(ctx, phone); err != nil {
+		t.Errorf("EndSession of an ended session: %v", err)
+	}
+}
+
+func TestHandleAndFormTokenHideTheStoreID(t *testing.T) {
+	id := TokenID("cookie")
+	if h := Handle(id); h == id || len(h) != 24 || h != Handle(id) || h == Handle(TokenID("other")) {
+		t.Errorf("Handle(%q) = %q", id, h)
+	}
+	if f := FormToken(id); f == id || f == LogoutToken(id) || f != FormToken(id) {
+		t.Errorf("FormToken(%q) = %q", id, f)
+	}
+}

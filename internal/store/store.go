@@ -138,12 +138,21 @@ type Session struct {
 	Provider  string // upstream provider alias when federated, else empty
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// UserAgent and IP describe the browser that signed in, for the user's
+	// list of sessions; LastSeenAt is when it was last used, to a few minutes.
+	UserAgent  string
+	IP         string
+	LastSeenAt time.Time
 }
 
 // Login transaction purposes.
 const (
 	PurposeLogin = "login" // started by an authorization request or the account page
 	PurposeSetup = "setup" // started by a password-setup or reset link
+	// PurposeReplaceOTP is started from the account page after a current
+	// code: it enrolls a new authenticator, which replaces the old one only
+	// once confirmed.
+	PurposeReplaceOTP = "replace-otp"
 )
 
 // LoginTransaction is the state of one walk through the login pipeline. It lives in
@@ -162,6 +171,9 @@ type LoginTransaction struct {
 	// PendingOTPSecret is the sealed secret shown during enrollment, until confirmed.
 	PendingOTPSecret []byte
 	ActionTokenID    string // the setup link that started this transaction, if any
+	// PendingRecoveryCodes holds, sealed, the recovery codes just made at
+	// enrollment until the user confirms having saved them.
+	PendingRecoveryCodes []byte
 	// Upstream holds the state of a round trip to an upstream provider, if any.
 	UpstreamAlias    string
 	UpstreamState    string
@@ -516,4 +528,25 @@ type Store interface {
 	// action tokens, retired signing keys, stale throttles) at most batch rows per
 	// table, and returns how many it removed.
 	DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error)
+
+	// ---- Self-service account (recovery codes, the user's sessions) ----
+
+	// ReplaceRecoveryCodes deletes the user's recovery codes and stores
+	// hashes as the new set, made at now.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, now time.Time) error
+	// UseRecoveryCode deletes the user's code with hash and returns how many
+	// codes the user has left; ErrNotFound when the user has no such code
+	// (never had it, or it was used: of concurrent uses exactly one succeeds).
+	UseRecoveryCode(ctx context.Context, userID, hash string) (left int, err error)
+	// CountRecoveryCodes counts the user's unused recovery codes.
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	// DeleteRecoveryCodes deletes every recovery code of the user and
+	// returns how many there were.
+	DeleteRecoveryCodes(ctx context.Context, userID string) (int, error)
+	// ListUserSessions returns the user's sessions unexpired at now, newest
+	// first.
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// TouchSession sets the session's LastSeenAt; ErrNotFound when the
+	// session is gone.
+	TouchSession(ctx context.Context, id string, at time.Time) error
 }

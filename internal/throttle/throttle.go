@@ -61,6 +61,51 @@ var (
 	Address = Backoff{Free: 50, Base: time.Minute, Max: 15 * time.Minute}
 )
 
+// Policies for requests that are not guesses but must not flood: each request
+// counts, and a quiet hour starts the count again (see CountRequest).
+var (
+	// ResetAccount limits password-reset e-mails to one account: a few
+	// at once, then one every quarter of an hour at most.
+	ResetAccount = Backoff{Free: 3, Base: 15 * time.Minute, Max: time.Hour}
+	// ResetAddress limits reset requests from one client address across
+	// all accounts.
+	ResetAddress = Backoff{Free: 20, Base: time.Minute, Max: time.Hour}
+)
+
+// ResetKeys are the keys a password-reset request is counted under: the
+// account (its user when one was found, else the typed name, so both are
+// counted alike) and the client address.
+func ResetKeys(account, ip string) (perAccount, perAddress string) {
+	return "reset:" + strings.ToLower(account), "reset|" + AddressKey(ip)
+}
+
+// CountRequest counts a request on key under b and reports whether it may
+// go ahead: not while key is locked. Unlike a failure, every request counts;
+// a count older than quiet starts again.
+func CountRequest(ctx context.Context, st store.Store, key string, b Backoff, quiet time.Duration, now time.Time) (bool, error) {
+	before, err := st.GetThrottle(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	if now.Before(before.LockedUntil) {
+		return false, nil
+	}
+	seen := before.Failures
+	if seen > 0 && now.Sub(before.UpdatedAt) > quiet {
+		if err := st.ResetThrottle(ctx, key); err != nil {
+			return false, err
+		}
+		seen = 0
+	}
+	after, err := st.AddFailure(ctx, key, now, b.LockFor)
+	if err != nil {
+		return false, err
+	}
+	// As in Charge: requests counted between this one's read and write,
+	// beyond the free budget, mean a burst, which is refused.
+	return after.Failures <= seen+1 || after.Failures <= b.Free, nil
+}
+
 // addressQuiet is how long an address must stay free of failures for its
 // count to start again.
 const addressQuiet = time.Hour

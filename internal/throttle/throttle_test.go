@@ -110,3 +110,53 @@ func TestCountAddressFailureStartsAgainAfterQuiet(t *testing.T) {
 		t.Errorf("after an hour of quiet: failures = %d, want 1", th.Failures)
 	}
 }
+
+func TestCountRequestLimitsAFloodAndForgetsAfterQuiet(t *testing.T) {
+	t.Parallel()
+	st, ctx := openStore(t), context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := Backoff{Free: 3, Base: 15 * time.Minute, Max: time.Hour}
+	allow := func() bool {
+		t.Helper()
+		ok, err := CountRequest(ctx, st, "reset:alice", b, time.Hour, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for i := range 4 {
+		if !allow() {
+			t.Fatalf("request %d refused; the first Free+1 go ahead (the last starts the lock)", i+1)
+		}
+	}
+	for range 10 {
+		if allow() {
+			t.Fatal("a request during the lock went ahead")
+		}
+	}
+	now = now.Add(16 * time.Minute)
+	if !allow() {
+		t.Fatal("the first request after the lock was refused")
+	}
+	if allow() {
+		t.Fatal("the lock after it must be longer, and hold")
+	}
+	// A quiet period past the lock starts the count again.
+	now = now.Add(2 * time.Hour)
+	for i := range 3 {
+		if !allow() {
+			t.Fatalf("after a quiet hour, request %d refused", i+1)
+		}
+	}
+	// Keys are independent.
+	if ok, _ := CountRequest(ctx, st, "reset:bob", b, time.Hour, now); !ok {
+		t.Error("another key was throttled")
+	}
+}
+
+func TestResetKeys(t *testing.T) {
+	acct, addr := ResetKeys("User:ABC", "2001:db8::1")
+	if acct != "reset:user:abc" || addr != "reset|ip:2001:db8::/64" {
+		t.Errorf("ResetKeys = %q, %q", acct, addr)
+	}
+}

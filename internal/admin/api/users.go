@@ -21,6 +21,7 @@ type apiUser struct {
 	OTPRequired   bool       `json:"otp_required"`
 	OTPState      string     `json:"otp_state"`
 	OTPEnrolledAt *time.Time `json:"otp_enrolled_at"`
+	RecoveryCodes int        `json:"recovery_codes_left"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	LastLoginAt   *time.Time `json:"last_login_at"`
@@ -33,7 +34,7 @@ func userJSON(info *admin.UserInfo) apiUser {
 	u := info.User
 	return apiUser{ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		Role: u.Role, Enabled: u.Enabled, OTPRequired: u.OTPRequired, OTPState: info.OTPState,
-		OTPEnrolledAt: optTime(info.EnrolledAt), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLoginAt: optTime(u.LastLoginAt)}
+		OTPEnrolledAt: optTime(info.EnrolledAt), RecoveryCodes: info.RecoveryCodes, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLoginAt: optTime(u.LastLoginAt)}
 }
 
 // optTime is nil for the zero time, which JSON shows as null.
@@ -60,6 +61,7 @@ func (a *API) userRoutes() []route {
 		{"PATCH", "/users/{id}", a.updateUser},
 		{"DELETE", "/users/{id}", a.deleteUser},
 		{"POST", "/users/{id}/reset-otp", a.resetOTP},
+		{"DELETE", "/users/{id}/recovery-codes", a.voidRecoveryCodes},
 		{"POST", "/users/{id}/send-setup", a.sendLink(store.ActionSetup)},
 		{"POST", "/users/{id}/send-reset", a.sendLink(store.ActionReset)},
 		{"GET", "/users/{id}/identities", a.listIdentities},
@@ -168,6 +170,22 @@ func (a *API) resetOTP(w http.ResponseWriter, r *http.Request, who *caller) {
 		return
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"authenticator_removed": removed, "user": userJSON(info)})
+}
+
+// voidRecoveryCodes serves DELETE /users/{id}/recovery-codes.
+func (a *API) voidRecoveryCodes(w http.ResponseWriter, r *http.Request, who *caller) {
+	id := r.PathValue("id")
+	n, err := a.Service.VoidRecoveryCodes(r.Context(), who.actor, id)
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	info, err := a.Service.GetUser(r.Context(), id)
+	if err != nil {
+		a.refuse(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"voided": n, "user": userJSON(info)})
 }
 
 func (a *API) sendLink(kind string) handler {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/store"
@@ -17,6 +18,7 @@ func (c *Console) registerUsers(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/users/{id}", c.guard(c.showUser))
 	mux.HandleFunc("POST /admin/users/{id}", c.guardPost(c.updateUser))
 	mux.HandleFunc("POST /admin/users/{id}/reset-otp", c.guardPost(c.resetOTP))
+	mux.HandleFunc("POST /admin/users/{id}/void-recovery-codes", c.guardPost(c.voidRecoveryCodes))
 	mux.HandleFunc("POST /admin/users/{id}/send-setup", c.guardPost(c.sendSetup))
 	mux.HandleFunc("POST /admin/users/{id}/send-reset", c.guardPost(c.sendReset))
 	mux.HandleFunc("POST /admin/users/{id}/delete", c.guardPost(c.deleteUser))
@@ -143,6 +145,7 @@ func (c *Console) userPage(ctx context.Context, p *principal, info *admin.UserIn
 	return views.AdminUserData{
 		CSRF: p.csrf, Action: userPath(u.ID), Form: userFormOf(u), Self: u.ID == p.user.ID,
 		OTPState: otpStateText(info), LastLogin: lastLogin, Created: formatTime(u.CreatedAt),
+		RecoveryCodes: recoveryCodesText(info), HasRecoveryCodes: info.RecoveryCodes > 0,
 		Identities: ids, Providers: providers,
 	}, nil
 }
@@ -156,6 +159,15 @@ func otpStateText(info *admin.UserInfo) string {
 		return "Waiting for enrollment"
 	}
 	return "None"
+}
+
+// recoveryCodesText describes the user's recovery codes, which exist only
+// with an authenticator.
+func recoveryCodesText(info *admin.UserInfo) string {
+	if info.OTPState != admin.OTPEnrolled {
+		return "None (no authenticator)"
+	}
+	return strconv.Itoa(info.RecoveryCodes) + " left"
 }
 
 // noticeText is the message for ?notice=key after a redirect, or "". Unknown
@@ -178,6 +190,8 @@ func noticeText(q url.Values, u *store.User) string {
 		return "Authenticator removed. OTP is not configured for this user, so the next sign-in asks for the password only."
 	case "otp-none":
 		return "The user had no authenticator to remove."
+	case "codes-voided":
+		return "Recovery codes voided. The user can make new ones from the account page."
 	case "linked":
 		return "Upstream identity linked."
 	case "unlinked":
@@ -225,6 +239,22 @@ func (c *Console) resetOTP(w http.ResponseWriter, r *http.Request, p *principal)
 	default:
 		http.Redirect(w, r, userPath(id)+"?notice=otp-none", http.StatusSeeOther)
 	}
+}
+
+// voidRecoveryCodes serves POST /admin/users/{id}/void-recovery-codes, after
+// a confirmation as Reset OTP asks.
+func (c *Console) voidRecoveryCodes(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	if !c.confirmed(w, r, p, id, "Void recovery codes", "/void-recovery-codes", func(name string) string {
+		return "Void the recovery codes of " + name + "? None of them will sign in any more; the authenticator keeps working."
+	}) {
+		return
+	}
+	if _, err := c.Service.VoidRecoveryCodes(r.Context(), p.actor(), id); err != nil {
+		c.userError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, userPath(id)+"?notice=codes-voided", http.StatusSeeOther)
 }
 
 // confirmed reports whether the form carries confirm=yes; otherwise it asks,

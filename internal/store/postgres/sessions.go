@@ -11,11 +11,10 @@ import (
 
 // CreateSession stores s; ErrNotFound when its user does not exist.
 func (s *Store) CreateSession(ctx context.Context, se *store.Session) error {
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO sessions
-		(id, user_id, auth_time, amr, provider, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := s.q(ctx).Exec(ctx, `INSERT INTO sessions (`+sessionCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		se.ID, se.UserID, ts(se.AuthTime), strs(se.AMR), se.Provider, ts(se.CreatedAt),
-		ts(se.ExpiresAt))
+		ts(se.ExpiresAt), se.UserAgent, se.IP, ts(se.LastSeenAt))
 	if err != nil {
 		return wrapf(err, "create session of user %q", se.UserID)
 	}
@@ -25,14 +24,24 @@ func (s *Store) CreateSession(ctx context.Context, se *store.Session) error {
 // GetSession returns the session unless it expired at now. Expired rows stay
 // until DeleteExpired, so the check is in the query.
 func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (*store.Session, error) {
-	se := store.Session{ID: id}
-	err := s.q(ctx).QueryRow(ctx, `SELECT user_id, auth_time, amr, provider, created_at,
-		expires_at FROM sessions WHERE id = $1 AND expires_at > $2`, id, ts(now)).
-		Scan(&se.UserID, tsDst{&se.AuthTime}, &se.AMR, &se.Provider, tsDst{&se.CreatedAt},
-			tsDst{&se.ExpiresAt})
+	se, err := scanSession(s.q(ctx).QueryRow(ctx, `SELECT `+sessionCols+`
+		FROM sessions WHERE id = $1 AND expires_at > $2`, id, ts(now)))
 	if err != nil {
 		// The session ID is the hash of a cookie: not a secret, but not worth logging.
 		return nil, wrapf(err, "get session")
+	}
+	return se, nil
+}
+
+const sessionCols = `id, user_id, auth_time, amr, provider, created_at, expires_at,
+	user_agent, ip, last_seen_at`
+
+func scanSession(row pgx.Row) (*store.Session, error) {
+	var se store.Session
+	err := row.Scan(&se.ID, &se.UserID, tsDst{&se.AuthTime}, &se.AMR, &se.Provider,
+		tsDst{&se.CreatedAt}, tsDst{&se.ExpiresAt}, &se.UserAgent, &se.IP, tsDst{&se.LastSeenAt})
+	if err != nil {
+		return nil, err
 	}
 	se.AMR = noEmpty(se.AMR)
 	return &se, nil
@@ -56,30 +65,31 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 
 const ltCols = `id, purpose, csrf, auth_request, client_id, requested_at, user_id, amr,
 	auth_time, pending_otp_secret, action_token_id, upstream_alias, upstream_state,
-	upstream_nonce, upstream_verifier, created_at, expires_at`
+	upstream_nonce, upstream_verifier, created_at, expires_at, pending_recovery_codes`
 
 func scanLT(row pgx.Row) (*store.LoginTransaction, error) {
 	var lt store.LoginTransaction
 	err := row.Scan(&lt.ID, &lt.Purpose, &lt.CSRF, &lt.AuthRequest, &lt.ClientID,
 		tsDst{&lt.RequestedAt}, &lt.UserID, &lt.AMR, tsDst{&lt.AuthTime}, &lt.PendingOTPSecret,
 		&lt.ActionTokenID, &lt.UpstreamAlias, &lt.UpstreamState, &lt.UpstreamNonce,
-		&lt.UpstreamVerifier, tsDst{&lt.CreatedAt}, tsDst{&lt.ExpiresAt})
+		&lt.UpstreamVerifier, tsDst{&lt.CreatedAt}, tsDst{&lt.ExpiresAt}, &lt.PendingRecoveryCodes)
 	if err != nil {
 		return nil, err
 	}
 	lt.AMR = noEmpty(lt.AMR)
 	lt.PendingOTPSecret = noEmpty(lt.PendingOTPSecret)
+	lt.PendingRecoveryCodes = noEmpty(lt.PendingRecoveryCodes)
 	return &lt, nil
 }
 
 // CreateLoginTransaction stores lt; ErrConflict when its ID is taken.
 func (s *Store) CreateLoginTransaction(ctx context.Context, lt *store.LoginTransaction) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO login_transactions (`+ltCols+`) VALUES
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		lt.ID, lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, ts(lt.RequestedAt), lt.UserID,
 		strs(lt.AMR), ts(lt.AuthTime), blob(lt.PendingOTPSecret), lt.ActionTokenID,
 		lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier,
-		ts(lt.CreatedAt), ts(lt.ExpiresAt))
+		ts(lt.CreatedAt), ts(lt.ExpiresAt), blob(lt.PendingRecoveryCodes))
 	if err != nil {
 		return wrapf(err, "create login transaction")
 	}
@@ -102,11 +112,11 @@ func (s *Store) UpdateLoginTransaction(ctx context.Context, lt *store.LoginTrans
 		auth_request = $4, client_id = $5, requested_at = $6, user_id = $7, amr = $8,
 		auth_time = $9, pending_otp_secret = $10, action_token_id = $11,
 		upstream_alias = $12, upstream_state = $13, upstream_nonce = $14,
-		upstream_verifier = $15, expires_at = $16 WHERE id = $1`,
+		upstream_verifier = $15, expires_at = $16, pending_recovery_codes = $17 WHERE id = $1`,
 		lt.ID, lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, ts(lt.RequestedAt), lt.UserID,
 		strs(lt.AMR), ts(lt.AuthTime), blob(lt.PendingOTPSecret), lt.ActionTokenID,
 		lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier,
-		ts(lt.ExpiresAt))
+		ts(lt.ExpiresAt), blob(lt.PendingRecoveryCodes))
 	if err != nil {
 		return wrapf(err, "update login transaction")
 	}

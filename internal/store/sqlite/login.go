@@ -13,22 +13,33 @@ import (
 
 // CreateSession stores ss.
 func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO sessions (id, user_id, auth_time, amr, provider, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ss.ID, ss.UserID, micro(ss.AuthTime), list(ss.AMR), ss.Provider, micro(ss.CreatedAt), micro(ss.ExpiresAt))
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ss.ID, ss.UserID, micro(ss.AuthTime), list(ss.AMR), ss.Provider, micro(ss.CreatedAt), micro(ss.ExpiresAt),
+		ss.UserAgent, ss.IP, micro(ss.LastSeenAt))
 	return wrap(err, "create session of %q", ss.UserID)
+}
+
+const sessionCols = `id, user_id, auth_time, amr, provider, created_at, expires_at, user_agent, ip, last_seen_at`
+
+func scanSession(row interface{ Scan(...any) error }) (*store.Session, error) {
+	var ss store.Session
+	err := row.Scan(&ss.ID, &ss.UserID, microTime{&ss.AuthTime}, jsonList{&ss.AMR}, &ss.Provider,
+		microTime{&ss.CreatedAt}, microTime{&ss.ExpiresAt}, &ss.UserAgent, &ss.IP, microTime{&ss.LastSeenAt})
+	if err != nil {
+		return nil, err
+	}
+	return &ss, nil
 }
 
 // GetSession returns the session unless it has expired at now.
 func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (*store.Session, error) {
-	ss := store.Session{ID: id}
-	err := s.reader(ctx).QueryRowContext(ctx, `SELECT user_id, auth_time, amr, provider, created_at, expires_at
-		FROM sessions WHERE id = ? AND expires_at > ?`, id, micro(now)).
-		Scan(&ss.UserID, microTime{&ss.AuthTime}, jsonList{&ss.AMR}, &ss.Provider, microTime{&ss.CreatedAt}, microTime{&ss.ExpiresAt})
+	ss, err := scanSession(s.reader(ctx).QueryRowContext(ctx, `SELECT `+sessionCols+`
+		FROM sessions WHERE id = ? AND expires_at > ?`, id, micro(now)))
 	if err != nil {
 		return nil, wrap(err, "get session")
 	}
-	return &ss, nil
+	return ss, nil
 }
 
 // DeleteSession deletes the session.
@@ -44,14 +55,14 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 
 const loginTxCols = `id, purpose, csrf, auth_request, client_id, requested_at, user_id, amr, auth_time,
 	pending_otp_secret, action_token_id, upstream_alias, upstream_state, upstream_nonce, upstream_verifier,
-	created_at, expires_at`
+	created_at, expires_at, pending_recovery_codes`
 
 // CreateLoginTransaction stores lt.
 func (s *Store) CreateLoginTransaction(ctx context.Context, lt *store.LoginTransaction) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO login_transactions (`+loginTxCols+`) VALUES (`+placeholders(17)+`)`,
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO login_transactions (`+loginTxCols+`) VALUES (`+placeholders(18)+`)`,
 		lt.ID, lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, micro(lt.RequestedAt), lt.UserID, list(lt.AMR),
 		micro(lt.AuthTime), lt.PendingOTPSecret, lt.ActionTokenID, lt.UpstreamAlias, lt.UpstreamState,
-		lt.UpstreamNonce, lt.UpstreamVerifier, micro(lt.CreatedAt), micro(lt.ExpiresAt))
+		lt.UpstreamNonce, lt.UpstreamVerifier, micro(lt.CreatedAt), micro(lt.ExpiresAt), lt.PendingRecoveryCodes)
 	return wrap(err, "create login transaction")
 }
 
@@ -62,7 +73,8 @@ func (s *Store) GetLoginTransaction(ctx context.Context, id string, now time.Tim
 		WHERE id = ? AND expires_at > ?`, id, micro(now)).Scan(
 		&lt.ID, &lt.Purpose, &lt.CSRF, &lt.AuthRequest, &lt.ClientID, microTime{&lt.RequestedAt}, &lt.UserID,
 		jsonList{&lt.AMR}, microTime{&lt.AuthTime}, &lt.PendingOTPSecret, &lt.ActionTokenID, &lt.UpstreamAlias,
-		&lt.UpstreamState, &lt.UpstreamNonce, &lt.UpstreamVerifier, microTime{&lt.CreatedAt}, microTime{&lt.ExpiresAt})
+		&lt.UpstreamState, &lt.UpstreamNonce, &lt.UpstreamVerifier, microTime{&lt.CreatedAt}, microTime{&lt.ExpiresAt},
+		&lt.PendingRecoveryCodes)
 	if err != nil {
 		return nil, wrap(err, "get login transaction")
 	}
@@ -74,10 +86,10 @@ func (s *Store) UpdateLoginTransaction(ctx context.Context, lt *store.LoginTrans
 	err := exactlyOne(s.writer(ctx).ExecContext(ctx, `UPDATE login_transactions SET purpose = ?, csrf = ?,
 		auth_request = ?, client_id = ?, requested_at = ?, user_id = ?, amr = ?, auth_time = ?,
 		pending_otp_secret = ?, action_token_id = ?, upstream_alias = ?, upstream_state = ?,
-		upstream_nonce = ?, upstream_verifier = ?, expires_at = ? WHERE id = ?`,
+		upstream_nonce = ?, upstream_verifier = ?, expires_at = ?, pending_recovery_codes = ? WHERE id = ?`,
 		lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, micro(lt.RequestedAt), lt.UserID, list(lt.AMR),
 		micro(lt.AuthTime), lt.PendingOTPSecret, lt.ActionTokenID, lt.UpstreamAlias, lt.UpstreamState,
-		lt.UpstreamNonce, lt.UpstreamVerifier, micro(lt.ExpiresAt), lt.ID))
+		lt.UpstreamNonce, lt.UpstreamVerifier, micro(lt.ExpiresAt), lt.PendingRecoveryCodes, lt.ID))
 	return wrap(err, "update login transaction")
 }
 

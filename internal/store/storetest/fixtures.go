@@ -64,6 +64,10 @@ func fullSession(userID string) *store.Session {
 		Provider:  "corp",
 		CreatedAt: t0.Add(time.Second),
 		ExpiresAt: t0.Add(8 * time.Hour),
+		// Set so that every round trip checks them.
+		UserAgent:  "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0",
+		IP:         "2001:db8::7",
+		LastSeenAt: t0.Add(time.Minute),
 	}
 }
 
@@ -86,6 +90,8 @@ func fullLoginTx() *store.LoginTransaction {
 		UpstreamVerifier: "verifier-" + store.NewID(),
 		CreatedAt:        t0,
 		ExpiresAt:        t0.Add(30 * time.Minute),
+		// Set so that every round trip checks it.
+		PendingRecoveryCodes: []byte{0x00, 0x7f, 0xff},
 	}
 }
 
