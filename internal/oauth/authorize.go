@@ -186,7 +186,7 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
-	ar.GrantAudience(ar.GetClient().GetID())
+	grantAudience(ar)
 	fs := NewSession(u.ID)
 	fs.Claims.Issuer = p.cfg.Issuer
 	fs.Claims.AuthTime = sess.AuthTime.UTC()

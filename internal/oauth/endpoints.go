@@ -116,7 +116,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		for _, s := range ar.GetRequestedScopes() {
 			ar.GrantScope(s)
 		}
-		ar.GrantAudience(ar.GetClient().GetID())
+		grantAudience(ar)
 		if s, ok := ar.GetSession().(*openid.DefaultSession); ok {
 			s.Subject = ar.GetClient().GetID()
 		}
@@ -127,6 +127,13 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.fosite.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// grantAudience grants the client's audience: itself and its resource servers.
+func grantAudience(ar fosite.Requester) {
+	for _, a := range ar.GetClient().GetAudience() {
+		ar.GrantAudience(a)
+	}
 }
 
 // accessError writes an RFC 6749 token error; storage conflicts from concurrent

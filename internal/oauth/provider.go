@@ -83,7 +83,7 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 	}
 	storage := &Storage{Store: st, RefreshReuseGrace: cfg.RefreshReuseGrace, Now: cfg.Now}
 	strategy := compose.CommonStrategy{
-		CoreStrategy:               compose.NewOAuth2HMACStrategy(fc),
+		CoreStrategy:               &accessTokenStrategy{CoreStrategy: compose.NewOAuth2HMACStrategy(fc), keys: keys, issuer: cfg.Issuer, ttl: cfg.AccessTokenTTL},
 		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keys.signingJWK, fc),
 		Signer:                     &jwt.DefaultSigner{GetPrivateKey: keys.signingJWK},
 	}
