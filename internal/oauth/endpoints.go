@@ -26,6 +26,7 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /oauth2/auth", p.authorize)
 	mux.HandleFunc("POST /oauth2/auth", p.authorize)
 	mux.HandleFunc("POST /oauth2/token", p.clientAuthenticated(p.token))
+	mux.HandleFunc("POST /oauth2/par", p.clientAuthenticated(p.pushedAuthorize))
 	mux.HandleFunc("GET /userinfo", p.userinfo)
 	mux.HandleFunc("POST /userinfo", p.limitBody(p.userinfo))
 	mux.HandleFunc("POST /oauth2/revoke", p.clientAuthenticated(p.revoke))
@@ -58,6 +59,8 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"revocation_endpoint":                            iss + "/oauth2/revoke",
 		"introspection_endpoint":                         iss + "/oauth2/introspect",
 		"end_session_endpoint":                           iss + "/oauth2/logout",
+		"pushed_authorization_request_endpoint":          iss + "/oauth2/par",
+		"require_pushed_authorization_requests":          false,
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials"},

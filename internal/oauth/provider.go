@@ -80,6 +80,9 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
 		RefreshTokenScopes:             []string{"offline_access", "offline"},
 		SendDebugMessagesToClients:     false,
+		// RFC 9126 §2.2: a short lifetime; the request_uri is also single use.
+		PushedAuthorizeRequestURIPrefix: parURIPrefix,
+		PushedAuthorizeContextLifespan:  parLifetime,
 	}
 	storage := &Storage{Store: st, RefreshReuseGrace: cfg.RefreshReuseGrace, Now: cfg.Now}
 	strategy := compose.CommonStrategy{
@@ -96,6 +99,7 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 		compose.OAuth2ClientCredentialsGrantFactory,
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
+		compose.PushedAuthorizeHandlerFactory,
 	)
 	return &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, sessions: sessions, login: login, log: log}
 }

@@ -337,6 +337,9 @@ const (
 	TokenRefresh = "refresh"
 	TokenOIDC    = "oidc"
 	TokenPKCE    = "pkce"
+	// TokenPAR is a pushed authorization request (RFC 9126), keyed by a
+	// hash of its request_uri.
+	TokenPAR = "par"
 )
 
 // OAuthToken is a persisted fosite request, keyed by kind and signature.
