@@ -256,3 +256,33 @@ func TestJWTAccessTokenSurvivesRotation(t *testing.T) {
 		t.Error("a token of the previous key is inactive after the rotation")
 	}
 }
+
+func FuzzVerifyAccessToken(f *testing.F) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Now()
+	// A key set loaded a moment ago that will not reload: no store needed.
+	ks := &KeySet{keys: []*signingKey{{id: "k1", alg: "ES256", private: priv}}, loadedAt: now, missAt: now}
+	ks.Now = func() time.Time { return now }
+	s := &accessTokenStrategy{keys: ks, issuer: "http://authz.test", ttl: time.Hour}
+	good, err := ks.sign(context.Background(), []byte(`{"iss":"http://authz.test","sub":"u","client_id":"c","aud":["c"],"exp":4102444800}`), typAccessToken)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add("a.b.c")
+	f.Add("eyJhbGciOiJub25lIn0.e30.")
+	f.Add(good[:len(good)-4])
+	f.Fuzz(func(t *testing.T, raw string) {
+		payload, err := ks.verify(context.Background(), raw, typAccessToken)
+		if err != nil {
+			return
+		}
+		var ac accessClaims
+		if json.Unmarshal(payload, &ac) == nil && ac.Issuer != s.issuer && raw == good {
+			t.Fatal("the genuine token lost its issuer")
+		}
+	})
+}

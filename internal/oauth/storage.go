@@ -79,8 +79,10 @@ func (s *Storage) GetClient(ctx context.Context, id string) (fosite.Client, erro
 	return Client{c}, nil
 }
 
-// ClientAssertionJWTValid implements fosite.ClientManager. authz does not accept
-// client assertions, so no JTI is ever known.
+// ClientAssertionJWTValid implements fosite.ClientManager. fosite's own
+// assertion check never runs (Provider.authenticateClient verifies
+// assertions and records their jti atomically with UseAssertionJTI), so no
+// JTI is known here.
 func (s *Storage) ClientAssertionJWTValid(context.Context, string) error { return nil }
 
 // SetClientAssertionJWT implements fosite.ClientManager; see ClientAssertionJWTValid.
