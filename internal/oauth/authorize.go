@@ -219,6 +219,18 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	if sess.Provider != "" {
 		fs.Claims.Extra["idp"] = sess.Provider
 	}
+	if sess.ID != "" {
+		sid := session.SID(sess.ID)
+		fs.Claims.Extra["sid"] = sid
+		// Recorded before the code goes out, so that the end of the session
+		// reaches every client that holds tokens of it.
+		err := p.store.RecordSessionClient(ctx, &store.SessionClient{SessionID: sess.ID, ClientID: ar.GetClient().GetID(),
+			UserID: u.ID, SID: sid, CreatedAt: p.now(), ExpiresAt: sess.ExpiresAt})
+		if err != nil {
+			p.authorizeError(w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
+			return
+		}
+	}
 	resp, err := p.fosite.NewAuthorizeResponse(ctx, ar, fs)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)

@@ -51,7 +51,13 @@ type Provider struct {
 	log      *slog.Logger
 	// clientJWKS caches the key sets at clients' jwks_uri.
 	clientJWKS *jwksCache
+	// backchannel delivers back-channel logouts.
+	backchannel *Backchannel
 }
+
+// Backchannel returns the provider's back-channel logout worker, which the
+// server runs.
+func (p *Provider) Backchannel() *Backchannel { return p.backchannel }
 
 // Login is the login pipeline, to which the authorization endpoint hands
 // every request it accepts; internal/login implements it.
@@ -107,6 +113,7 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 	)
 	p := &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, sessions: sessions, login: login, log: log}
 	p.clientJWKS = newJWKSCache(p.now)
+	p.backchannel = &Backchannel{Store: st, Keys: keys, Issuer: cfg.Issuer, Log: log, Now: cfg.Now}
 	fc.ClientAuthenticationStrategy = p.authenticateClient(f.(*fosite.Fosite))
 	return p
 }

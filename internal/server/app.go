@@ -64,6 +64,8 @@ type App struct {
 	now         func() time.Time
 	janitorStop context.CancelFunc
 	janitorDone chan struct{}
+	logoutStop  context.CancelFunc
+	logoutDone  chan struct{}
 }
 
 // clientCacheTTL is how long a client changed by another process (a replica,
@@ -254,7 +256,24 @@ func (a *App) Close() error {
 		a.janitorStop()
 		<-a.janitorDone
 	}
+	if a.logoutStop != nil {
+		a.logoutStop()
+		<-a.logoutDone
+	}
 	return a.Store.Close()
+}
+
+// StartBackchannel delivers back-channel logouts in the background until
+// Close: those this replica queued at once, others' within a poll.
+func (a *App) StartBackchannel() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.logoutStop, a.logoutDone = cancel, make(chan struct{})
+	bc := a.Provider.Backchannel()
+	bc.Counter = a.Metrics
+	go func() {
+		defer close(a.logoutDone)
+		bc.Run(ctx)
+	}()
 }
 
 // StartJanitor deletes expired rows in the background, in small batches so it
