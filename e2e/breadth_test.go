@@ -288,7 +288,7 @@ func newPARApp(t *testing.T, in *instance) *relyingApp {
 		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()
@@ -296,7 +296,7 @@ func newPARApp(t *testing.T, in *instance) *relyingApp {
 			RequestURI string `json:"request_uri"`
 		}
 		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&pushed) != nil {
-			http.Error(w, fmt.Sprintf("push: %d", resp.StatusCode), 502)
+			http.Error(w, fmt.Sprintf("push: %d", resp.StatusCode), http.StatusBadGateway)
 			return
 		}
 		http.Redirect(w, r, provider.Endpoint().AuthURL+"?"+url.Values{"client_id": {id}, "request_uri": {pushed.RequestURI}}.Encode(), http.StatusFound)

@@ -206,7 +206,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	// fosite would also let any access token introspect other tokens; only
 	// confidential clients may (RFC 7662 §4).
 	if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
-		p.writeClientError(w, r, errUnauthenticated.WithHint("Authenticate as a confidential client (client_secret_basic or client_secret_post)."))
+		p.writeClientError(w, r, errUnauthenticated.WithHint("Authenticate as a confidential client (client_secret_basic, client_secret_post or private_key_jwt)."))
 		return
 	}
 	caller, err := p.authenticateConfidential(ctx, r)
