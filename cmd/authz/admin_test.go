@@ -286,3 +286,33 @@ func TestCLIMailInDevOutbox(t *testing.T) {
 		t.Fatalf("the server's outbox holds %+v", msgs)
 	}
 }
+
+// The settings of issue 16 through the CLI: a JWT, private_key_jwt client
+// with its keys from a file, and a back-channel logout URI.
+func TestAdminClientBreadthFlags(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	keys := filepath.Join(t.TempDir(), "jwks.json")
+	jwks := `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1","use":"sig"}]}`
+	if err := os.WriteFile(keys, []byte(jwks), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var svc struct {
+		cliClient
+		Format     string   `json:"access_token_format"`
+		Method     string   `json:"token_endpoint_auth_method"`
+		Audiences  []string `json:"audiences"`
+		RequirePAR bool     `json:"require_pushed_authorization_requests"`
+		LogoutURI  string   `json:"backchannel_logout_uri"`
+	}
+	c.ok(&svc, "client", "create", "--id", "svc", "--name", "Service", "--grant-types", "client_credentials", "--scopes", "reports",
+		"--access-token-format", "jwt", "--audiences", "https://api.example", "--token-auth-method", "private_key_jwt",
+		"--jwks", "@"+keys, "--require-par", "--backchannel-logout-uri", "https://svc.example/bc", "--output", "json")
+	if svc.Format != "jwt" || svc.Method != "private_key_jwt" || svc.ClientSecret != "" || !svc.RequirePAR || svc.LogoutURI != "https://svc.example/bc" || len(svc.Audiences) != 1 {
+		t.Fatalf("created %+v", svc)
+	}
+	c.fails(2, "access_token_format", "client", "update", "--id", "svc", "--access-token-format", "paseto")
+	c.fails(2, "jwks", "client", "update", "--id", "svc", "--jwks", "")
+	c.fails(1, "--jwks", "client", "update", "--id", "svc", "--jwks", "@/nonexistent/jwks.json")
+	c.fails(2, "backchannel_logout_uri", "client", "update", "--id", "svc", "--backchannel-logout-uri", "http://svc.example/bc")
+}

@@ -412,6 +412,11 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
 				return err
 			}
 		}
+		// Ended first, so that the user's relying parties hear of it
+		// (back-channel logout) before the rows go.
+		if err := s.deleteSessions(ctx, id); err != nil {
+			return err
+		}
 		if err := s.Store.DeleteUser(ctx, id); err != nil {
 			return fmt.Errorf("admin: delete user %s: %w", id, err)
 		}

@@ -70,6 +70,8 @@ type App struct {
 	generateKey func(alg string) (crypto.Signer, error)
 	janitorStop context.CancelFunc
 	janitorDone chan struct{}
+	logoutStop  context.CancelFunc
+	logoutDone  chan struct{}
 }
 
 // clientCacheTTL is how long a client changed by another process (a replica,
@@ -285,7 +287,24 @@ func (a *App) Close() error {
 		// Messages on their way still need the store (a reset link).
 		a.Notify.Wait()
 	}
+	if a.logoutStop != nil {
+		a.logoutStop()
+		<-a.logoutDone
+	}
 	return a.Store.Close()
+}
+
+// StartBackchannel delivers back-channel logouts in the background until
+// Close: those this replica queued at once, others' within a poll.
+func (a *App) StartBackchannel() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.logoutStop, a.logoutDone = cancel, make(chan struct{})
+	bc := a.Provider.Backchannel()
+	bc.Counter = a.Metrics
+	go func() {
+		defer close(a.logoutDone)
+		bc.Run(ctx)
+	}()
 }
 
 // StartJanitor deletes expired rows in the background, in small batches so it

@@ -43,6 +43,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		return err
 	}
 	a.StartJanitor(time.Minute)
+	a.StartBackchannel()
 	errc := make(chan error, 2)
 	go func() {
 		if a.Config.TLS() {

@@ -116,6 +116,9 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 	// A -es256 backend differs only in what signs ID tokens: it runs just
 	// the scenarios that sign one per operation.
 	signingOnly := strings.HasSuffix(res.Backend, "-es256")
+	if err := driveJWT(o, res, run, fastest); err != nil {
+		return err
+	}
 	if !signingOnly {
 		cc, err := fastest(loadgen.ClientCredentials)
 		if err != nil {
@@ -153,6 +156,35 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 	return nil
 }
 
+// driveJWT runs the JWT client-credentials scenario after timing the
+// machine's signing rate for the backend's algorithm, and on PostgreSQL once
+// more with jwtCrowd workers, where Hydra's JWT tokens hang.
+func driveJWT(o *benchOptions, res *backendResult, run func(key, scenario string, workers int, rate float64) (*loadgen.Report, error),
+	fastest func(string) (*loadgen.Report, error)) error {
+	res.JWTAlgorithm = "RS256"
+	if strings.HasSuffix(res.Backend, "-es256") {
+		res.JWTAlgorithm = "ES256"
+	}
+	res.RequestTimeoutMs = ms(defaultRequestTimeout)
+	res.JWTSigningPerS = jwtSigningRate(res.JWTAlgorithm, runtime.GOMAXPROCS(0), time.Second)
+	if _, err := fastest(loadgen.ClientCredentialsJWT); err != nil {
+		return err
+	}
+	if storeOf(res.Backend) != "postgres" {
+		return nil
+	}
+	_, err := run(jwtCrowd, loadgen.ClientCredentialsJWT, jwtCrowdWorkers, 0)
+	return err
+}
+
+// jwtCrowdWorkers is the concurrency at which JWT client credentials must
+// not hang on PostgreSQL: far above the connection pool.
+const jwtCrowdWorkers = 256
+
+// defaultRequestTimeout is authz's request deadline (request_timeout),
+// which the bench does not change.
+const defaultRequestTimeout = 20 * time.Second
+
 // better is the run with the higher rate, a run without errors before one
 // with any.
 func better(a, b *loadgen.Report) *loadgen.Report {
@@ -171,6 +203,7 @@ func better(a, b *loadgen.Report) *loadgen.Report {
 // Run keys besides the scenario names.
 const (
 	halfRate = "client-credentials at half rate"
+	jwtCrowd = "client-credentials-jwt at 256 workers"
 	flood    = "login flood"
 )
 

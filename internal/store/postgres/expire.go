@@ -37,6 +37,12 @@ var expiry = []struct {
 	{"throttles", Retention, `DELETE FROM throttles WHERE key IN (SELECT key FROM throttles
 		WHERE updated_at <= $1 AND (locked_until IS NULL OR locked_until <= $3)
 		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"session_clients", 0, `DELETE FROM session_clients WHERE (session_id, client_id) IN
+		(SELECT session_id, client_id FROM session_clients WHERE expires_at <= $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"client_assertion_jtis", 0, `DELETE FROM client_assertion_jtis WHERE jti IN
+		(SELECT jti FROM client_assertion_jtis WHERE expires_at <= $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 }
 
 // DeleteExpired removes at most batch expired rows from each table and returns
