@@ -516,4 +516,23 @@ type Store interface {
 	// action tokens, retired signing keys, stale throttles) at most batch rows per
 	// table, and returns how many it removed.
 	DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error)
+
+	// Keyset-paginated administrative lists (page.go). Each returns at most
+	// p.Size() rows after the cursor p.After and the cursor of the next page,
+	// "" on the last one. A cursor that is malformed or was made by another
+	// list or for another filter is ErrBadCursor. No method counts or reads
+	// more rows than the page needs.
+
+	// ListUsersPage lists users by lowercased username.
+	ListUsersPage(ctx context.Context, f UserPageFilter, p Page) (users []*User, next string, err error)
+	// ListClientsPage lists clients by lowercased name, then ID.
+	ListClientsPage(ctx context.Context, f ClientPageFilter, p Page) (clients []*Client, next string, err error)
+	// ListProvidersPage lists upstream providers by alias.
+	ListProvidersPage(ctx context.Context, f ProviderPageFilter, p Page) (providers []*Provider, next string, err error)
+	// ListAuditPage lists audit events newest first (by time, then ID).
+	ListAuditPage(ctx context.Context, f AuditPageFilter, p Page) (events []*AuditEvent, next string, err error)
+	// CountClients counts the clients.
+	CountClients(ctx context.Context) (int, error)
+	// CountProviders counts the upstream providers.
+	CountProviders(ctx context.Context) (int, error)
 }

@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Retry", retryTests},
 		{"Expiry", expiryTests},
 		{"Concurrency", concurrencyTests},
+		{"Pages", pageTests},
 	}
 	// Every leaf test has a store of its own, so all of them run in parallel.
 	for _, a := range areas {
