@@ -26,9 +26,6 @@ const (
 	msgSubjectInvalid = "Subject must be 1 to 255 characters long, without control characters."
 )
 
-// adminScanPage is how many users one page of the administrator scan reads.
-const adminScanPage = 500
-
 // OTP states of a user, derived like the login pipeline's enrollment step.
 const (
 	OTPNone     = "none"     // the OTP flag is off
@@ -73,25 +70,26 @@ func (m MailResult) Text() string {
 	return mailErrorMessage(m.Kind, m.Reason, m.Code)
 }
 
-// ListUsers returns one page of the users matching query (a substring of
-// username, e-mail or name) and how many match.
-func (s *Service) ListUsers(ctx context.Context, query string, offset, limit int) ([]*UserInfo, int, error) {
-	if !validText(query, maxQueryLen) {
-		return nil, 0, invalid("q", "q must be at most 100 characters long, without control characters.")
+// ListUsers returns one page of the users whose username or e-mail starts
+// with prefix (case-insensitively), ordered by username, and the cursor of
+// the next page ("" on the last).
+func (s *Service) ListUsers(ctx context.Context, prefix string, pg store.Page) ([]*UserInfo, string, error) {
+	if !validText(prefix, maxQueryLen) {
+		return nil, "", invalid("q", "q must be at most 100 characters long, without control characters.")
 	}
-	users, total, err := s.Store.ListUsers(ctx, store.UserFilter{Query: query, Offset: offset, Limit: limit})
+	users, next, err := s.Store.ListUsersPage(ctx, store.UserPageFilter{Prefix: prefix}, pg)
 	if err != nil {
-		return nil, 0, fmt.Errorf("admin: list users: %w", err)
+		return nil, "", pageError(err, "users")
 	}
 	out := make([]*UserInfo, 0, len(users))
 	for _, u := range users {
 		info, err := s.userInfo(ctx, u)
 		if err != nil {
-			return nil, 0, err
+			return nil, "", err
 		}
 		out = append(out, info)
 	}
-	return out, total, nil
+	return out, next, nil
 }
 
 // GetUser returns the user with id.
@@ -267,8 +265,9 @@ func (s *Service) otherActiveAdmin(ctx context.Context, id string) (bool, error)
 	if n < 2 {
 		return false, nil
 	}
-	for offset := 0; ; offset += adminScanPage {
-		users, total, err := s.Store.ListUsers(ctx, store.UserFilter{Offset: offset, Limit: adminScanPage})
+	pg := store.Page{Limit: store.MaxPageSize}
+	for {
+		users, next, err := s.Store.ListUsersPage(ctx, store.UserPageFilter{}, pg)
 		if err != nil {
 			return false, fmt.Errorf("admin: list users: %w", err)
 		}
@@ -277,9 +276,10 @@ func (s *Service) otherActiveAdmin(ctx context.Context, id string) (bool, error)
 				return true, nil
 			}
 		}
-		if len(users) == 0 || offset+len(users) >= total {
+		if next == "" {
 			return false, nil
 		}
+		pg.After = next
 	}
 }
 
