@@ -1,10 +1,10 @@
 package console
 
 import (
-	"html"
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"net"
 	"net/http"
 	"net/textproto"
