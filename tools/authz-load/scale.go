@@ -387,7 +387,7 @@ func measurePhase(ctx context.Context, o *scaleOptions, target string, seed *sca
 	// Users: a prefix search, then every page of the whole list (the last
 	// one included), 100 a page.
 	var lat []time.Duration
-	for _, q := range []string{"?q=scale-0001&limit=100", "?q=load-&limit=100", "?limit=100"} {
+	for _, q := range []string{"?q=scale-0000&limit=100", "?q=load-&limit=100", "?limit=100"} {
 		l, err := walkAPI(ctx, target, token, "/admin/api/v1/users"+q, 0)
 		if err != nil {
 			return nil, err
@@ -618,11 +618,11 @@ func measureCleanup(ctx context.Context, o *scaleOptions, t *scaleTarget, target
 // store, for docs/performance.md.
 func queryPlans(ctx context.Context, t *scaleTarget, plans map[string]string) error {
 	queries := map[string]string{
-		"users, prefix scale-0001":   `SELECT id FROM users WHERE (lower(username) COLLATE "C" >= 'scale-0001' AND lower(username) COLLATE "C" < 'scale-0001' || chr(1114111) OR email <> '' AND lower(email) COLLATE "C" >= 'scale-0001' AND lower(email) COLLATE "C" < 'scale-0001' || chr(1114111)) ORDER BY lower(username) COLLATE "C" LIMIT 101`,
+		"users, prefix scale-0000":   `SELECT id FROM users WHERE (lower(username) COLLATE "C" >= 'scale-0000' AND lower(username) COLLATE "C" < 'scale-0000' || chr(1114111) OR email <> '' AND lower(email) COLLATE "C" >= 'scale-0000' AND lower(email) COLLATE "C" < 'scale-0000' || chr(1114111)) ORDER BY lower(username) COLLATE "C" LIMIT 101`,
 		"users, last page":           `SELECT id FROM users WHERE lower(username) COLLATE "C" > 'scale-0099900' ORDER BY lower(username) COLLATE "C" LIMIT 101`,
 		"audit, user and type":       `SELECT id FROM audit_events WHERE type = 'login.success' AND user_id = 'scale000000000000000000000000042' ORDER BY time DESC, id DESC LIMIT 101`,
 		"audit, type after a cursor": `SELECT id FROM audit_events WHERE type = 'login.success' AND (time, id) < (now() - interval '15 days', 1) ORDER BY time DESC, id DESC LIMIT 101`,
-		"expired tokens, one batch":  `SELECT kind, signature FROM oauth_tokens WHERE expires_at <= now() LIMIT 500`,
+		"expired tokens, one batch":  `SELECT kind, signature FROM oauth_tokens WHERE expires_at <= now() ORDER BY expires_at LIMIT 500`,
 	}
 	if t.dbURL != "" {
 		conn, err := pgx.Connect(ctx, t.dbURL)
@@ -652,7 +652,7 @@ func queryPlans(ctx context.Context, t *scaleTarget, plans map[string]string) er
 	}
 	defer db.Close()
 	sqliteQ := map[string]string{
-		"users, prefix scale-0001":   `SELECT id FROM users WHERE (lower(username) >= 'scale-0001' AND lower(username) < 'scale-0001' || char(1114111) OR email <> '' AND lower(email) >= 'scale-0001' AND lower(email) < 'scale-0001' || char(1114111)) ORDER BY lower(username) LIMIT 101`,
+		"users, prefix scale-0000":   `SELECT id FROM users WHERE (lower(username) >= 'scale-0000' AND lower(username) < 'scale-0000' || char(1114111) OR email <> '' AND lower(email) >= 'scale-0000' AND lower(email) < 'scale-0000' || char(1114111)) ORDER BY lower(username) LIMIT 101`,
 		"users, last page":           `SELECT id FROM users WHERE lower(username) > 'scale-0099900' ORDER BY lower(username) LIMIT 101`,
 		"audit, user and type":       `SELECT id FROM audit_events WHERE type = 'login.success' AND user_id = 'scale000000000000000000000000042' ORDER BY time DESC, id DESC LIMIT 101`,
 		"audit, type after a cursor": `SELECT id FROM audit_events WHERE type = 'login.success' AND (time, id) < (1, 1) ORDER BY time DESC, id DESC LIMIT 101`,
