@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -126,5 +127,18 @@ func TestScaleRefusesForeignPostgres(t *testing.T) {
 	}
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name = 'users'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("an earlier run's tables survived the claim: %d, %v", n, err)
+	}
+}
+
+func TestParseCPUTime(t *testing.T) {
+	// utime 250 and stime 50 ticks: 3 s; the command name holds ") (".
+	stat := "4242 (authz) (x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 9 0 100 1000000 500 18446744073709551615"
+	if got := parseCPUTime(stat); got != 3*time.Second {
+		t.Errorf("parseCPUTime = %v, want 3s", got)
+	}
+	for _, bad := range []string{"", "4242 (authz", "4242 (authz) S 1 2", "1 (a) S 1 1 1 0 -1 0 0 0 0 0 x 5"} {
+		if got := parseCPUTime(bad); got != 0 {
+			t.Errorf("parseCPUTime(%q) = %v, want 0", bad, got)
+		}
 	}
 }
