@@ -61,9 +61,9 @@ type Config struct {
 	LoginTransactionTTL time.Duration
 	// JanitorInterval is how often expired rows are deleted (in batches of
 	// 500, until none is left).
-	JanitorInterval time.Duration
-	ActionTokenTTL      time.Duration
-	SigningAlgorithm    string
+	JanitorInterval  time.Duration
+	ActionTokenTTL   time.Duration
+	SigningAlgorithm string
 
 	OTPIssuer string
 
