@@ -81,15 +81,31 @@ func (s *Service) ListUsers(ctx context.Context, prefix string, pg store.Page) (
 	if err != nil {
 		return nil, "", pageError(err, "users")
 	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	enrolled, err := s.Store.OTPEnrolledAt(ctx, ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("admin: list users' authenticators: %w", err)
+	}
 	out := make([]*UserInfo, 0, len(users))
 	for _, u := range users {
-		info, err := s.userInfo(ctx, u)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, info)
+		at, ok := enrolled[u.ID]
+		out = append(out, otpInfo(u, ok, at))
 	}
 	return out, next, nil
+}
+
+// otpInfo is u with the state of its authenticator: enrolled (at at) or not.
+func otpInfo(u *store.User, enrolled bool, at time.Time) *UserInfo {
+	switch {
+	case enrolled:
+		return &UserInfo{User: u, OTPState: OTPEnrolled, EnrolledAt: at}
+	case u.OTPRequired:
+		return &UserInfo{User: u, OTPState: OTPPending}
+	}
+	return &UserInfo{User: u, OTPState: OTPNone}
 }
 
 // GetUser returns the user with id.
@@ -118,13 +134,11 @@ func (s *Service) userInfo(ctx context.Context, u *store.User) (*UserInfo, error
 	cred, err := s.Store.GetOTPCredential(ctx, u.ID)
 	switch {
 	case err == nil:
-		return &UserInfo{User: u, OTPState: OTPEnrolled, EnrolledAt: cred.CreatedAt}, nil
+		return otpInfo(u, true, cred.CreatedAt), nil
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("admin: load authenticator of %s: %w", u.ID, err)
-	case u.OTPRequired:
-		return &UserInfo{User: u, OTPState: OTPPending}, nil
 	}
-	return &UserInfo{User: u, OTPState: OTPNone}, nil
+	return otpInfo(u, false, time.Time{}), nil
 }
 
 // CreateUser stores a new user, then e-mails the set-up link. A failed e-mail

@@ -535,4 +535,8 @@ type Store interface {
 	CountClients(ctx context.Context) (int, error)
 	// CountProviders counts the upstream providers.
 	CountProviders(ctx context.Context) (int, error)
+	// OTPEnrolledAt returns, for those of the users (at most MaxPageSize)
+	// who have an authenticator, when it was enrolled: one query for a list
+	// page instead of one per user.
+	OTPEnrolledAt(ctx context.Context, userIDs []string) (map[string]time.Time, error)
 }

@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -239,4 +241,38 @@ func (s *Store) CountProviders(ctx context.Context) (int, error) {
 		return 0, wrapf(err, "count providers")
 	}
 	return n, nil
+}
+
+// OTPEnrolledAt implements store.Store.
+func (s *Store) OTPEnrolledAt(ctx context.Context, userIDs []string) (map[string]time.Time, error) {
+	if len(userIDs) > store.MaxPageSize {
+		return nil, fmt.Errorf("postgres: OTPEnrolledAt of %d users: at most %d", len(userIDs), store.MaxPageSize)
+	}
+	out := map[string]time.Time{}
+	// Text PostgreSQL cannot hold names no user.
+	ids := slices.DeleteFunc(slices.Clone(userIDs), func(id string) bool {
+		return strings.ContainsRune(id, 0) || !utf8.ValidString(id)
+	})
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.q(ctx).Query(ctx, `SELECT user_id, created_at FROM otp_credentials WHERE user_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, wrapf(err, "get OTP enrollment times")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			at time.Time
+		)
+		if err := rows.Scan(&id, tsDst{&at}); err != nil {
+			return nil, wrapf(err, "get OTP enrollment times")
+		}
+		out[id] = at
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapf(err, "get OTP enrollment times")
+	}
+	return out, nil
 }

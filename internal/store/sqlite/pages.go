@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/authz/authz/internal/store"
 )
@@ -186,4 +187,36 @@ func (s *Store) CountProviders(ctx context.Context) (int, error) {
 	var n int
 	err := s.reader(ctx).QueryRowContext(ctx, `SELECT count(*) FROM providers`).Scan(&n)
 	return n, wrap(err, "count providers")
+}
+
+// OTPEnrolledAt implements store.Store.
+func (s *Store) OTPEnrolledAt(ctx context.Context, userIDs []string) (map[string]time.Time, error) {
+	if len(userIDs) > store.MaxPageSize {
+		return nil, fmt.Errorf("sqlite: OTPEnrolledAt of %d users: at most %d", len(userIDs), store.MaxPageSize)
+	}
+	out := map[string]time.Time{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(userIDs))
+	for i, id := range userIDs {
+		args[i] = id
+	}
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT user_id, created_at FROM otp_credentials
+		WHERE user_id IN (`+placeholders(len(args))+`)`, args...)
+	if err != nil {
+		return nil, wrap(err, "get OTP enrollment times")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			at time.Time
+		)
+		if err := rows.Scan(&id, microTime{&at}); err != nil {
+			return nil, wrap(err, "get OTP enrollment times")
+		}
+		out[id] = at
+	}
+	return out, wrap(rows.Err(), "get OTP enrollment times")
 }

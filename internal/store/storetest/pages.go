@@ -26,6 +26,7 @@ var pageTests = []test{
 	{"BadCursor", testBadCursor},
 	{"SizeClamped", testPageSizeClamped},
 	{"Counts", testCounts},
+	{"OTPEnrolledAt", testOTPEnrolledAt},
 }
 
 // walk reads every page of a list, pageSize rows at a time, and returns the
@@ -407,5 +408,25 @@ func testCounts(t *testing.T, s store.Store) {
 	}
 	if n := get(s.CountProviders(ctx))(t); n != 1 {
 		t.Errorf("CountProviders = %d, want 1", n)
+	}
+}
+
+func testOTPEnrolledAt(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b, c := mkUser(t, s, "a"), mkUser(t, s, "b"), mkUser(t, s, "c")
+	must(t, s.CreateOTPCredential(ctx, fullOTP(a.ID)))
+	credC := fullOTP(c.ID)
+	credC.CreatedAt = t0.Add(time.Hour)
+	must(t, s.CreateOTPCredential(ctx, credC))
+	got := get(s.OTPEnrolledAt(ctx, []string{a.ID, b.ID, c.ID, "nobody", "\x00"}))(t)
+	if len(got) != 2 || !sameTime(got[a.ID], t0) || !sameTime(got[c.ID], t0.Add(time.Hour)) || got[a.ID].Location() != time.UTC {
+		t.Errorf("OTPEnrolledAt = %v", got)
+	}
+	if got := get(s.OTPEnrolledAt(ctx, nil))(t); len(got) != 0 {
+		t.Errorf("OTPEnrolledAt(none) = %v", got)
+	}
+	many := make([]string, store.MaxPageSize+1)
+	if _, err := s.OTPEnrolledAt(ctx, many); err == nil {
+		t.Error("OTPEnrolledAt of more than a page: no error")
 	}
 }
