@@ -76,10 +76,11 @@ type migrator interface {
 	Migrate(ctx context.Context) error
 }
 
-// OpenStore opens the configured backend without migrating it.
-func OpenStore(ctx context.Context, cfg *config.Config) (migrator, error) {
+// OpenStore opens the configured backend without migrating it; opts apply
+// to a PostgreSQL store.
+func OpenStore(ctx context.Context, cfg *config.Config, opts ...postgres.Option) (migrator, error) {
 	if cfg.DatabaseURL != "" {
-		return postgres.Open(ctx, cfg.DatabaseURL)
+		return postgres.Open(ctx, cfg.DatabaseURL, opts...)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
@@ -117,7 +118,14 @@ func deriveKey(master []byte, purpose string) []byte {
 type Option func(*options)
 
 type options struct {
-	now func() time.Time
+	now      func() time.Time
+	postgres []postgres.Option
+}
+
+// WithPostgres passes opts to the PostgreSQL store, if that is the one
+// configured (tests trace its statements).
+func WithPostgres(opts ...postgres.Option) Option {
+	return func(o *options) { o.postgres = append(o.postgres, opts...) }
 }
 
 // WithClock makes the App read the time from now instead of time.Now wherever
@@ -143,7 +151,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, console io.
 		opt(&o)
 	}
 	// The store first: an unreachable database must leave nothing behind.
-	st, err := OpenStore(ctx, cfg)
+	st, err := OpenStore(ctx, cfg, o.postgres...)
 	if err != nil {
 		return nil, err
 	}
