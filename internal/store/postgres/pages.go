@@ -69,21 +69,28 @@ func (s *Store) ListUsersPage(ctx context.Context, f store.UserPageFilter, p sto
 	if err != nil {
 		return nil, "", err
 	}
-	var c conds
-	if f.Prefix != "" {
-		// lower() of the prefix in SQL, so it folds case exactly as the
-		// indexed expressions do.
-		c.add(`(lower(username) COLLATE "C" >= lower(?) AND lower(username) COLLATE "C" < lower(?) || ?
-			OR email <> '' AND lower(email) COLLATE "C" >= lower(?) AND lower(email) COLLATE "C" < lower(?) || ?)`,
-			f.Prefix, f.Prefix, maxRune, f.Prefix, f.Prefix, maxRune)
-	}
+	after := ""
 	if keys != nil {
-		// lower(username) is unique, so it alone is the sort key.
-		c.add(`lower(username) COLLATE "C" > ?`, keys[0])
+		after = keys[0] // lower(username) is unique, so it alone is the sort key
 	}
-	sql := `SELECT ` + userCols + `, lower(username) FROM users` + c.where() +
-		` ORDER BY lower(username) COLLATE "C"` + c.limit(p)
-	users, folded, err := queryKeyed(ctx, s.q(ctx), scanUser, sql, c.args...)
+	const name = `lower(username) COLLATE "C"`
+	sql := `SELECT ` + userCols + `, lower(username) FROM users WHERE ` + name + ` > $1 ORDER BY ` + name + ` LIMIT $2`
+	args := []any{after, p.Size() + 1}
+	if f.Prefix != "" {
+		// Two index ranges, each cut to a page, rather than one WHERE with
+		// an OR, whose rows the planner gathers and sorts whole. lower() of
+		// the prefix in SQL folds case exactly as the indexed expressions do.
+		sql = `SELECT * FROM ((SELECT ` + userCols + `, lower(username) AS folded FROM users
+				WHERE ` + name + ` >= lower($3) AND ` + name + ` < lower($3) || $4 AND ` + name + ` > $1
+				ORDER BY ` + name + ` LIMIT $2)
+			UNION
+			(SELECT ` + userCols + `, lower(username) AS folded FROM users
+				WHERE email <> '' AND lower(email) COLLATE "C" >= lower($3) AND lower(email) COLLATE "C" < lower($3) || $4
+				AND ` + name + ` > $1 ORDER BY ` + name + ` LIMIT $2)) AS page
+			ORDER BY folded COLLATE "C" LIMIT $2`
+		args = append(args, f.Prefix, maxRune)
+	}
+	users, folded, err := queryKeyed(ctx, s.q(ctx), scanUser, sql, args...)
 	if err != nil {
 		return nil, "", wrapf(err, "list users")
 	}

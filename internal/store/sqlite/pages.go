@@ -78,18 +78,27 @@ func (s *Store) ListUsersPage(ctx context.Context, f store.UserPageFilter, p sto
 	if err != nil {
 		return nil, "", err
 	}
-	var w where
-	if f.Prefix != "" {
-		w.add(`(lower(username) >= lower(?1) AND lower(username) < lower(?1) || ?2
-			OR email <> '' AND lower(email) >= lower(?1) AND lower(email) < lower(?1) || ?2)`, f.Prefix, maxRune)
-	}
+	after := ""
 	if keys != nil {
-		// lower(username) is unique, so it alone is the sort key.
-		// A bare "?" after ?1 and ?2 is ?3: SQLite numbers on from the largest.
-		w.add(`lower(username) > ?`, keys[0])
+		after = keys[0] // lower(username) is unique, so it alone is the sort key
 	}
-	q := `SELECT ` + userCols + `, lower(username) FROM users` + w.String() + ` ORDER BY lower(username)` + pageLimit(&w, p)
-	users, folded, err := collectKeyed(scanUser)(s.reader(ctx).QueryContext(ctx, q, w.args...))
+	q := `SELECT ` + userCols + `, lower(username) FROM users WHERE lower(username) > ?1
+		ORDER BY lower(username) LIMIT ?2`
+	args := []any{after, p.Size() + 1}
+	if f.Prefix != "" {
+		// Two index ranges, each cut to a page: given one WHERE with an
+		// OR, the planner may walk the whole username index in order
+		// instead.
+		q = `SELECT ` + userCols + `, lower(username) FROM users WHERE rowid IN (
+			SELECT rowid FROM (SELECT rowid FROM users WHERE lower(username) >= lower(?3) AND lower(username) < lower(?3) || ?4
+				AND lower(username) > ?1 ORDER BY lower(username) LIMIT ?2)
+			UNION
+			SELECT rowid FROM (SELECT rowid FROM users WHERE email <> '' AND lower(email) >= lower(?3) AND lower(email) < lower(?3) || ?4
+				AND lower(username) > ?1 ORDER BY lower(username) LIMIT ?2))
+			ORDER BY lower(username) LIMIT ?2`
+		args = append(args, f.Prefix, maxRune)
+	}
+	users, folded, err := collectKeyed(scanUser)(s.reader(ctx).QueryContext(ctx, q, args...))
 	if err != nil {
 		return nil, "", wrap(err, "list users")
 	}
