@@ -652,7 +652,7 @@ func queryPlans(ctx context.Context, t *scaleTarget, plans map[string]string) er
 	}
 	defer db.Close()
 	sqliteQ := map[string]string{
-		"users, prefix scale-0000":   `SELECT id FROM users WHERE rowid IN (SELECT rowid FROM (SELECT rowid FROM users WHERE lower(username) >= 'scale-0000' AND lower(username) < 'scale-0000' || char(1114111) AND lower(username) > '' ORDER BY lower(username) LIMIT 101) UNION SELECT rowid FROM (SELECT rowid FROM users WHERE email <> '' AND lower(email) >= 'scale-0000' AND lower(email) < 'scale-0000' || char(1114111) AND lower(username) > '' ORDER BY lower(username) LIMIT 101)) ORDER BY lower(username) LIMIT 101`,
+		"users, prefix scale-0000":   `SELECT id FROM users WHERE rowid IN (SELECT rowid FROM (SELECT rowid FROM users WHERE lower(username) >= 'scale-0000' AND lower(username) < 'scale-0000' || char(1114111) AND lower(username) > '' ORDER BY lower(username) LIMIT 101) UNION SELECT rowid FROM (SELECT rowid FROM users WHERE email <> '' AND lower(email) >= 'scale-0000' AND lower(email) < 'scale-0000' || char(1114111) AND +lower(username) > '' ORDER BY +lower(username) LIMIT 101)) ORDER BY lower(username) LIMIT 101`,
 		"users, last page":           `SELECT id FROM users WHERE lower(username) > 'scale-0099900' ORDER BY lower(username) LIMIT 101`,
 		"audit, user and type":       `SELECT id FROM audit_events WHERE type = 'login.success' AND user_id = 'scale000000000000000000000000042' ORDER BY time DESC, id DESC LIMIT 101`,
 		"audit, type after a cursor": `SELECT id FROM audit_events WHERE type = 'login.success' AND (time, id) < (1, 1) ORDER BY time DESC, id DESC LIMIT 101`,

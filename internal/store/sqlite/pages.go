@@ -72,6 +72,20 @@ func scanKeyed[T any](scan func(scanner) (*T, error), rows *sql.Rows, err error)
 	return out, keys, rows.Err()
 }
 
+// usersByPrefix selects the rowids of a page of users whose username or
+// e-mail starts with ?3 (?4 is maxRune), after the username ?1, at most ?2:
+// two index ranges, each cut to a page. Given one WHERE with an OR, the
+// planner may walk the whole username index in order instead; and the unary
+// + keeps it from doing that in the e-mail branch, where the cursor and the
+// order are on the username (TestUsersByPrefixPlan).
+const usersByPrefix = `SELECT rowid FROM (SELECT rowid FROM users
+		WHERE lower(username) >= lower(?3) AND lower(username) < lower(?3) || ?4 AND lower(username) > ?1
+		ORDER BY lower(username) LIMIT ?2)
+	UNION
+	SELECT rowid FROM (SELECT rowid FROM users
+		WHERE email <> '' AND lower(email) >= lower(?3) AND lower(email) < lower(?3) || ?4 AND +lower(username) > ?1
+		ORDER BY +lower(username) LIMIT ?2)`
+
 // ListUsersPage implements store.Store.
 func (s *Store) ListUsersPage(ctx context.Context, f store.UserPageFilter, p store.Page) ([]*store.User, string, error) {
 	keys, err := store.DecodeCursor(p.After, f.Scope(), 1)
@@ -86,16 +100,7 @@ func (s *Store) ListUsersPage(ctx context.Context, f store.UserPageFilter, p sto
 		ORDER BY lower(username) LIMIT ?2`
 	args := []any{after, p.Size() + 1}
 	if f.Prefix != "" {
-		// Two index ranges, each cut to a page: given one WHERE with an
-		// OR, the planner may walk the whole username index in order
-		// instead.
-		q = `SELECT ` + userCols + `, lower(username) FROM users WHERE rowid IN (
-			SELECT rowid FROM (SELECT rowid FROM users WHERE lower(username) >= lower(?3) AND lower(username) < lower(?3) || ?4
-				AND lower(username) > ?1 ORDER BY lower(username) LIMIT ?2)
-			UNION
-			SELECT rowid FROM (SELECT rowid FROM users WHERE email <> '' AND lower(email) >= lower(?3) AND lower(email) < lower(?3) || ?4
-				AND lower(username) > ?1 ORDER BY lower(username) LIMIT ?2))
-			ORDER BY lower(username) LIMIT ?2`
+		q = `SELECT ` + userCols + `, lower(username) FROM users WHERE rowid IN (` + usersByPrefix + `) ORDER BY lower(username) LIMIT ?2`
 		args = append(args, f.Prefix, maxRune)
 	}
 	users, folded, err := collectKeyed(scanUser)(s.reader(ctx).QueryContext(ctx, q, args...))
