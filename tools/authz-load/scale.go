@@ -254,11 +254,10 @@ func claimSQLite(ctx context.Context, path string) error {
 // scaleSeed is the small seed of the load scenarios plus an administrator
 // client for the admin API.
 type scaleSeed struct {
-	load       *loadgen.SeedFile
-	adminID    string
-	adminToken string
-	secret     string
-	hash       string // the seeded users' password hash
+	load    *loadgen.SeedFile
+	adminID string
+	secret  string
+	hash    string // the seeded users' password hash
 }
 
 func scaleBackend(ctx context.Context, o *scaleOptions, backend string, stderr io.Writer) (*scaleResult, error) {
