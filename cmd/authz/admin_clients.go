@@ -46,16 +46,17 @@ var clientCommands = []adminCommand{
 func bindClientList(fs *flag.FlagSet) adminRun {
 	q := fs.String("q", "", "substring of the name or client ID")
 	disabled := fs.Bool("disabled", false, "only disabled (true) or enabled (false) applications; all when not given")
-	offset, limit := pagingFlags(fs)
+	cursor, limit := pagingFlags(fs)
 	return func(ctx context.Context, svc *admin.Service, set map[string]bool) (any, error) {
-		if err := checkPaging(*offset, *limit); err != nil {
-			return nil, err
-		}
-		clients, total, err := svc.ListClients(ctx, admin.ClientFilter{Query: *q, Disabled: boolFlag{"disabled", disabled}.patch(set)}, *offset, *limit)
+		pg, err := page(*cursor, *limit)
 		if err != nil {
 			return nil, err
 		}
-		out := listResult{Items: []any{}, Total: total, Offset: *offset, Limit: *limit, columns: clientColumns}
+		clients, next, err := svc.ListClients(ctx, admin.ClientFilter{Query: *q, Disabled: boolFlag{"disabled", disabled}.patch(set)}, pg)
+		if err != nil {
+			return nil, err
+		}
+		out := newList(pg, next, clientColumns)
 		for _, c := range clients {
 			out.Items = append(out.Items, api.ClientView(c, ""))
 		}

@@ -130,33 +130,17 @@ func ClientType(c *store.Client) string {
 	return TypeConfidential
 }
 
-// ListClients returns one page of the clients matching f, ordered by name,
-// and how many match. The store lists clients whole; there are few.
-func (s *Service) ListClients(ctx context.Context, f ClientFilter, offset, limit int) ([]*store.Client, int, error) {
-	all, err := s.Store.ListClients(ctx)
+// ListClients returns one page of the clients matching f, ordered by name
+// then ID, and the cursor of the next page ("" on the last).
+func (s *Service) ListClients(ctx context.Context, f ClientFilter, pg store.Page) ([]*store.Client, string, error) {
+	if !validText(f.Query, maxQueryLen) {
+		return nil, "", invalid("q", "q must be at most 100 characters long, without control characters.")
+	}
+	clients, next, err := s.Store.ListClientsPage(ctx, store.ClientPageFilter{Query: f.Query, Disabled: f.Disabled}, pg)
 	if err != nil {
-		return nil, 0, fmt.Errorf("admin: list clients: %w", err)
+		return nil, "", pageError(err, "clients")
 	}
-	q := strings.ToLower(f.Query)
-	matches := slices.DeleteFunc(all, func(c *store.Client) bool {
-		if f.Disabled != nil && c.Disabled != *f.Disabled {
-			return true
-		}
-		return q != "" && !strings.Contains(strings.ToLower(c.Name), q) && !strings.Contains(strings.ToLower(c.ID), q)
-	})
-	slices.SortStableFunc(matches, func(a, b *store.Client) int {
-		return strings.Compare(strings.ToLower(a.Name)+"\x00"+a.ID, strings.ToLower(b.Name)+"\x00"+b.ID)
-	})
-	return pageOf(matches, offset, limit), len(matches), nil
-}
-
-// pageOf is the page of items at offset, at most limit long; past the end it
-// is empty.
-func pageOf[T any](items []T, offset, limit int) []T {
-	if offset >= len(items) {
-		return []T{}
-	}
-	return items[offset:min(len(items), offset+limit)]
+	return clients, next, nil
 }
 
 // GetClient returns the client with id.

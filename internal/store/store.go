@@ -647,4 +647,33 @@ type Store interface {
 	// TouchSession sets the session's LastSeenAt; ErrNotFound when the
 	// session is gone.
 	TouchSession(ctx context.Context, id string, at time.Time) error
+
+	// Keyset-paginated administrative lists (page.go). Each returns at most
+	// p.Size() rows after the cursor p.After and the cursor of the next page,
+	// "" on the last one. A cursor that is malformed or was made by another
+	// list or for another filter is ErrBadCursor. No method counts or reads
+	// more rows than the page needs.
+
+	// ListUsersPage lists users by lowercased username.
+	ListUsersPage(ctx context.Context, f UserPageFilter, p Page) (users []*User, next string, err error)
+	// ListClientsPage lists clients by lowercased name, then ID.
+	ListClientsPage(ctx context.Context, f ClientPageFilter, p Page) (clients []*Client, next string, err error)
+	// ListProvidersPage lists upstream providers by alias.
+	ListProvidersPage(ctx context.Context, f ProviderPageFilter, p Page) (providers []*Provider, next string, err error)
+	// ListAuditPage lists audit events newest first (by time, then ID).
+	ListAuditPage(ctx context.Context, f AuditPageFilter, p Page) (events []*AuditEvent, next string, err error)
+	// CountClients counts the clients.
+	CountClients(ctx context.Context) (int, error)
+	// CountProviders counts the upstream providers.
+	CountProviders(ctx context.Context) (int, error)
+	// OTPEnrollments returns, for those of the users (at most MaxPageSize)
+	// who have an authenticator, when it was enrolled and how many recovery
+	// codes they have left: one query for a list page instead of two per user.
+	OTPEnrollments(ctx context.Context, userIDs []string) (map[string]OTPEnrollment, error)
+}
+
+// OTPEnrollment is what a list of users shows of one user's authenticator.
+type OTPEnrollment struct {
+	At            time.Time // when the authenticator was enrolled
+	RecoveryCodes int       // unused recovery codes
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -90,6 +91,9 @@ const (
 	// targetJWTShare is the JWT client-credentials rate as a share of the
 	// machine's signing rate for the algorithm (issue 16).
 	targetJWTShare = 0.80
+	// Server CPU per operation over HTTP (issue 18), on SQLite.
+	targetCCCPUUs         = 150.0
+	targetIntrospectCPUUs = 100.0
 )
 
 // floodBoundMB is what "bounded" means for the flood's peak memory: the
@@ -154,6 +158,12 @@ func (r *benchResults) summarize(w io.Writer) {
 		{"ready after start ms", fmt.Sprintf("≤ %.0f", targetReadyMs), func(b *backendResult) (string, bool) {
 			return fmt.Sprintf("%.0f", b.ReadyMs), b.ReadyMs <= targetReadyMs
 		}},
+		{"  client_credentials: server CPU µs/op", fmt.Sprintf("≤ %.0f (SQLite)", targetCCCPUUs), cpuPerOp(loadgen.ClientCredentials, targetCCCPUUs)},
+		{"  introspection: server CPU µs/op", fmt.Sprintf("≤ %.0f (SQLite)", targetIntrospectCPUUs), cpuPerOp(loadgen.Introspect, targetIntrospectCPUUs)},
+		{"  refresh: server CPU µs/op", "", cpuPerOp(loadgen.Refresh, 0)},
+		{"  login: server CPU µs/op", "", cpuPerOp(loadgen.Login, 0)},
+		{"  client_credentials at half rate: server CPU µs/op", "", cpuPerOp(halfRate, 0)},
+		{"  login flood: server CPU µs/op", "", cpuPerOp(flood, 0)},
 		{"login flood: peak RSS MB, 503s", "bounded, alive", func(b *backendResult) (string, bool) {
 			if b.Runs[flood] == nil {
 				return notRun, false
@@ -170,8 +180,8 @@ func (r *benchResults) summarize(w io.Writer) {
 				continue
 			}
 			v, ok := row.cell(b)
-			if v == notRun {
-				fmt.Fprintf(tw, "%s\t", v)
+			if v == notRun || strings.HasSuffix(v, noVerdict) {
+				fmt.Fprintf(tw, "%s\t", strings.TrimSuffix(v, noVerdict))
 				continue
 			}
 			fmt.Fprintf(tw, "%s %s\t", v, verdict(ok))
@@ -202,6 +212,9 @@ func wide(wideWorkers, workers int) string {
 // notRun is the cell of a figure the backend's runs do not include.
 const notRun = "-"
 
+// noVerdict ends the cell of a figure without a target on its backend.
+const noVerdict = "\x00"
+
 func verdict(ok bool) string {
 	if ok {
 		return "ok"
@@ -216,6 +229,22 @@ func rate(key string, target float64) func(*backendResult) (string, bool) {
 			return notRun, false
 		}
 		return fmt.Sprintf("%.0f", r.PerSecond), r.PerSecond >= target && r.Errors == 0
+	}
+}
+
+// cpuPerOp is the server's CPU time per operation of run key; a target of 0
+// is none, and targets hold for SQLite only.
+func cpuPerOp(key string, target float64) func(*backendResult) (string, bool) {
+	return func(b *backendResult) (string, bool) {
+		r := b.Runs[key]
+		if r == nil || r.ServerCPUPerOpUs == 0 {
+			return notRun, false
+		}
+		v := fmt.Sprintf("%.0f", r.ServerCPUPerOpUs)
+		if target == 0 || storeOf(b.Backend) != "sqlite" {
+			return v + noVerdict, true
+		}
+		return v, r.ServerCPUPerOpUs <= target
 	}
 }
 

@@ -108,7 +108,7 @@ func (a *API) clientRoutes() []route {
 }
 
 func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ *caller) {
-	pg, ok := readQuery(w, r, "q", "disabled")
+	pg, ok := readPage(w, r, "q", "disabled")
 	if !ok {
 		return
 	}
@@ -116,16 +116,16 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ *caller) {
 	if !ok {
 		return
 	}
-	clients, total, err := a.Service.ListClients(r.Context(), admin.ClientFilter{Query: r.URL.Query().Get("q"), Disabled: disabled}, pg.offset, pg.limit)
+	clients, next, err := a.Service.ListClients(r.Context(), admin.ClientFilter{Query: r.URL.Query().Get("q"), Disabled: disabled}, pg)
 	if err != nil {
 		a.refuse(w, r, err)
 		return
 	}
-	out := list[apiClient]{Items: []apiClient{}, Total: total, Offset: pg.offset, Limit: pg.limit}
+	items := make([]apiClient, 0, len(clients))
 	for _, cl := range clients {
-		out.Items = append(out.Items, clientJSON(cl, ""))
+		items = append(items, clientJSON(cl, ""))
 	}
-	httpjson.Write(w, http.StatusOK, out)
+	writePage(w, r, items, next, pg)
 }
 
 func (a *API) createClient(w http.ResponseWriter, r *http.Request, who *caller) {

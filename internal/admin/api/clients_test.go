@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -55,19 +56,20 @@ func TestAPIClients(t *testing.T) {
 		if strings.Contains(string(r.body), `"client_secret":`) {
 			t.Errorf("get shows a secret: %s", r.body)
 		}
-		var l list[apiClient]
+		var l keysetPage[apiClient]
 		e.api("GET", "/clients?q=sho", nil).decode(t, &l)
-		if l.Total != 1 || l.Items[0].ClientID != "shop" {
+		if len(l.Items) != 1 || l.Items[0].ClientID != "shop" {
 			t.Errorf("search %+v", l)
 		}
-		e.api("GET", "/clients?limit=1&offset=1", nil).decode(t, &l)
-		if l.Total != 2 || len(l.Items) != 1 || l.Items[0].Name != "SPA" {
+		e.api("GET", "/clients?limit=1", nil).decode(t, &l)
+		if len(l.Items) != 1 || l.Next == nil {
+			t.Fatalf("page 1 %+v", l)
+		}
+		e.api("GET", "/clients?limit=1&cursor="+url.QueryEscape(*l.Next), nil).decode(t, &l)
+		if len(l.Items) != 1 || l.Items[0].Name != "SPA" || l.Next != nil {
 			t.Errorf("page 2 %+v", l)
 		}
-		r = e.api("GET", "/clients?offset=10", nil)
-		if !strings.Contains(string(r.body), `"items":[]`) {
-			t.Errorf("beyond the end %s", r.body)
-		}
+		wantProblem(t, e.api("GET", "/clients?q=x&cursor=e30", nil), http.StatusBadRequest, "cursor")
 
 		// PATCH: partial, then disable.
 		r = e.api("PATCH", "/clients/shop", map[string]any{"name": "Shop 2", "scopes": []string{"openid"}})
@@ -78,7 +80,7 @@ func TestAPIClients(t *testing.T) {
 		}
 		wantAPI(t, e.api("PATCH", "/clients/shop", map[string]any{"disabled": true}), http.StatusOK)
 		e.api("GET", "/clients?disabled=true", nil).decode(t, &l)
-		if l.Total != 1 || !l.Items[0].Disabled {
+		if len(l.Items) != 1 || !l.Items[0].Disabled {
 			t.Errorf("disabled filter %+v", l)
 		}
 		wantProblem(t, e.api("GET", "/clients?disabled=maybe", nil), http.StatusBadRequest, "disabled")
@@ -199,9 +201,9 @@ func TestAPIProviders(t *testing.T) {
 		}
 
 		wantAPI(t, e.api("POST", "/providers", providerBody("other", "https://login.example")), http.StatusCreated)
-		var l list[apiProvider]
+		var l keysetPage[apiProvider]
 		e.api("GET", "/providers?limit=1", nil).decode(t, &l)
-		if l.Total != 2 || len(l.Items) != 1 || l.Items[0].Alias != "corp" {
+		if l.Next == nil || len(l.Items) != 1 || l.Items[0].Alias != "corp" {
 			t.Errorf("list %+v", l)
 		}
 
@@ -213,7 +215,7 @@ func TestAPIProviders(t *testing.T) {
 			t.Errorf("patched %+v", p)
 		}
 		e.api("GET", "/providers?enabled=true", nil).decode(t, &l)
-		if l.Total != 1 || l.Items[0].Alias != "other" {
+		if len(l.Items) != 1 || l.Items[0].Alias != "other" || l.Next != nil {
 			t.Errorf("enabled filter %+v", l)
 		}
 
