@@ -118,7 +118,7 @@ func (p *Pipeline) sendReset(ctx context.Context, u *store.User, now time.Time) 
 	}
 	p.audit(ctx, audit.PasswordResetAsked, u.ID, u.ID, "", "")
 	p.notify(ctx, u, notify.Note{Kind: notify.ResetLink, Link: strings.TrimSuffix(p.Issuer, "/") + session.LinkPath(token),
-		Expires: now.Add(p.LinkTTL), ExpiresIn: notify.HumanDuration(p.LinkTTL)})
+		Expires: now.Add(p.LinkTTL), TTL: p.LinkTTL})
 }
 
 // sendFederatedReset tells a user without a password which providers sign
