@@ -275,8 +275,8 @@ type receivedMail struct {
 	Subject string
 	// RawSubject is the header as sent (RFC 2047 encoded words for non-ASCII).
 	RawSubject string
-	Text    string
-	HTML    string
+	Text       string
+	HTML       string
 }
 
 func newMailbox(t *testing.T) *mailbox {
