@@ -113,6 +113,7 @@ func startServerClock(t *testing.T, clk *clock, dir, host string, args ...string
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
+	app.StartBackchannel() // as serve does
 	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {

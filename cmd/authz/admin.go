@@ -15,6 +15,7 @@ import (
 
 	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/server"
+	"github.com/authz/authz/internal/store"
 )
 
 const adminUsage = `usage: authz [config flags] admin <object> <action> [flags] [--output text|json]
@@ -22,6 +23,10 @@ const adminUsage = `usage: authz [config flags] admin <object> <action> [flags] 
   admin user   list|get|create|update|delete|reset-otp|void-recovery-codes
   admin client list|get|create|update|delete|rotate-secret
   admin idp    list|get|create|update|delete|test
+  admin audit  list
+
+Lists show one page: --limit rows (at most 100) after --cursor, the "next"
+cursor of the page before.
 
 Run 'authz admin <object> <action> -h' for the flags.`
 
@@ -38,7 +43,7 @@ type adminCommand struct {
 
 // adminCommands are the CLI face of admin.Service: the same operations, the
 // same rules as the console and the API.
-var adminCommands = slices.Concat(userCommands, clientCommands, idpCommands)
+var adminCommands = slices.Concat(userCommands, clientCommands, idpCommands, auditCommands)
 
 // runAdmin runs `authz admin <object> <action> [flags]`.
 func runAdmin(ctx context.Context, env *environment, args []string) error {
@@ -107,29 +112,38 @@ func required(set map[string]bool, names ...string) error {
 	return nil
 }
 
-// listResult is the answer of a list command, shaped like the API's lists.
+// listResult is the answer of a list command, shaped like the API's lists:
+// one page, and the cursor of the next (null on the last).
 type listResult struct {
-	Items  []any `json:"items"`
-	Total  int   `json:"total"`
-	Offset int   `json:"offset"`
-	Limit  int   `json:"limit"`
+	Items []any   `json:"items"`
+	Next  *string `json:"next"`
+	Limit int     `json:"limit"`
 	// columns are the fields of each item the text output shows.
 	columns []string
 }
 
-// pagingFlags binds --offset and --limit.
-func pagingFlags(fs *flag.FlagSet) (offset, limit *int) {
-	return fs.Int("offset", 0, "skip this many"), fs.Int("limit", 20, "show at most this many (1 to 100)")
+// newList starts the result of a page listed with pg.
+func newList(pg store.Page, next string, columns []string) listResult {
+	l := listResult{Items: []any{}, Limit: pg.Size(), columns: columns}
+	if next != "" {
+		l.Next = &next
+	}
+	return l
 }
 
-func checkPaging(offset, limit int) error {
-	if offset < 0 {
-		return usageError("--offset must not be negative")
+// pagingFlags binds --cursor and --limit.
+func pagingFlags(fs *flag.FlagSet) (cursor *string, limit *int) {
+	return fs.String("cursor", "", "show the page after this cursor (the \"next\" of the page before)"),
+		fs.Int("limit", store.DefaultPageSize, "show at most this many (more than 100 shows 100)")
+}
+
+// page checks the paging flags: a limit above the maximum is clamped, one
+// below 1 refused.
+func page(cursor string, limit int) (store.Page, error) {
+	if limit < 1 {
+		return store.Page{}, usageError("--limit must be at least 1")
 	}
-	if limit < 1 || limit > 100 {
-		return usageError("--limit must be from 1 to 100")
-	}
-	return nil
+	return store.Page{After: cursor, Limit: limit}, nil
 }
 
 // strFlag is a string flag that becomes a patch field only when given.
@@ -212,7 +226,11 @@ func printTable(tw io.Writer, l listResult) error {
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
-	fmt.Fprintf(tw, "(%d–%d of %d)\n", min(l.Offset+1, l.Offset+len(l.Items)), l.Offset+len(l.Items), l.Total)
+	if l.Next == nil {
+		fmt.Fprintf(tw, "(%d shown, the last page)\n", len(l.Items))
+		return nil
+	}
+	fmt.Fprintf(tw, "(%d shown; the next page: --cursor %s)\n", len(l.Items), *l.Next)
 	return nil
 }
 

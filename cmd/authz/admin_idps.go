@@ -44,16 +44,17 @@ var idpCommands = []adminCommand{
 
 func bindIdpList(fs *flag.FlagSet) adminRun {
 	enabled := fs.Bool("enabled", false, "only enabled (true) or disabled (false) providers; all when not given")
-	offset, limit := pagingFlags(fs)
+	cursor, limit := pagingFlags(fs)
 	return func(ctx context.Context, svc *admin.Service, set map[string]bool) (any, error) {
-		if err := checkPaging(*offset, *limit); err != nil {
-			return nil, err
-		}
-		providers, total, err := svc.ListProviders(ctx, boolFlag{"enabled", enabled}.patch(set), *offset, *limit)
+		pg, err := page(*cursor, *limit)
 		if err != nil {
 			return nil, err
 		}
-		out := listResult{Items: []any{}, Total: total, Offset: *offset, Limit: *limit, columns: idpColumns}
+		providers, next, err := svc.ListProviders(ctx, boolFlag{"enabled", enabled}.patch(set), pg)
+		if err != nil {
+			return nil, err
+		}
+		out := newList(pg, next, idpColumns)
 		for _, p := range providers {
 			out.Items = append(out.Items, api.ProviderView(p, svc.UpstreamRedirectURI(p.Alias)))
 		}

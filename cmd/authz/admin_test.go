@@ -66,10 +66,9 @@ type cliUser struct {
 }
 
 type cliList[T any] struct {
-	Items  []T `json:"items"`
-	Total  int `json:"total"`
-	Offset int `json:"offset"`
-	Limit  int `json:"limit"`
+	Items []T     `json:"items"`
+	Next  *string `json:"next"`
+	Limit int     `json:"limit"`
 }
 
 func TestAdminUserCommands(t *testing.T) {
@@ -87,12 +86,33 @@ func TestAdminUserCommands(t *testing.T) {
 			}
 			var l cliList[cliUser]
 			c.ok(&l, "user", "list", "--output", "json")
-			if l.Total != 2 || l.Limit != 20 || l.Items[0].Username != "admin" || l.Items[1].Username != "alice" {
+			if len(l.Items) != 2 || l.Next != nil || l.Limit != 20 || l.Items[0].Username != "admin" || l.Items[1].Username != "alice" {
 				t.Fatalf("list %+v", l)
 			}
-			c.ok(&l, "user", "list", "--offset", "10", "--output", "json")
-			if l.Total != 2 || len(l.Items) != 0 {
-				t.Errorf("beyond the end %+v", l)
+			// Page by page: the first page's next cursor leads to the second.
+			c.ok(&l, "user", "list", "--limit", "1", "--output", "json")
+			if len(l.Items) != 1 || l.Items[0].Username != "admin" || l.Next == nil {
+				t.Fatalf("first page %+v", l)
+			}
+			if out := c.ok(nil, "user", "list", "--limit", "1"); !strings.Contains(out, "the next page: --cursor "+*l.Next) {
+				t.Errorf("text list does not show the next cursor: %q", out)
+			}
+			c.ok(&l, "user", "list", "--limit", "1", "--cursor", *l.Next, "--output", "json")
+			if len(l.Items) != 1 || l.Items[0].Username != "alice" || l.Next != nil {
+				t.Errorf("second page %+v", l)
+			}
+			c.ok(&l, "user", "list", "--limit", "1000", "--output", "json")
+			if l.Limit != 100 || len(l.Items) != 2 {
+				t.Errorf("a limit above the maximum is clamped: %+v", l)
+			}
+			c.fails(2, "cursor", "user", "list", "--cursor", "garbage")
+			var events cliList[struct {
+				Type   string `json:"type"`
+				UserID string `json:"user_id"`
+			}]
+			c.ok(&events, "audit", "list", "--user", "alice", "--type", "user.created", "--output", "json")
+			if len(events.Items) != 1 || events.Items[0].UserID != alice.ID || events.Next != nil {
+				t.Errorf("audit list of alice %+v", events)
 			}
 			if out := c.ok(nil, "user", "list", "--q", "ali"); !strings.Contains(out, "alice@example.com") || strings.Contains(out, "admin ") {
 				t.Errorf("text list %q", out)
@@ -184,7 +204,7 @@ func TestAdminClientCommands(t *testing.T) {
 	}
 	var l cliList[cliClient]
 	c.ok(&l, "client", "list", "--disabled=false", "--output", "json")
-	if l.Total != 0 {
+	if len(l.Items) != 0 {
 		t.Errorf("enabled clients %+v", l)
 	}
 	var rotated cliClient
@@ -252,7 +272,7 @@ func TestAdminIdpCommands(t *testing.T) {
 	c.fails(1, "discovery of http://127.0.0.1:1 failed", "idp", "test", "--alias", "down")
 	var l cliList[cliProvider]
 	c.ok(&l, "idp", "list", "--enabled=true", "--output", "json")
-	if l.Total != 1 || l.Items[0].Alias != "down" {
+	if len(l.Items) != 1 || l.Items[0].Alias != "down" {
 		t.Errorf("enabled providers %+v", l)
 	}
 	c.ok(nil, "idp", "delete", "--alias", "corp")
@@ -267,7 +287,8 @@ func TestAdminCommandUsage(t *testing.T) {
 	c.fails(2, "--output must be text or json", "user", "list", "--output", "yaml")
 	c.fails(2, "flag provided but not defined", "client", "list", "--nope")
 	c.fails(2, "unexpected argument", "idp", "list", "extra")
-	c.fails(2, "--limit must be from 1 to 100", "user", "list", "--limit", "101")
+	c.fails(2, "--limit must be at least 1", "user", "list", "--limit", "0")
+	c.fails(2, "--since must be an RFC 3339 time", "audit", "list", "--since", "yesterday")
 }
 
 // TestCLIMailInDevOutbox: in dev mode without SMTP, the set-up e-mail of a
@@ -285,4 +306,34 @@ func TestCLIMailInDevOutbox(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].To != "devi@example.com" || !strings.Contains(msgs[0].Text, "/link/") {
 		t.Fatalf("the server's outbox holds %+v", msgs)
 	}
+}
+
+// The settings of issue 16 through the CLI: a JWT, private_key_jwt client
+// with its keys from a file, and a back-channel logout URI.
+func TestAdminClientBreadthFlags(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "sqlite")
+	keys := filepath.Join(t.TempDir(), "jwks.json")
+	jwks := `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1","use":"sig"}]}`
+	if err := os.WriteFile(keys, []byte(jwks), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var svc struct {
+		cliClient
+		Format     string   `json:"access_token_format"`
+		Method     string   `json:"token_endpoint_auth_method"`
+		Audiences  []string `json:"audiences"`
+		RequirePAR bool     `json:"require_pushed_authorization_requests"`
+		LogoutURI  string   `json:"backchannel_logout_uri"`
+	}
+	c.ok(&svc, "client", "create", "--id", "svc", "--name", "Service", "--grant-types", "client_credentials", "--scopes", "reports",
+		"--access-token-format", "jwt", "--audiences", "https://api.example", "--token-auth-method", "private_key_jwt",
+		"--jwks", "@"+keys, "--require-par", "--backchannel-logout-uri", "https://svc.example/bc", "--output", "json")
+	if svc.Format != "jwt" || svc.Method != "private_key_jwt" || svc.ClientSecret != "" || !svc.RequirePAR || svc.LogoutURI != "https://svc.example/bc" || len(svc.Audiences) != 1 {
+		t.Fatalf("created %+v", svc)
+	}
+	c.fails(2, "access_token_format", "client", "update", "--id", "svc", "--access-token-format", "paseto")
+	c.fails(2, "jwks", "client", "update", "--id", "svc", "--jwks", "")
+	c.fails(1, "--jwks", "client", "update", "--id", "svc", "--jwks", "@/nonexistent/jwks.json")
+	c.fails(2, "backchannel_logout_uri", "client", "update", "--id", "svc", "--backchannel-logout-uri", "http://svc.example/bc")
 }

@@ -41,17 +41,18 @@ var userCommands = []adminCommand{
 }
 
 func bindUserList(fs *flag.FlagSet) adminRun {
-	q := fs.String("q", "", "substring of username, e-mail or name")
-	offset, limit := pagingFlags(fs)
+	q := fs.String("q", "", "start of the username or e-mail (case-insensitive)")
+	cursor, limit := pagingFlags(fs)
 	return func(ctx context.Context, svc *admin.Service, _ map[string]bool) (any, error) {
-		if err := checkPaging(*offset, *limit); err != nil {
-			return nil, err
-		}
-		users, total, err := svc.ListUsers(ctx, *q, *offset, *limit)
+		pg, err := page(*cursor, *limit)
 		if err != nil {
 			return nil, err
 		}
-		out := listResult{Items: []any{}, Total: total, Offset: *offset, Limit: *limit, columns: userColumns}
+		users, next, err := svc.ListUsers(ctx, *q, pg)
+		if err != nil {
+			return nil, err
+		}
+		out := newList(pg, next, userColumns)
 		for _, u := range users {
 			out.Items = append(out.Items, api.UserView(u))
 		}

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/authz/authz/internal/store"
@@ -20,20 +19,20 @@ type AuditQuery struct {
 	Until time.Time
 }
 
-// ListAudit returns one page of the events matching q, newest first, and how
-// many match.
-func (s *Service) ListAudit(ctx context.Context, q AuditQuery, offset, limit int) ([]*store.AuditEvent, int, error) {
+// ListAudit returns one page of the events matching q, newest first, and the
+// cursor of the next page ("" on the last).
+func (s *Service) ListAudit(ctx context.Context, q AuditQuery, pg store.Page) ([]*store.AuditEvent, string, error) {
 	switch {
 	case !validText(q.Type, maxTypeLen):
-		return nil, 0, invalid("type", "Type must be at most 100 characters long, without control characters.")
+		return nil, "", invalid("type", "Type must be at most 100 characters long, without control characters.")
 	case !validText(q.UserID, maxQueryLen):
-		return nil, 0, invalid("user_id", "User must be at most 100 characters long, without control characters.")
+		return nil, "", invalid("user_id", "User must be at most 100 characters long, without control characters.")
 	case !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since):
-		return nil, 0, invalid("until", "The end of the time range must be after its start.")
+		return nil, "", invalid("until", "The end of the time range must be after its start.")
 	}
-	events, total, err := s.Store.ListAudit(ctx, store.AuditFilter{Type: q.Type, UserID: q.UserID, Since: q.Since, Until: q.Until, Offset: offset, Limit: limit})
+	events, next, err := s.Store.ListAuditPage(ctx, store.AuditPageFilter{Type: q.Type, UserID: q.UserID, Since: q.Since, Until: q.Until}, pg)
 	if err != nil {
-		return nil, 0, fmt.Errorf("admin: list audit events: %w", err)
+		return nil, "", pageError(err, "audit events")
 	}
-	return events, total, nil
+	return events, next, nil
 }

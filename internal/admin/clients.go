@@ -30,6 +30,13 @@ const (
 	msgClientType        = "Type must be confidential or public."
 	msgClientTypeFixed   = "The type of an application cannot be changed; create a new application instead."
 	msgPublicHasNoSecret = "A public application has no secret to rotate."
+
+	msgKeyClientHasNoSecret = "This application authenticates with its keys (private_key_jwt); switch it to a client secret first."
+	msgTokenFormat          = "Access token format must be opaque or jwt."
+	msgAuthMethod           = "Authentication method must be client_secret_basic, client_secret_post or private_key_jwt."
+	msgKeyAuthPublic        = "A public application cannot authenticate with private_key_jwt."
+	msgKeysNeeded           = "An application that authenticates with private_key_jwt needs its keys: a JWKS or a JWKS URI, not both."
+	msgJWKS                 = "JWKS must be a JSON Web Key Set of public keys (at most 16 KiB)"
 )
 
 // List limits of a client, far above real use, so that no request can make
@@ -69,7 +76,43 @@ type ClientPatch struct {
 	// introspect tokens issued to other clients.
 	IntrospectAny *bool
 	Disabled      *bool
+
+	// AccessTokenFormat is "opaque" or "jwt" (RFC 9068).
+	AccessTokenFormat *string
+	// Audiences are the resource servers of the client's access tokens.
+	Audiences *[]string
+	// RequirePAR refuses authorization requests not pushed first.
+	RequirePAR *bool
+	// TokenAuthMethod is AuthClientSecret (or one of the client_secret_*
+	// names) or "private_key_jwt".
+	TokenAuthMethod *string
+	// JWKS is the client's public keys (a JSON Web Key Set), or "".
+	JWKS *string
+	// JWKSURI is where the client publishes its keys, or "".
+	JWKSURI *string
+	// BackchannelLogoutURI receives logout tokens, or "".
+	BackchannelLogoutURI             *string
+	BackchannelLogoutSessionRequired *bool
 }
+
+// AuthClientSecret is the token endpoint authentication method of a
+// confidential client with a secret: client_secret_basic or
+// client_secret_post, whichever it sends.
+const AuthClientSecret = "client_secret_basic"
+
+// AuthMethod names how c authenticates at the token endpoint.
+func AuthMethod(c *store.Client) string {
+	switch {
+	case c.Public:
+		return "none"
+	case c.TokenAuthMethod == store.AuthPrivateKeyJWT:
+		return store.AuthPrivateKeyJWT
+	}
+	return AuthClientSecret
+}
+
+// maxJWKSLen bounds a registered JWKS: a few public keys.
+const maxJWKSLen = 16 << 10
 
 // ClientFilter selects clients in ListClients.
 type ClientFilter struct {
@@ -87,33 +130,17 @@ func ClientType(c *store.Client) string {
 	return TypeConfidential
 }
 
-// ListClients returns one page of the clients matching f, ordered by name,
-// and how many match. The store lists clients whole; there are few.
-func (s *Service) ListClients(ctx context.Context, f ClientFilter, offset, limit int) ([]*store.Client, int, error) {
-	all, err := s.Store.ListClients(ctx)
+// ListClients returns one page of the clients matching f, ordered by name
+// then ID, and the cursor of the next page ("" on the last).
+func (s *Service) ListClients(ctx context.Context, f ClientFilter, pg store.Page) ([]*store.Client, string, error) {
+	if !validText(f.Query, maxQueryLen) {
+		return nil, "", invalid("q", "q must be at most 100 characters long, without control characters.")
+	}
+	clients, next, err := s.Store.ListClientsPage(ctx, store.ClientPageFilter{Query: f.Query, Disabled: f.Disabled}, pg)
 	if err != nil {
-		return nil, 0, fmt.Errorf("admin: list clients: %w", err)
+		return nil, "", pageError(err, "clients")
 	}
-	q := strings.ToLower(f.Query)
-	matches := slices.DeleteFunc(all, func(c *store.Client) bool {
-		if f.Disabled != nil && c.Disabled != *f.Disabled {
-			return true
-		}
-		return q != "" && !strings.Contains(strings.ToLower(c.Name), q) && !strings.Contains(strings.ToLower(c.ID), q)
-	})
-	slices.SortStableFunc(matches, func(a, b *store.Client) int {
-		return strings.Compare(strings.ToLower(a.Name)+"\x00"+a.ID, strings.ToLower(b.Name)+"\x00"+b.ID)
-	})
-	return pageOf(matches, offset, limit), len(matches), nil
-}
-
-// pageOf is the page of items at offset, at most limit long; past the end it
-// is empty.
-func pageOf[T any](items []T, offset, limit int) []T {
-	if offset >= len(items) {
-		return []T{}
-	}
-	return items[offset:min(len(items), offset+limit)]
+	return clients, next, nil
 }
 
 // GetClient returns the client with id.
@@ -130,7 +157,7 @@ func (s *Service) GetClient(ctx context.Context, id string) (*store.Client, erro
 // none.
 func (s *Service) CreateClient(ctx context.Context, a Actor, p ClientPatch) (*store.Client, string, error) {
 	now := s.now()
-	c := &store.Client{GrantTypes: defaultGrantTypes, Scopes: defaultScopes, CreatedAt: now, UpdatedAt: now}
+	c := &store.Client{GrantTypes: defaultGrantTypes, Scopes: defaultScopes, AccessTokenFormat: store.AccessTokenOpaque, CreatedAt: now, UpdatedAt: now}
 	if p.ID == nil || strings.TrimSpace(*p.ID) == "" {
 		c.ID = store.NewID()
 	} else if c.ID = strings.TrimSpace(*p.ID); !clientIDPattern().MatchString(c.ID) || c.ID == reservedName {
@@ -174,7 +201,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, p ClientPatch) (*st
 
 // newSecret gives a confidential c a fresh secret hash and returns the secret.
 func (s *Service) newSecret(c *store.Client) (string, error) {
-	if c.Public {
+	if c.Public || c.TokenAuthMethod == store.AuthPrivateKeyJWT {
 		c.SecretHash = nil
 		return "", nil
 	}
@@ -206,6 +233,10 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 		old := *c
 		if err := applyClientPatch(c, p, false); err != nil {
 			return err
+		}
+		if c.TokenAuthMethod == store.AuthPrivateKeyJWT {
+			// A key-authenticated client has no secret that could still work.
+			c.SecretHash = nil
 		}
 		fields := changedClientFields(&old, c)
 		if changed = len(fields) > 0; !changed {
@@ -247,6 +278,14 @@ func changedClientFields(old, c *store.Client) []string {
 		{"skip_consent", old.SkipConsent != c.SkipConsent},
 		{"introspect_any", old.IntrospectAny != c.IntrospectAny},
 		{"disabled", old.Disabled != c.Disabled},
+		{"access_token_format", old.AccessTokenFormat != c.AccessTokenFormat},
+		{"audiences", !slices.Equal(old.Audiences, c.Audiences)},
+		{"require_par", old.RequirePAR != c.RequirePAR},
+		{"token_endpoint_auth_method", old.TokenAuthMethod != c.TokenAuthMethod},
+		{"jwks", old.JWKS != c.JWKS},
+		{"jwks_uri", old.JWKSURI != c.JWKSURI},
+		{"backchannel_logout_uri", old.BackchannelLogoutURI != c.BackchannelLogoutURI},
+		{"backchannel_logout_session_required", old.BackchannelLogoutSessionRequired != c.BackchannelLogoutSessionRequired},
 	} {
 		if f.changed {
 			out = append(out, f.name)
@@ -266,6 +305,9 @@ func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string,
 		}
 		if c.Public {
 			return conflict("type", msgPublicHasNoSecret)
+		}
+		if c.TokenAuthMethod == store.AuthPrivateKeyJWT {
+			return conflict("token_endpoint_auth_method", msgKeyClientHasNoSecret)
 		}
 		if secret, err = s.newSecret(c); err != nil {
 			return err
@@ -313,6 +355,7 @@ func applyClientPatch(c *store.Client, p ClientPatch, creating bool) error {
 		{"post_logout_redirect_uris", p.PostLogoutRedirectURIs, &c.PostLogoutRedirectURIs},
 		{"grant_types", p.GrantTypes, &c.GrantTypes},
 		{"scopes", p.Scopes, &c.Scopes},
+		{"audiences", p.Audiences, &c.Audiences},
 	} {
 		if l.value == nil {
 			continue
@@ -331,7 +374,95 @@ func applyClientPatch(c *store.Client, p ClientPatch, creating bool) error {
 	if p.Disabled != nil {
 		c.Disabled = *p.Disabled
 	}
+	if err := applyBreadthPatch(c, p); err != nil {
+		return err
+	}
 	return checkClient(c)
+}
+
+// applyBreadthPatch sets and checks the settings of JWT access tokens, PAR,
+// private_key_jwt and back-channel logout.
+func applyBreadthPatch(c *store.Client, p ClientPatch) error {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	set(&c.AccessTokenFormat, p.AccessTokenFormat)
+	set(&c.JWKS, p.JWKS)
+	set(&c.JWKSURI, p.JWKSURI)
+	set(&c.BackchannelLogoutURI, p.BackchannelLogoutURI)
+	if p.RequirePAR != nil {
+		c.RequirePAR = *p.RequirePAR
+	}
+	if p.BackchannelLogoutSessionRequired != nil {
+		c.BackchannelLogoutSessionRequired = *p.BackchannelLogoutSessionRequired
+	}
+	if p.TokenAuthMethod != nil {
+		switch m := strings.TrimSpace(*p.TokenAuthMethod); m {
+		case "", "client_secret_basic", "client_secret_post", "none":
+			c.TokenAuthMethod = ""
+		case store.AuthPrivateKeyJWT:
+			c.TokenAuthMethod = m
+		default:
+			return invalid("token_endpoint_auth_method", msgAuthMethod)
+		}
+	}
+	switch c.AccessTokenFormat {
+	case "":
+		c.AccessTokenFormat = store.AccessTokenOpaque
+	case store.AccessTokenOpaque, store.AccessTokenJWT:
+	default:
+		return invalid("access_token_format", msgTokenFormat)
+	}
+	for _, a := range c.Audiences {
+		if a == "" || strings.ContainsAny(a, " \t") {
+			return listInvalid("audiences", "entries must be resource server identifiers without spaces")
+		}
+	}
+	if c.BackchannelLogoutURI != "" {
+		if err := oauth.ValidateRedirectURI("backchannel_logout_uri", c.BackchannelLogoutURI); err != nil {
+			return uriInvalid(err)
+		}
+	}
+	return checkKeys(c)
+}
+
+// uriInvalid is the field error of a URI refused by oauth.ValidateRedirectURI.
+func uriInvalid(err error) error {
+	if fe, ok := errors.AsType[*oauth.FieldError](err); ok {
+		return listInvalid(fe.Field, fe.Reason)
+	}
+	return err
+}
+
+// checkKeys checks a client's keys and that a private_key_jwt client has
+// them.
+func checkKeys(c *store.Client) error {
+	if c.JWKS != "" {
+		if _, err := oauth.ParseClientJWKS(c.JWKS); err != nil || len(c.JWKS) > maxJWKSLen {
+			reason := msgJWKS + "."
+			if err != nil {
+				reason = msgJWKS + ": " + err.Error() + "."
+			}
+			return invalid("jwks", reason)
+		}
+	}
+	if c.JWKSURI != "" {
+		if err := oauth.ValidateRedirectURI("jwks_uri", c.JWKSURI); err != nil {
+			return uriInvalid(err)
+		}
+	}
+	if c.TokenAuthMethod != store.AuthPrivateKeyJWT {
+		return nil
+	}
+	switch {
+	case c.Public:
+		return invalid("token_endpoint_auth_method", msgKeyAuthPublic)
+	case (c.JWKS == "") == (c.JWKSURI == ""):
+		return invalid("jwks", msgKeysNeeded)
+	}
+	return nil
 }
 
 // checkList checks the form of one list: its length, its items' lengths, no
@@ -380,6 +511,9 @@ var fieldLabels = map[string]string{
 	"post_logout_redirect_uris": "Post-logout redirect URIs",
 	"grant_types":               "Grant types",
 	"scopes":                    "Scopes",
+	"audiences":                 "Audiences",
+	"backchannel_logout_uri":    "Back-channel logout URI",
+	"jwks_uri":                  "JWKS URI",
 }
 
 // listInvalid refuses field with reason, prefixed by the field's label, since

@@ -19,13 +19,10 @@ const (
 	MethodOther     = "other" // anything else
 )
 
-// Dashboard scans: the store has no aggregates for the login and lockout
-// counts (audit events), so the dashboard reads them in pages, at most
-// statsScanLimit of each kind.
-const (
-	statsScanLimit = 20_000
-	statsScanPage  = 500
-)
+// statsScanLimit bounds the dashboard's scan of today's logins: the store
+// has no aggregate for them (audit events), so the dashboard reads them in
+// pages, at most this many.
+const statsScanLimit = 20_000
 
 // Stats are the dashboard's counts. Logins and lockouts count since Since,
 // the start of the current UTC day.
@@ -71,35 +68,35 @@ func (s *Service) countOTP(ctx context.Context, st *Stats) error {
 }
 
 func (s *Service) countObjects(ctx context.Context, st *Stats) error {
-	clients, err := s.Store.ListClients(ctx)
-	if err != nil {
-		return fmt.Errorf("admin: list clients: %w", err)
+	var err error
+	if st.Clients, err = s.Store.CountClients(ctx); err != nil {
+		return fmt.Errorf("admin: count clients: %w", err)
 	}
-	providers, err := s.Store.ListProviders(ctx)
-	if err != nil {
-		return fmt.Errorf("admin: list providers: %w", err)
+	if st.Providers, err = s.Store.CountProviders(ctx); err != nil {
+		return fmt.Errorf("admin: count providers: %w", err)
 	}
-	st.Clients, st.Providers = len(clients), len(providers)
 	return nil
 }
 
 // countLogins sorts today's successful logins by the methods their amr lists.
 func (s *Service) countLogins(ctx context.Context, st *Stats) error {
-	for offset := 0; ; offset += statsScanPage {
-		if offset >= statsScanLimit {
+	pg := store.Page{Limit: store.MaxPageSize}
+	for read := 0; ; {
+		if read >= statsScanLimit {
 			st.Partial = true
 			return nil
 		}
-		events, total, err := s.Store.ListAudit(ctx, store.AuditFilter{Type: string(audit.LoginSuccess), Since: st.Since, Offset: offset, Limit: statsScanPage})
+		events, next, err := s.Store.ListAuditPage(ctx, store.AuditPageFilter{Type: string(audit.LoginSuccess), Since: st.Since}, pg)
 		if err != nil {
 			return fmt.Errorf("admin: list logins: %w", err)
 		}
 		for _, e := range events {
 			st.Logins[loginMethod(e.Detail)]++
 		}
-		if len(events) == 0 || offset+len(events) >= total {
+		if next == "" {
 			return nil
 		}
+		read, pg.After = read+len(events), next
 	}
 }
 

@@ -1,6 +1,11 @@
 package admin
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/authz/authz/internal/store"
+)
 
 // Kind sorts the errors an operation reports to its caller.
 type Kind int
@@ -30,6 +35,18 @@ func (e *Error) Error() string {
 		return e.Message
 	}
 	return e.Field + ": " + e.Message
+}
+
+// msgBadCursor refuses a page cursor that no list of this filter made.
+const msgBadCursor = "This page link is invalid or belongs to another list or search; start again from the first page."
+
+// pageError turns the store's refusal of a cursor into the caller's
+// mistake; other errors are wrapped with what was listed.
+func pageError(err error, what string) error {
+	if errors.Is(err, store.ErrBadCursor) {
+		return invalid("cursor", msgBadCursor)
+	}
+	return fmt.Errorf("admin: list %s: %w", what, err)
 }
 
 func invalid(field, msg string) error  { return &Error{Kind: KindInvalid, Field: field, Message: msg} }

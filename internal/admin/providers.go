@@ -72,17 +72,15 @@ type ProviderPatch struct {
 	SyncProfile    *bool
 }
 
-// ListProviders returns one page of the providers, ordered by alias, and how
-// many there are; with enabled set, only those whose Enabled equals it.
-func (s *Service) ListProviders(ctx context.Context, enabled *bool, offset, limit int) ([]*store.Provider, int, error) {
-	all, err := s.Store.ListProviders(ctx)
+// ListProviders returns one page of the providers, ordered by alias, and the
+// cursor of the next page ("" on the last); with enabled set, only those
+// whose Enabled equals it.
+func (s *Service) ListProviders(ctx context.Context, enabled *bool, pg store.Page) ([]*store.Provider, string, error) {
+	ps, next, err := s.Store.ListProvidersPage(ctx, store.ProviderPageFilter{Enabled: enabled}, pg)
 	if err != nil {
-		return nil, 0, fmt.Errorf("admin: list providers: %w", err)
+		return nil, "", pageError(err, "providers")
 	}
-	if enabled != nil {
-		all = slices.DeleteFunc(all, func(p *store.Provider) bool { return p.Enabled != *enabled })
-	}
-	return pageOf(all, offset, limit), len(all), nil
+	return ps, next, nil
 }
 
 // GetProvider returns the provider with alias.

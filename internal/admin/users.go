@@ -27,9 +27,6 @@ const (
 	msgSubjectInvalid = "Subject must be 1 to 255 characters long, without control characters."
 )
 
-// adminScanPage is how many users one page of the administrator scan reads.
-const adminScanPage = 500
-
 // OTP states of a user, derived like the login pipeline's enrollment step.
 const (
 	OTPNone     = "none"     // the OTP flag is off
@@ -79,25 +76,44 @@ func (m MailResult) Text() string {
 	return mailErrorMessage(m.Kind, m.Reason, m.Code)
 }
 
-// ListUsers returns one page of the users matching query (a substring of
-// username, e-mail or name) and how many match.
-func (s *Service) ListUsers(ctx context.Context, query string, offset, limit int) ([]*UserInfo, int, error) {
-	if !validText(query, maxQueryLen) {
-		return nil, 0, invalid("q", "q must be at most 100 characters long, without control characters.")
+// ListUsers returns one page of the users whose username or e-mail starts
+// with prefix (case-insensitively), ordered by username, and the cursor of
+// the next page ("" on the last).
+func (s *Service) ListUsers(ctx context.Context, prefix string, pg store.Page) ([]*UserInfo, string, error) {
+	if !validText(prefix, maxQueryLen) {
+		return nil, "", invalid("q", "q must be at most 100 characters long, without control characters.")
 	}
-	users, total, err := s.Store.ListUsers(ctx, store.UserFilter{Query: query, Offset: offset, Limit: limit})
+	users, next, err := s.Store.ListUsersPage(ctx, store.UserPageFilter{Prefix: prefix}, pg)
 	if err != nil {
-		return nil, 0, fmt.Errorf("admin: list users: %w", err)
+		return nil, "", pageError(err, "users")
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	enrolled, err := s.Store.OTPEnrollments(ctx, ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("admin: list users' authenticators: %w", err)
 	}
 	out := make([]*UserInfo, 0, len(users))
 	for _, u := range users {
-		info, err := s.userInfo(ctx, u)
-		if err != nil {
-			return nil, 0, err
-		}
+		e, ok := enrolled[u.ID]
+		info := otpInfo(u, ok, e.At)
+		info.RecoveryCodes = e.RecoveryCodes
 		out = append(out, info)
 	}
-	return out, total, nil
+	return out, next, nil
+}
+
+// otpInfo is u with the state of its authenticator: enrolled (at at) or not.
+func otpInfo(u *store.User, enrolled bool, at time.Time) *UserInfo {
+	switch {
+	case enrolled:
+		return &UserInfo{User: u, OTPState: OTPEnrolled, EnrolledAt: at}
+	case u.OTPRequired:
+		return &UserInfo{User: u, OTPState: OTPPending}
+	}
+	return &UserInfo{User: u, OTPState: OTPNone}
 }
 
 // GetUser returns the user with id.
@@ -126,17 +142,15 @@ func (s *Service) userInfo(ctx context.Context, u *store.User) (*UserInfo, error
 	cred, err := s.Store.GetOTPCredential(ctx, u.ID)
 	switch {
 	case err == nil:
-		n, err := s.Store.CountRecoveryCodes(ctx, u.ID)
-		if err != nil {
+		info := otpInfo(u, true, cred.CreatedAt)
+		if info.RecoveryCodes, err = s.Store.CountRecoveryCodes(ctx, u.ID); err != nil {
 			return nil, fmt.Errorf("admin: count recovery codes of %s: %w", u.ID, err)
 		}
-		return &UserInfo{User: u, OTPState: OTPEnrolled, EnrolledAt: cred.CreatedAt, RecoveryCodes: n}, nil
+		return info, nil
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("admin: load authenticator of %s: %w", u.ID, err)
-	case u.OTPRequired:
-		return &UserInfo{User: u, OTPState: OTPPending}, nil
 	}
-	return &UserInfo{User: u, OTPState: OTPNone}, nil
+	return otpInfo(u, false, time.Time{}), nil
 }
 
 // CreateUser stores a new user, then e-mails the set-up link. A failed e-mail
@@ -277,8 +291,9 @@ func (s *Service) otherActiveAdmin(ctx context.Context, id string) (bool, error)
 	if n < 2 {
 		return false, nil
 	}
-	for offset := 0; ; offset += adminScanPage {
-		users, total, err := s.Store.ListUsers(ctx, store.UserFilter{Offset: offset, Limit: adminScanPage})
+	pg := store.Page{Limit: store.MaxPageSize}
+	for {
+		users, next, err := s.Store.ListUsersPage(ctx, store.UserPageFilter{}, pg)
 		if err != nil {
 			return false, fmt.Errorf("admin: list users: %w", err)
 		}
@@ -287,9 +302,10 @@ func (s *Service) otherActiveAdmin(ctx context.Context, id string) (bool, error)
 				return true, nil
 			}
 		}
-		if len(users) == 0 || offset+len(users) >= total {
+		if next == "" {
 			return false, nil
 		}
+		pg.After = next
 	}
 }
 
@@ -415,6 +431,11 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
 			if err := s.checkNotLastAdmin(ctx, id, "id"); err != nil {
 				return err
 			}
+		}
+		// Ended first, so that the user's relying parties hear of it
+		// (back-channel logout) before the rows go.
+		if err := s.deleteSessions(ctx, id); err != nil {
+			return err
 		}
 		if err := s.Store.DeleteUser(ctx, id); err != nil {
 			return fmt.Errorf("admin: delete user %s: %w", id, err)

@@ -64,8 +64,11 @@ type Config struct {
 	IDTokenTTL          time.Duration
 	SessionTTL          time.Duration
 	LoginTransactionTTL time.Duration
-	ActionTokenTTL      time.Duration
-	SigningAlgorithm    string
+	// JanitorInterval is how often expired rows are deleted (in batches of
+	// 500, until none is left).
+	JanitorInterval  time.Duration
+	ActionTokenTTL   time.Duration
+	SigningAlgorithm string
 
 	OTPIssuer string
 
@@ -336,6 +339,7 @@ var keys = []key{
 	{name: "tokens.signing_algorithm", def: "RS256", doc: "ID token signing algorithm for new keys: RS256 or ES256.", set: func(c *Config, v string) error { return oneOf(&c.SigningAlgorithm, "RS256", "ES256")(c, v) }},
 	{name: "session.ttl", def: "12h", doc: "Browser session lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.SessionTTL }, time.Minute, 720*time.Hour)},
 	{name: "login.ttl", def: "30m", doc: "Lifetime of a login transaction (one walk through the login pages).", set: durationIn(func(c *Config) *time.Duration { return &c.LoginTransactionTTL }, time.Minute, 24*time.Hour)},
+	{name: "janitor.interval", def: "1m", doc: "How often expired tokens, sessions and links are deleted, in batches of 500 rows until none is left.", set: durationIn(func(c *Config) *time.Duration { return &c.JanitorInterval }, time.Second, 24*time.Hour)},
 	{name: "links.ttl", def: "12h", doc: "Lifetime of e-mailed password-setup and reset links.", set: durationIn(func(c *Config) *time.Duration { return &c.ActionTokenTTL }, 5*time.Minute, 720*time.Hour)},
 	{name: "otp.issuer", def: "authz", doc: "Issuer name shown in authenticator apps.", set: setString(func(c *Config) *string { return &c.OTPIssuer })},
 	{name: "smtp.host", def: "", doc: "SMTP server host. Empty: e-mails are written to the log instead.", set: setString(func(c *Config) *string { return &c.SMTPHost })},

@@ -450,6 +450,25 @@ func (p *Pipeline) useUp(w http.ResponseWriter, r *http.Request, lt *store.Login
 	return true
 }
 
+// replaceSession ends the browser's previous session, if any, now that sess
+// replaced it. When the same user signed in again (prompt=login, max_age)
+// the clients of the old session carry over with their sid, so that they are
+// not signed out by a back-channel logout; another user's session simply
+// ends, and its clients hear so.
+func (p *Pipeline) replaceSession(ctx context.Context, old, sess *store.Session) {
+	if old == nil {
+		return
+	}
+	if old.UserID == sess.UserID {
+		if err := p.Store.TransferSessionClients(ctx, old.ID, sess.ID, sess.ExpiresAt); err != nil {
+			p.Log.ErrorContext(ctx, "carry clients over to the new session", "err", err)
+		}
+	}
+	if err := p.Sessions.EndSession(ctx, old); err != nil {
+		p.Log.ErrorContext(ctx, "end the replaced session", "err", err)
+	}
+}
+
 // finish creates the browser session and resumes the authorization request, or
 // shows the account page.
 func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
@@ -462,10 +481,9 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	if slices.Contains(amr, session.AMRPassword) && slices.Contains(amr, session.AMROTP) && !slices.Contains(amr, session.AMRMFA) {
 		amr = append(amr, session.AMRMFA)
 	}
-	if old, err := p.Sessions.Current(r); err == nil && old != nil {
-		if err := p.Sessions.EndSession(ctx, old); err != nil {
-			p.Log.ErrorContext(ctx, "end the session a login replaces", "err", err)
-		}
+	old, err := p.Sessions.Current(r)
+	if err != nil {
+		old = nil
 	}
 	now := p.now()
 	authTime := lt.AuthTime
@@ -477,6 +495,7 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 		p.fail(w, r, err)
 		return
 	}
+	p.replaceSession(ctx, old, sess)
 	if err := p.Store.SetLastLogin(ctx, u.ID, now); err != nil {
 		p.Log.ErrorContext(ctx, "record last login", "err", err)
 	}

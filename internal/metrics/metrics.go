@@ -60,6 +60,7 @@ type Recorder struct {
 	otpFailures prometheus.Counter
 	otpLockouts prometheus.Counter
 	tokens      *prometheus.CounterVec
+	logouts     *prometheus.CounterVec
 }
 
 var _ Events = (*Recorder)(nil)
@@ -90,8 +91,12 @@ func New() *Recorder {
 			Name: "authz_tokens_issued_total",
 			Help: "Successful token endpoint responses, by grant type.",
 		}, []string{"grant_type"}),
+		logouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "authz_backchannel_logouts_total",
+			Help: "Back-channel logout delivery attempts, by outcome (delivered, retried, failed, dropped).",
+		}, []string{"outcome"}),
 	}
-	r.reg.MustRegister(r.requests, r.logins, r.otpFailures, r.otpLockouts, r.tokens,
+	r.reg.MustRegister(r.requests, r.logins, r.otpFailures, r.otpLockouts, r.tokens, r.logouts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -131,6 +136,11 @@ func (r *Recorder) OTPFailed(startedLock bool) {
 // TokenIssued implements Events.
 func (r *Recorder) TokenIssued(grantType string) {
 	r.tokens.WithLabelValues(grantType).Inc()
+}
+
+// BackchannelLogout counts one back-channel logout attempt by outcome.
+func (r *Recorder) BackchannelLogout(outcome string) {
+	r.logouts.WithLabelValues(outcome).Inc()
 }
 
 // StepOutcome maps the status of a login step's answer to an outcome: the

@@ -35,6 +35,12 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	if !p.checkClientAndRedirect(w, r) {
 		return
 	}
+	pushed := r.Form.Get("request_uri") != ""
+	if pushed {
+		// RFC 9126 §4: only the pushed parameters count; anything else on
+		// the URL (a prompt, another redirect_uri) is ignored, not merged.
+		r.Form = url.Values{"request_uri": {r.Form.Get("request_uri")}, "client_id": {r.Form.Get("client_id")}}
+	}
 	ar, err := p.newAuthorizeRequest(ctx, r)
 	if err == nil {
 		err = checkPKCE(ar)
@@ -42,11 +48,23 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = checkState(ar)
 	}
+	if err == nil && !pushed {
+		if c, ok := ar.GetClient().(Client); ok && c.RequirePAR {
+			err = fosite.ErrInvalidRequest.WithHint("This client must push its authorization requests (RFC 9126) first.")
+		}
+	}
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	p.login.Start(w, r, session.LoginRequest{AuthRequest: ar.GetRequestForm(), ClientID: ar.GetClient().GetID(), RequestedAt: ar.GetRequestedAt()})
+	// The pushed request is parked as a whole: its request_uri is used up.
+	form := url.Values{}
+	for k, v := range ar.GetRequestForm() {
+		if k != "request_uri" {
+			form[k] = v
+		}
+	}
+	p.login.Start(w, r, session.LoginRequest{AuthRequest: form, ClientID: ar.GetClient().GetID(), RequestedAt: ar.GetRequestedAt()})
 }
 
 // checkClientAndRedirect answers with an error page, never a redirect, when the
@@ -62,6 +80,11 @@ func (p *Provider) checkClientAndRedirect(w http.ResponseWriter, r *http.Request
 	if err != nil || c.Disabled || clientID == "" {
 		p.errorPage(w, r, http.StatusBadRequest, "err.unknown_client", "err.unknown_client_text")
 		return false
+	}
+	if r.Form.Get("request_uri") != "" {
+		// A pushed request: its redirect_uri was checked when it was pushed,
+		// and comes from the store, not from this request.
+		return true
 	}
 	uri := r.Form.Get("redirect_uri")
 	if uri == "" || !slices.Contains(c.RedirectURIs, uri) {
@@ -187,7 +210,7 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
-	ar.GrantAudience(ar.GetClient().GetID())
+	grantAudience(ar)
 	fs := NewSession(u.ID)
 	fs.Claims.Issuer = p.cfg.Issuer
 	fs.Claims.AuthTime = sess.AuthTime.UTC()
@@ -196,6 +219,18 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	addProfileClaims(fs.Claims.Extra, u, ar.GetGrantedScopes())
 	if sess.Provider != "" {
 		fs.Claims.Extra["idp"] = sess.Provider
+	}
+	if sess.ID != "" {
+		sid := session.SID(sess.ID)
+		fs.Claims.Extra["sid"] = sid
+		// Recorded before the code goes out, so that the end of the session
+		// reaches every client that holds tokens of it.
+		err := p.store.RecordSessionClient(ctx, &store.SessionClient{SessionID: sess.ID, ClientID: ar.GetClient().GetID(),
+			UserID: u.ID, SID: sid, CreatedAt: p.now(), ExpiresAt: sess.ExpiresAt})
+		if err != nil {
+			p.authorizeError(w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
+			return
+		}
 	}
 	resp, err := p.fosite.NewAuthorizeResponse(ctx, ar, fs)
 	if err != nil {

@@ -87,6 +87,9 @@ var errUnauthenticated = fosite.ErrInvalidClient.WithHint("Client authentication
 // HTTP Basic. Public clients have no secret to present and may not
 // introspect.
 func (p *Provider) authenticateConfidential(ctx context.Context, r *http.Request) (*store.Client, error) {
+	if r.PostForm.Get("client_assertion") != "" || r.PostForm.Get("client_assertion_type") != "" {
+		return p.authenticateAssertion(ctx, r.PostForm, p.cfg.Issuer+r.URL.Path)
+	}
 	id, secret, basic := r.BasicAuth()
 	if basic {
 		var errID, errSecret error
@@ -107,7 +110,7 @@ func (p *Provider) authenticateConfidential(ctx context.Context, r *http.Request
 		return nil, errUnauthenticated
 	case err != nil:
 		return nil, err
-	case c.Disabled || c.Public || len(c.SecretHash) == 0:
+	case c.Disabled || c.Public || len(c.SecretHash) == 0 || c.TokenAuthMethod == store.AuthPrivateKeyJWT:
 		return nil, errUnauthenticated
 	}
 	if err := p.hasher.Compare(ctx, c.SecretHash, []byte(secret)); err != nil {

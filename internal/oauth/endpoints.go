@@ -27,6 +27,7 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /oauth2/auth", p.authorize)
 	mux.HandleFunc("POST /oauth2/auth", p.authorize)
 	mux.HandleFunc("POST /oauth2/token", p.clientAuthenticated(p.token))
+	mux.HandleFunc("POST /oauth2/par", p.clientAuthenticated(p.pushedAuthorize))
 	mux.HandleFunc("GET /userinfo", p.userinfo)
 	mux.HandleFunc("POST /userinfo", p.limitBody(p.userinfo))
 	mux.HandleFunc("POST /oauth2/revoke", p.clientAuthenticated(p.revoke))
@@ -51,31 +52,38 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{
-		"issuer":                                         iss,
-		"authorization_endpoint":                         iss + "/oauth2/auth",
-		"token_endpoint":                                 iss + "/oauth2/token",
-		"userinfo_endpoint":                              iss + "/userinfo",
-		"jwks_uri":                                       iss + "/.well-known/jwks.json",
-		"revocation_endpoint":                            iss + "/oauth2/revoke",
-		"introspection_endpoint":                         iss + "/oauth2/introspect",
-		"end_session_endpoint":                           iss + "/oauth2/logout",
-		"response_types_supported":                       []string{"code"},
-		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials"},
-		"subject_types_supported":                        []string{"public"},
-		"id_token_signing_alg_values_supported":          algs,
-		"scopes_supported":                               supportedScopes,
-		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
-		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
-		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
-		"code_challenge_methods_supported":               []string{"S256"},
-		"claims_supported":                               []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "preferred_username", "name", "given_name", "family_name", "updated_at", "email", "email_verified"},
-		"prompt_values_supported":                        []string{"none", "login"},
-		"ui_locales_supported":                           i18n.Supported(),
-		"authorization_response_iss_parameter_supported": true,
-		"claims_parameter_supported":                     false,
-		"request_parameter_supported":                    false,
-		"request_uri_parameter_supported":                false,
+		"issuer":                                                   iss,
+		"authorization_endpoint":                                   iss + "/oauth2/auth",
+		"token_endpoint":                                           iss + "/oauth2/token",
+		"userinfo_endpoint":                                        iss + "/userinfo",
+		"jwks_uri":                                                 iss + "/.well-known/jwks.json",
+		"revocation_endpoint":                                      iss + "/oauth2/revoke",
+		"introspection_endpoint":                                   iss + "/oauth2/introspect",
+		"end_session_endpoint":                                     iss + "/oauth2/logout",
+		"pushed_authorization_request_endpoint":                    iss + "/oauth2/par",
+		"backchannel_logout_supported":                             true,
+		"backchannel_logout_session_supported":                     true,
+		"require_pushed_authorization_requests":                    false,
+		"response_types_supported":                                 []string{"code"},
+		"response_modes_supported":                                 []string{"query"},
+		"grant_types_supported":                                    []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":                                  []string{"public"},
+		"id_token_signing_alg_values_supported":                    algs,
+		"scopes_supported":                                         supportedScopes,
+		"token_endpoint_auth_methods_supported":                    []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+		"revocation_endpoint_auth_methods_supported":               []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+		"introspection_endpoint_auth_methods_supported":            []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+		"token_endpoint_auth_signing_alg_values_supported":         AssertionAlgorithms(),
+		"revocation_endpoint_auth_signing_alg_values_supported":    AssertionAlgorithms(),
+		"introspection_endpoint_auth_signing_alg_values_supported": AssertionAlgorithms(),
+		"code_challenge_methods_supported":                         []string{"S256"},
+		"claims_supported":                                         []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "preferred_username", "name", "given_name", "family_name", "updated_at", "email", "email_verified"},
+		"prompt_values_supported":                                  []string{"none", "login"},
+		"ui_locales_supported":                                     i18n.Supported(),
+		"authorization_response_iss_parameter_supported":           true,
+		"claims_parameter_supported":                               false,
+		"request_parameter_supported":                              false,
+		"request_uri_parameter_supported":                          false,
 	})
 }
 
@@ -118,7 +126,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		for _, s := range ar.GetRequestedScopes() {
 			ar.GrantScope(s)
 		}
-		ar.GrantAudience(ar.GetClient().GetID())
+		grantAudience(ar)
 		if s, ok := ar.GetSession().(*openid.DefaultSession); ok {
 			s.Subject = ar.GetClient().GetID()
 		}
@@ -129,6 +137,13 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.fosite.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// grantAudience grants the client's audience: itself and its resource servers.
+func grantAudience(ar fosite.Requester) {
+	for _, a := range ar.GetClient().GetAudience() {
+		ar.GrantAudience(a)
+	}
 }
 
 // accessError writes an RFC 6749 token error; storage conflicts from concurrent
@@ -193,7 +208,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	// fosite would also let any access token introspect other tokens; only
 	// confidential clients may (RFC 7662 §4).
 	if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
-		p.writeClientError(w, r, errUnauthenticated.WithHint("Authenticate as a confidential client (client_secret_basic or client_secret_post)."))
+		p.writeClientError(w, r, errUnauthenticated.WithHint("Authenticate as a confidential client (client_secret_basic, client_secret_post or private_key_jwt)."))
 		return
 	}
 	caller, err := p.authenticateConfidential(ctx, r)

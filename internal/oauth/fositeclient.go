@@ -32,5 +32,8 @@ func (c Client) GetScopes() fosite.Arguments { return c.Scopes }
 // IsPublic implements fosite.Client.
 func (c Client) IsPublic() bool { return c.Public }
 
-// GetAudience implements fosite.Client: tokens are meant for the client itself.
-func (c Client) GetAudience() fosite.Arguments { return fosite.Arguments{c.ID} }
+// GetAudience implements fosite.Client: tokens are meant for the client
+// itself and the resource servers it names.
+func (c Client) GetAudience() fosite.Arguments {
+	return append(fosite.Arguments{c.ID}, c.Audiences...)
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -343,3 +344,65 @@ func (ks *KeySet) Algorithms(ctx context.Context) ([]string, error) {
 }
 
 func nowUTC() time.Time { return time.Now().UTC() }
+
+// sign signs claims as a compact JWS with the active key, naming its kid and
+// the media type typ ("at+jwt", "logout+jwt").
+func (ks *KeySet) sign(ctx context.Context, claims []byte, typ string) (string, error) {
+	if err := ks.refresh(ctx); err != nil {
+		return "", err
+	}
+	k, err := ks.active()
+	if err != nil {
+		return "", err
+	}
+	opts := (&jose4.SignerOptions{}).WithType(jose4.ContentType(typ)).WithHeader(jose4.HeaderKey("kid"), k.id)
+	signer, err := jose4.NewSigner(jose4.SigningKey{Algorithm: jose4.SignatureAlgorithm(k.alg), Key: k.private}, opts)
+	if err != nil {
+		return "", fmt.Errorf("oauth: signer: %w", err)
+	}
+	jws, err := signer.Sign(claims)
+	if err != nil {
+		return "", fmt.Errorf("oauth: sign: %w", err)
+	}
+	return jws.CompactSerialize()
+}
+
+// verify checks that token is a compact JWS of media type typ signed by a
+// published key with the algorithm of that key, and returns its payload.
+func (ks *KeySet) verify(ctx context.Context, token, typ string) ([]byte, error) {
+	jws, err := jose4.ParseSignedCompact(token, []jose4.SignatureAlgorithm{jose4.RS256, jose4.ES256})
+	if err != nil {
+		return nil, fmt.Errorf("oauth: parse JWT: %w", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("oauth: JWT with more than one signature")
+	}
+	h := jws.Signatures[0].Header
+	if got, _ := h.ExtraHeaders[jose4.HeaderType].(string); !strings.EqualFold(got, typ) && !strings.EqualFold(got, "application/"+typ) {
+		return nil, fmt.Errorf("oauth: JWT of type %q, want %q", got, typ)
+	}
+	key, alg, err := ks.publicKeyAlg(ctx, h.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if h.Algorithm != alg {
+		return nil, fmt.Errorf("oauth: JWT signed with %s, key %s is %s", h.Algorithm, h.KeyID, alg)
+	}
+	return jws.Verify(key)
+}
+
+// publicKeyAlg is publicKey with the key's algorithm.
+func (ks *KeySet) publicKeyAlg(ctx context.Context, kid string) (crypto.PublicKey, string, error) {
+	pk, err := ks.publicKey(ctx, kid)
+	if err != nil {
+		return nil, "", err
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	for _, k := range ks.keys {
+		if k.id == kid {
+			return pk, k.alg, nil
+		}
+	}
+	return nil, "", fmt.Errorf("oauth: unknown key id %q", kid)
+}

@@ -80,6 +80,9 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, sess *stor
 	}
 	if sess != nil {
 		p.audit(r.Context(), audit.Logout, sess.UserID, clientID)
+		// The store queued the back-channel logouts with the session's end;
+		// they go out now, on this replica's worker, not in this request.
+		p.backchannel.Kick()
 	}
 }
 

@@ -4,8 +4,10 @@
 package oauth
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ory/fosite"
@@ -47,7 +49,15 @@ type Provider struct {
 	sessions *session.Manager
 	login    Login
 	log      *slog.Logger
+	// clientJWKS caches the key sets at clients' jwks_uri.
+	clientJWKS *jwksCache
+	// backchannel delivers back-channel logouts.
+	backchannel *Backchannel
 }
+
+// Backchannel returns the provider's back-channel logout worker, which the
+// server runs.
+func (p *Provider) Backchannel() *Backchannel { return p.backchannel }
 
 // Login is the login pipeline, to which the authorization endpoint hands
 // every request it accepts; internal/login implements it.
@@ -80,10 +90,13 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
 		RefreshTokenScopes:             []string{"offline_access", "offline"},
 		SendDebugMessagesToClients:     false,
+		// RFC 9126 §2.2: a short lifetime; the request_uri is also single use.
+		PushedAuthorizeRequestURIPrefix: parURIPrefix,
+		PushedAuthorizeContextLifespan:  parLifetime,
 	}
 	storage := &Storage{Store: st, RefreshReuseGrace: cfg.RefreshReuseGrace, Now: cfg.Now}
 	strategy := compose.CommonStrategy{
-		CoreStrategy:               compose.NewOAuth2HMACStrategy(fc),
+		CoreStrategy:               &accessTokenStrategy{CoreStrategy: compose.NewOAuth2HMACStrategy(fc), keys: keys, issuer: cfg.Issuer, ttl: cfg.AccessTokenTTL},
 		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keys.signingJWK, fc),
 		Signer:                     &jwt.DefaultSigner{GetPrivateKey: keys.signingJWK},
 	}
@@ -96,8 +109,36 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 		compose.OAuth2ClientCredentialsGrantFactory,
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
+		compose.PushedAuthorizeHandlerFactory,
 	)
-	return &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, sessions: sessions, login: login, log: log}
+	p := &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, sessions: sessions, login: login, log: log}
+	p.clientJWKS = newJWKSCache(p.now)
+	p.backchannel = &Backchannel{Store: st, Keys: keys, Issuer: cfg.Issuer, Log: log, Now: cfg.Now}
+	fc.ClientAuthenticationStrategy = p.authenticateClient(f.(*fosite.Fosite))
+	return p
+}
+
+// authenticateClient is fosite's client authentication with private_key_jwt
+// added: an assertion is checked here, anything else by fosite (secrets,
+// public clients), which must not let a private_key_jwt client in.
+func (p *Provider) authenticateClient(f *fosite.Fosite) fosite.ClientAuthenticationStrategy {
+	return func(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+		if form.Get("client_assertion") != "" || form.Get("client_assertion_type") != "" {
+			c, err := p.authenticateAssertion(ctx, form, p.cfg.Issuer+r.URL.Path)
+			if err != nil {
+				return nil, err
+			}
+			return Client{c}, nil
+		}
+		c, err := f.DefaultClientAuthenticationStrategy(ctx, r, form)
+		if err != nil {
+			return nil, err
+		}
+		if cl, ok := c.(Client); ok && cl.TokenAuthMethod == store.AuthPrivateKeyJWT {
+			return nil, errUnauthenticated
+		}
+		return c, nil
+	}
 }
 
 // Hasher returns the client secret hasher, for creating clients.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -59,6 +60,7 @@ var (
 	_ pkce.PKCERequestStorage            = (*Storage)(nil)
 	_ openid.OpenIDConnectRequestStorage = (*Storage)(nil)
 	_ fositestorage.Transactional        = (*Storage)(nil)
+	_ fosite.PARStorage                  = (*Storage)(nil)
 )
 
 // GetClient implements fosite.ClientManager. Disabled clients do not exist for
@@ -77,8 +79,10 @@ func (s *Storage) GetClient(ctx context.Context, id string) (fosite.Client, erro
 	return Client{c}, nil
 }
 
-// ClientAssertionJWTValid implements fosite.ClientManager. authz does not accept
-// client assertions, so no JTI is ever known.
+// ClientAssertionJWTValid implements fosite.ClientManager. fosite's own
+// assertion check never runs (Provider.authenticateClient verifies
+// assertions and records their jti atomically with UseAssertionJTI), so no
+// JTI is known here.
 func (s *Storage) ClientAssertionJWTValid(context.Context, string) error { return nil }
 
 // SetClientAssertionJWT implements fosite.ClientManager; see ClientAssertionJWTValid.
@@ -244,6 +248,59 @@ func (s *Storage) GetOpenIDConnectSession(ctx context.Context, code string, r fo
 // DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
 func (s *Storage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
 	return mapErr(s.Store.DeleteToken(ctx, store.TokenOIDC, hashCode(code)))
+}
+
+// CreatePARSession implements fosite.PARStorage: the pushed request is kept
+// in the store, so any replica can redeem its request_uri, under a hash of
+// the request_uri.
+func (s *Storage) CreatePARSession(ctx context.Context, requestURI string, r fosite.AuthorizeRequester) error {
+	// The pushed form carried the client's credentials; only hashes of
+	// secrets are ever stored.
+	for _, k := range []string{"client_secret", "client_assertion", "client_assertion_type"} {
+		r.GetRequestForm().Del(k)
+	}
+	return s.create(ctx, store.TokenPAR, hashCode(requestURI), "", r, fosite.PushedAuthorizeRequestContext)
+}
+
+// GetPARSession implements fosite.PARStorage. It redeems the request_uri:
+// of concurrent redemptions exactly one gets the request, and a used or
+// expired one is unknown.
+func (s *Storage) GetPARSession(ctx context.Context, requestURI string) (fosite.AuthorizeRequester, error) {
+	sig := hashCode(requestURI)
+	req, t, err := s.get(ctx, store.TokenPAR, sig, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !t.Active || !t.ExpiresAt.After(s.now()) {
+		return nil, fmt.Errorf("%w: request_uri used or expired", fosite.ErrNotFound)
+	}
+	if err := s.Store.DeactivateToken(ctx, store.TokenPAR, sig); err != nil {
+		return nil, fmt.Errorf("%w: request_uri used: %v", fosite.ErrNotFound, err)
+	}
+	form := req.Form
+	redirect, err := url.Parse(form.Get("redirect_uri"))
+	if err != nil {
+		return nil, fmt.Errorf("oauth: stored redirect_uri: %w", err)
+	}
+	ar := &fosite.AuthorizeRequest{
+		Request:              *req,
+		RedirectURI:          redirect,
+		ResponseTypes:        fosite.RemoveEmpty(strings.Split(form.Get("response_type"), " ")),
+		State:                form.Get("state"),
+		ResponseMode:         fosite.ResponseModeType(form.Get("response_mode")),
+		DefaultResponseMode:  fosite.ResponseModeQuery,
+		HandledResponseTypes: fosite.Arguments{},
+	}
+	return ar, nil
+}
+
+// DeletePARSession implements fosite.PARStorage; GetPARSession has used the
+// request_uri up already, so a request_uri gone by now is no error.
+func (s *Storage) DeletePARSession(ctx context.Context, requestURI string) error {
+	if err := s.Store.DeleteToken(ctx, store.TokenPAR, hashCode(requestURI)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return mapErr(err)
+	}
+	return nil
 }
 
 func hashCode(code string) string {

@@ -70,6 +70,8 @@ type App struct {
 	generateKey func(alg string) (crypto.Signer, error)
 	janitorStop context.CancelFunc
 	janitorDone chan struct{}
+	logoutStop  context.CancelFunc
+	logoutDone  chan struct{}
 }
 
 // clientCacheTTL is how long a client changed by another process (a replica,
@@ -82,10 +84,11 @@ type migrator interface {
 	Migrate(ctx context.Context) error
 }
 
-// OpenStore opens the configured backend without migrating it.
-func OpenStore(ctx context.Context, cfg *config.Config) (migrator, error) {
+// OpenStore opens the configured backend without migrating it; opts apply
+// to a PostgreSQL store.
+func OpenStore(ctx context.Context, cfg *config.Config, opts ...postgres.Option) (migrator, error) {
 	if cfg.DatabaseURL != "" {
-		return postgres.Open(ctx, cfg.DatabaseURL)
+		return postgres.Open(ctx, cfg.DatabaseURL, opts...)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
@@ -125,6 +128,7 @@ type Option func(*options)
 type options struct {
 	now         func() time.Time
 	generateKey func(alg string) (crypto.Signer, error)
+	postgres    []postgres.Option
 }
 
 // WithKeyGenerator makes the App's signing keys with generate instead of
@@ -132,6 +136,12 @@ type options struct {
 // share keys this way.
 func WithKeyGenerator(generate func(alg string) (crypto.Signer, error)) Option {
 	return func(o *options) { o.generateKey = generate }
+}
+
+// WithPostgres passes opts to the PostgreSQL store, if that is the one
+// configured (tests trace its statements).
+func WithPostgres(opts ...postgres.Option) Option {
+	return func(o *options) { o.postgres = append(o.postgres, opts...) }
 }
 
 // WithClock makes the App read the time from now instead of time.Now wherever
@@ -157,7 +167,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, console io.
 		opt(&o)
 	}
 	// The store first: an unreachable database must leave nothing behind.
-	st, err := OpenStore(ctx, cfg)
+	st, err := OpenStore(ctx, cfg, o.postgres...)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +295,24 @@ func (a *App) Close() error {
 		// Messages on their way still need the store (a reset link).
 		a.Notify.Wait()
 	}
+	if a.logoutStop != nil {
+		a.logoutStop()
+		<-a.logoutDone
+	}
 	return a.Store.Close()
+}
+
+// StartBackchannel delivers back-channel logouts in the background until
+// Close: those this replica queued at once, others' within a poll.
+func (a *App) StartBackchannel() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.logoutStop, a.logoutDone = cancel, make(chan struct{})
+	bc := a.Provider.Backchannel()
+	bc.Counter = a.Metrics
+	go func() {
+		defer close(a.logoutDone)
+		bc.Run(ctx)
+	}()
 }
 
 // StartJanitor deletes expired rows in the background, in small batches so it
@@ -308,9 +335,13 @@ func (a *App) StartJanitor(every time.Duration) {
 	}()
 }
 
+// janitorBatch is how many rows of each table one DeleteExpired call removes.
+const janitorBatch = 250
+
 func (a *App) sweep(ctx context.Context) {
 	for {
-		n, err := a.Store.DeleteExpired(ctx, a.Now(), 500)
+		start := time.Now()
+		n, err := a.Store.DeleteExpired(ctx, a.Now(), janitorBatch)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
 				a.Log.Warn("janitor: delete expired rows", "err", err)
@@ -321,5 +352,15 @@ func (a *App) sweep(ctx context.Context) {
 			return
 		}
 		a.Log.Debug("janitor: deleted expired rows", "count", n)
+		// Then leave the store alone as long as the batch held it: with a
+		// million rows to delete, back-to-back batches kept SQLite's one
+		// writer busy and token requests queued behind them for most of a
+		// second; this way a request waits at most one batch, and the
+		// cleanup takes at most half of the store's time.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Since(start)):
+		}
 	}
 }

@@ -179,6 +179,10 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 		if rec.status >= 500 {
 			level = slog.LevelWarn
 		}
-		a.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		// Checked first: the arguments would be boxed (allocated) for a
+		// record that, at the default level, nobody writes.
+		if a.Log.Enabled(r.Context(), level) {
+			a.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		}
 	})
 }

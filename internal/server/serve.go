@@ -42,7 +42,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		ln.Close()
 		return err
 	}
-	a.StartJanitor(time.Minute)
+	a.StartJanitor(a.Config.JanitorInterval)
+	a.StartBackchannel()
 	errc := make(chan error, 2)
 	go func() {
 		if a.Config.TLS() {

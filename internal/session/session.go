@@ -74,6 +74,14 @@ func TokenID(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// SID is the sid claim (OIDC Back-Channel Logout 1.0 §2.4) of session
+// sessionID: derived, so it needs no column, and one-way, so the ID tokens
+// that carry it do not reveal the store key of the session.
+func SID(sessionID string) string {
+	sum := sha256.Sum256([]byte("sid:" + sessionID))
+	return hex.EncodeToString(sum[:16])
+}
+
 // LogoutToken is the confirmation token a logout form of session sessionID must
 // carry: a cross-site form cannot know it, so it cannot sign anyone out.
 func LogoutToken(sessionID string) string {

@@ -168,5 +168,6 @@ func cloneClient(c *Client) *Client {
 	cp.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
 	cp.GrantTypes = slices.Clone(c.GrantTypes)
 	cp.Scopes = slices.Clone(c.Scopes)
+	cp.Audiences = slices.Clone(c.Audiences)
 	return &cp
 }

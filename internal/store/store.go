@@ -131,7 +131,41 @@ type Client struct {
 	Disabled      bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+
+	// AccessTokenFormat is AccessTokenOpaque (also when empty) or
+	// AccessTokenJWT (RFC 9068).
+	AccessTokenFormat string
+	// Audiences are the resource servers the client's access tokens are
+	// for: the aud of its JWT access tokens (the client's own ID when
+	// empty), and clients that may introspect its tokens.
+	Audiences []string
+	// RequirePAR refuses authorization requests not pushed first (RFC 9126).
+	RequirePAR bool
+	// TokenAuthMethod is how a confidential client authenticates: empty for
+	// its secret (client_secret_basic or client_secret_post), or
+	// AuthPrivateKeyJWT (RFC 7523) with JWKS or JWKSURI.
+	TokenAuthMethod string
+	// JWKS is the client's public keys as a JSON Web Key Set, or empty.
+	JWKS string
+	// JWKSURI is where the client publishes its JWKS, or empty.
+	JWKSURI string
+	// BackchannelLogoutURI receives logout tokens when a session in which
+	// the client got tokens ends (OIDC Back-Channel Logout 1.0), or empty.
+	BackchannelLogoutURI string
+	// BackchannelLogoutSessionRequired says the client wants sid in logout
+	// tokens; authz always sends it.
+	BackchannelLogoutSessionRequired bool
 }
+
+// Access token formats of a Client.
+const (
+	AccessTokenOpaque = "opaque"
+	AccessTokenJWT    = "jwt"
+)
+
+// AuthPrivateKeyJWT is the TokenAuthMethod of clients that authenticate
+// with a JWT signed by their own key.
+const AuthPrivateKeyJWT = "private_key_jwt"
 
 // Session is a browser session: proof that a user signed in on this browser.
 type Session struct {
@@ -147,6 +181,30 @@ type Session struct {
 	UserAgent  string
 	IP         string
 	LastSeenAt time.Time
+}
+
+// SessionClient records that a client received tokens in a browser session,
+// so that it is told (back-channel logout) when the session ends.
+type SessionClient struct {
+	SessionID string
+	ClientID  string
+	UserID    string
+	// SID is the session's sid claim, as the client saw it in ID tokens.
+	SID       string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// LogoutDelivery is a back-channel logout still to deliver to a client.
+type LogoutDelivery struct {
+	ID            int64
+	ClientID      string
+	UserID        string
+	SID           string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
 }
 
 // Login transaction purposes.
@@ -295,6 +353,9 @@ const (
 	TokenRefresh = "refresh"
 	TokenOIDC    = "oidc"
 	TokenPKCE    = "pkce"
+	// TokenPAR is a pushed authorization request (RFC 9126), keyed by a
+	// hash of its request_uri.
+	TokenPAR = "par"
 )
 
 // OAuthToken is a persisted fosite request, keyed by kind and signature.
@@ -425,9 +486,12 @@ type Store interface {
 	// GetSession returns the session; ErrNotFound when unknown or past its
 	// expiry at now.
 	GetSession(ctx context.Context, id string, now time.Time) (*Session, error)
-	// DeleteSession deletes the session; ErrNotFound when unknown.
+	// DeleteSession deletes the session and, in the same transaction, queues
+	// a LogoutDelivery for every client recorded in it that has a
+	// BackchannelLogoutURI; ErrNotFound when unknown.
 	DeleteSession(ctx context.Context, id string) error
-	// DeleteUserSessions deletes every session of the user, if any.
+	// DeleteUserSessions deletes every session of the user, if any, queuing
+	// logouts as DeleteSession does.
 	DeleteUserSessions(ctx context.Context, userID string) error
 
 	// CreateLoginTransaction stores lt; ErrConflict when its ID is taken.
@@ -528,6 +592,40 @@ type Store interface {
 	// it is for rare administrative actions only.
 	DeleteSubjectTokens(ctx context.Context, subject string) error
 
+	// Sessions ended through DeleteSession and DeleteUserSessions queue a
+	// back-channel logout (see the OpenID provider breadth block below) for
+	// every client RecordSessionClient recorded in them.
+
+	// --- OpenID provider breadth (issue 16): back-channel logout, client
+	// assertions. ---
+
+	// RecordSessionClient records that sc.ClientID received tokens in the
+	// browser session sc.SessionID, creating or replacing the row.
+	RecordSessionClient(ctx context.Context, sc *SessionClient) error
+	// ListSessionClients returns the clients recorded in a session, by client ID.
+	ListSessionClients(ctx context.Context, sessionID string) ([]*SessionClient, error)
+	// TransferSessionClients moves the clients recorded in session fromID to
+	// toID, keeping their sid, and sets their expiry: a new login of the
+	// same user replaces the session without signing its clients out.
+	TransferSessionClients(ctx context.Context, fromID, toID string, expiresAt time.Time) error
+	// ClaimLogouts returns up to limit deliveries due at now, oldest first,
+	// and moves their NextAttemptAt to leaseUntil, so that no other caller
+	// claims them until the lease ends; of concurrent callers each gets
+	// different ones.
+	ClaimLogouts(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*LogoutDelivery, error)
+	// CompleteLogout deletes a delivery (sent, or given up); ErrNotFound when
+	// it is gone.
+	CompleteLogout(ctx context.Context, id int64) error
+	// RetryLogout records a failed attempt: Attempts, NextAttemptAt and
+	// LastError of d; ErrNotFound when it is gone.
+	RetryLogout(ctx context.Context, d *LogoutDelivery) error
+	// UseAssertionJTI records a client assertion's jti until expiresAt;
+	// ErrConflict when it is recorded and not expired at now (a replay; of
+	// concurrent uses exactly one succeeds).
+	UseAssertionJTI(ctx context.Context, jti string, expiresAt, now time.Time) error
+
+	// --- end of the issue 16 block ---
+
 	// DeleteExpired removes rows past expiry (tokens, sessions, login transactions,
 	// action tokens, retired signing keys, stale throttles) at most batch rows per
 	// table, and returns how many it removed.
@@ -553,4 +651,33 @@ type Store interface {
 	// TouchSession sets the session's LastSeenAt; ErrNotFound when the
 	// session is gone.
 	TouchSession(ctx context.Context, id string, at time.Time) error
+
+	// Keyset-paginated administrative lists (page.go). Each returns at most
+	// p.Size() rows after the cursor p.After and the cursor of the next page,
+	// "" on the last one. A cursor that is malformed or was made by another
+	// list or for another filter is ErrBadCursor. No method counts or reads
+	// more rows than the page needs.
+
+	// ListUsersPage lists users by lowercased username.
+	ListUsersPage(ctx context.Context, f UserPageFilter, p Page) (users []*User, next string, err error)
+	// ListClientsPage lists clients by lowercased name, then ID.
+	ListClientsPage(ctx context.Context, f ClientPageFilter, p Page) (clients []*Client, next string, err error)
+	// ListProvidersPage lists upstream providers by alias.
+	ListProvidersPage(ctx context.Context, f ProviderPageFilter, p Page) (providers []*Provider, next string, err error)
+	// ListAuditPage lists audit events newest first (by time, then ID).
+	ListAuditPage(ctx context.Context, f AuditPageFilter, p Page) (events []*AuditEvent, next string, err error)
+	// CountClients counts the clients.
+	CountClients(ctx context.Context) (int, error)
+	// CountProviders counts the upstream providers.
+	CountProviders(ctx context.Context) (int, error)
+	// OTPEnrollments returns, for those of the users (at most MaxPageSize)
+	// who have an authenticator, when it was enrolled and how many recovery
+	// codes they have left: one query for a list page instead of two per user.
+	OTPEnrollments(ctx context.Context, userIDs []string) (map[string]OTPEnrollment, error)
+}
+
+// OTPEnrollment is what a list of users shows of one user's authenticator.
+type OTPEnrollment struct {
+	At            time.Time // when the authenticator was enrolled
+	RecoveryCodes int       // unused recovery codes
 }

@@ -67,7 +67,7 @@ func benchBackend(ctx context.Context, o *benchOptions, backend string, stderr i
 	res.ReadyMs = ms(srv.ready)
 	time.Sleep(2 * time.Second) // let start-up garbage be collected before measuring idle memory
 	res.IdleRSSMB = srv.memoryMB("VmRSS")
-	if err := driveScenarios(ctx, o, target, seed, res, stderr); err != nil {
+	if err := driveScenarios(ctx, o, target, seed, res, srv, stderr); err != nil {
 		return nil, err
 	}
 	if res.Runs[flood] == nil {
@@ -84,16 +84,20 @@ func benchBackend(ctx context.Context, o *benchOptions, backend string, stderr i
 // driveScenarios runs the scenarios one after another on one server: the
 // client-credentials rate found first sets the half rate at which the token
 // endpoint's latency is judged.
-func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *loadgen.SeedFile, res *backendResult, stderr io.Writer) error {
+func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *loadgen.SeedFile, res *backendResult, srv *authzProcess, stderr io.Writer) error {
 	run := func(key, scenario string, workers int, rate float64) (*loadgen.Report, error) {
 		d := o.duration
 		if key == flood {
 			// Long enough for the queue of logins to outlast the hasher's wait.
 			d = max(d, minFlood)
 		}
+		cpu := srv.cpuTime()
 		r, err := loadgen.Run(ctx, loadgen.Options{Target: target, Scenario: scenario, Workers: workers, Duration: d, Rate: rate, Seed: seed})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		if used := srv.cpuTime() - cpu; r.OK > 0 && used > 0 {
+			r.ServerCPUPerOpUs = float64(used.Microseconds()) / float64(r.OK)
 		}
 		res.Runs[key] = r
 		_ = r.WriteTable(stderr)
@@ -116,6 +120,9 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 	// A -es256 backend differs only in what signs ID tokens: it runs just
 	// the scenarios that sign one per operation.
 	signingOnly := strings.HasSuffix(res.Backend, "-es256")
+	if err := driveJWT(o, res, run, fastest); err != nil {
+		return err
+	}
 	if !signingOnly {
 		cc, err := fastest(loadgen.ClientCredentials)
 		if err != nil {
@@ -153,6 +160,35 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 	return nil
 }
 
+// driveJWT runs the JWT client-credentials scenario after timing the
+// machine's signing rate for the backend's algorithm, and on PostgreSQL once
+// more with jwtCrowd workers, where Hydra's JWT tokens hang.
+func driveJWT(o *benchOptions, res *backendResult, run func(key, scenario string, workers int, rate float64) (*loadgen.Report, error),
+	fastest func(string) (*loadgen.Report, error)) error {
+	res.JWTAlgorithm = "RS256"
+	if strings.HasSuffix(res.Backend, "-es256") {
+		res.JWTAlgorithm = "ES256"
+	}
+	res.RequestTimeoutMs = ms(defaultRequestTimeout)
+	res.JWTSigningPerS = jwtSigningRate(res.JWTAlgorithm, runtime.GOMAXPROCS(0), time.Second)
+	if _, err := fastest(loadgen.ClientCredentialsJWT); err != nil {
+		return err
+	}
+	if storeOf(res.Backend) != "postgres" {
+		return nil
+	}
+	_, err := run(jwtCrowd, loadgen.ClientCredentialsJWT, jwtCrowdWorkers, 0)
+	return err
+}
+
+// jwtCrowdWorkers is the concurrency at which JWT client credentials must
+// not hang on PostgreSQL: far above the connection pool.
+const jwtCrowdWorkers = 256
+
+// defaultRequestTimeout is authz's request deadline (request_timeout),
+// which the bench does not change.
+const defaultRequestTimeout = 20 * time.Second
+
 // better is the run with the higher rate, a run without errors before one
 // with any.
 func better(a, b *loadgen.Report) *loadgen.Report {
@@ -171,6 +207,7 @@ func better(a, b *loadgen.Report) *loadgen.Report {
 // Run keys besides the scenario names.
 const (
 	halfRate = "client-credentials at half rate"
+	jwtCrowd = "client-credentials-jwt at 256 workers"
 	flood    = "login flood"
 )
 
@@ -347,3 +384,37 @@ func (p *authzProcess) memoryMB(field string) float64 {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// userHZ is the unit of the CPU times in /proc/PID/stat: USER_HZ, 100 on
+// every Linux architecture Go supports.
+const userHZ = 100
+
+// cpuTime is the CPU time, user and system, that the server process (every
+// thread) has used so far, from /proc/PID/stat; 0 when unreadable.
+func (p *authzProcess) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	return parseCPUTime(string(b))
+}
+
+// parseCPUTime reads utime and stime (fields 14 and 15) of a /proc/PID/stat
+// line. The command name (field 2) may hold spaces and parentheses, so the
+// fields are counted from its closing parenthesis.
+func parseCPUTime(stat string) time.Duration {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * time.Second / userHZ
+}

@@ -160,6 +160,14 @@ type backendResult struct {
 	FloodPeakMB          float64                    `json:"flood_peak_rss_mb"`
 	FloodAlive           bool                       `json:"flood_server_alive"`
 	Flood503             int                        `json:"flood_503s"`
+	// JWTSigningPerS is the rate at which the bench process signs
+	// access-token JWTs with the backend's algorithm on every core, measured
+	// just before the JWT client-credentials runs.
+	JWTSigningPerS float64 `json:"jwt_signing_per_s"`
+	// JWTAlgorithm is that algorithm.
+	JWTAlgorithm string `json:"jwt_algorithm"`
+	// RequestTimeoutMs is the server's request deadline.
+	RequestTimeoutMs float64 `json:"request_timeout_ms"`
 }
 
 func writeResults(path string, r *benchResults) error {

@@ -3,6 +3,7 @@
 //	authz-load seed [authz configuration flags] [--users N] [--out FILE]
 //	authz-load run --target URL --scenario NAME [--duration D] [--workers N] [--rate R] [--seed FILE] [--json]
 //	authz-load bench [--authz bin/authz] [--duration D] [--json FILE]
+//	authz-load scale [--authz bin/authz] [--scale F] [--duration D] [--json FILE]
 //
 // seed creates, directly in the store that the configuration flags select
 // (the same flags as authz's), the clients and users with enrolled
@@ -11,6 +12,9 @@
 // login) and prints requests/s, latency percentiles and errors. bench is what
 // `make bench` runs: Go micro-benchmarks, then every scenario against a fresh
 // server on SQLite and on PostgreSQL, and one summary against the targets.
+// scale is `make bench-scale`: the same scenarios and the admin lists on an
+// empty store, then on one seeded with a hundred thousand users and millions
+// of tokens and audit events, and the expired-token cleanup under load.
 package main
 
 import (
@@ -47,6 +51,7 @@ const usageText = `usage:
   authz-load seed [authz configuration flags] [--users N] [--out FILE]
   authz-load run --target URL --scenario NAME [--duration 10s] [--workers 8] [--rate 0] [--seed FILE] [--json]
   authz-load bench [--authz bin/authz] [--duration 10s] [--json FILE]
+  authz-load scale [--authz bin/authz] [--scale 1] [--duration 10s] [--backends sqlite,postgres] [--json FILE]
 
 scenarios: client-credentials, introspect, refresh, login
 Run 'authz-load <command> -h' for every flag.
@@ -65,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runLoad(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = runBench(ctx, args[1:], stdout, stderr)
+	case "scale":
+		err = runScale(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

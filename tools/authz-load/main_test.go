@@ -220,3 +220,17 @@ func TestBetterRun(t *testing.T) {
 		t.Errorf("summary header does not say how the token rates were found:\n%s", out.String())
 	}
 }
+
+func TestSummaryJWT(t *testing.T) {
+	pg := &backendResult{Backend: "postgres", JWTSigningPerS: 1000, JWTAlgorithm: "RS256", RequestTimeoutMs: 20000,
+		Runs: map[string]*loadgen.Report{loadgen.ClientCredentialsJWT: {PerSecond: 850}, jwtCrowd: {MaxMs: 900}}}
+	slow := &backendResult{Backend: "postgres-es256", JWTSigningPerS: 20000, JWTAlgorithm: "ES256", RequestTimeoutMs: 20000,
+		Runs: map[string]*loadgen.Report{loadgen.ClientCredentialsJWT: {PerSecond: 3000}, jwtCrowd: {Errors: 2, MaxMs: 20001}}}
+	var out strings.Builder
+	(&benchResults{GOMAXPROCS: 2, Backends: []*backendResult{pg, slow}}).summarize(&out)
+	for _, want := range []string{"850 of 1000 RS256 (85%) ok", "3000 of 20000 ES256 (15%) MISS", "0, 900 ok", "2, 20001 MISS"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}

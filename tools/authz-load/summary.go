@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -87,6 +88,12 @@ const (
 	targetP99ms             = 20.0
 	targetIdleRSSMB         = 25.0
 	targetReadyMs           = 200.0
+	// targetJWTShare is the JWT client-credentials rate as a share of the
+	// machine's signing rate for the algorithm (issue 16).
+	targetJWTShare = 0.80
+	// Server CPU per operation over HTTP (issue 18), on SQLite.
+	targetCCCPUUs         = 150.0
+	targetIntrospectCPUUs = 100.0
 )
 
 // floodBoundMB is what "bounded" means for the flood's peak memory: the
@@ -141,6 +148,8 @@ func (r *benchResults) summarize(w io.Writer) {
 		{"client_credentials tokens/s", fmt.Sprintf("≥ %.0f", targetClientCredentials), rate(loadgen.ClientCredentials, targetClientCredentials)},
 		{"  p99 ms at half that rate", fmt.Sprintf("≤ %.0f", targetP99ms), p99(halfRate, targetP99ms)},
 		{"introspections/s", fmt.Sprintf("≥ %.0f", targetIntrospect), rate(loadgen.Introspect, targetIntrospect)},
+		{"JWT client_credentials/s (share of signing rate)", fmt.Sprintf("≥ %.0f%%", targetJWTShare*100), jwtShare},
+		{"  at 256 workers: errors, max ms", "0, < deadline", jwtCrowdCell},
 		{"refreshes/s", fmt.Sprintf("≥ %.0f", targetRefresh), rate(loadgen.Refresh, targetRefresh)},
 		{"logins/s (share of hashing rate)", fmt.Sprintf("≥ %.0f%%", targetLoginShare*100), loginShare(r.GOMAXPROCS)},
 		{"idle RSS MB", fmt.Sprintf("≤ %.0f", targetIdleRSSMB), func(b *backendResult) (string, bool) {
@@ -149,6 +158,12 @@ func (r *benchResults) summarize(w io.Writer) {
 		{"ready after start ms", fmt.Sprintf("≤ %.0f", targetReadyMs), func(b *backendResult) (string, bool) {
 			return fmt.Sprintf("%.0f", b.ReadyMs), b.ReadyMs <= targetReadyMs
 		}},
+		{"  client_credentials: server CPU µs/op", fmt.Sprintf("≤ %.0f (SQLite)", targetCCCPUUs), cpuPerOp(loadgen.ClientCredentials, targetCCCPUUs)},
+		{"  introspection: server CPU µs/op", fmt.Sprintf("≤ %.0f (SQLite)", targetIntrospectCPUUs), cpuPerOp(loadgen.Introspect, targetIntrospectCPUUs)},
+		{"  refresh: server CPU µs/op", "", cpuPerOp(loadgen.Refresh, 0)},
+		{"  login: server CPU µs/op", "", cpuPerOp(loadgen.Login, 0)},
+		{"  client_credentials at half rate: server CPU µs/op", "", cpuPerOp(halfRate, 0)},
+		{"  login flood: server CPU µs/op", "", cpuPerOp(flood, 0)},
 		{"login flood: peak RSS MB, 503s", "bounded, alive", func(b *backendResult) (string, bool) {
 			if b.Runs[flood] == nil {
 				return notRun, false
@@ -165,8 +180,8 @@ func (r *benchResults) summarize(w io.Writer) {
 				continue
 			}
 			v, ok := row.cell(b)
-			if v == notRun {
-				fmt.Fprintf(tw, "%s\t", v)
+			if v == notRun || strings.HasSuffix(v, noVerdict) {
+				fmt.Fprintf(tw, "%s\t", strings.TrimSuffix(v, noVerdict))
 				continue
 			}
 			fmt.Fprintf(tw, "%s %s\t", v, verdict(ok))
@@ -197,6 +212,9 @@ func wide(wideWorkers, workers int) string {
 // notRun is the cell of a figure the backend's runs do not include.
 const notRun = "-"
 
+// noVerdict ends the cell of a figure without a target on its backend.
+const noVerdict = "\x00"
+
 func verdict(ok bool) string {
 	if ok {
 		return "ok"
@@ -214,6 +232,22 @@ func rate(key string, target float64) func(*backendResult) (string, bool) {
 	}
 }
 
+// cpuPerOp is the server's CPU time per operation of run key; a target of 0
+// is none, and targets hold for SQLite only.
+func cpuPerOp(key string, target float64) func(*backendResult) (string, bool) {
+	return func(b *backendResult) (string, bool) {
+		r := b.Runs[key]
+		if r == nil || r.ServerCPUPerOpUs == 0 {
+			return notRun, false
+		}
+		v := fmt.Sprintf("%.0f", r.ServerCPUPerOpUs)
+		if target == 0 || storeOf(b.Backend) != "sqlite" {
+			return v + noVerdict, true
+		}
+		return v, r.ServerCPUPerOpUs <= target
+	}
+}
+
 func p99(key string, target float64) func(*backendResult) (string, bool) {
 	return func(b *backendResult) (string, bool) {
 		r := b.Runs[key]
@@ -222,6 +256,27 @@ func p99(key string, target float64) func(*backendResult) (string, bool) {
 		}
 		return fmt.Sprintf("%.1f", r.P99ms), r.P99ms <= target
 	}
+}
+
+// jwtShare is the JWT client-credentials rate and its share of the signing
+// rate measured in the same run.
+func jwtShare(b *backendResult) (string, bool) {
+	r := b.Runs[loadgen.ClientCredentialsJWT]
+	if r == nil || b.JWTSigningPerS <= 0 {
+		return notRun, false
+	}
+	share := r.PerSecond / b.JWTSigningPerS
+	return fmt.Sprintf("%.0f of %.0f %s (%.0f%%)", r.PerSecond, b.JWTSigningPerS, b.JWTAlgorithm, share*100), share >= targetJWTShare && r.Errors == 0
+}
+
+// jwtCrowdCell is the 256-worker JWT run on PostgreSQL: no error, and no
+// request as slow as the request deadline.
+func jwtCrowdCell(b *backendResult) (string, bool) {
+	r := b.Runs[jwtCrowd]
+	if r == nil {
+		return notRun, false
+	}
+	return fmt.Sprintf("%d, %.0f", r.Errors, r.MaxMs), r.Errors == 0 && r.MaxMs < b.RequestTimeoutMs
 }
 
 // ceiling is the login rate password hashing alone allows.

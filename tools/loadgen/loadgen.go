@@ -22,13 +22,16 @@ import (
 // Scenario names.
 const (
 	ClientCredentials = "client-credentials"
-	Introspect        = "introspect"
-	Refresh           = "refresh"
-	Login             = "login"
+	// ClientCredentialsJWT is ClientCredentials for a client whose access
+	// tokens are JWTs (RFC 9068): one signature per operation.
+	ClientCredentialsJWT = "client-credentials-jwt"
+	Introspect           = "introspect"
+	Refresh              = "refresh"
+	Login                = "login"
 )
 
 // Scenarios lists every scenario, in the order help texts show them.
-var Scenarios = []string{ClientCredentials, Introspect, Refresh, Login}
+var Scenarios = []string{ClientCredentials, ClientCredentialsJWT, Introspect, Refresh, Login}
 
 // MaxDuration bounds a run: this is a benchmark, not a soak test.
 const MaxDuration = time.Hour
@@ -63,6 +66,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Seed == nil {
 		return usageErrorf("no seed file: run authz-load seed first")
+	}
+	if o.Scenario == ClientCredentialsJWT && o.Seed.JWTMachine.ID == "" {
+		return usageErrorf("the %s scenario needs a seed file with a JWT client: seed again", o.Scenario)
 	}
 	if (o.Scenario == Login || o.Scenario == Refresh) && len(o.Seed.Users) == 0 {
 		return usageErrorf("the %s scenario needs seeded users", o.Scenario)
@@ -180,10 +186,11 @@ func (e *env) probe(ctx context.Context) error {
 
 func setupWorkers(ctx context.Context, e *env) ([]op, error) {
 	build := map[string]scenario{
-		ClientCredentials: clientCredentials,
-		Introspect:        introspect,
-		Refresh:           refresh,
-		Login:             loginJourney,
+		ClientCredentials:    clientCredentials,
+		ClientCredentialsJWT: clientCredentialsJWT,
+		Introspect:           introspect,
+		Refresh:              refresh,
+		Login:                loginJourney,
 	}[e.opts.Scenario]
 	ops := make([]op, e.opts.Workers)
 	for i := range ops {

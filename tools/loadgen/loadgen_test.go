@@ -180,3 +180,28 @@ func FuzzReadSeedFile(f *testing.F) {
 		}
 	})
 }
+
+// The JWT client-credentials scenario gets a JWT at every operation.
+func TestClientCredentialsJWTScenario(t *testing.T) {
+	app, target := startApp(t)
+	seed, err := Seed(context.Background(), app, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seed.JWTMachine.ID == "" {
+		t.Fatal("the seed has no JWT client")
+	}
+	r, err := Run(context.Background(), Options{Target: target, Scenario: ClientCredentialsJWT, Workers: 2, Duration: time.Second, Rate: 40, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK < 10 || r.Errors != 0 {
+		t.Errorf("JWT client credentials: %d ok, %d errors %v", r.OK, r.Errors, r.ErrorKinds)
+	}
+	// A seed without the JWT client (an old seed file) is refused up front.
+	old := *seed
+	old.JWTMachine = Client{}
+	if _, err := Run(context.Background(), Options{Target: target, Scenario: ClientCredentialsJWT, Workers: 1, Duration: time.Second, Seed: &old}); err == nil {
+		t.Error("an old seed file was accepted for the JWT scenario")
+	}
+}

@@ -333,3 +333,34 @@ func pathOf(rawURL string) string {
 	}
 	return u.Path
 }
+
+// Logins signs seeded users in one after another, each the whole journey of
+// the login scenario: for counting what one login costs, where a timed run
+// would end with a login half done.
+type Logins struct{ e *env }
+
+// NewLogins prepares sequential logins against o.Target with o.Seed's users
+// (discovery and the ID token verifier are set up here, not per login).
+func NewLogins(ctx context.Context, o Options) (*Logins, error) {
+	o.Scenario, o.Workers = Login, 1
+	if o.Duration == 0 {
+		o.Duration = time.Second // unused; Validate wants one
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	e, err := newEnv(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Logins{e: e}, nil
+}
+
+// SignIn makes one login and checks its ID token.
+func (l *Logins) SignIn(ctx context.Context) error {
+	_, err := l.e.signIn(ctx)
+	return err
+}
+
+// Close releases the connections.
+func (l *Logins) Close() { l.e.client.CloseIdleConnections() }

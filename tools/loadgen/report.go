@@ -31,6 +31,11 @@ type Report struct {
 	// current one-time code used and waited for the next time step: more
 	// users make it zero.
 	UserWaits int64 `json:"user_waits,omitempty"`
+	// ServerCPUPerOpUs is the CPU time (user and system) the server process
+	// spent over the run per successful operation, in µs, when the caller
+	// measured it (authz-load bench reads /proc): the load generator's own
+	// CPU on the same cores is not in it.
+	ServerCPUPerOpUs float64 `json:"server_cpu_us_per_op,omitempty"`
 }
 
 func newReport(o Options, elapsed time.Duration, results []workerResult) *Report {

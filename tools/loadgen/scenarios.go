@@ -76,6 +76,26 @@ func clientCredentials(_ context.Context, e *env) (op, error) {
 	}, nil
 }
 
+// clientCredentialsJWT: one client_credentials token request per operation
+// by the client whose access tokens are JWTs; the answer must be one.
+func clientCredentialsJWT(_ context.Context, e *env) (op, error) {
+	d, err := e.direct()
+	if err != nil {
+		return nil, err
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {APIScope}}
+	return func(ctx context.Context) error {
+		tr, err := token(ctx, d, form, e.opts.Seed.JWTMachine)
+		if err != nil {
+			return err
+		}
+		if strings.Count(tr.AccessToken, ".") != 2 {
+			return errors.New("token endpoint: the JWT client got no JWT")
+		}
+		return nil
+	}, nil
+}
+
 // introspect: each worker gets one access token, then introspects it over and
 // over, as a resource server without a cache would.
 func introspect(ctx context.Context, e *env) (op, error) {

@@ -27,6 +27,8 @@ type SeedFile struct {
 	// Machine is a confidential client with the client_credentials grant; it
 	// also authenticates introspection.
 	Machine Client `json:"machine_client"`
+	// JWTMachine is like Machine, with JWT access tokens (RFC 9068).
+	JWTMachine Client `json:"jwt_machine_client,omitempty"`
 	// Web is a confidential client with authorization_code and refresh_token,
 	// redirecting to CallbackURL, without a consent page.
 	Web   Client `json:"web_client"`
@@ -90,6 +92,13 @@ func Seed(ctx context.Context, app *server.App, n int) (*SeedFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.JWTMachine, err = createClient(ctx, app, "authz-load-"+run+"-jwt-machine", []string{"client_credentials"}, []string{APIScope}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := useJWTAccessTokens(ctx, app, s.JWTMachine.ID); err != nil {
+		return nil, err
+	}
 	s.Web, err = createClient(ctx, app, "authz-load-"+run+"-web", []string{"authorization_code", "refresh_token"},
 		[]string{"openid", "profile", "email", "offline_access"}, []string{CallbackURL})
 	if err != nil {
@@ -122,6 +131,19 @@ func createClient(ctx context.Context, app *server.App, id string, grants, scope
 		return Client{}, fmt.Errorf("create client %s: %w", id, err)
 	}
 	return Client{ID: id, Secret: secret}, nil
+}
+
+// useJWTAccessTokens switches client id to JWT access tokens.
+func useJWTAccessTokens(ctx context.Context, app *server.App, id string) error {
+	c, err := app.Store.GetClient(ctx, id)
+	if err != nil {
+		return fmt.Errorf("read client %s: %w", id, err)
+	}
+	c.AccessTokenFormat = store.AccessTokenJWT
+	if err := app.Store.UpdateClient(ctx, c); err != nil {
+		return fmt.Errorf("update client %s: %w", id, err)
+	}
+	return nil
 }
 
 // createUser stores a user and enrolls an authenticator the way the

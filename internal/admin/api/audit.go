@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/admin"
-	"github.com/authz/authz/internal/httpjson"
+	"github.com/authz/authz/internal/store"
 )
 
 // apiAuditEvent is an audit event in the API.
@@ -20,10 +20,18 @@ type apiAuditEvent struct {
 	Detail   string    `json:"detail"`
 }
 
+// AuditView is how the API and the CLI show an audit event.
+func AuditView(e *store.AuditEvent) any { return auditJSON(e) }
+
+func auditJSON(e *store.AuditEvent) apiAuditEvent {
+	return apiAuditEvent{ID: e.ID, Time: e.Time, Type: e.Type, ActorID: e.ActorID,
+		UserID: e.UserID, ClientID: e.ClientID, IP: e.IP, Detail: e.Detail}
+}
+
 // apiListAudit serves the audit log, newest first, filtered by user_id, type
 // and an RFC 3339 time range (since inclusive, until exclusive).
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ *caller) {
-	pg, ok := readQuery(w, r, "user_id", "type", "since", "until")
+	pg, ok := readPage(w, r, "user_id", "type", "since", "until")
 	if !ok {
 		return
 	}
@@ -44,15 +52,14 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ *caller) {
 		}
 		*f.dst = t.UTC()
 	}
-	events, total, err := a.Service.ListAudit(r.Context(), query, pg.offset, pg.limit)
+	events, next, err := a.Service.ListAudit(r.Context(), query, pg)
 	if err != nil {
 		a.refuse(w, r, err)
 		return
 	}
-	out := list[apiAuditEvent]{Items: []apiAuditEvent{}, Total: total, Offset: pg.offset, Limit: pg.limit}
+	items := make([]apiAuditEvent, 0, len(events))
 	for _, e := range events {
-		out.Items = append(out.Items, apiAuditEvent{ID: e.ID, Time: e.Time, Type: e.Type, ActorID: e.ActorID,
-			UserID: e.UserID, ClientID: e.ClientID, IP: e.IP, Detail: e.Detail})
+		items = append(items, auditJSON(e))
 	}
-	httpjson.Write(w, http.StatusOK, out)
+	writePage(w, r, items, next, pg)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -12,19 +13,28 @@ import (
 // apiClient is a relying application in the API. ClientSecret appears only
 // in the answers that create or rotate it.
 type apiClient struct {
-	ClientID               string    `json:"client_id"`
-	ClientSecret           string    `json:"client_secret,omitempty"`
-	Name                   string    `json:"name"`
-	Type                   string    `json:"type"`
-	RedirectURIs           []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
-	GrantTypes             []string  `json:"grant_types"`
-	Scopes                 []string  `json:"scopes"`
-	SkipConsent            bool      `json:"skip_consent"`
-	IntrospectAny          bool      `json:"introspect_any"`
-	Disabled               bool      `json:"disabled"`
-	CreatedAt              time.Time `json:"created_at"`
-	UpdatedAt              time.Time `json:"updated_at"`
+	ClientID               string   `json:"client_id"`
+	ClientSecret           string   `json:"client_secret,omitempty"`
+	Name                   string   `json:"name"`
+	Type                   string   `json:"type"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	GrantTypes             []string `json:"grant_types"`
+	Scopes                 []string `json:"scopes"`
+	SkipConsent            bool     `json:"skip_consent"`
+	IntrospectAny          bool     `json:"introspect_any"`
+	Disabled               bool     `json:"disabled"`
+	// The settings of issue 16.
+	AccessTokenFormat                string    `json:"access_token_format"`
+	Audiences                        []string  `json:"audiences"`
+	RequirePAR                       bool      `json:"require_pushed_authorization_requests"`
+	TokenEndpointAuthMethod          string    `json:"token_endpoint_auth_method"`
+	JWKS                             any       `json:"jwks"`
+	JWKSURI                          string    `json:"jwks_uri"`
+	BackchannelLogoutURI             string    `json:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool      `json:"backchannel_logout_session_required"`
+	CreatedAt                        time.Time `json:"created_at"`
+	UpdatedAt                        time.Time `json:"updated_at"`
 }
 
 // ClientView is how the API and the CLI show c, with secret when it was
@@ -32,10 +42,37 @@ type apiClient struct {
 func ClientView(c *store.Client, secret string) any { return clientJSON(c, secret) }
 
 func clientJSON(c *store.Client, secret string) apiClient {
-	return apiClient{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Type: admin.ClientType(c),
+	v := apiClient{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Type: admin.ClientType(c),
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		GrantTypes: nonNil(c.GrantTypes), Scopes: nonNil(c.Scopes), SkipConsent: c.SkipConsent, IntrospectAny: c.IntrospectAny, Disabled: c.Disabled,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		AccessTokenFormat: c.AccessTokenFormat, Audiences: nonNil(c.Audiences), RequirePAR: c.RequirePAR,
+		TokenEndpointAuthMethod: admin.AuthMethod(c), JWKSURI: c.JWKSURI,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired}
+	if v.AccessTokenFormat == "" {
+		v.AccessTokenFormat = store.AccessTokenOpaque
+	}
+	if c.JWKS != "" {
+		v.JWKS = json.RawMessage(c.JWKS)
+	}
+	return v
+}
+
+// jwksTarget takes the jwks field as a JSON object (as RFC 7591 has it), or
+// as a string holding one; "" removes the keys.
+type jwksTarget struct{ dst **string }
+
+func (t *jwksTarget) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) != nil {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return err
+		}
+		s = string(b)
+	}
+	*t.dst = &s
+	return nil
 }
 
 // nonNil shows an empty list as [] rather than null.
@@ -52,6 +89,10 @@ func clientTargets(p *admin.ClientPatch) fieldTargets {
 		"client_id": &p.ID, "name": &p.Name, "type": &p.Type, "redirect_uris": &p.RedirectURIs,
 		"post_logout_redirect_uris": &p.PostLogoutRedirectURIs, "grant_types": &p.GrantTypes, "scopes": &p.Scopes,
 		"skip_consent": &p.SkipConsent, "introspect_any": &p.IntrospectAny, "disabled": &p.Disabled,
+		"access_token_format": &p.AccessTokenFormat, "audiences": &p.Audiences,
+		"require_pushed_authorization_requests": &p.RequirePAR, "token_endpoint_auth_method": &p.TokenAuthMethod,
+		"jwks": &jwksTarget{dst: &p.JWKS}, "jwks_uri": &p.JWKSURI, "backchannel_logout_uri": &p.BackchannelLogoutURI,
+		"backchannel_logout_session_required": &p.BackchannelLogoutSessionRequired,
 	}
 }
 
@@ -67,7 +108,7 @@ func (a *API) clientRoutes() []route {
 }
 
 func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ *caller) {
-	pg, ok := readQuery(w, r, "q", "disabled")
+	pg, ok := readPage(w, r, "q", "disabled")
 	if !ok {
 		return
 	}
@@ -75,16 +116,16 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ *caller) {
 	if !ok {
 		return
 	}
-	clients, total, err := a.Service.ListClients(r.Context(), admin.ClientFilter{Query: r.URL.Query().Get("q"), Disabled: disabled}, pg.offset, pg.limit)
+	clients, next, err := a.Service.ListClients(r.Context(), admin.ClientFilter{Query: r.URL.Query().Get("q"), Disabled: disabled}, pg)
 	if err != nil {
 		a.refuse(w, r, err)
 		return
 	}
-	out := list[apiClient]{Items: []apiClient{}, Total: total, Offset: pg.offset, Limit: pg.limit}
+	items := make([]apiClient, 0, len(clients))
 	for _, cl := range clients {
-		out.Items = append(out.Items, clientJSON(cl, ""))
+		items = append(items, clientJSON(cl, ""))
 	}
-	httpjson.Write(w, http.StatusOK, out)
+	writePage(w, r, items, next, pg)
 }
 
 func (a *API) createClient(w http.ResponseWriter, r *http.Request, who *caller) {

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -51,22 +53,23 @@ func TestAPIClients(t *testing.T) {
 		// get and list never show the secret
 		r = e.api("GET", "/clients/shop", nil)
 		wantAPI(t, r, http.StatusOK)
-		if strings.Contains(string(r.body), "client_secret") {
+		if strings.Contains(string(r.body), `"client_secret":`) {
 			t.Errorf("get shows a secret: %s", r.body)
 		}
-		var l list[apiClient]
+		var l keysetPage[apiClient]
 		e.api("GET", "/clients?q=sho", nil).decode(t, &l)
-		if l.Total != 1 || l.Items[0].ClientID != "shop" {
+		if len(l.Items) != 1 || l.Items[0].ClientID != "shop" {
 			t.Errorf("search %+v", l)
 		}
-		e.api("GET", "/clients?limit=1&offset=1", nil).decode(t, &l)
-		if l.Total != 2 || len(l.Items) != 1 || l.Items[0].Name != "SPA" {
+		e.api("GET", "/clients?limit=1", nil).decode(t, &l)
+		if len(l.Items) != 1 || l.Next == nil {
+			t.Fatalf("page 1 %+v", l)
+		}
+		e.api("GET", "/clients?limit=1&cursor="+url.QueryEscape(*l.Next), nil).decode(t, &l)
+		if len(l.Items) != 1 || l.Items[0].Name != "SPA" || l.Next != nil {
 			t.Errorf("page 2 %+v", l)
 		}
-		r = e.api("GET", "/clients?offset=10", nil)
-		if !strings.Contains(string(r.body), `"items":[]`) {
-			t.Errorf("beyond the end %s", r.body)
-		}
+		wantProblem(t, e.api("GET", "/clients?q=x&cursor=e30", nil), http.StatusBadRequest, "cursor")
 
 		// PATCH: partial, then disable.
 		r = e.api("PATCH", "/clients/shop", map[string]any{"name": "Shop 2", "scopes": []string{"openid"}})
@@ -77,7 +80,7 @@ func TestAPIClients(t *testing.T) {
 		}
 		wantAPI(t, e.api("PATCH", "/clients/shop", map[string]any{"disabled": true}), http.StatusOK)
 		e.api("GET", "/clients?disabled=true", nil).decode(t, &l)
-		if l.Total != 1 || !l.Items[0].Disabled {
+		if len(l.Items) != 1 || !l.Items[0].Disabled {
 			t.Errorf("disabled filter %+v", l)
 		}
 		wantProblem(t, e.api("GET", "/clients?disabled=maybe", nil), http.StatusBadRequest, "disabled")
@@ -198,9 +201,9 @@ func TestAPIProviders(t *testing.T) {
 		}
 
 		wantAPI(t, e.api("POST", "/providers", providerBody("other", "https://login.example")), http.StatusCreated)
-		var l list[apiProvider]
+		var l keysetPage[apiProvider]
 		e.api("GET", "/providers?limit=1", nil).decode(t, &l)
-		if l.Total != 2 || len(l.Items) != 1 || l.Items[0].Alias != "corp" {
+		if l.Next == nil || len(l.Items) != 1 || l.Items[0].Alias != "corp" {
 			t.Errorf("list %+v", l)
 		}
 
@@ -212,7 +215,7 @@ func TestAPIProviders(t *testing.T) {
 			t.Errorf("patched %+v", p)
 		}
 		e.api("GET", "/providers?enabled=true", nil).decode(t, &l)
-		if l.Total != 1 || l.Items[0].Alias != "other" {
+		if len(l.Items) != 1 || l.Items[0].Alias != "other" || l.Next != nil {
 			t.Errorf("enabled filter %+v", l)
 		}
 
@@ -307,5 +310,47 @@ func TestAPIClientIntrospectAny(t *testing.T) {
 		pub := clientBody("SPA", "https://spa.example/cb")
 		pub["type"], pub["introspect_any"] = admin.TypePublic, true
 		wantProblem(t, e.api("POST", "/clients", pub), http.StatusBadRequest, "introspect_any")
+	})
+}
+
+// The settings of issue 16 round-trip through the API and are checked.
+func TestAPIClientBreadthSettings(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		jwks := `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1","use":"sig","alg":"ES256"}]}`
+		body := `{"client_id":"svc","name":"Service","grant_types":["client_credentials"],"scopes":["reports"],
+			"access_token_format":"jwt","audiences":["https://api.example"],"token_endpoint_auth_method":"private_key_jwt",
+			"jwks":` + jwks + `,"require_pushed_authorization_requests":true,
+			"backchannel_logout_uri":"https://svc.example/bc","backchannel_logout_session_required":true}`
+		r := e.api("POST", "/clients", json.RawMessage(body))
+		wantAPI(t, r, http.StatusCreated)
+		var c apiClient
+		r.decode(t, &c)
+		if c.AccessTokenFormat != "jwt" || c.TokenEndpointAuthMethod != "private_key_jwt" || !c.RequirePAR ||
+			c.BackchannelLogoutURI != "https://svc.example/bc" || !c.BackchannelLogoutSessionRequired || len(c.Audiences) != 1 || c.JWKS == nil {
+			t.Errorf("created %+v", c)
+		}
+		if strings.Contains(string(r.body), `"client_secret":`) {
+			t.Errorf("a private_key_jwt client got a secret: %s", r.body)
+		}
+		wantAPI(t, e.api("POST", "/clients/svc/rotate-secret", nil), http.StatusConflict)
+		for name, patch := range map[string]string{
+			"format":          `{"access_token_format":"paseto"}`,
+			"method":          `{"token_endpoint_auth_method":"client_secret_jwt"}`,
+			"private key":     `{"jwks":{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}}`,
+			"not a key set":   `{"jwks":"[1,2]"}`,
+			"no keys":         `{"jwks":""}`,
+			"http jwks_uri":   `{"jwks":"","jwks_uri":"http://keys.example/jwks"}`,
+			"logout fragment": `{"backchannel_logout_uri":"https://svc.example/bc#x"}`,
+			"audience space":  `{"audiences":["a b"]}`,
+			"jwks number":     `{"jwks":5}`,
+		} {
+			r := e.api("PATCH", "/clients/svc", json.RawMessage(patch))
+			if r.status != http.StatusBadRequest && r.status != http.StatusUnprocessableEntity {
+				t.Errorf("%s: %d %s", name, r.status, r.body)
+			}
+		}
+		// Back to a secret: rotation gives it one.
+		wantAPI(t, e.api("PATCH", "/clients/svc", json.RawMessage(`{"token_endpoint_auth_method":"client_secret_post","jwks":""}`)), http.StatusOK)
+		wantAPI(t, e.api("POST", "/clients/svc/rotate-secret", nil), http.StatusOK)
 	})
 }

@@ -101,6 +101,8 @@ func typeName(target any) string {
 		return "true or false"
 	case **[]string:
 		return "an array of strings"
+	case *jwksTarget:
+		return "a JSON Web Key Set"
 	}
 	return "a string"
 }

@@ -103,7 +103,9 @@ func TestOpenAPIBodiesMatchDecoders(t *testing.T) {
 		}
 	}
 	// The answers document what the API writes.
-	for schema, v := range map[string]any{"User": apiUser{}, "Client": apiClient{}, "Provider": apiProvider{}, "AuditEvent": apiAuditEvent{}, "Stats": admin.Stats{}} {
+	for schema, v := range map[string]any{"User": apiUser{}, "Client": apiClient{}, "Provider": apiProvider{}, "AuditEvent": apiAuditEvent{}, "Stats": admin.Stats{},
+		"UserList": keysetPage[apiUser]{}, "ClientList": keysetPage[apiClient]{}, "ProviderList": keysetPage[apiProvider]{}, "AuditEventList": keysetPage[apiAuditEvent]{},
+		"IdentityList": list[apiIdentity]{}} {
 		b, _ := json.Marshal(v)
 		var fields map[string]any
 		_ = json.Unmarshal(b, &fields)

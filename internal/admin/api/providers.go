@@ -64,7 +64,7 @@ func (a *API) providerRoutes() []route {
 }
 
 func (a *API) listProviders(w http.ResponseWriter, r *http.Request, _ *caller) {
-	pg, ok := readQuery(w, r, "enabled")
+	pg, ok := readPage(w, r, "enabled")
 	if !ok {
 		return
 	}
@@ -72,16 +72,16 @@ func (a *API) listProviders(w http.ResponseWriter, r *http.Request, _ *caller) {
 	if !ok {
 		return
 	}
-	providers, total, err := a.Service.ListProviders(r.Context(), enabled, pg.offset, pg.limit)
+	providers, next, err := a.Service.ListProviders(r.Context(), enabled, pg)
 	if err != nil {
 		a.refuse(w, r, err)
 		return
 	}
-	out := list[apiProvider]{Items: []apiProvider{}, Total: total, Offset: pg.offset, Limit: pg.limit}
+	items := make([]apiProvider, 0, len(providers))
 	for _, p := range providers {
-		out.Items = append(out.Items, providerJSON(p, a.Service.UpstreamRedirectURI(p.Alias)))
+		items = append(items, providerJSON(p, a.Service.UpstreamRedirectURI(p.Alias)))
 	}
-	httpjson.Write(w, http.StatusOK, out)
+	writePage(w, r, items, next, pg)
 }
 
 func (a *API) createProvider(w http.ResponseWriter, r *http.Request, who *caller) {

@@ -2,9 +2,13 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/authz/authz/internal/httpjson"
+	"github.com/authz/authz/internal/store"
 )
 
 // Paging: limit defaults to defaultLimit and may not exceed maxLimit.
@@ -80,4 +84,63 @@ func window[T any](items []T, offset, limit int) []T {
 		return []T{}
 	}
 	return items[offset:min(len(items), offset+limit)]
+}
+
+// keysetPage is the answer of the keyset-paginated lists (users, clients,
+// providers, audit events): one page and the cursor of the next, null on the
+// last. The same next page is in the Link header (RFC 8288, rel="next").
+type keysetPage[T any] struct {
+	Items []T     `json:"items"`
+	Next  *string `json:"next"`
+	Limit int     `json:"limit"`
+}
+
+// readPage checks the query of a keyset list request: only cursor, limit
+// and the named filters are known. A limit above maxLimit is clamped to it;
+// one that is no integer or below 1 is refused. The cursor is checked by the
+// list it belongs to.
+func readPage(w http.ResponseWriter, r *http.Request, filters ...string) (store.Page, bool) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "cursor" && k != "limit" && !slices.Contains(filters, k) {
+			writeProblem(w, http.StatusBadRequest, "unknown-field", "Unknown query parameter",
+				"Known parameters: "+strings.Join(append([]string{"cursor", "limit"}, filters...), ", ")+".", k)
+			return store.Page{}, false
+		}
+	}
+	p := store.Page{After: q.Get("cursor"), Limit: defaultLimit}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil && isDigits(v) {
+			n, err = maxLimit, nil // too large for an int: clamped like any other
+		}
+		if err != nil || n < 1 {
+			writeProblem(w, http.StatusBadRequest, "invalid-field", "Invalid value",
+				"limit must be a positive integer (at most "+strconv.Itoa(maxLimit)+" are listed).", "limit")
+			return store.Page{}, false
+		}
+		p.Limit = min(n, maxLimit)
+	}
+	return p, true
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// writePage answers one page of a keyset list, with the next page's link.
+func writePage[T any](w http.ResponseWriter, r *http.Request, items []T, next string, p store.Page) {
+	out := keysetPage[T]{Items: items, Limit: p.Limit}
+	if out.Items == nil {
+		out.Items = []T{}
+	}
+	if next != "" {
+		out.Next = &next
+		q := r.URL.Query()
+		q.Set("cursor", next)
+		q.Set("limit", strconv.Itoa(p.Limit))
+		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		w.Header().Set("Link", "<"+u.String()+`>; rel="next"`)
+	}
+	httpjson.Write(w, http.StatusOK, out)
 }

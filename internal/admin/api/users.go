@@ -72,20 +72,20 @@ func (a *API) userRoutes() []route {
 }
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ *caller) {
-	pg, ok := readQuery(w, r, "q")
+	pg, ok := readPage(w, r, "q")
 	if !ok {
 		return
 	}
-	users, total, err := a.Service.ListUsers(r.Context(), r.URL.Query().Get("q"), pg.offset, pg.limit)
+	users, next, err := a.Service.ListUsers(r.Context(), r.URL.Query().Get("q"), pg)
 	if err != nil {
 		a.refuse(w, r, err)
 		return
 	}
-	out := list[apiUser]{Items: []apiUser{}, Total: total, Offset: pg.offset, Limit: pg.limit}
+	items := make([]apiUser, 0, len(users))
 	for _, u := range users {
-		out.Items = append(out.Items, userJSON(u))
+		items = append(items, userJSON(u))
 	}
-	httpjson.Write(w, http.StatusOK, out)
+	writePage(w, r, items, next, pg)
 }
 
 // apiCreatedUser is the answer of a create: the user, and whether the

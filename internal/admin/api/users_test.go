@@ -3,6 +3,7 @@ package api
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -97,27 +98,74 @@ func TestAPIUserListPaging(t *testing.T) {
 		for _, n := range []string{"bob", "carol", "dave", "erin"} {
 			e.CreateUser(n, n+"@example.com", store.RoleUser, false)
 		}
-		var l list[apiUser]
-		e.api("GET", "/users?limit=2", nil).decode(t, &l)
-		if l.Total != 5 || l.Offset != 0 || l.Limit != 2 || len(l.Items) != 2 || l.Items[0].Username != "bob" {
+		var l keysetPage[apiUser]
+		r := e.api("GET", "/users?limit=2", nil)
+		r.decode(t, &l)
+		if l.Limit != 2 || len(l.Items) != 2 || l.Items[0].Username != "bob" || l.Next == nil {
 			t.Fatalf("page 1 %+v", l)
 		}
-		e.api("GET", "/users?offset=4&limit=2", nil).decode(t, &l)
-		if len(l.Items) != 1 || l.Items[0].Username != "root" {
-			t.Errorf("last page %+v", l)
+		// The Link header leads to the next page, with the same filters.
+		link := r.header.Get("Link")
+		want := `<` + Prefix + `/users?cursor=` + url.QueryEscape(*l.Next) + `&limit=2>; rel="next"`
+		if link != want {
+			t.Fatalf("Link = %q, want %q", link, want)
 		}
-		r := e.api("GET", "/users?offset=500", nil)
-		wantAPI(t, r, http.StatusOK)
-		if !strings.Contains(string(r.body), `"items":[]`) {
-			t.Errorf("beyond the end: %s", r.body)
+		// A user added meanwhile before the cursor does not shift the pages.
+		e.CreateUser("aaron", "aaron@example.com", store.RoleUser, false)
+		next := strings.TrimPrefix(link[1:strings.Index(link, ">")], Prefix)
+		var seen []string
+		for next != "" {
+			r = e.api("GET", next, nil)
+			wantAPI(t, r, http.StatusOK)
+			r.decode(t, &l)
+			for _, u := range l.Items {
+				seen = append(seen, u.Username)
+			}
+			next = ""
+			if link := r.header.Get("Link"); link != "" {
+				next = strings.TrimPrefix(link[1:strings.Index(link, ">")], Prefix)
+			}
+			if (next == "") != (l.Next == nil) {
+				t.Fatalf("Link %q and next %v disagree", link, l.Next)
+			}
+		}
+		if strings.Join(seen, ",") != "dave,erin,root" {
+			t.Errorf("pages after the first: %v", seen)
 		}
 		e.api("GET", "/users?q=CAR", nil).decode(t, &l)
-		if l.Total != 1 || l.Items[0].Username != "carol" {
+		if len(l.Items) != 1 || l.Items[0].Username != "carol" || l.Next != nil {
 			t.Errorf("search %+v", l)
 		}
+		e.api("GET", "/users?q=dave@EX", nil).decode(t, &l)
+		if len(l.Items) != 1 || l.Items[0].Username != "dave" {
+			t.Errorf("search by e-mail %+v", l)
+		}
+		// A limit above the maximum is clamped, not refused.
+		for _, q := range []string{"limit=101", "limit=99999999999999999999"} {
+			r = e.api("GET", "/users?"+q, nil)
+			wantAPI(t, r, http.StatusOK)
+			r.decode(t, &l)
+			if l.Limit != 100 || len(l.Items) != 6 {
+				t.Errorf("%s: %+v", q, l)
+			}
+		}
+		// Cursors of another list or another search, or made up.
+		var clients keysetPage[apiClient]
+		e.api("POST", "/clients", map[string]any{"name": "A", "redirect_uris": []string{"https://a.example/cb"}})
+		e.api("POST", "/clients", map[string]any{"name": "B", "redirect_uris": []string{"https://b.example/cb"}})
+		e.api("GET", "/clients?limit=1", nil).decode(t, &clients)
+		var searched keysetPage[apiUser]
+		e.CreateUser("eve", "eve@example.com", store.RoleUser, false)
+		e.api("GET", "/users?q=e&limit=1", nil).decode(t, &searched)
+		if clients.Next == nil || searched.Next == nil {
+			t.Fatalf("no cursors to misuse: %+v %+v", clients, searched)
+		}
+		for _, c := range []string{*clients.Next, *searched.Next, "garbage", "e30", strings.Repeat("x", 3000), "%ff"} {
+			wantProblem(t, e.api("GET", "/users?cursor="+url.QueryEscape(c), nil), http.StatusBadRequest, "cursor")
+		}
 		for q, field := range map[string]string{
-			"limit=0": "limit", "limit=101": "limit", "limit=x": "limit", "offset=-1": "offset",
-			"offset=99999999999999999999": "offset", "page=2": "page", "q=%00": "q",
+			"limit=0": "limit", "limit=-1": "limit", "limit=x": "limit", "offset=1": "offset",
+			"page=2": "page", "q=%00": "q",
 		} {
 			wantProblem(t, e.api("GET", "/users?"+q, nil), http.StatusBadRequest, field)
 		}

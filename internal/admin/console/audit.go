@@ -27,14 +27,17 @@ func auditTypes() []string {
 // with or without seconds.
 var filterTimeLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
 
-// auditLog serves GET /admin/audit?user=&type=&since=&until=&page=.
+// auditLog serves GET /admin/audit?user=&type=&since=&until=&after=.
 func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, _ *principal) {
 	q := r.URL.Query()
 	d := views.AdminAuditData{User: cleanQuery(q.Get("user")), Type: cleanQuery(q.Get("type")),
 		Since: cleanQuery(q.Get("since")), Until: cleanQuery(q.Get("until")), Types: auditTypes()}
 	query, err := c.auditQuery(r.Context(), d)
 	if err == nil {
-		err = c.fillAudit(r.Context(), &d, query, pageParam(q))
+		err = c.fillAudit(r.Context(), &d, query, listPage(q))
+	}
+	if c.badPage(w, r, err) {
+		return
 	}
 	if e := admin.AsError(err); e != nil {
 		d.Error = e.Message
@@ -82,11 +85,10 @@ func filterTime(field, label, v string) (time.Time, error) {
 	return time.Time{}, &admin.Error{Kind: admin.KindInvalid, Field: field, Message: label + " must be a date and time such as 2025-03-04T15:30."}
 }
 
-// fillAudit puts page of the events matching query into d, with names for
+// fillAudit puts page pg of the events matching query into d, with names for
 // the IDs in them.
-func (c *Console) fillAudit(ctx context.Context, d *views.AdminAuditData, query admin.AuditQuery, page int) error {
-	offset := (page - 1) * pageSize
-	events, total, err := c.Service.ListAudit(ctx, query, offset, pageSize)
+func (c *Console) fillAudit(ctx context.Context, d *views.AdminAuditData, query admin.AuditQuery, pg store.Page) error {
+	events, next, err := c.Service.ListAudit(ctx, query, pg)
 	if err != nil {
 		return err
 	}
@@ -104,11 +106,8 @@ func (c *Console) fillAudit(ctx context.Context, d *views.AdminAuditData, query 
 		}
 		d.Events = append(d.Events, row)
 	}
-	d.Total = total
 	filter := url.Values{"user": {d.User}, "type": {d.Type}, "since": {d.Since}, "until": {d.Until}}
-	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(events), total, page, func(p int) string {
-		return pagedHref("/admin/audit", filter, p)
-	})
+	d.FirstHref, d.NextHref = pageLinks("/admin/audit", filter, pg, next)
 	return nil
 }
 

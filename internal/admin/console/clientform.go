@@ -25,6 +25,15 @@ func readClientForm(r *http.Request) views.AdminClientForm {
 		GrantClientCredentials: slices.Contains(grants, "client_credentials"),
 		SkipConsent:            f.Get("skip_consent") != "",
 		IntrospectAny:          f.Get("introspect_any") != "",
+
+		AccessTokenFormat:                f.Get("access_token_format"),
+		Audiences:                        f.Get("audiences"),
+		RequirePAR:                       f.Get("require_par") != "",
+		TokenAuthMethod:                  f.Get("token_auth_method"),
+		JWKS:                             strings.TrimSpace(f.Get("jwks")),
+		JWKSURI:                          strings.TrimSpace(f.Get("jwks_uri")),
+		BackchannelLogoutURI:             strings.TrimSpace(f.Get("backchannel_logout_uri")),
+		BackchannelLogoutSessionRequired: f.Get("backchannel_logout_session_required") != "",
 	}
 }
 
@@ -41,8 +50,19 @@ func clientPatchOfForm(f views.AdminClientForm) admin.ClientPatch {
 			grants = append(grants, g.name)
 		}
 	}
-	return admin.ClientPatch{Name: &f.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout,
-		GrantTypes: &grants, Scopes: &scopes, SkipConsent: &f.SkipConsent, IntrospectAny: &f.IntrospectAny}
+	audiences := strings.Fields(f.Audiences)
+	p := admin.ClientPatch{Name: &f.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout,
+		GrantTypes: &grants, Scopes: &scopes, SkipConsent: &f.SkipConsent, IntrospectAny: &f.IntrospectAny,
+		Audiences: &audiences, RequirePAR: &f.RequirePAR, JWKS: &f.JWKS, JWKSURI: &f.JWKSURI,
+		BackchannelLogoutURI: &f.BackchannelLogoutURI, BackchannelLogoutSessionRequired: &f.BackchannelLogoutSessionRequired}
+	// A form without the fields (a public application's) keeps the defaults.
+	if f.AccessTokenFormat != "" {
+		p.AccessTokenFormat = &f.AccessTokenFormat
+	}
+	if f.TokenAuthMethod != "" {
+		p.TokenAuthMethod = &f.TokenAuthMethod
+	}
+	return p
 }
 
 // splitScopes splits typed scopes at white space and commas, neither of
@@ -61,5 +81,14 @@ func clientFormOf(cl *store.Client) views.AdminClientForm {
 		GrantClientCredentials: slices.Contains(cl.GrantTypes, "client_credentials"),
 		SkipConsent:            cl.SkipConsent,
 		IntrospectAny:          cl.IntrospectAny,
+
+		AccessTokenFormat:                cl.AccessTokenFormat,
+		Audiences:                        strings.Join(cl.Audiences, "\n"),
+		RequirePAR:                       cl.RequirePAR,
+		TokenAuthMethod:                  admin.AuthMethod(cl),
+		JWKS:                             cl.JWKS,
+		JWKSURI:                          cl.JWKSURI,
+		BackchannelLogoutURI:             cl.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: cl.BackchannelLogoutSessionRequired,
 	}
 }

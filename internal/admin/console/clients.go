@@ -24,23 +24,23 @@ func (c *Console) registerClients(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/clients/{id}/delete", c.guardPost(c.deleteClient))
 }
 
-// listClients serves GET /admin/clients?q=&page=.
+// listClients serves GET /admin/clients?q=&after=.
 func (c *Console) listClients(w http.ResponseWriter, r *http.Request, _ *principal) {
-	query, page := listParams(r.URL.Query())
-	offset := (page - 1) * pageSize
-	clients, total, err := c.Service.ListClients(r.Context(), admin.ClientFilter{Query: query}, offset, pageSize)
+	query, pg := cleanQuery(r.URL.Query().Get("q")), listPage(r.URL.Query())
+	clients, next, err := c.Service.ListClients(r.Context(), admin.ClientFilter{Query: query}, pg)
+	if c.badPage(w, r, err) {
+		return
+	}
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	d := views.AdminClientsData{Query: query, Total: total, Notice: clientNotice(r.URL.Query())}
+	d := views.AdminClientsData{Query: query, Notice: clientNotice(r.URL.Query())}
 	for _, cl := range clients {
 		d.Clients = append(d.Clients, views.AdminClientRow{Href: clientPath(cl.ID), Name: cl.Name, ID: cl.ID,
 			Type: admin.ClientType(cl), Enabled: !cl.Disabled, RedirectURIs: strings.Join(cl.RedirectURIs, " ")})
 	}
-	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(clients), total, page, func(p int) string {
-		return pagedHref("/admin/clients", url.Values{"q": {query}}, p)
-	})
+	d.FirstHref, d.NextHref = pageLinks("/admin/clients", url.Values{"q": {query}}, pg, next)
 	c.render(w, r, http.StatusOK, views.AdminClientsPage(d))
 }
 

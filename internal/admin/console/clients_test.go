@@ -118,3 +118,45 @@ func TestClientPages(t *testing.T) {
 		}
 	})
 }
+
+// The settings of issue 16 on the edit form: saved, shown again, and
+// refused with the form kept when wrong.
+func TestClientBreadthFields(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, e *env) {
+		r := e.Post("/admin/clients", clientForm("Api", "https://api.example/cb"))
+		wantStatus(t, r, http.StatusCreated)
+		id := text(t, r.Body, "client-id")
+		jwks := `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}`
+		f := clientForm("Api", "https://api.example/cb")
+		f.Set("access_token_format", "jwt")
+		f.Set("audiences", "https://rs.example\nreports")
+		f.Set("require_par", "on")
+		f.Set("token_auth_method", "private_key_jwt")
+		f.Set("jwks", jwks)
+		f.Set("backchannel_logout_uri", "https://api.example/bc")
+		f.Set("backchannel_logout_session_required", "on")
+		r = e.Post("/admin/clients/"+id, f)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("save: %d %s", r.Status, r.Body)
+		}
+		c, err := e.Store.GetClient(context.Background(), id)
+		if err != nil || c.AccessTokenFormat != "jwt" || len(c.Audiences) != 2 || !c.RequirePAR || c.TokenAuthMethod != "private_key_jwt" ||
+			c.JWKS != jwks || c.BackchannelLogoutURI != "https://api.example/bc" || !c.BackchannelLogoutSessionRequired || len(c.SecretHash) != 0 {
+			t.Fatalf("stored %+v %v", c, err)
+		}
+		page := e.Get("/admin/clients/" + id).Body
+		if got := inputValue(t, page, "backchannel_logout_uri"); got != "https://api.example/bc" || !checked(t, page, "require_par") {
+			t.Errorf("the edit page shows %q, require_par %v", got, checked(t, page, "require_par"))
+		}
+		f.Set("jwks", `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`)
+		r = e.Post("/admin/clients/"+id, f)
+		wantStatus(t, r, http.StatusBadRequest)
+		if got := text(t, r.Body, "error"); !strings.Contains(got, "JWKS") {
+			t.Errorf("error %q", got)
+		}
+		if c2, _ := e.Store.GetClient(context.Background(), id); c2.JWKS != jwks {
+			t.Error("a refused form changed the keys")
+		}
+	})
+}

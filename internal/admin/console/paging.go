@@ -1,49 +1,70 @@
 package console
 
 import (
+	"errors"
+	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/store"
 )
 
-// List paging.
+// List paging: keyset pages of pageSize rows; ?after= carries the cursor the
+// previous page's "Next" link holds. There is no page count and no
+// "previous": counting or walking back would read what the page does not
+// show; "First page" starts over.
 const (
 	pageSize    = 20
 	maxQueryLen = 100
-	// maxPage keeps the offset far from overflow whatever ?page= says.
-	maxPage = 1_000_000
 )
 
-// pageLinks numbers the shown rows (1-based) and links the neighbouring pages
-// of a list; href makes the link of a page number.
-func pageLinks(offset, shown, total, page int, href func(int) string) (from, to int, prev, next string) {
-	if shown > 0 {
-		from, to = offset+1, offset+shown
-	}
-	if page > 1 {
-		// Past the end, "previous" leads back to the last page that has rows.
-		last := max(1, (total+pageSize-1)/pageSize)
-		prev = href(min(page-1, last))
-	}
-	if offset+shown < total {
-		next = href(page + 1)
-	}
-	return from, to, prev, next
+// listPage is the page a list request asks for: the cursor of ?after=, as
+// sent (the store refuses one it did not make for this list and filter).
+func listPage(q url.Values) store.Page {
+	return store.Page{After: q.Get("after"), Limit: pageSize}
 }
 
-// listParams reads the search and page number leniently: a list is never an
-// error, whatever the URL says.
-func listParams(q url.Values) (string, int) {
-	return cleanQuery(q.Get("q")), pageParam(q)
+// pageLinks are the links of a list page: "first page" when this is not the
+// first, "next" when another page follows. filter holds the list's filters.
+func pageLinks(path string, filter url.Values, pg store.Page, next string) (first, nextHref string) {
+	if pg.After != "" {
+		first = withQuery(path, filter, "")
+	}
+	if next != "" {
+		nextHref = withQuery(path, filter, next)
+	}
+	return first, nextHref
 }
 
-func pageParam(q url.Values) int {
-	page, err := strconv.Atoi(q.Get("page"))
-	if err != nil || page < 1 {
-		page = 1
+// withQuery is path with the non-empty values of filter and the cursor.
+func withQuery(path string, filter url.Values, after string) string {
+	v := url.Values{}
+	for k, vs := range filter {
+		if len(vs) > 0 && vs[0] != "" {
+			v.Set(k, vs[0])
+		}
 	}
-	return min(page, maxPage)
+	if after != "" {
+		v.Set("after", after)
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+// badPage answers a list request whose cursor the store refused: a link
+// edited by hand or kept from another search. It reports whether it did.
+func (c *Console) badPage(w http.ResponseWriter, r *http.Request, err error) bool {
+	e := admin.AsError(err)
+	if !errors.Is(err, store.ErrBadCursor) && (e == nil || e.Field != "cursor") {
+		return false
+	}
+	c.errorPage(w, r, http.StatusBadRequest, "Invalid page link",
+		"This page link is invalid or belongs to another list or search. Start again from the first page.")
+	return true
 }
 
 // cleanQuery makes a search term safe for both stores: valid UTF-8 without
@@ -63,35 +84,4 @@ func dropControl(r rune) rune {
 		return -1
 	}
 	return r
-}
-
-func listHref(query string, page int) string {
-	v := url.Values{}
-	if query != "" {
-		v.Set("q", query)
-	}
-	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
-	}
-	if len(v) == 0 {
-		return "/admin/users"
-	}
-	return "/admin/users?" + v.Encode()
-}
-
-// pagedHref is path with the non-empty values of q and the page number.
-func pagedHref(path string, q url.Values, page int) string {
-	v := url.Values{}
-	for k, vs := range q {
-		if len(vs) > 0 && vs[0] != "" {
-			v.Set(k, vs[0])
-		}
-	}
-	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
-	}
-	if len(v) == 0 {
-		return path
-	}
-	return path + "?" + v.Encode()
 }

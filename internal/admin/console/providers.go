@@ -25,23 +25,23 @@ func (c *Console) registerProviders(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/providers/{alias}/delete", c.guardPost(c.deleteProvider))
 }
 
-// listProviders serves GET /admin/providers?page=.
+// listProviders serves GET /admin/providers?after=.
 func (c *Console) listProviders(w http.ResponseWriter, r *http.Request, _ *principal) {
-	page := pageParam(r.URL.Query())
-	offset := (page - 1) * pageSize
-	providers, total, err := c.Service.ListProviders(r.Context(), nil, offset, pageSize)
+	pg := listPage(r.URL.Query())
+	providers, next, err := c.Service.ListProviders(r.Context(), nil, pg)
+	if c.badPage(w, r, err) {
+		return
+	}
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	d := views.AdminProvidersData{Total: total, Notice: providerNotice(r.URL.Query())}
+	d := views.AdminProvidersData{Notice: providerNotice(r.URL.Query())}
 	for _, p := range providers {
 		d.Providers = append(d.Providers, views.AdminProviderRow{Href: providerPath(p.Alias), Alias: p.Alias,
 			DisplayName: p.DisplayName, IssuerURL: p.IssuerURL, LinkPolicy: p.LinkPolicy, Enabled: p.Enabled, RequireOTP: p.RequireOTP})
 	}
-	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(providers), total, page, func(p int) string {
-		return pagedHref("/admin/providers", nil, p)
-	})
+	d.FirstHref, d.NextHref = pageLinks("/admin/providers", nil, pg, next)
 	c.render(w, r, http.StatusOK, views.AdminProvidersPage(d))
 }
 

@@ -28,16 +28,18 @@ func (c *Console) registerUsers(mux *http.ServeMux) {
 
 func userPath(id string) string { return "/admin/users/" + url.PathEscape(id) }
 
-// listUsers serves GET /admin/users?q=&page=.
+// listUsers serves GET /admin/users?q=&after=.
 func (c *Console) listUsers(w http.ResponseWriter, r *http.Request, _ *principal) {
-	query, page := listParams(r.URL.Query())
-	offset := (page - 1) * pageSize
-	users, total, err := c.Store.ListUsers(r.Context(), store.UserFilter{Query: query, Offset: offset, Limit: pageSize})
+	query, pg := cleanQuery(r.URL.Query().Get("q")), listPage(r.URL.Query())
+	users, next, err := c.Store.ListUsersPage(r.Context(), store.UserPageFilter{Prefix: query}, pg)
+	if c.badPage(w, r, err) {
+		return
+	}
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	d := views.AdminUsersData{Query: query, Total: total}
+	d := views.AdminUsersData{Query: query}
 	if r.URL.Query().Get("notice") == "deleted" {
 		d.Notice = "User deleted."
 	}
@@ -47,7 +49,7 @@ func (c *Console) listUsers(w http.ResponseWriter, r *http.Request, _ *principal
 			LastName: u.LastName, Role: u.Role, Enabled: u.Enabled, OTP: u.OTPRequired,
 		})
 	}
-	d.From, d.To, d.PrevHref, d.NextHref = pageLinks(offset, len(users), total, page, func(p int) string { return listHref(query, p) })
+	d.FirstHref, d.NextHref = pageLinks("/admin/users", url.Values{"q": {query}}, pg, next)
 	c.render(w, r, http.StatusOK, views.AdminUsersPage(d))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -469,17 +470,42 @@ func TestListSearchAndPaging(t *testing.T) {
 		if len(first) != 20 || first[0] != "root" {
 			t.Fatalf("page 1 rows %v", first)
 		}
-		if strings.Contains(r.Body, `id="prev"`) || !strings.Contains(r.Body, `href="/admin/users?page=2" id="next"`) {
-			t.Errorf("page 1 paging links wrong")
+		next := linkHref(r.Body, "next")
+		if strings.Contains(r.Body, `id="first"`) || !strings.HasPrefix(next, "/admin/users?after=") {
+			t.Fatalf("page 1 paging links wrong: next %q", next)
 		}
-		r = e.Get("/admin/users?page=2")
+		if got := text(t, r.Body, "user-count"); got != "Showing 20 users" {
+			t.Errorf("count %q", got)
+		}
+		// A user added before the cursor does not shift the next page.
+		e.CreateUser("aaa", "aaa@example.com", store.RoleUser, false)
+		r = e.Get(next)
 		second := rows(r.Body)
 		if len(second) != 6 || slices.ContainsFunc(second, func(s string) bool { return slices.Contains(first, s) }) {
 			t.Errorf("page 2 rows %v", second)
 		}
-		if !strings.Contains(r.Body, `id="prev"`) || strings.Contains(r.Body, `id="next"`) {
+		if linkHref(r.Body, "first") != "/admin/users" || strings.Contains(r.Body, `id="next"`) {
 			t.Errorf("page 2 paging links wrong")
 		}
+		// The search is kept in the next link; its cursor is only good for it.
+		r = e.Get("/admin/users?q=user")
+		searchNext := linkHref(r.Body, "next")
+		if !strings.Contains(searchNext, "q=user") {
+			t.Errorf("next link of a search %q", searchNext)
+		}
+		if got := rows(e.Get(searchNext).Body); len(got) != 5 || got[0] != "user21" {
+			t.Errorf("second page of the search: %v", got)
+		}
+		after := strings.TrimPrefix(next, "/admin/users?after=")
+		for _, q := range []string{"?after=garbage", "?after=e30", "?q=user&after=" + after, "?after=" + strings.Repeat("A", 5000)} {
+			r = e.Get("/admin/users" + q)
+			wantStatus(t, r, http.StatusBadRequest)
+			if !strings.Contains(r.Body, "Invalid page link") {
+				t.Errorf("%s: no explanation", q)
+			}
+		}
+		wantStatus(t, e.Get("/admin/clients?after="+after), http.StatusBadRequest)
+		wantStatus(t, e.Get("/admin/providers?after="+after), http.StatusBadRequest)
 
 		r = e.Get("/admin/users?q=USER1")
 		if got := rows(r.Body); len(got) != 10 || got[0] != "user10" {
@@ -492,7 +518,7 @@ func TestListSearchAndPaging(t *testing.T) {
 		if got := rows(r.Body); len(got) != 1 || got[0] != "user07" {
 			t.Errorf("search by e-mail: %v", got)
 		}
-		for _, q := range []string{"?page=abc", "?page=-3", "?page=99999999999999999999", "?q=%00%ff", "?q=" + strings.Repeat("x", 5000), "?page=500"} {
+		for _, q := range []string{"?page=abc", "?q=%00%ff", "?q=" + strings.Repeat("x", 5000), "?after="} {
 			wantStatus(t, e.Get("/admin/users"+q), http.StatusOK)
 		}
 		if got := e.Get("/admin/users?q=zzz").Body; !strings.Contains(got, `id="no-users"`) {
@@ -663,4 +689,14 @@ func TestUserPageRolesAndIdentities(t *testing.T) {
 			t.Error("the own page offers delete")
 		}
 	})
+}
+
+// linkHref is the href of the link with id in body, unescaped; "" when
+// there is none.
+func linkHref(body, id string) string {
+	m := regexp.MustCompile(`href="([^"]*)" id="` + id + `"`).FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,7 +39,7 @@ func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	err := s.q(ctx).QueryRow(ctx, `INSERT INTO audit_events
 		(time, type, actor_id, user_id, client_id, ip, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		ts(e.Time), e.Type, e.ActorID, e.UserID, e.ClientID, e.IP, e.Detail).Scan(&e.ID)
+		auditTime(e.Time), e.Type, e.ActorID, e.UserID, e.ClientID, e.IP, e.Detail).Scan(&e.ID)
 	if err != nil {
 		return wrapf(err, "append %s audit event", e.Type)
 	}
@@ -58,7 +59,23 @@ func scanAudit(row pgx.Row) (*store.AuditEvent, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.Time.Equal(epoch) {
+		e.Time = time.Time{}
+	}
 	return &e, nil
+}
+
+// epoch stands for the zero time in audit_events.time, which is NOT NULL
+// (migration 0009) so that the keyset of ListAuditPage is a plain row
+// comparison; SQLite stores the zero time the same way.
+var epoch = time.Unix(0, 0).UTC()
+
+// auditTime is the time column's value of an event at t.
+func auditTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return epoch
+	}
+	return t.Truncate(time.Microsecond)
 }
 
 // ListAudit returns one page of matching events newest first, and how many match.

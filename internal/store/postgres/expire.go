@@ -15,6 +15,10 @@ const Retention = 30 * 24 * time.Hour
 // before $1, and how long after expiry a row is kept. Deleting through a keyed
 // sub-select bounds each statement (DELETE has no LIMIT), and SKIP LOCKED lets
 // replicas clean up side by side without waiting on each other or on rows in use.
+// ORDER BY expires_at keeps the planner on the expiry index: without it, when
+// half of a million tokens have expired, it picks a sequential scan that stops
+// after the batch's rows, and each batch then rereads every live row and dead
+// tuple the batches before it left at the front of the table.
 var expiry = []struct {
 	table string
 	keep  time.Duration
@@ -22,12 +26,12 @@ var expiry = []struct {
 }{
 	{"oauth_tokens", 0, `DELETE FROM oauth_tokens WHERE (kind, signature) IN
 		(SELECT kind, signature FROM oauth_tokens WHERE expires_at <= $1
-		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 	{"sessions", 0, `DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
-		WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+		WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 	{"login_transactions", 0, `DELETE FROM login_transactions WHERE id IN
 		(SELECT id FROM login_transactions WHERE expires_at <= $1
-		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 	{"action_tokens", Retention, `DELETE FROM action_tokens WHERE id IN
 		(SELECT id FROM action_tokens WHERE expires_at <= $1
 		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
@@ -36,6 +40,12 @@ var expiry = []struct {
 	// Idle: no failure for the retention period and no lock still running.
 	{"throttles", Retention, `DELETE FROM throttles WHERE key IN (SELECT key FROM throttles
 		WHERE updated_at <= $1 AND (locked_until IS NULL OR locked_until <= $3)
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"session_clients", 0, `DELETE FROM session_clients WHERE (session_id, client_id) IN
+		(SELECT session_id, client_id FROM session_clients WHERE expires_at <= $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"client_assertion_jtis", 0, `DELETE FROM client_assertion_jtis WHERE jti IN
+		(SELECT jti FROM client_assertion_jtis WHERE expires_at <= $1
 		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 }
 

@@ -93,27 +93,84 @@ func scanThrottle(row pgx.Row) (*store.Throttle, error) {
 // AddFailure counts one failure of key at now and locks it for lockFor(failures).
 // The upsert increments in place and holds the row lock until the transaction
 // ends, so concurrent callers queue up and each sees its own count.
+//
+// The count and its lock are one transaction, so that no reader sees a count
+// without its lock; the lock depends on the count, so it takes two
+// statements. Outside a caller's transaction they go in two round trips, not
+// four: BEGIN travels with the count, COMMIT with the lock (pgx batches).
 func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, lockFor func(failures int) time.Duration) (*store.Throttle, error) {
 	var t *store.Throttle
-	err := s.inTx(ctx, func(q querier) error {
-		var failures int
-		err := q.QueryRow(ctx, `INSERT INTO throttles (key, failures, updated_at)
-			VALUES ($1, 1, $2) ON CONFLICT (key) DO UPDATE
-			SET failures = throttles.failures + 1, updated_at = excluded.updated_at
-			RETURNING failures`, key, ts(now)).Scan(&failures)
-		if err != nil {
-			return err
-		}
-		var until time.Time
-		if d := lockFor(failures); d > 0 {
-			until = now.Add(d)
-		}
-		t, err = scanThrottle(q.QueryRow(ctx, `UPDATE throttles SET locked_until = $2
-			WHERE key = $1 RETURNING key, failures, locked_until, updated_at`, key, ts(until)))
-		return err
-	})
+	var err error
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		t, err = addFailureIn(ctx, tx, key, now, lockFor)
+	} else {
+		err = store.Retry(ctx, func() error {
+			var err error
+			t, err = s.addFailureBatched(ctx, key, now, lockFor)
+			return retryable(err)
+		})
+	}
 	if err != nil {
 		return nil, wrapf(err, "add failure to throttle %q", key)
+	}
+	return t, nil
+}
+
+const (
+	countFailure = `INSERT INTO throttles (key, failures, updated_at)
+		VALUES ($1, 1, $2) ON CONFLICT (key) DO UPDATE
+		SET failures = throttles.failures + 1, updated_at = excluded.updated_at
+		RETURNING failures`
+	lockThrottle = `UPDATE throttles SET locked_until = $2
+		WHERE key = $1 RETURNING key, failures, locked_until, updated_at`
+)
+
+// lockUntil is when a throttle with failures is locked until; zero for none.
+func lockUntil(now time.Time, failures int, lockFor func(int) time.Duration) time.Time {
+	if d := lockFor(failures); d > 0 {
+		return now.Add(d)
+	}
+	return time.Time{}
+}
+
+// addFailureIn is AddFailure inside the caller's transaction.
+func addFailureIn(ctx context.Context, q querier, key string, now time.Time, lockFor func(int) time.Duration) (*store.Throttle, error) {
+	var failures int
+	if err := q.QueryRow(ctx, countFailure, key, ts(now)).Scan(&failures); err != nil {
+		return nil, err
+	}
+	return scanThrottle(q.QueryRow(ctx, lockThrottle, key, ts(lockUntil(now, failures, lockFor))))
+}
+
+// addFailureBatched is AddFailure as a transaction of its own in two round
+// trips. A failure leaves the connection in an aborted transaction; ROLLBACK
+// ends it, and the pool would close a connection still in one.
+func (s *Store) addFailureBatched(ctx context.Context, key string, now time.Time, lockFor func(int) time.Duration) (t *store.Throttle, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	defer func() {
+		if err != nil {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
+	}()
+	var failures int
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(countFailure, key, ts(now)).QueryRow(func(row pgx.Row) error { return row.Scan(&failures) })
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	b = &pgx.Batch{}
+	b.Queue(lockThrottle, key, ts(lockUntil(now, failures, lockFor))).QueryRow(func(row pgx.Row) error {
+		t, err = scanThrottle(row)
+		return err
+	})
+	b.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

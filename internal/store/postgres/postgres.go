@@ -41,13 +41,25 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// Option adjusts the connection pool Open makes.
+type Option func(*pgxpool.Config)
+
+// WithTracer hands every statement the store sends to t (a pgx.QueryTracer,
+// and a pgx.BatchTracer too if it is one): tests count round trips with it.
+func WithTracer(t pgx.QueryTracer) Option {
+	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
+}
+
 // Open parses url (a postgres:// URL or a key=value DSN), connects and pings the
 // server. The error names the server but never the password.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgconn's parse errors redact the password already.
 		return nil, fmt.Errorf("postgres: invalid database URL: %w", err)
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout

@@ -47,17 +47,31 @@ func scanSession(row pgx.Row) (*store.Session, error) {
 	return &se, nil
 }
 
-// DeleteSession deletes a session; ErrNotFound when it is gone already.
+// DeleteSession deletes a session and queues its back-channel logouts;
+// ErrNotFound when it is gone already.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if err := execOne(ctx, s.q(ctx), `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+	err := s.inTx(ctx, func(q querier) error {
+		if err := execOne(ctx, q, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return queueLogouts(ctx, q, "sc.session_id = $1", id)
+	})
+	if err != nil {
 		return wrapf(err, "delete session")
 	}
 	return nil
 }
 
-// DeleteUserSessions signs the user out everywhere.
+// DeleteUserSessions signs the user out everywhere and queues the
+// back-channel logouts of every session.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
-	if _, err := s.q(ctx).Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+	err := s.inTx(ctx, func(q querier) error {
+		if _, err := q.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		return queueLogouts(ctx, q, "sc.user_id = $1", userID)
+	})
+	if err != nil {
 		return wrapf(err, "delete sessions of user %q", userID)
 	}
 	return nil

@@ -30,6 +30,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (in
 		{"action_tokens", "expires_at < ?", []any{old}},
 		{"signing_keys", "retire_at > 0 AND retire_at < ?", []any{n}},
 		{"throttles", "updated_at < ?1 AND locked_until < ?2", []any{old, n}},
+		{"session_clients", "expires_at < ?", []any{n}},
+		{"client_assertion_jtis", "expires_at <= ?", []any{n}},
 	}
 	total := 0
 	for _, sw := range sweeps {

@@ -42,15 +42,25 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (*stor
 	return ss, nil
 }
 
-// DeleteSession deletes the session.
+// DeleteSession deletes the session and queues its back-channel logouts.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	return wrap(exactlyOne(s.writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)), "delete session")
+	return wrap(s.inTx(ctx, func(q querier) error {
+		if err := exactlyOne(q.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)); err != nil {
+			return err
+		}
+		return queueLogouts(ctx, q, "sc.session_id = ?", id)
+	}), "delete session")
 }
 
-// DeleteUserSessions signs the user out everywhere.
+// DeleteUserSessions signs the user out everywhere and queues the
+// back-channel logouts of every session.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
-	return wrap(err, "delete sessions of %q", userID)
+	return wrap(s.inTx(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		return queueLogouts(ctx, q, "sc.user_id = ?", userID)
+	}), "delete sessions of %q", userID)
 }
 
 const loginTxCols = `id, purpose, csrf, auth_request, client_id, requested_at, user_id, amr, auth_time,

@@ -9,12 +9,16 @@ import (
 )
 
 const clientCols = `id, name, public, secret_hash, redirect_uris, post_logout_redirect_uris,
-	grant_types, scopes, skip_consent, disabled, created_at, updated_at, introspect_any`
+	grant_types, scopes, skip_consent, disabled, created_at, updated_at, introspect_any,
+	access_token_format, audiences, require_par, token_auth_method, jwks, jwks_uri,
+	backchannel_logout_uri, backchannel_logout_session_required`
 
 func scanClient(sc scanner) (*store.Client, error) {
 	var c store.Client
 	err := sc.Scan(&c.ID, &c.Name, &c.Public, &c.SecretHash, jsonList{&c.RedirectURIs}, jsonList{&c.PostLogoutRedirectURIs},
-		jsonList{&c.GrantTypes}, jsonList{&c.Scopes}, &c.SkipConsent, &c.Disabled, microTime{&c.CreatedAt}, microTime{&c.UpdatedAt}, &c.IntrospectAny)
+		jsonList{&c.GrantTypes}, jsonList{&c.Scopes}, &c.SkipConsent, &c.Disabled, microTime{&c.CreatedAt}, microTime{&c.UpdatedAt}, &c.IntrospectAny,
+		&c.AccessTokenFormat, jsonList{&c.Audiences}, &c.RequirePAR, &c.TokenAuthMethod, &c.JWKS, &c.JWKSURI,
+		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired)
 	if err != nil {
 		return nil, err
 	}
@@ -23,9 +27,11 @@ func scanClient(sc scanner) (*store.Client, error) {
 
 // CreateClient stores c; a taken ID is store.ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(13)+`)`,
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(21)+`)`,
 		c.ID, c.Name, c.Public, c.SecretHash, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs),
-		list(c.GrantTypes), list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.CreatedAt), micro(c.UpdatedAt), c.IntrospectAny)
+		list(c.GrantTypes), list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.CreatedAt), micro(c.UpdatedAt), c.IntrospectAny,
+		c.AccessTokenFormat, list(c.Audiences), c.RequirePAR, c.TokenAuthMethod, c.JWKS, c.JWKSURI,
+		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired)
 	return wrap(err, "create client %q", c.ID)
 }
 
@@ -39,9 +45,13 @@ func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error)
 func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
 	err := exactlyOne(s.writer(ctx).ExecContext(ctx, `UPDATE clients SET name = ?, public = ?, secret_hash = ?,
 		redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, scopes = ?, skip_consent = ?,
-		disabled = ?, updated_at = ?, introspect_any = ? WHERE id = ?`,
+		disabled = ?, updated_at = ?, introspect_any = ?, access_token_format = ?, audiences = ?,
+		require_par = ?, token_auth_method = ?, jwks = ?, jwks_uri = ?, backchannel_logout_uri = ?,
+		backchannel_logout_session_required = ? WHERE id = ?`,
 		c.Name, c.Public, c.SecretHash, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.GrantTypes),
-		list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.UpdatedAt), c.IntrospectAny, c.ID))
+		list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.UpdatedAt), c.IntrospectAny,
+		c.AccessTokenFormat, list(c.Audiences), c.RequirePAR, c.TokenAuthMethod, c.JWKS, c.JWKSURI,
+		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.ID))
 	return wrap(err, "update client %q", c.ID)
 }
 

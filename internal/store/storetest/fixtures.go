@@ -53,6 +53,15 @@ func fullClient() *store.Client {
 		Disabled:               true,
 		CreatedAt:              t0,
 		UpdatedAt:              t0.Add(time.Second),
+
+		AccessTokenFormat:                store.AccessTokenJWT,
+		Audiences:                        []string{"https://api.example.com", "resource-server"},
+		RequirePAR:                       true,
+		TokenAuthMethod:                  store.AuthPrivateKeyJWT,
+		JWKS:                             `{"keys":[]}`,
+		JWKSURI:                          "https://wiki.example.com/jwks.json",
+		BackchannelLogoutURI:             "https://wiki.example.com/backchannel",
+		BackchannelLogoutSessionRequired: true,
 	}
 }
 

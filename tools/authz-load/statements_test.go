@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/authz/authz/internal/config"
+	"github.com/authz/authz/internal/server"
+	"github.com/authz/authz/internal/store/postgres"
+	"github.com/authz/authz/internal/testsupport/pgcluster"
+	"github.com/authz/authz/tools/loadgen"
+)
+
+// statementCounter counts the round trips a PostgreSQL store makes: each
+// statement, and each batch as one.
+type statementCounter struct {
+	mu    sync.Mutex
+	on    bool
+	total int
+	texts map[string]int
+}
+
+func (c *statementCounter) count(sql string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.on {
+		return
+	}
+	c.total++
+	sql = strings.Join(strings.Fields(sql), " ")
+	c.texts[sql[:min(len(sql), 70)]]++
+}
+
+// TraceQueryStart implements pgx.QueryTracer.
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.count(d.SQL)
+	return ctx
+}
+
+// TraceQueryEnd implements pgx.QueryTracer.
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TraceBatchStart implements pgx.BatchTracer: a batch is one round trip.
+func (c *statementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	c.count("batch of " + strings.Repeat("x", d.Batch.Len()))
+	return ctx
+}
+
+// TraceBatchQuery implements pgx.BatchTracer.
+func (c *statementCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+// TraceBatchEnd implements pgx.BatchTracer.
+func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// maxLoginStatements is what one MFA login (authorize, password, one-time
+// code, code exchange) may cost on PostgreSQL: docs/performance.md counts
+// them ("Growth": 53 before the throttle count and lock were batched).
+const maxLoginStatements = 47
+
+// TestLoginStatementsPostgres counts the statements of five full logins
+// one after another, the journey of the login scenario, on PostgreSQL: their
+// number per login must not grow past maxLoginStatements.
+func TestLoginStatementsPostgres(t *testing.T) {
+	admin := os.Getenv("AUTHZ_TEST_DATABASE_URL")
+	if admin == "" {
+		if os.Getenv("AUTHZ_REQUIRE_POSTGRES") != "" {
+			t.Fatal("AUTHZ_TEST_DATABASE_URL is not set")
+		}
+		t.Skip("AUTHZ_TEST_DATABASE_URL is not set")
+	}
+	ctx := context.Background()
+	dbURL, drop, err := pgcluster.CreateDatabase(ctx, admin, "authz_statements_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drop(context.Background()) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := "http://" + ln.Addr().String()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	l := config.Register(fs)
+	if err := fs.Parse([]string{"--data-dir", t.TempDir(), "--database-url", dbURL, "--issuer", target,
+		"--password-memory-kib", "1024", "--password-iterations", "1", "--seal-key", randomKey()}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &statementCounter{texts: map[string]int{}}
+	app, err := server.Open(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, server.WithPostgres(postgres.WithTracer(counter)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := loadgen.Seed(ctx, app, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = srv.Shutdown(context.Background())
+		_ = app.Close()
+	})
+	logins, err := loadgen.NewLogins(ctx, loadgen.Options{Target: target, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logins.Close()
+	counter.mu.Lock()
+	counter.on = true
+	counter.mu.Unlock()
+	const n = 5
+	for range n {
+		if err := logins.SignIn(ctx); err != nil {
+			t.Fatalf("login: %v", err)
+		}
+	}
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	per := counter.total / n
+	var lines []string
+	for _, k := range slices.Sorted(maps.Keys(counter.texts)) {
+		lines = append(lines, strconv.Itoa(counter.texts[k])+"  "+k)
+	}
+	t.Logf("%d logins, %d statements, %d a login:\n%s", n, counter.total, per, strings.Join(lines, "\n"))
+	if per > maxLoginStatements {
+		t.Errorf("%d statements a login, want at most %d", per, maxLoginStatements)
+	}
+}
