@@ -137,17 +137,17 @@ func (p *Pipeline) accountData(ctx context.Context, a *account) (views.AccountDa
 	for _, s := range sessions {
 		d.Sessions = append(d.Sessions, views.AccountSession{
 			Handle: session.Handle(s.ID), Browser: describeBrowser(ctx, s.UserAgent), IP: orUnknown(ctx, s.IP),
-			SignedIn: i18n.FormatTime(ctx, s.CreatedAt), LastSeen: i18n.FormatTime(ctx, s.LastSeenAt), Current: s.ID == a.sess.ID,
+			SignedIn: formatWhen(ctx, s.CreatedAt), LastSeen: formatWhen(ctx, s.LastSeenAt), Current: s.ID == a.sess.ID,
 		})
 	}
 	return d, nil
 }
 
-func formatWhen(t time.Time) string {
+func formatWhen(ctx context.Context, t time.Time) string {
 	if t.IsZero() {
-		return "unknown"
+		return i18n.T(ctx, "account.unknown")
 	}
-	return t.UTC().Format("2006-01-02 15:04") + " UTC"
+	return i18n.FormatTime(ctx, t)
 }
 
 func orUnknown(ctx context.Context, s string) string {
