@@ -72,11 +72,11 @@ vulncheck:
 	fi
 	$(GO) tool govulncheck -db "file://$(VULNDB_DIR)" ./...
 
-# The pages of flow A (new user) and of the account page (recovery codes,
+# The pages of flow A (new user, also in Japanese under docs/screens/ja) and of the account page (recovery codes,
 # a replaced authenticator), from headless Chromium, for the README.
 screenshots:
 	mkdir -p docs/screens
-	AUTHZ_SCREENSHOTS=$(CURDIR)/docs/screens $(GO) test -count=1 -run 'TestFlowANewUser/sqlite|TestAccountLostPhoneRecoveryCodeThenReplaceAuthenticator/sqlite' ./e2e
+	AUTHZ_SCREENSHOTS=$(CURDIR)/docs/screens $(GO) test -count=1 -run 'TestFlowANewUser/sqlite|TestFlowANewUserInJapanese/sqlite|TestAccountLostPhoneRecoveryCodeThenReplaceAuthenticator/sqlite' ./e2e
 
 # Micro-benchmarks of the hot paths, then every load scenario against a fresh
 # server on SQLite and on PostgreSQL (and the ID-token-signing scenarios again

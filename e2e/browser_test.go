@@ -273,8 +273,10 @@ type mailbox struct {
 type receivedMail struct {
 	To      []string
 	Subject string
-	Text    string
-	HTML    string
+	// RawSubject is the header as sent (RFC 2047 encoded words for non-ASCII).
+	RawSubject string
+	Text       string
+	HTML       string
 }
 
 func newMailbox(t *testing.T) *mailbox {
@@ -315,7 +317,8 @@ func (s *smtpSession) Data(r io.Reader) error {
 	}
 	rm := receivedMail{To: s.to}
 	dec := new(mime.WordDecoder)
-	rm.Subject, _ = dec.DecodeHeader(m.Header.Get("Subject"))
+	rm.RawSubject = m.Header.Get("Subject")
+	rm.Subject, _ = dec.DecodeHeader(rm.RawSubject)
 	if err := readParts(m.Header.Get("Content-Type"), m.Body, &rm); err != nil {
 		return err
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/mail"
-	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
@@ -61,14 +61,20 @@ func (s *Service) mailLink(ctx context.Context, a Actor, u *store.User, kind, to
 
 // linkMessage renders the e-mail carrying token.
 func (s *Service) linkMessage(ctx context.Context, u *store.User, kind, token string, issued time.Time) (mail.Message, error) {
+	// The recipient's language, not the administrator's.
+	lang := u.Locale
+	if lang == "" {
+		lang = s.DefaultLocale
+	}
+	ctx = i18n.WithLanguage(ctx, lang, s.Zone)
 	d := views.EmailLinkData{
 		Reset:     kind == store.ActionReset,
 		FirstName: u.FirstName,
 		Username:  u.Username,
 		Site:      s.site(),
 		Link:      strings.TrimSuffix(s.Issuer, "/") + session.LinkPath(token),
-		Expires:   formatTime(issued.Add(s.linkTTL())),
-		ExpiresIn: notify.HumanDuration(s.linkTTL()),
+		Expires:   issued.Add(s.linkTTL()),
+		TTL:       s.linkTTL(),
 	}
 	text, err := renderString(ctx, views.EmailLinkText(d))
 	if err != nil {
@@ -78,11 +84,7 @@ func (s *Service) linkMessage(ctx context.Context, u *store.User, kind, token st
 	if err != nil {
 		return mail.Message{}, err
 	}
-	subject := "Set up your account"
-	if d.Reset {
-		subject = "Reset your password"
-	}
-	return mail.Message{To: u.Email, Subject: subject, Text: text, HTML: html}, nil
+	return mail.Message{To: u.Email, Subject: views.LinkSubject(ctx, d.Reset), Text: text, HTML: html}, nil
 }
 
 // site names this server in e-mails: SiteName, or the issuer's host, which
@@ -96,9 +98,6 @@ func (s *Service) site() string {
 	}
 	return "authz"
 }
-
-// formatTime shows t in an e-mail, in UTC to the minute.
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + " UTC" }
 
 func renderString(ctx context.Context, comp templ.Component) (string, error) {
 	var b bytes.Buffer

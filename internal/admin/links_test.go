@@ -50,7 +50,7 @@ func TestLinkMessageNamesTheServiceAndTheExpiry(t *testing.T) {
 		if site == "" {
 			site = "login.example.com"
 		}
-		for _, want := range []string{"administrator of " + site + " created", "expires in 12 hours, on 2030-05-06 19:08 UTC", "/link/tok"} {
+		for _, want := range []string{"administrator of " + site + " created", "expires in 12 hours, on 6 May 2030, 19:08 UTC", "/link/tok"} {
 			if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
 				t.Errorf("site %q: the e-mail lacks %q:\n%s", site, want, m.Text)
 			}

@@ -42,6 +42,12 @@ type Service struct {
 	Log     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DefaultLocale is the language of e-mails to users who have no
+	// preferred one; empty means i18n.Fallback.
+	DefaultLocale string
+	// Zone is the time zone e-mails show times in; nil keeps the
+	// request's (configured) zone.
+	Zone *time.Location
 }
 
 // SecretGenerator makes a client secret and the hash the store keeps;

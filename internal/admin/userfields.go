@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -17,6 +18,15 @@ const (
 	msgEmailFormat      = "E-mail must be a plain address such as name@example.com."
 	msgDuplicate        = "A user with this username or e-mail already exists."
 )
+
+// checkLocale accepts a supported language, stored as its base tag, or
+// empty for none.
+func checkLocale(v string) string {
+	if _, ok := i18n.Canonical(v); v != "" && !ok {
+		return "Language must be one of: " + strings.Join(i18n.Supported(), ", ") + ", or empty."
+	}
+	return ""
+}
 
 // maxNameLen bounds first and last names, in characters.
 const maxNameLen = 100
@@ -47,6 +57,7 @@ func applyUserPatch(u *store.User, p UserPatch, creating bool) error {
 		{"first_name", p.FirstName, &u.FirstName, checkName("First name")},
 		{"last_name", p.LastName, &u.LastName, checkName("Last name")},
 		{"role", p.Role, &u.Role, checkRole},
+		{"locale", p.Locale, &u.Locale, checkLocale},
 	} {
 		v := *f.dst
 		if f.value != nil {

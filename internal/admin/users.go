@@ -52,6 +52,9 @@ type UserPatch struct {
 	Role        *string
 	OTPRequired *bool
 	Enabled     *bool
+	// Locale is the user's preferred language: a supported tag, or empty to
+	// let the browser choose. E-mails to the user are written in it.
+	Locale *string
 }
 
 // MailResult tells whether an e-mailed link went out. Reason is "" when it
@@ -355,6 +358,7 @@ func changedFields(old, u *store.User) []string {
 		{"role", old.Role != u.Role},
 		{"otp_required", old.OTPRequired != u.OTPRequired},
 		{"enabled", old.Enabled != u.Enabled},
+		{"locale", old.Locale != u.Locale},
 	} {
 		if f.changed {
 			out = append(out, f.name)

@@ -17,6 +17,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The time zone database is embedded, so that time_zone works on
+	// machines without one (static builds in scratch containers).
+	_ "time/tzdata"
+
+	"github.com/authz/authz/internal/i18n"
 )
 
 // Config is the validated configuration of one authz process.
@@ -75,6 +80,14 @@ type Config struct {
 	SMTPFrom     string
 	// SiteName names the service in e-mails; empty means the issuer's host.
 	SiteName string
+
+	// DefaultLocale is the language of pages when neither the browser's
+	// choice, ui_locales nor Accept-Language names a supported one, and of
+	// e-mails to users without a preferred language.
+	DefaultLocale string
+	// TimeZone is the zone dates and times are shown in, on pages and in
+	// e-mails.
+	TimeZone *time.Location
 }
 
 // SQLitePath is the embedded database file used when no DatabaseURL is set.
@@ -204,6 +217,24 @@ func setString(dst func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *dst(c) = v; return nil }
 }
 
+func setDefaultLocale(c *Config, v string) error {
+	tag, ok := i18n.Canonical(v)
+	if !ok {
+		return fmt.Errorf("%q is not a supported language; use one of: %s", v, strings.Join(i18n.Supported(), ", "))
+	}
+	c.DefaultLocale = tag
+	return nil
+}
+
+func setTimeZone(c *Config, v string) error {
+	loc, err := time.LoadLocation(v)
+	if err != nil || v == "" || v == "Local" {
+		return fmt.Errorf("%q is not an IANA time zone name", v)
+	}
+	c.TimeZone = loc
+	return nil
+}
+
 func setIssuer(c *Config, v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -284,6 +315,8 @@ var keys = []key{
 	{name: "metrics.listen", def: "", doc: "Address of a separate plain-HTTP listener for /metrics (with /healthz and /readyz), e.g. an internal interface; /metrics then leaves the main listener. Empty: /metrics on the main listener.", set: setMetricsListen},
 	{name: "issuer", def: "http://localhost:8080", doc: "Public issuer URL; decides the scheme and host in every URL authz hands out (set it when behind a reverse proxy).", set: setIssuer},
 	{name: "site_name", def: "", doc: "Name of this service in e-mails and pages. Empty: the issuer's host.", set: setString(func(c *Config) *string { return &c.SiteName })},
+	{name: "default_locale", def: "en", doc: "Language of pages when the browser asks for none that authz has (the selector's cookie, ui_locales and Accept-Language come first), and of e-mails to users without a preferred language: en or ja.", set: setDefaultLocale},
+	{name: "time_zone", def: "UTC", doc: "Time zone (IANA name, e.g. Asia/Tokyo) of the dates and times on pages and in e-mails.", set: setTimeZone},
 	{name: "data_dir", def: "./data", doc: "Directory for the embedded database and the generated sealing key.", set: setString(func(c *Config) *string { return &c.DataDir })},
 	{name: "dev", def: "false", doc: "Development mode: e-mails are also listed at /dev/mail.", boolean: true, set: parseBool(func(c *Config) *bool { return &c.Dev })},
 	{name: "log.level", def: "info", doc: "Log level: debug, info, warn, error.", set: func(c *Config, v string) error { return oneOf(&c.LogLevel, "debug", "info", "warn", "error")(c, v) }},

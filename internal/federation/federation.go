@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/authz/authz/internal/i18n"
 	"log/slog"
 	"net/url"
 	"regexp"
@@ -31,7 +32,12 @@ func SecretAD(alias string) []byte { return []byte("provider:" + alias) }
 // Error is a failed upstream login. Reason is written for the user; the wrapped
 // error (if any) is for the log.
 type Error struct {
-	Reason string
+	// Reason is the failure in English, for the log, the audit and the
+	// client's error_description; Key and Provider render it for people
+	// (i18n.T(ctx, Key, "Provider", Provider)).
+	Reason   string
+	Key      string
+	Provider string
 	// Denied is set when the login was refused (the user declined at the
 	// provider, or no account here may use this identity), as opposed to a
 	// provider or response that failed.
@@ -48,10 +54,18 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-func fail(reason string, err error) error { return &Error{Reason: reason, Err: err} }
+func fail(key, provider string, err error) error {
+	return &Error{Key: key, Provider: provider, Reason: english(key, provider), Err: err}
+}
+
+func english(key, provider string) string {
+	return i18n.T(context.Background(), key, "Provider", provider)
+}
 
 // deny is fail for a login that was refused rather than broken.
-func deny(reason string, err error) error { return &Error{Reason: reason, Denied: true, Err: err} }
+func deny(key, provider string, err error) error {
+	return &Error{Key: key, Provider: provider, Reason: english(key, provider), Denied: true, Err: err}
+}
 
 // Service runs the round trip to upstream providers.
 type Service struct {
@@ -106,14 +120,14 @@ func (s *Service) discover(ctx context.Context, issuer string) (*oidc.Provider, 
 func (s *Service) provider(ctx context.Context, alias string) (*store.Provider, *oidc.Provider, *oauth2.Config, error) {
 	p, err := s.Store.GetProvider(ctx, alias)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.Enabled) {
-		return nil, nil, nil, fail("This sign-in option is not available.", err)
+		return nil, nil, nil, fail("fed.unavailable", "", err)
 	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	op, err := s.discover(ctx, p.IssuerURL)
 	if err != nil {
-		return nil, nil, nil, fail(p.DisplayName+" cannot be reached right now. Try again later or sign in with your password.", err)
+		return nil, nil, nil, fail("fed.unreachable", p.DisplayName, err)
 	}
 	secret, err := s.Sealer.Open(p.SealedClientSecret, SecretAD(p.Alias))
 	if err != nil {
@@ -160,18 +174,18 @@ func (s *Service) Complete(ctx context.Context, lt *store.LoginTransaction, alia
 	cb := callback{lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier}
 	lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier = "", "", ""
 	if cb.state == "" || cb.alias != alias || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(cb.state)) != 1 {
-		return nil, fail("This sign-in response is not valid (it was forged, reused or has expired). Please sign in again.", nil)
+		return nil, fail("fed.bad_response", "", nil)
 	}
 	if e := q.Get("error"); e != "" {
 		err := fmt.Errorf("upstream error %q: %s", e, q.Get("error_description"))
 		if e == "access_denied" || e == "login_required" || e == "consent_required" || e == "interaction_required" {
-			return nil, deny(upstreamErrorMessage(e), err)
+			return nil, deny(upstreamErrorMessage(e), "", err)
 		}
-		return nil, fail(upstreamErrorMessage(e), err)
+		return nil, fail(upstreamErrorMessage(e), "", err)
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, fail("The sign-in response carried no authorization code. Please sign in again.", nil)
+		return nil, fail("fed.no_code", "", nil)
 	}
 	p, op, cfg, err := s.provider(ctx, alias)
 	if err != nil {
@@ -186,9 +200,9 @@ func (s *Service) Complete(ctx context.Context, lt *store.LoginTransaction, alia
 
 func upstreamErrorMessage(code string) string {
 	if code == "access_denied" {
-		return "Sign-in was cancelled or refused at the provider."
+		return "fed.cancelled"
 	}
-	return "The provider could not sign you in."
+	return "fed.provider_failed"
 }
 
 // exchange redeems the code and verifies the ID token: signature, issuer,
@@ -198,27 +212,27 @@ func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.C
 	defer cancel()
 	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(cb.verifier))
 	if err != nil {
-		return nil, nil, fail("The provider did not accept the sign-in. Please try again.", err)
+		return nil, nil, fail("fed.not_accepted", "", err)
 	}
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok {
-		return nil, nil, fail("The provider sent no ID token.", nil)
+		return nil, nil, fail("fed.no_id_token", "", nil)
 	}
 	idt, err := op.Verifier(&oidc.Config{ClientID: cfg.ClientID}).Verify(ctx, raw)
 	if err != nil {
-		return nil, nil, fail("The provider's ID token is not valid.", err)
+		return nil, nil, fail("fed.bad_id_token", "", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(cb.nonce)) != 1 {
-		return nil, nil, fail("The provider's ID token is not valid.", errors.New("nonce mismatch"))
+		return nil, nil, fail("fed.bad_id_token", "", errors.New("nonce mismatch"))
 	}
 	if strings.TrimSpace(idt.Subject) == "" {
 		// go-oidc does not require sub; without one, every such login would
 		// be the same identity (resolve trims the subject).
-		return nil, nil, fail("The provider's ID token is not valid.", errors.New("no subject"))
+		return nil, nil, fail("fed.bad_id_token", "", errors.New("no subject"))
 	}
 	claims := map[string]any{}
 	if err := idt.Claims(&claims); err != nil {
-		return nil, nil, fail("The provider's ID token is not valid.", err)
+		return nil, nil, fail("fed.bad_id_token", "", err)
 	}
 	claims["sub"] = idt.Subject
 	if err := fillFromUserInfo(ctx, op, tok, claims, wanted); err != nil {
@@ -256,14 +270,14 @@ func fillFromUserInfo(ctx context.Context, op *oidc.Provider, tok *oauth2.Token,
 	}
 	info, err := op.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
-		return fail("The provider's profile could not be read. Please try again.", err)
+		return fail("fed.profile_unreadable", "", err)
 	}
 	if info.Subject != claims["sub"] {
-		return fail("The provider's profile is not valid.", fmt.Errorf("userinfo subject %q differs from the ID token's", info.Subject))
+		return fail("fed.profile_invalid", "", fmt.Errorf("userinfo subject %q differs from the ID token's", info.Subject))
 	}
 	extra := map[string]any{}
 	if err := info.Claims(&extra); err != nil {
-		return fail("The provider's profile is not valid.", err)
+		return fail("fed.profile_invalid", "", err)
 	}
 	for _, c := range wanted {
 		if _, ok := claims[c]; !ok {
@@ -290,7 +304,7 @@ func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[str
 	case err == nil:
 		res.User, err = s.Store.GetUser(ctx, fi.UserID)
 		if errors.Is(err, store.ErrNotFound) {
-			err = deny("Your account here no longer exists. Contact your administrator.", err)
+			err = deny("fed.account_gone", "", err)
 		}
 		if err == nil && p.SyncProfile && res.User.Enabled {
 			err = s.syncProfile(ctx, p, claims, res.User)
@@ -304,14 +318,14 @@ func (s *Service) resolve(ctx context.Context, p *store.Provider, claims map[str
 		// e-mail belongs to another account) is the one to show.
 		var fe *Error
 		if errors.Is(err, store.ErrConflict) && (!errors.As(err, &fe) || s.linked(ctx, p.Alias, sub)) {
-			err = fail("Another sign-in with this account was running at the same time. Please try again.", err)
+			err = fail("fed.concurrent", "", err)
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !res.User.Enabled {
-		return nil, deny("This account is disabled. Contact your administrator.", nil)
+		return nil, deny("err.disabled", "", nil)
 	}
 	return res, nil
 }
@@ -333,11 +347,11 @@ func (s *Service) link(ctx context.Context, p *store.Provider, claims map[string
 	switch p.LinkPolicy {
 	case store.LinkVerifiedMail:
 		if email == "" {
-			return deny("Your account at "+p.DisplayName+" has no verified e-mail address that matches an account here. Ask your administrator to link it.", nil)
+			return deny("fed.no_verified_email", p.DisplayName, nil)
 		}
 		u, err := s.Store.GetUserByEmail(ctx, email)
 		if errors.Is(err, store.ErrNotFound) {
-			return deny("No account here matches your e-mail address at "+p.DisplayName+". Ask your administrator for an account.", nil)
+			return deny("fed.no_match", p.DisplayName, nil)
 		}
 		if err != nil {
 			return err
@@ -350,7 +364,7 @@ func (s *Service) link(ctx context.Context, p *store.Provider, claims map[string
 		}
 		res.User, res.Created = u, true
 	default:
-		return deny("Your account at "+p.DisplayName+" is not linked to an account here. Ask your administrator to link it.", nil)
+		return deny("fed.not_linked", p.DisplayName, nil)
 	}
 	return s.Store.CreateFederatedIdentity(ctx, &store.FederatedIdentity{ProviderAlias: p.Alias, Subject: claimString(claims, "sub"), UserID: res.User.ID, CreatedAt: time.Now().UTC()})
 }
@@ -373,7 +387,7 @@ func (s *Service) provision(ctx context.Context, p *store.Provider, claims map[s
 		LastName: claimString(claims, claimOr(p.ClaimLastName, "family_name")), Enabled: true, Role: store.RoleUser, CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, deny("An account with your username or e-mail already exists here. Ask your administrator to link it.", err)
+			return nil, deny("fed.exists", "", err)
 		}
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authz/authz/internal/i18n"
+
 	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
@@ -31,10 +33,10 @@ type account struct {
 // accountNotices are the messages ?done= may ask for after a change: a fixed
 // vocabulary, so a crafted link cannot put text on the page.
 var accountNotices = map[string]string{
-	"password": "Your password was changed. Every other browser was signed out.",
-	"session":  "That session was signed out.",
-	"others":   "Every other session was signed out.",
-	"gone":     "That session had ended already.",
+	"password": "account.done_password",
+	"session":  "account.done_session",
+	"others":   "account.done_others",
+	"gone":     "account.done_gone",
 }
 
 // account serves GET /account: the signed-in user's account, or a login to
@@ -94,7 +96,8 @@ func (p *Pipeline) showAccount(w http.ResponseWriter, r *http.Request, a *accoun
 		p.fail(w, r, err)
 		return
 	}
-	d.Notice, d.Error = notice, errMsg
+	// Both are message IDs (or text already translated, which T keeps).
+	d.Notice, d.Error = i18n.T(r.Context(), notice), i18n.T(r.Context(), errMsg)
 	p.render(w, r, status, views.AccountPage(d))
 }
 
@@ -107,7 +110,7 @@ func (p *Pipeline) accountData(ctx context.Context, a *account) (views.AccountDa
 	}
 	switch {
 	case a.cred != nil:
-		d.OTP, d.OTPSince = "enrolled", a.cred.CreatedAt.UTC().Format("2006-01-02")
+		d.OTP, d.OTPSince = "enrolled", i18n.FormatDate(ctx, a.cred.CreatedAt)
 		n, err := p.Store.CountRecoveryCodes(ctx, u.ID)
 		if err != nil {
 			return d, err
@@ -133,30 +136,30 @@ func (p *Pipeline) accountData(ctx context.Context, a *account) (views.AccountDa
 	}
 	for _, s := range sessions {
 		d.Sessions = append(d.Sessions, views.AccountSession{
-			Handle: session.Handle(s.ID), Browser: describeBrowser(s.UserAgent), IP: orUnknown(s.IP),
-			SignedIn: formatWhen(s.CreatedAt), LastSeen: formatWhen(s.LastSeenAt), Current: s.ID == a.sess.ID,
+			Handle: session.Handle(s.ID), Browser: describeBrowser(ctx, s.UserAgent), IP: orUnknown(ctx, s.IP),
+			SignedIn: formatWhen(ctx, s.CreatedAt), LastSeen: formatWhen(ctx, s.LastSeenAt), Current: s.ID == a.sess.ID,
 		})
 	}
 	return d, nil
 }
 
-func formatWhen(t time.Time) string {
+func formatWhen(ctx context.Context, t time.Time) string {
 	if t.IsZero() {
-		return "unknown"
+		return i18n.T(ctx, "account.unknown")
 	}
-	return t.UTC().Format("2006-01-02 15:04") + " UTC"
+	return i18n.FormatTime(ctx, t)
 }
 
-func orUnknown(s string) string {
+func orUnknown(ctx context.Context, s string) string {
 	if s == "" {
-		return "unknown"
+		return i18n.T(ctx, "account.unknown")
 	}
 	return s
 }
 
 // describeBrowser names a browser and its system from a User-Agent header,
 // roughly, for people to recognise their own devices; it never fails.
-func describeBrowser(ua string) string {
+func describeBrowser(ctx context.Context, ua string) string {
 	browsers := []struct{ token, name string }{
 		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chromium/", "Chromium"},
 		{"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
@@ -165,7 +168,7 @@ func describeBrowser(ua string) string {
 		{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"}, {"Windows", "Windows"},
 		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
 	}
-	name := "Unknown browser"
+	name := i18n.T(ctx, "account.unknown_browser")
 	for _, b := range browsers {
 		if strings.Contains(ua, b.token) {
 			name = b.name
@@ -174,7 +177,7 @@ func describeBrowser(ua string) string {
 	}
 	for _, s := range systems {
 		if strings.Contains(ua, s.token) {
-			return name + " on " + s.name
+			return i18n.T(ctx, "account.browser_on", "Browser", name, "System", s.name)
 		}
 	}
 	return name
@@ -190,7 +193,7 @@ func (p *Pipeline) withAccount(h accountHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
-			p.render(w, r, http.StatusBadRequest, views.ErrorPage("Bad request", "The form could not be read.", "/account", "Back to your account"))
+			p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.form_unreadable", "/account", "account.back")
 			return
 		}
 		sess, err := p.Sessions.Current(r)
@@ -204,7 +207,7 @@ func (p *Pipeline) withAccount(h accountHandler) http.HandlerFunc {
 		}
 		want := session.FormToken(sess.ID)
 		if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(want)) != 1 {
-			p.render(w, r, http.StatusForbidden, views.ErrorPage("Form out of date", msgBadForm, "/account", "Back to your account"))
+			p.errorPage(w, r, http.StatusForbidden, "err.form_stale_title", msgBadForm, "/account", "account.back")
 			return
 		}
 		a, ok := p.accountOf(w, r, sess)
@@ -212,7 +215,7 @@ func (p *Pipeline) withAccount(h accountHandler) http.HandlerFunc {
 			return
 		}
 		err = throttle.Check(r.Context(), p.Store, throttle.AddressKey(clientip.FromContext(r.Context())), p.now())
-		if msg := p.lockedMessage(err); msg != "" {
+		if msg := p.lockedMessage(r.Context(), err); msg != "" {
 			p.showAccount(w, r, a, "", msg, http.StatusTooManyRequests)
 			return
 		}

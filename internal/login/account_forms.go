@@ -20,10 +20,10 @@ import (
 // the same lockouts as at sign-in.
 
 const (
-	msgWrongPassword = "Your current password is not correct."
-	msgNoPassword    = "Your account has no password here: you sign in through a provider."
-	msgNoOTP         = "You have no authenticator to replace."
-	msgCodeNeeded    = "Enter a current one-time code or a recovery code."
+	msgWrongPassword = "err.wrong_password"
+	msgNoPassword    = "err.no_password"
+	msgNoOTP         = "err.no_otp"
+	msgCodeNeeded    = "err.code_needed"
 )
 
 // secondFactor checks the form's code (or recovery code) for a; on failure it
@@ -32,7 +32,7 @@ func (p *Pipeline) secondFactor(w http.ResponseWriter, r *http.Request, a *accou
 	ctx := r.Context()
 	recovery, left, err := p.checkSecondFactor(ctx, a.user, a.cred, r.PostFormValue("otp"))
 	if err != nil {
-		msg, status := p.codeMessage(err)
+		msg, status := p.codeMessage(r.Context(), err)
 		if msg == "" {
 			p.fail(w, r, err)
 			return false
@@ -62,7 +62,7 @@ func (p *Pipeline) postAccountPassword(w http.ResponseWriter, r *http.Request, a
 	pw := r.PostFormValue("password")
 	// The rules first: a code spent on a form that fails them would be lost.
 	if err := password.Check(pw, r.PostFormValue("password_confirm"), u.Username); err != nil {
-		p.showAccount(w, r, a, "", err.Error(), http.StatusBadRequest)
+		p.showAccount(w, r, a, "", policyMessage(err), http.StatusBadRequest)
 		return
 	}
 	if !p.currentPassword(w, r, a) {
@@ -104,7 +104,7 @@ func (p *Pipeline) currentPassword(w http.ResponseWriter, r *http.Request, a *ac
 		return false
 	}
 	keys, th, err := p.chargePassword(r, a.user, a.user.Username)
-	if msg := p.lockedMessage(err); msg != "" {
+	if msg := p.lockedMessage(r.Context(), err); msg != "" {
 		p.showAccount(w, r, a, "", msg, http.StatusTooManyRequests)
 		return false
 	}

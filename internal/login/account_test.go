@@ -11,7 +11,7 @@ func TestDescribeBrowser(t *testing.T) {
 		"":                 "Unknown browser",
 		"<script>\x00\xff": "Unknown browser",
 	} {
-		if got := describeBrowser(ua); got != want {
+		if got := describeBrowser(t.Context(), ua); got != want {
 			t.Errorf("describeBrowser(%q) = %q, want %q", ua, got, want)
 		}
 	}
@@ -21,7 +21,7 @@ func FuzzDescribeBrowser(f *testing.F) {
 	f.Add("Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, ua string) {
-		if describeBrowser(ua) == "" {
+		if describeBrowser(t.Context(), ua) == "" {
 			t.Fatalf("describeBrowser(%q) is empty", ua)
 		}
 	})

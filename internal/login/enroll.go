@@ -19,7 +19,7 @@ import (
 // authenticator scans a new secret and proves it with a code. The secret
 // waits, sealed, in the login transaction until the code confirms it.
 
-const msgResetByAdmin = "Your administrator has reset the authenticator setup. Scan the new code."
+const msgResetByAdmin = "err.reset_by_admin"
 
 // showEnroll renders the authenticator setup page, creating the pending secret
 // on first view.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authz/authz/internal/i18n"
+
 	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/notify"
@@ -28,7 +30,7 @@ import (
 // are throttled per account and per address, the same answer again.
 
 const (
-	msgForgotName = "Enter your username or e-mail address."
+	msgForgotName = "err.forgot_name"
 	// resetQuiet is how long an account or address must go without a reset
 	// request for its count to start again.
 	resetQuiet = time.Hour
@@ -59,18 +61,18 @@ func (p *Pipeline) postForgot(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		p.render(w, r, http.StatusBadRequest, views.ErrorPage("Bad request", "The form could not be read.", "/login/forgot", "Try again"))
+		p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.form_unreadable", "/login/forgot", "err.try_again")
 		return
 	}
 	c, err := r.Cookie(session.TransactionCookie)
 	if err != nil || c.Value == "" || len(c.Value) > 128 ||
 		subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(forgotCSRF(session.TokenID(c.Value)))) != 1 {
-		p.render(w, r, http.StatusForbidden, views.ErrorPage("Form out of date", msgBadForm, "/login/forgot", "Try again"))
+		p.errorPage(w, r, http.StatusForbidden, "err.form_stale_title", msgBadForm, "/login/forgot", "err.try_again")
 		return
 	}
 	name := strings.TrimSpace(r.PostFormValue("username"))
 	if name == "" || !plausibleName(name) {
-		p.render(w, r, http.StatusBadRequest, views.ForgotPage(r.PostFormValue("csrf"), msgForgotName))
+		p.render(w, r, http.StatusBadRequest, views.ForgotPage(r.PostFormValue("csrf"), i18n.T(r.Context(), msgForgotName)))
 		return
 	}
 	u, err := p.findUser(ctx, name)
@@ -118,7 +120,7 @@ func (p *Pipeline) sendReset(ctx context.Context, u *store.User, now time.Time) 
 	}
 	p.audit(ctx, audit.PasswordResetAsked, u.ID, u.ID, "", "")
 	p.notify(ctx, u, notify.Note{Kind: notify.ResetLink, Link: strings.TrimSuffix(p.Issuer, "/") + session.LinkPath(token),
-		Expires: now.Add(p.LinkTTL), ExpiresIn: notify.HumanDuration(p.LinkTTL)})
+		Expires: now.Add(p.LinkTTL), TTL: p.LinkTTL})
 }
 
 // sendFederatedReset tells a user without a password which providers sign

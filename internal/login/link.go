@@ -8,12 +8,12 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/authz/authz/internal/i18n"
+
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
-
-const msgNewLink = "Ask your administrator to send you a new link."
 
 // openLink serves GET /link/{token}: the landing page, or with ?continue=1 the
 // start of the setup transaction.
@@ -23,25 +23,25 @@ func (p *Pipeline) openLink(w http.ResponseWriter, r *http.Request) {
 	at, err := p.Store.GetActionToken(ctx, session.TokenID(token))
 	switch {
 	case errors.Is(err, store.ErrNotFound) || len(token) > 128:
-		p.render(w, r, http.StatusNotFound, views.ErrorPage("Invalid link", "This link is not valid: it is mistyped, or a newer link has replaced it. "+msgNewLink, "", ""))
+		p.errorPage(w, r, http.StatusNotFound, "err.link_invalid", "err.link_invalid_text", "", "")
 		return
 	case err != nil:
 		p.fail(w, r, err)
 		return
 	case !at.UsedAt.IsZero():
-		p.render(w, r, http.StatusGone, views.ErrorPage("Link already used", "This link has already been used. Each link works once. If you did not finish, "+lowerFirst(msgNewLink), "/account", "Sign in"))
+		p.errorPage(w, r, http.StatusGone, "err.link_used", "err.link_used_text", "/account", "login.submit")
 		return
 	case !p.now().Before(at.ExpiresAt):
-		p.render(w, r, http.StatusGone, views.ErrorPage("Link expired", "This link has expired. "+msgNewLink, "", ""))
+		p.errorPage(w, r, http.StatusGone, "err.link_expired", "err.link_expired_text", "", "")
 		return
 	}
 	u, err := p.Store.GetUser(ctx, at.UserID)
 	if err != nil || !u.Enabled {
-		p.render(w, r, http.StatusForbidden, views.ErrorPage("Account unavailable", msgDisabled, "", ""))
+		p.errorPage(w, r, http.StatusForbidden, "err.account_unavailable", msgDisabled, "", "")
 		return
 	}
 	if r.URL.Query().Get("continue") != "1" {
-		p.render(w, r, http.StatusOK, views.SetupLandingPage(landingTitle(at.Kind), landingIntro(at.Kind), p.linkActions(ctx, u), session.LinkPath(token)+"?continue=1"))
+		p.render(w, r, http.StatusOK, views.SetupLandingPage(i18n.T(ctx, landingTitle(at.Kind)), i18n.T(ctx, landingIntro(at.Kind)), p.linkActions(ctx, u), session.LinkPath(token)+"?continue=1"))
 		return
 	}
 	lt := &store.LoginTransaction{Purpose: store.PurposeSetup, UserID: u.ID, ActionTokenID: at.ID}
@@ -54,18 +54,18 @@ func (p *Pipeline) openLink(w http.ResponseWriter, r *http.Request) {
 
 func landingTitle(kind string) string {
 	if kind == store.ActionReset {
-		return "Reset your password"
+		return "email.reset_subject"
 	}
-	return "Set up your account"
+	return "email.setup_subject"
 }
 
 // landingIntro says what the link is for: a reset may have been asked for by
 // the user or by an administrator, so it names neither.
 func landingIntro(kind string) string {
 	if kind == store.ActionReset {
-		return "To reset your password, do the following:"
+		return "link.reset_intro"
 	}
-	return "Your administrator has requested that you do the following to set up your account:"
+	return "link.setup_intro"
 }
 
 // linkActions lists what the setup will ask, derived like the pipeline's steps.
@@ -73,14 +73,7 @@ func (p *Pipeline) linkActions(ctx context.Context, u *store.User) []string {
 	var actions []string
 	_, err := p.Store.GetOTPCredential(ctx, u.ID)
 	if u.OTPRequired && errors.Is(err, store.ErrNotFound) {
-		actions = append(actions, "Configure OTP")
+		actions = append(actions, i18n.T(ctx, "link.action_otp"))
 	}
-	return append(actions, "Update Password")
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return string(s[0]+('a'-'A')) + s[1:]
+	return append(actions, i18n.T(ctx, "link.action_password"))
 }

@@ -13,8 +13,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"net/url"
 	"time"
+
+	"github.com/authz/authz/internal/i18n"
 
 	"github.com/a-h/templ"
 
@@ -69,10 +71,10 @@ type Pipeline struct {
 
 // Messages shown to the user.
 const (
-	msgInvalidLogin = "Invalid username or password."
-	msgDisabled     = "This account is disabled. Contact your administrator."
-	msgBadForm      = "The form was out of date. Please try again."
-	msgBusy         = "Too many sign-ins at once. Please try again in a moment."
+	msgInvalidLogin = "err.invalid_login"
+	msgDisabled     = "err.disabled"
+	msgBadForm      = "err.form_stale"
+	msgBusy         = "err.busy"
 )
 
 // maxFormBytes bounds every pipeline form body.
@@ -135,7 +137,7 @@ func (p *Pipeline) loadingTransaction(h stepHandler, load func(*http.Request) (*
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
-			p.render(w, r, http.StatusBadRequest, views.ErrorPage("Bad request", "The form could not be read.", "/login", "Back to sign-in"))
+			p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.form_unreadable", "/login", "login.back")
 			return
 		}
 		lt, err := load(r)
@@ -156,7 +158,7 @@ func (p *Pipeline) loadingTransaction(h stepHandler, load func(*http.Request) (*
 			return
 		}
 		err = throttle.Check(r.Context(), p.Store, throttle.AddressKey(clientip.FromContext(r.Context())), p.now())
-		if msg := p.lockedMessage(err); msg != "" {
+		if msg := p.lockedMessage(r.Context(), err); msg != "" {
 			p.showStep(w, r, lt, msg, http.StatusTooManyRequests)
 			return
 		}
@@ -175,13 +177,13 @@ func checkCSRF(r *http.Request, lt *store.LoginTransaction) bool {
 }
 
 // lockedMessage tells the user how long a lock lasts, or "" when err is not one.
-func (p *Pipeline) lockedMessage(err error) string {
+func (p *Pipeline) lockedMessage(ctx context.Context, err error) string {
 	var le *throttle.LockedError
 	if !errors.As(err, &le) {
 		return ""
 	}
 	secs := int(le.Until.Sub(p.now()).Round(time.Second) / time.Second)
-	return "Too many failed attempts. Try again in " + strconv.Itoa(max(secs, 1)) + " seconds."
+	return i18n.Plural(ctx, "err.locked", max(secs, 1))
 }
 
 // countAddressFailure records a failed password or code from the request's address.
@@ -208,11 +210,11 @@ func (p *Pipeline) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		p.Log.WarnContext(r.Context(), "login: store unavailable", "err", err)
 		w.Header().Set("Retry-After", "5")
-		p.render(w, r, http.StatusServiceUnavailable, views.ErrorPage("Temporarily unavailable", "authz cannot reach its database right now. Please try again in a moment.", "", ""))
+		p.errorPage(w, r, http.StatusServiceUnavailable, "err.unavailable", "err.unavailable_text", "", "")
 		return
 	}
 	p.Log.ErrorContext(r.Context(), "login: internal error", "err", err)
-	p.render(w, r, http.StatusInternalServerError, views.ErrorPage("Something went wrong", "Your request could not be completed. Please try again.", "", ""))
+	p.errorPage(w, r, http.StatusInternalServerError, "err.internal", "err.internal_text", "", "")
 }
 
 // expired tells the browser its LT is gone.
@@ -224,8 +226,35 @@ func (p *Pipeline) expired(w http.ResponseWriter, r *http.Request) {
 // gone says the login is gone without touching the cookie: a forged post must
 // not end the pending login of the browser it was sent from.
 func (p *Pipeline) gone(w http.ResponseWriter, r *http.Request, status int) {
-	p.render(w, r, status, views.ErrorPage("Login timed out",
-		"Your login attempt has expired or was already completed. Return to the application and sign in again.", "/account", "Go to your account"))
+	p.errorPage(w, r, status, "err.timed_out", "err.timed_out_text", "/account", "err.go_account")
+}
+
+// errorPage renders the error page from message IDs: a title, a message
+// (or text already translated, which T keeps), and a link's target and text.
+func (p *Pipeline) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg, href, link string) {
+	ctx := r.Context()
+	p.render(w, r, status, views.ErrorPage(i18n.T(ctx, title), i18n.T(ctx, msg), href, i18n.T(ctx, link)))
+}
+
+// withUILocales weighs the ui_locales of the authorization request lt
+// answers into r's language (below an explicit choice on the page).
+func withUILocales(r *http.Request, lt *store.LoginTransaction) *http.Request {
+	if lt == nil || lt.AuthRequest == "" {
+		return r
+	}
+	form, err := url.ParseQuery(lt.AuthRequest)
+	if err != nil || form.Get("ui_locales") == "" {
+		return r
+	}
+	return r.WithContext(i18n.WithUILocales(r.Context(), form.Get("ui_locales")))
+}
+
+// policyMessage is the message ID of a password-policy refusal.
+func policyMessage(err error) string {
+	if pe, ok := errors.AsType[password.PolicyError](err); ok {
+		return string(pe)
+	}
+	return err.Error()
 }
 
 // audit records an event of the login in progress.

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -18,11 +19,11 @@ import (
 // The one-time-code step: every local login of a user with an authenticator.
 
 const (
-	msgCodeEmpty   = "Please specify authenticator code."
-	msgCodeInvalid = "Invalid authenticator code."
+	msgCodeEmpty   = "err.code_empty"
+	msgCodeInvalid = "err.code_invalid"
 	// msgRecoveryInvalid answers a wrong, used or malformed recovery code
 	// alike.
-	msgRecoveryInvalid = "Invalid recovery code."
+	msgRecoveryInvalid = "err.recovery_invalid"
 )
 
 func (p *Pipeline) showOTP(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
@@ -53,8 +54,8 @@ func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.Log
 
 // codeMessage turns a verification error into the page's message, or "" when
 // the error is not the user's.
-func (p *Pipeline) codeMessage(err error) (string, int) {
-	if msg := p.lockedMessage(err); msg != "" {
+func (p *Pipeline) codeMessage(ctx context.Context, err error) (string, int) {
+	if msg := p.lockedMessage(ctx, err); msg != "" {
 		return msg, http.StatusTooManyRequests
 	}
 	switch {
@@ -69,7 +70,7 @@ func (p *Pipeline) codeMessage(err error) (string, int) {
 // codeFailed answers a refused code (at the code step or at enrollment): a
 // message for the user's mistakes, an error page for anything else.
 func (p *Pipeline) codeFailed(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, u *store.User, err error, detail string) {
-	msg, status := p.codeMessage(err)
+	msg, status := p.codeMessage(r.Context(), err)
 	if msg == "" {
 		p.fail(w, r, err)
 		return

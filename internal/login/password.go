@@ -55,7 +55,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		return
 	}
 	keys, th, err := p.chargePassword(r, u, name)
-	if msg := p.lockedMessage(err); msg != "" {
+	if msg := p.lockedMessage(r.Context(), err); msg != "" {
 		p.showStep(w, r, lt, msg, http.StatusTooManyRequests)
 		return
 	}

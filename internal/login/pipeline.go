@@ -14,11 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authz/authz/internal/i18n"
+
 	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
-	"github.com/authz/authz/views"
 )
 
 // step is a page of the pipeline, or its end.
@@ -351,6 +352,9 @@ func (p *Pipeline) atStep(w http.ResponseWriter, r *http.Request, lt *store.Logi
 
 // showStep renders the current step's page with an optional error message.
 func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, msg string, status int) {
+	r = withUILocales(r, lt)
+	// msg is a message ID (or text already translated, which T keeps).
+	msg = i18n.T(r.Context(), msg)
 	st, s, ok := p.derive(w, r, lt)
 	if !ok {
 		return
@@ -426,7 +430,7 @@ func (p *Pipeline) abandon(w http.ResponseWriter, r *http.Request, lt *store.Log
 		p.Log.ErrorContext(r.Context(), "delete login transaction", "err", err)
 	}
 	p.Sessions.SetCookie(w, session.TransactionCookie, "", time.Time{})
-	p.render(w, r, http.StatusForbidden, views.ErrorPage("Sign-in stopped", msg, "/account", "Start again"))
+	p.errorPage(w, r, http.StatusForbidden, "err.stopped", msg, "/account", "err.start_again")
 }
 
 // useUp deletes lt before the login's outcome is issued, so that of two

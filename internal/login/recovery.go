@@ -20,7 +20,7 @@ import (
 // enrolled (the recovery-codes step), and accepted instead of a one-time
 // code at the code step ("Use a recovery code").
 
-const msgConfirmSaved = "Confirm that you have saved your recovery codes: they are not shown again."
+const msgConfirmSaved = "err.confirm_saved"
 
 // showRecoveryCodes renders the codes made at enrollment.
 func (p *Pipeline) showRecoveryCodes(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/session"
@@ -19,12 +20,12 @@ import (
 
 func (p *Pipeline) showSetPassword(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
 	if msg == "" && st.lt.Purpose == store.PurposeLogin {
-		msg = msgOneTimePassword
+		msg = i18n.T(r.Context(), msgOneTimePassword)
 	}
 	p.render(w, r, status, views.SetPasswordPage(st.lt.CSRF, st.user.Username, msg))
 }
 
-const msgOneTimePassword = "The password you signed in with works once only. Choose your own password to finish signing in."
+const msgOneTimePassword = "setpw.one_time"
 
 // postSetPassword serves POST /login/set-password.
 func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
@@ -35,7 +36,7 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 	}
 	pw := r.PostFormValue("password")
 	if err := password.Check(pw, r.PostFormValue("password_confirm"), st.user.Username); err != nil {
-		p.showStep(w, r, lt, err.Error(), http.StatusBadRequest)
+		p.showStep(w, r, lt, policyMessage(err), http.StatusBadRequest)
 		return
 	}
 	hash, err := p.Passwords.Hash(ctx, pw)
@@ -54,7 +55,7 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 		p.abandon(w, r, lt, msgDisabled)
 		return
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
-		p.abandon(w, r, lt, "This link was already used, has expired or was replaced by a newer one. Ask your administrator for a new link.")
+		p.abandon(w, r, lt, "err.link_gone")
 		return
 	case err != nil:
 		p.fail(w, r, err)

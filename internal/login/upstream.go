@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/authz/authz/internal/i18n"
+
 	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/federation"
 	"github.com/authz/authz/internal/session"
@@ -48,8 +50,7 @@ func (p *Pipeline) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 	alias := r.PathValue("alias")
 	lt, err := p.transaction(r)
 	if errors.Is(err, errNoTransaction) {
-		p.render(w, r, http.StatusBadRequest, views.ErrorPage("Sign-in failed",
-			"This sign-in response does not belong to a sign-in in progress in this browser (it expired or was already used). Please sign in again.", "/account", "Sign in again"))
+		p.errorPage(w, r, http.StatusBadRequest, "err.signin_failed", "err.upstream_stray", "/account", "login.again")
 		return
 	}
 	if err != nil {
@@ -103,7 +104,7 @@ func (p *Pipeline) upstreamFailed(w http.ResponseWriter, r *http.Request, lt *st
 	p.Log.WarnContext(r.Context(), "upstream login failed", "provider", alias, "err", err)
 	p.audit(r.Context(), audit.FederationFailure, "", "", lt.ClientID, "provider="+alias+" reason="+strings.TrimSuffix(fe.Reason, "."))
 	if lt.AuthRequest == "" {
-		p.showPassword(w, r, &state{lt: lt}, fe.Reason, http.StatusBadGateway)
+		p.showPassword(w, r, &state{lt: lt}, i18n.T(r.Context(), fe.Key, "Provider", fe.Provider), http.StatusBadGateway)
 		return
 	}
 	if !p.useUp(w, r, lt) {

@@ -11,13 +11,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/a-h/templ"
 
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/mail"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
@@ -46,10 +46,10 @@ type Note struct {
 	Kind Kind
 	// Left is how many recovery codes remain (RecoveryCodeUsed).
 	Left int
-	// Link, Expires and ExpiresIn describe a reset link (ResetLink).
-	Link      string
-	Expires   time.Time
-	ExpiresIn string
+	// Link, Expires and TTL describe a reset link (ResetLink).
+	Link    string
+	Expires time.Time
+	TTL     time.Duration
 	// Providers name the upstream providers of the account (ResetFederated).
 	Providers []string
 	// IP is the client address the change came from, when known.
@@ -109,9 +109,16 @@ func (nt *Notifier) now() time.Time {
 	return time.Now().UTC()
 }
 
-// message renders n for u.
+// message renders n for u, in u's language: the preferred one an
+// administrator set, else the one of the request that caused the notice
+// (the user's own browser).
 func (nt *Notifier) message(ctx context.Context, u *store.User, n Note) (mail.Message, error) {
-	d := nt.content(u, n)
+	lang := u.Locale
+	if lang == "" {
+		lang = i18n.Language(ctx)
+	}
+	ctx = i18n.WithLanguage(ctx, lang, nil)
+	d := nt.content(ctx, u, n)
 	text, err := render(ctx, views.EmailNoticeText(d))
 	if err != nil {
 		return mail.Message{}, err
@@ -123,66 +130,62 @@ func (nt *Notifier) message(ctx context.Context, u *store.User, n Note) (mail.Me
 	return mail.Message{To: u.Email, Subject: d.Title, Text: text, HTML: html}, nil
 }
 
-const notYou = "If this was not you, contact your administrator at once."
-
-// content says what n means, in words.
-func (nt *Notifier) content(u *store.User, n Note) views.EmailNoticeData {
+// content says what n means, in ctx's language.
+func (nt *Notifier) content(ctx context.Context, u *store.User, n Note) views.EmailNoticeData {
 	d := views.EmailNoticeData{FirstName: u.FirstName}
-	when := nt.now().Format("2006-01-02 15:04") + " UTC"
-	from := ""
-	if n.IP != "" {
-		from = " from the address " + n.IP
+	t := func(id string, kv ...any) string {
+		return i18n.T(ctx, id, append([]any{"Username", u.Username, "Site", nt.Site,
+			"When", i18n.FormatTime(ctx, nt.now())}, kv...)...)
 	}
-	account := "your account (username: " + u.Username + ") on " + nt.Site
+	// where is a clause of its own, so that a notice without an address
+	// reads whole in every language.
+	where := func(id string, kv ...any) string {
+		if n.IP != "" {
+			return t(id+"_from", append([]any{"IP", n.IP}, kv...)...)
+		}
+		return t(id, kv...)
+	}
+	notYou := t("notice.not_you")
 	switch n.Kind {
 	case PasswordChanged:
-		d.Title = "Your password was changed"
-		d.Paragraphs = []string{"The password of " + account + " was changed on " + when + from + ".", notYou}
+		d.Title = t("notice.password_changed_title")
+		d.Paragraphs = []string{where("notice.password_changed"), notYou}
 	case AuthenticatorSetUp:
-		d.Title = "A new authenticator was set up"
-		d.Paragraphs = []string{"A new authenticator app was set up for " + account + " on " + when + from +
-			". Codes from any earlier authenticator no longer work, and new recovery codes were made.", notYou}
+		d.Title = t("notice.authenticator_title")
+		d.Paragraphs = []string{where("notice.authenticator"), notYou}
 	case RecoveryCodeUsed:
-		d.Title = "A recovery code was used"
-		d.Paragraphs = []string{"A recovery code was used to sign in to " + account + " on " + when + from + ". " +
-			codesLeft(n.Left), notYou}
+		d.Title = t("notice.code_used_title")
+		d.Paragraphs = []string{where("notice.code_used") + " " + codesLeft(ctx, n.Left), notYou}
 	case RecoveryCodesRenewed:
-		d.Title = "New recovery codes were made"
-		d.Paragraphs = []string{"New recovery codes were made for " + account + " on " + when + from +
-			". The earlier codes no longer work.", notYou}
+		d.Title = t("notice.codes_renewed_title")
+		d.Paragraphs = []string{where("notice.codes_renewed"), notYou}
 	case SessionEnded:
-		d.Title = "A session was signed out"
-		d.Paragraphs = []string{"A browser signed in to " + account + " was signed out from your account page on " + when + from + ".", notYou}
+		d.Title = t("notice.session_ended_title")
+		d.Paragraphs = []string{where("notice.session_ended"), notYou}
 	case SessionsEnded:
-		d.Title = "Your other sessions were signed out"
-		d.Paragraphs = []string{"Every other browser signed in to " + account + " was signed out on " + when + from + ".", notYou}
+		d.Title = t("notice.sessions_ended_title")
+		d.Paragraphs = []string{where("notice.sessions_ended"), notYou}
 	case ResetLink:
-		d.Title = "Reset your password"
-		d.Paragraphs = []string{"Someone, hopefully you, asked to reset the password of " + account + ". Open this link to choose a new password:"}
-		d.Link, d.LinkText = n.Link, "Reset your password"
-		d.After = []string{"The link works once and expires in " + n.ExpiresIn + ", on " + n.Expires.UTC().Format("2006-01-02 15:04") +
-			" UTC. If you did not ask for it, ignore this e-mail: your password stays as it is."}
+		d.Title = views.LinkSubject(ctx, true)
+		d.Paragraphs = []string{t("notice.reset_intro")}
+		d.Link, d.LinkText = n.Link, views.LinkSubject(ctx, true)
+		d.After = []string{t("notice.reset_outro", "ExpiresIn", i18n.Duration(ctx, n.TTL), "Expires", i18n.FormatTime(ctx, n.Expires))}
 	case ResetFederated:
-		d.Title = "About your password reset"
-		d.Paragraphs = []string{"Someone, hopefully you, asked to reset the password of " + account +
-			". This account has no password here: sign in with " + strings.Join(n.Providers, " or ") +
-			" on the sign-in page instead.", "If you did not ask for it, ignore this e-mail."}
+		d.Title = t("notice.reset_federated_title")
+		d.Paragraphs = []string{t("notice.reset_federated", "Providers", strings.Join(n.Providers, t("notice.or"))),
+			t("notice.ignore")}
 	}
 	return d
 }
 
-func codesLeft(n int) string {
-	switch n {
-	case 0:
-		return "No recovery codes are left: make new ones on your account page."
-	case 1:
-		return "1 recovery code is left."
+func codesLeft(ctx context.Context, n int) string {
+	switch {
+	case n == 0:
+		return i18n.T(ctx, "notice.codes_none_left")
+	case n <= 3:
+		return i18n.Plural(ctx, "notice.codes_few_left", n)
 	}
-	s := strconv.Itoa(n) + " recovery codes are left."
-	if n <= 3 {
-		s += " Consider making new ones on your account page."
-	}
-	return s
+	return i18n.Plural(ctx, "notice.codes_left", n)
 }
 
 func render(ctx context.Context, c templ.Component) (string, error) {
@@ -191,28 +194,4 @@ func render(ctx context.Context, c templ.Component) (string, error) {
 		return "", fmt.Errorf("notify: render e-mail: %w", err)
 	}
 	return b.String(), nil
-}
-
-// HumanDuration says d the way a person would: "12 hours", "30 minutes",
-// "2 days", "1 hour 30 minutes".
-func HumanDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	unit := func(n int, one string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return strconv.Itoa(n) + " " + one + "s"
-	}
-	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
-	var parts []string
-	if days > 0 {
-		parts = append(parts, unit(days, "day"))
-	}
-	if hours > 0 {
-		parts = append(parts, unit(hours, "hour"))
-	}
-	if mins > 0 || len(parts) == 0 {
-		parts = append(parts, unit(mins, "minute"))
-	}
-	return strings.Join(parts, " ")
 }

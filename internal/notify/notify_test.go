@@ -8,20 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/mail"
 	"github.com/authz/authz/internal/store"
 )
-
-func TestHumanDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		12 * time.Hour: "12 hours", time.Hour: "1 hour", 30 * time.Minute: "30 minutes",
-		48 * time.Hour: "2 days", 90 * time.Minute: "1 hour 30 minutes", 25 * time.Hour: "1 day 1 hour", 0: "0 minutes",
-	} {
-		if got := HumanDuration(d); got != want {
-			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
 
 // recorder keeps what it is asked to send.
 type recorder struct {
@@ -43,7 +33,7 @@ func TestNoticesSayWhatHappenedAndSkipUsersWithoutAddress(t *testing.T) {
 	u := &store.User{ID: "u1", Username: "ann", Email: "ann@example.com", FirstName: "Ann <b>"}
 	ctx := context.Background()
 	nt.Send(ctx, u, Note{Kind: RecoveryCodeUsed, Left: 2, IP: "192.0.2.7"})
-	nt.Send(ctx, u, Note{Kind: ResetLink, Link: "https://login.example/link/abc", Expires: at.Add(12 * time.Hour), ExpiresIn: "12 hours"})
+	nt.Send(ctx, u, Note{Kind: ResetLink, Link: "https://login.example/link/abc", Expires: at.Add(12 * time.Hour), TTL: 12 * time.Hour})
 	nt.Send(ctx, u, Note{Kind: ResetFederated, Providers: []string{"Corp", "Partner"}})
 	nt.Send(ctx, &store.User{ID: "u2", Username: "nomail"}, Note{Kind: PasswordChanged})
 	nt.Wait()
@@ -56,7 +46,7 @@ func TestNoticesSayWhatHappenedAndSkipUsersWithoutAddress(t *testing.T) {
 		bySubject[m.Subject] = m
 	}
 	used := bySubject["A recovery code was used"]
-	for _, want := range []string{"2 recovery codes are left", "192.0.2.7", "2030-01-02 03:04 UTC", "ann", "login.example"} {
+	for _, want := range []string{"2 recovery codes are left", "192.0.2.7", "2 Jan 2030, 03:04 UTC", "ann", "login.example"} {
 		if !strings.Contains(used.Text, want) {
 			t.Errorf("recovery-code notice lacks %q:\n%s", want, used.Text)
 		}
@@ -69,5 +59,40 @@ func TestNoticesSayWhatHappenedAndSkipUsersWithoutAddress(t *testing.T) {
 	}
 	if fed := bySubject["About your password reset"]; !strings.Contains(fed.Text, "Corp or Partner") {
 		t.Errorf("federated reset e-mail:\n%s", fed.Text)
+	}
+}
+
+// TestNoticesInRecipientLanguage: the user's preferred language wins over
+// the request's; without one the request's (the user's own browser) is
+// used; times show in the configured zone, names stay whole.
+func TestNoticesInRecipientLanguage(t *testing.T) {
+	rec := &recorder{}
+	at := time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)
+	nt := &Notifier{Mail: rec, Site: "login.example", Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return at }}
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := i18n.WithLanguage(context.Background(), "en", tokyo)
+	ja := &store.User{ID: "u1", Username: "山田", Email: "taro@example.com", FirstName: "太郎", Locale: "ja"}
+	nt.Send(en, ja, Note{Kind: RecoveryCodeUsed, Left: 1, IP: "192.0.2.7"})
+	nt.Wait()
+	m := rec.msgs[0]
+	if m.Subject != "リカバリーコードが使用されました" {
+		t.Errorf("subject %q, want the Japanese one", m.Subject)
+	}
+	for _, want := range []string{"太郎 様", "山田", "2030年1月2日 12:04 JST", "192.0.2.7", "残り 1 個"} {
+		if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+			t.Errorf("notice lacks %q:\n%s\n%s", want, m.Text, m.HTML)
+		}
+	}
+	if !strings.Contains(m.HTML, `lang="ja"`) {
+		t.Errorf("HTML part is not marked Japanese:\n%s", m.HTML)
+	}
+	rec.msgs = nil
+	nt.Send(i18n.WithLanguage(context.Background(), "ja", nil), &store.User{ID: "u2", Username: "ann", Email: "ann@example.com"}, Note{Kind: PasswordChanged})
+	nt.Wait()
+	if got := rec.msgs[0].Subject; got != "パスワードが変更されました" {
+		t.Errorf("without a preferred language the request's applies: subject %q", got)
 	}
 }

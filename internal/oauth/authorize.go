@@ -11,6 +11,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
@@ -23,12 +24,12 @@ const maxAuthorizeQuery = 8 << 10
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if len(r.URL.RawQuery) > maxAuthorizeQuery {
-		p.errorPage(w, r, http.StatusRequestURITooLong, "Request too large", "The authorization request is too large.")
+		p.errorPage(w, r, http.StatusRequestURITooLong, "err.request_too_large", "err.authorize_too_large")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxAuthorizeQuery)
 	if err := r.ParseForm(); err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "Bad request", "The authorization request could not be read.")
+		p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.authorize_unreadable")
 		return
 	}
 	if !p.checkClientAndRedirect(w, r) {
@@ -73,11 +74,11 @@ func (p *Provider) checkClientAndRedirect(w http.ResponseWriter, r *http.Request
 	c, err := p.store.GetClient(r.Context(), clientID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.log.ErrorContext(r.Context(), "authorize: load client", "err", err)
-		p.errorPage(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "Please try again in a moment.")
+		p.errorPage(w, r, http.StatusServiceUnavailable, "err.unavailable", "err.try_later")
 		return false
 	}
 	if err != nil || c.Disabled || clientID == "" {
-		p.errorPage(w, r, http.StatusBadRequest, "Unknown application", "The application that sent you here is not registered with this server.")
+		p.errorPage(w, r, http.StatusBadRequest, "err.unknown_client", "err.unknown_client_text")
 		return false
 	}
 	if r.Form.Get("request_uri") != "" {
@@ -87,7 +88,7 @@ func (p *Provider) checkClientAndRedirect(w http.ResponseWriter, r *http.Request
 	}
 	uri := r.Form.Get("redirect_uri")
 	if uri == "" || !slices.Contains(c.RedirectURIs, uri) {
-		p.errorPage(w, r, http.StatusBadRequest, "Invalid redirect", "The application sent a redirect_uri that is missing or not registered for it, so you cannot be sent back safely.")
+		p.errorPage(w, r, http.StatusBadRequest, "err.bad_redirect", "err.bad_redirect_text")
 		return false
 	}
 	return true
@@ -250,7 +251,8 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 	rfc := fosite.ErrorToRFC6749Error(err)
 	p.logFailure(r, "authorize failed", err)
 	if ar == nil || !ar.IsRedirectURIValid() {
-		p.errorPage(w, r, http.StatusBadRequest, "Authorization failed", rfc.ErrorField+": "+rfc.GetDescription())
+		p.errorPage(w, r, http.StatusBadRequest, "err.authorize_failed",
+			i18n.T(r.Context(), "err.authorize_failed_text", "Error", rfc.ErrorField, "Description", rfc.GetDescription()))
 		return
 	}
 	target := *ar.GetRedirectURI()
@@ -266,8 +268,11 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 	http.Redirect(w, r, target.String(), http.StatusSeeOther)
 }
 
+// errorPage renders the error page from message IDs (or text already
+// translated, which i18n.T keeps).
 func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	views.Render(w, r, status, views.ErrorPage(title, msg, "", ""), p.log)
+	ctx := r.Context()
+	views.Render(w, r, status, views.ErrorPage(i18n.T(ctx, title), i18n.T(ctx, msg), "", ""), p.log)
 }
 
 // addProfileClaims adds the standard claims the granted scopes allow.

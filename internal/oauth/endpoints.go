@@ -12,6 +12,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 
 	"github.com/authz/authz/internal/httpjson"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -78,6 +79,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"code_challenge_methods_supported":                         []string{"S256"},
 		"claims_supported":                                         []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "preferred_username", "name", "given_name", "family_name", "updated_at", "email", "email_verified"},
 		"prompt_values_supported":                                  []string{"none", "login"},
+		"ui_locales_supported":                                     i18n.Supported(),
 		"authorization_response_iss_parameter_supported":           true,
 		"claims_parameter_supported":                               false,
 		"request_parameter_supported":                              false,

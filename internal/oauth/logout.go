@@ -25,7 +25,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxAuthorizeQuery)
 	if err := r.ParseForm(); err != nil || len(r.URL.RawQuery) > maxAuthorizeQuery {
-		p.errorPage(w, r, http.StatusBadRequest, "Bad request", "The logout request could not be read.")
+		p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.logout_unreadable")
 		return
 	}
 	hint, uri := r.Form.Get("id_token_hint"), r.Form.Get("post_logout_redirect_uri")
@@ -33,18 +33,18 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	if hint != "" {
 		aud, sub, err := p.verifyIDTokenHint(ctx, hint)
 		if err != nil || (clientID != "" && clientID != aud) {
-			p.errorPage(w, r, http.StatusBadRequest, "Logout failed", "The id_token_hint is not a valid ID token issued by this server.")
+			p.errorPage(w, r, http.StatusBadRequest, "err.logout_failed", "err.logout_bad_hint")
 			return
 		}
 		clientID, hintSubject = aud, sub
 	}
 	if uri != "" && !p.postLogoutAllowed(ctx, clientID, uri) {
-		p.errorPage(w, r, http.StatusBadRequest, "Logout failed", "The post_logout_redirect_uri is not registered for this application.")
+		p.errorPage(w, r, http.StatusBadRequest, "err.logout_failed", "err.logout_bad_uri")
 		return
 	}
 	sess, err := p.sessions.Current(r)
 	if err != nil {
-		p.errorPage(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "Please try again in a moment.")
+		p.errorPage(w, r, http.StatusServiceUnavailable, "err.unavailable", "err.try_later")
 		return
 	}
 	if sess != nil && !p.logoutConfirmed(r, sess, hintSubject) {

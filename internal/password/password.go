@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/authz/authz/internal/i18n"
 	"runtime"
 	"strings"
 	"time"
@@ -165,14 +166,16 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 // person choosing the password.
 type PolicyError string
 
-func (e PolicyError) Error() string { return string(e) }
+// Error is the refusal in English; pages show it in the reader's language
+// from the catalog entry the error's value names.
+func (e PolicyError) Error() string { return i18n.T(context.Background(), string(e)) }
 
 // Policy errors of Check.
 const (
-	ErrTooShort     = PolicyError("The password must be at least 8 characters long.")
-	ErrTooLong      = PolicyError("The password must be at most 256 characters long.")
-	ErrMismatchPair = PolicyError("The passwords do not match.")
-	ErrIsUsername   = PolicyError("The password must not be your username.")
+	ErrTooShort     = PolicyError("password.too_short")
+	ErrTooLong      = PolicyError("password.too_long")
+	ErrMismatchPair = PolicyError("password.mismatch")
+	ErrIsUsername   = PolicyError("password.is_username")
 )
 
 // Check applies the password policy to a new password and its confirmation.

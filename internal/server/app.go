@@ -237,7 +237,7 @@ func (a *App) build(ctx context.Context, master []byte) error {
 	a.Pipeline.Resume = a.Provider
 	a.Pipeline.Federation = &federation.Service{Store: a.Store, Sealer: a.Sealer, Issuer: cfg.Issuer.String(), Log: a.Log}
 	a.Admin = &admin.Service{Store: a.Store, Mail: a.Mail, Issuer: cfg.Issuer.String(), SiteName: cfg.Site(), LinkTTL: cfg.ActionTokenTTL,
-		Sealer: a.Sealer, Secrets: a.Provider.Hasher(), Log: a.Log, Now: a.now}
+		Sealer: a.Sealer, Secrets: a.Provider.Hasher(), Log: a.Log, Now: a.now, DefaultLocale: cfg.DefaultLocale, Zone: cfg.TimeZone}
 	a.AdminConsole = &console.Console{Service: a.Admin, Store: a.Store, Sessions: a.Sessions, Login: a.Pipeline, Log: a.Log}
 	a.AdminAPI = &api.API{Service: a.Admin, Store: a.Store, Sessions: a.Sessions, Tokens: a.Provider, Log: a.Log}
 	return a.bootstrapAdmin(ctx)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"github.com/authz/authz/internal/i18n"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -31,6 +32,7 @@ func (a *App) routes() *http.ServeMux {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 	})
+	mux.Handle("POST /language", i18n.SelectHandler(a.Config.Issuer.Scheme == "https"))
 	a.Pipeline.Register(mux)
 	a.Provider.Register(mux)
 	a.AdminConsole.Register(mux)
@@ -53,6 +55,7 @@ func (a *App) Handler() http.Handler {
 		cop.AddInsecureBypassPattern("POST " + p)
 	}
 	var h http.Handler = recordRoute(mux)
+	h = i18n.Middleware(a.Config.DefaultLocale, a.Config.TimeZone, h)
 	h = cop.Handler(h)
 	h = clientip.Resolver{Trusted: a.Config.TrustedProxies}.Middleware(h)
 	h = securityHeaders(h, a.Config.Issuer.Scheme == "https")

@@ -75,10 +75,14 @@ type User struct {
 	// (after the one-time code): set for the bootstrap administrator, whose
 	// printed password must work once only.
 	MustChangePassword bool
-	Role               string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	LastLoginAt        time.Time // zero when never
+	// Locale is the user's preferred language as a BCP 47 tag ("ja"), set
+	// by an administrator; empty lets the browser choose. E-mails to the
+	// user are written in it.
+	Locale      string
+	Role        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastLoginAt time.Time // zero when never
 }
 
 // UserFilter selects users in ListUsers.

@@ -25,6 +25,7 @@ type apiUser struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	LastLoginAt   *time.Time `json:"last_login_at"`
+	Locale        string     `json:"locale"`
 }
 
 // UserView is how the API and the CLI show a user.
@@ -34,7 +35,7 @@ func userJSON(info *admin.UserInfo) apiUser {
 	u := info.User
 	return apiUser{ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		Role: u.Role, Enabled: u.Enabled, OTPRequired: u.OTPRequired, OTPState: info.OTPState,
-		OTPEnrolledAt: optTime(info.EnrolledAt), RecoveryCodes: info.RecoveryCodes, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLoginAt: optTime(u.LastLoginAt)}
+		OTPEnrolledAt: optTime(info.EnrolledAt), RecoveryCodes: info.RecoveryCodes, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLoginAt: optTime(u.LastLoginAt), Locale: u.Locale}
 }
 
 // optTime is nil for the zero time, which JSON shows as null.
@@ -49,7 +50,7 @@ func optTime(t time.Time) *time.Time {
 func userTargets(p *admin.UserPatch) fieldTargets {
 	return fieldTargets{
 		"username": &p.Username, "email": &p.Email, "first_name": &p.FirstName, "last_name": &p.LastName,
-		"role": &p.Role, "otp_required": &p.OTPRequired, "enabled": &p.Enabled,
+		"role": &p.Role, "otp_required": &p.OTPRequired, "enabled": &p.Enabled, "locale": &p.Locale,
 	}
 }
 

@@ -21,6 +21,7 @@ func readUserForm(r *http.Request) views.AdminUserForm {
 		Role:        strings.TrimSpace(f.Get("role")),
 		OTPRequired: f.Get("otp_required") != "",
 		Enabled:     f.Get("enabled") != "",
+		Locale:      strings.TrimSpace(f.Get("locale")),
 	}
 }
 
@@ -28,7 +29,7 @@ func readUserForm(r *http.Request) views.AdminUserForm {
 // hand-made request lacks the select) leaves the role as it is.
 func userPatchOfForm(f views.AdminUserForm) admin.UserPatch {
 	p := admin.UserPatch{Username: &f.Username, Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName,
-		OTPRequired: &f.OTPRequired, Enabled: &f.Enabled}
+		OTPRequired: &f.OTPRequired, Enabled: &f.Enabled, Locale: &f.Locale}
 	if f.Role != "" {
 		p.Role = &f.Role
 	}
@@ -39,6 +40,6 @@ func userPatchOfForm(f views.AdminUserForm) admin.UserPatch {
 func userFormOf(u *store.User) views.AdminUserForm {
 	return views.AdminUserForm{
 		Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		Role: u.Role, OTPRequired: u.OTPRequired, Enabled: u.Enabled,
+		Role: u.Role, OTPRequired: u.OTPRequired, Enabled: u.Enabled, Locale: u.Locale,
 	}
 }

@@ -10,13 +10,13 @@ import (
 )
 
 const userCols = `id, username, email, first_name, last_name, password_hash, enabled,
-	otp_required, role, created_at, updated_at, last_login_at, must_change_password`
+	otp_required, role, created_at, updated_at, last_login_at, must_change_password, locale`
 
 func scanUser(row pgx.Row) (*store.User, error) {
 	var u store.User
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.PasswordHash,
 		&u.Enabled, &u.OTPRequired, &u.Role,
-		tsDst{&u.CreatedAt}, tsDst{&u.UpdatedAt}, tsDst{&u.LastLoginAt}, &u.MustChangePassword)
+		tsDst{&u.CreatedAt}, tsDst{&u.UpdatedAt}, tsDst{&u.LastLoginAt}, &u.MustChangePassword, &u.Locale)
 	if err != nil {
 		return nil, err
 	}
@@ -26,9 +26,9 @@ func scanUser(row pgx.Row) (*store.User, error) {
 // CreateUser stores u; ErrConflict when its ID, username or e-mail is taken.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO users (`+userCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		u.ID, u.Username, u.Email, u.FirstName, u.LastName, u.PasswordHash, u.Enabled,
-		u.OTPRequired, u.Role, ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.LastLoginAt), u.MustChangePassword)
+		u.OTPRequired, u.Role, ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.LastLoginAt), u.MustChangePassword, u.Locale)
 	if err != nil {
 		return wrapf(err, "create user %q", u.Username)
 	}
@@ -71,10 +71,10 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 	err := execOne(ctx, s.q(ctx), `UPDATE users SET username = $2, email = $3,
 		first_name = $4, last_name = $5, password_hash = $6, enabled = $7,
 		otp_required = $8, role = $9, updated_at = $10, last_login_at = $11,
-		must_change_password = $12
+		must_change_password = $12, locale = $13
 		WHERE id = $1`,
 		u.ID, u.Username, u.Email, u.FirstName, u.LastName, u.PasswordHash, u.Enabled,
-		u.OTPRequired, u.Role, ts(u.UpdatedAt), ts(u.LastLoginAt), u.MustChangePassword)
+		u.OTPRequired, u.Role, ts(u.UpdatedAt), ts(u.LastLoginAt), u.MustChangePassword, u.Locale)
 	if err != nil {
 		return wrapf(err, "update user %q", u.ID)
 	}

@@ -8,12 +8,12 @@ import (
 )
 
 const userCols = `id, username, email, first_name, last_name, password_hash, enabled,
-	otp_required, role, created_at, updated_at, last_login_at, must_change_password`
+	otp_required, role, created_at, updated_at, last_login_at, must_change_password, locale`
 
 func scanUser(sc scanner) (*store.User, error) {
 	var u store.User
 	err := sc.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.PasswordHash, &u.Enabled,
-		&u.OTPRequired, &u.Role, microTime{&u.CreatedAt}, microTime{&u.UpdatedAt}, microTime{&u.LastLoginAt}, &u.MustChangePassword)
+		&u.OTPRequired, &u.Role, microTime{&u.CreatedAt}, microTime{&u.UpdatedAt}, microTime{&u.LastLoginAt}, &u.MustChangePassword, &u.Locale)
 	if err != nil {
 		return nil, err
 	}
@@ -22,9 +22,9 @@ func scanUser(sc scanner) (*store.User, error) {
 
 // CreateUser stores u; a taken ID, username or e-mail is store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (`+placeholders(13)+`)`,
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (`+placeholders(14)+`)`,
 		u.ID, u.Username, u.Email, u.FirstName, u.LastName, u.PasswordHash, u.Enabled,
-		u.OTPRequired, u.Role, micro(u.CreatedAt), micro(u.UpdatedAt), micro(u.LastLoginAt), u.MustChangePassword)
+		u.OTPRequired, u.Role, micro(u.CreatedAt), micro(u.UpdatedAt), micro(u.LastLoginAt), u.MustChangePassword, u.Locale)
 	return wrap(err, "create user %q", u.Username)
 }
 
@@ -58,9 +58,9 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, 
 func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 	err := exactlyOne(s.writer(ctx).ExecContext(ctx, `UPDATE users SET username = ?, email = ?,
 		first_name = ?, last_name = ?, password_hash = ?, enabled = ?, otp_required = ?, role = ?,
-		updated_at = ?, last_login_at = ?, must_change_password = ? WHERE id = ?`,
+		updated_at = ?, last_login_at = ?, must_change_password = ?, locale = ? WHERE id = ?`,
 		u.Username, u.Email, u.FirstName, u.LastName, u.PasswordHash, u.Enabled, u.OTPRequired, u.Role,
-		micro(u.UpdatedAt), micro(u.LastLoginAt), u.MustChangePassword, u.ID))
+		micro(u.UpdatedAt), micro(u.LastLoginAt), u.MustChangePassword, u.Locale, u.ID))
 	return wrap(err, "update user %q", u.ID)
 }
 

@@ -22,6 +22,7 @@ func fullUser(name string) *store.User {
 		Role:         store.RoleAdmin,
 		// Set in the fixture so that every round trip checks it.
 		MustChangePassword: true,
+		Locale:             "ja",
 		CreatedAt:          t0,
 		UpdatedAt:          t0.Add(time.Minute),
 		LastLoginAt:        t0.Add(time.Hour),

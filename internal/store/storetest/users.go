@@ -24,6 +24,7 @@ var userTests = []test{
 	{"ListDefaultLimit", testUserListDefaultLimit},
 	{"Count", testUserCount},
 	{"CountOTP", testUserCountOTP},
+	{"Multibyte", testUserMultibyte},
 }
 
 func testUserCreateGet(t *testing.T, s store.Store) {
@@ -281,4 +282,28 @@ func usernames(us []*store.User) []string {
 		out = append(out, u.Username)
 	}
 	return out
+}
+
+// testUserMultibyte keeps Japanese (multi-byte, full-width) names, their
+// case-insensitive lookup, and the preferred language through a round trip
+// and an update.
+func testUserMultibyte(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := &store.User{
+		ID: store.NewID(), Username: "山田ｔａｒｏ", Email: "太郎@例え.jp", FirstName: "太郎", LastName: "山田",
+		Enabled: true, Role: store.RoleUser, Locale: "ja", CreatedAt: t0, UpdatedAt: t0,
+	}
+	must(t, s.CreateUser(ctx, u))
+	same(t, "GetUser", u, get(s.GetUser(ctx, u.ID))(t))
+	same(t, "GetUserByUsername", u, get(s.GetUserByUsername(ctx, "山田ｔａｒｏ"))(t))
+	same(t, "GetUserByEmail", u, get(s.GetUserByEmail(ctx, "太郎@例え.jp"))(t))
+	upd := clone(u)
+	upd.Locale, upd.FirstName = "", "花子"
+	must(t, s.UpdateUser(ctx, upd))
+	same(t, "GetUser after update", upd, get(s.GetUser(ctx, u.ID))(t))
+	users, _, err := s.ListUsers(ctx, store.UserFilter{Query: "花子"})
+	must(t, err)
+	if len(users) != 1 || users[0].ID != u.ID {
+		t.Errorf("ListUsers(花子) = %v, want the one user", usernames(users))
+	}
 }
