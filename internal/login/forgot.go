@@ -45,15 +45,7 @@ func forgotCSRF(cookieID string) string {
 
 // showForgot serves GET /login/forgot.
 func (p *Pipeline) showForgot(w http.ResponseWriter, r *http.Request) {
-	var id string
-	if c, err := r.Cookie(session.TransactionCookie); err == nil && c.Value != "" && len(c.Value) <= 128 {
-		id = session.TokenID(c.Value)
-	} else {
-		var token string
-		token, id = session.NewToken()
-		p.Sessions.SetCookie(w, session.TransactionCookie, token, p.now().Add(p.TransactionTTL))
-	}
-	p.render(w, r, http.StatusOK, views.ForgotPage(forgotCSRF(id), ""))
+	p.render(w, r, http.StatusOK, views.ForgotPage(forgotCSRF(p.cookieID(w, r)), ""))
 }
 
 // postForgot serves POST /login/forgot.

@@ -276,17 +276,21 @@ func pendingCSRF(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// cookieID is the ID of the browser's login cookie, which it sets first when
+// the browser has none: the key of the forms whose CSRF secret derives from it.
+func (p *Pipeline) cookieID(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(session.TransactionCookie); err == nil && c.Value != "" && len(c.Value) <= 128 {
+		return session.TokenID(c.Value)
+	}
+	token, id := session.NewToken()
+	p.Sessions.SetCookie(w, session.TransactionCookie, token, p.now().Add(p.TransactionTTL))
+	return id
+}
+
 // showPending renders the sign-in form of a pending login, setting its cookie
 // when the browser has none.
 func (p *Pipeline) showPending(w http.ResponseWriter, r *http.Request) {
-	var id string
-	if c, err := r.Cookie(session.TransactionCookie); err == nil && c.Value != "" && len(c.Value) <= 128 {
-		id = session.TokenID(c.Value)
-	} else {
-		var token string
-		token, id = session.NewToken()
-		p.Sessions.SetCookie(w, session.TransactionCookie, token, p.now().Add(p.TransactionTTL))
-	}
+	id := p.cookieID(w, r)
 	lt := &store.LoginTransaction{ID: id, CSRF: pendingCSRF(id), Purpose: store.PurposeLogin}
 	p.showPassword(w, r, &state{lt: lt}, "", http.StatusOK)
 }

@@ -165,12 +165,7 @@ func (a *API) resetOTP(w http.ResponseWriter, r *http.Request, who *caller) {
 		a.refuse(w, r, err)
 		return
 	}
-	info, err := a.Service.GetUser(r.Context(), id)
-	if err != nil {
-		a.refuse(w, r, err)
-		return
-	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"authenticator_removed": removed, "user": userJSON(info)})
+	a.writeWithUser(w, r, id, "authenticator_removed", removed)
 }
 
 // voidRecoveryCodes serves DELETE /users/{id}/recovery-codes.
@@ -181,12 +176,18 @@ func (a *API) voidRecoveryCodes(w http.ResponseWriter, r *http.Request, who *cal
 		a.refuse(w, r, err)
 		return
 	}
+	a.writeWithUser(w, r, id, "voided", n)
+}
+
+// writeWithUser answers an operation on user id with its outcome, named key,
+// and the user as it now is.
+func (a *API) writeWithUser(w http.ResponseWriter, r *http.Request, id, key string, outcome any) {
 	info, err := a.Service.GetUser(r.Context(), id)
 	if err != nil {
 		a.refuse(w, r, err)
 		return
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"voided": n, "user": userJSON(info)})
+	httpjson.Write(w, http.StatusOK, map[string]any{key: outcome, "user": userJSON(info)})
 }
 
 func (a *API) sendLink(kind string) handler {
