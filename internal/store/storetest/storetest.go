@@ -72,6 +72,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency", concurrencyTests},
 		{"RecoveryCodes", recoveryCodeTests},
 		{"UserSessions", userSessionTests},
+		{"WebAuthnCredentials", webauthnTests},
+		{"RememberedBrowsers", rememberedTests},
 	}
 	// Every leaf test has a store of its own, so all of them run in parallel.
 	for _, a := range areas {
