@@ -1,7 +1,6 @@
 package login
 
 import (
-	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -31,10 +30,14 @@ type account struct {
 // accountNotices are the messages ?done= may ask for after a change: a fixed
 // vocabulary, so a crafted link cannot put text on the page.
 var accountNotices = map[string]string{
-	"password": "Your password was changed. Every other browser was signed out.",
-	"session":  "That session was signed out.",
-	"others":   "Every other session was signed out.",
-	"gone":     "That session had ended already.",
+	"password":    "Your password was changed. Every other browser was signed out.",
+	"session":     "That session was signed out.",
+	"others":      "Every other session was signed out.",
+	"gone":        "That session had ended already.",
+	"key-added":   "Your security key or passkey was added.",
+	"key-removed": "The security key or passkey was removed.",
+	"key-gone":    "That security key had been removed already.",
+	"forgotten":   "No browser is remembered any more: every sign-in asks for a code again.",
 }
 
 // account serves GET /account: the signed-in user's account, or a login to
@@ -89,7 +92,7 @@ func (p *Pipeline) accountOf(w http.ResponseWriter, r *http.Request, sess *store
 
 // showAccount renders the account page with a notice or an error.
 func (p *Pipeline) showAccount(w http.ResponseWriter, r *http.Request, a *account, notice, errMsg string, status int) {
-	d, err := p.accountData(r.Context(), a)
+	d, err := p.accountData(r, a)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -98,8 +101,8 @@ func (p *Pipeline) showAccount(w http.ResponseWriter, r *http.Request, a *accoun
 	p.render(w, r, status, views.AccountPage(d))
 }
 
-func (p *Pipeline) accountData(ctx context.Context, a *account) (views.AccountData, error) {
-	u := a.user
+func (p *Pipeline) accountData(r *http.Request, a *account) (views.AccountData, error) {
+	ctx, u := r.Context(), a.user
 	d := views.AccountData{
 		Username: u.Username, Email: u.Email, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
 		IsAdmin: u.Role == store.RoleAdmin, LogoutToken: session.LogoutToken(a.sess.ID),
@@ -127,6 +130,19 @@ func (p *Pipeline) accountData(ctx context.Context, a *account) (views.AccountDa
 		}
 		d.Providers = append(d.Providers, name)
 	}
+	if d.OTP == "enrolled" {
+		keys, err := p.Store.ListWebAuthnCredentials(ctx, u.ID)
+		if err != nil {
+			return d, err
+		}
+		d.SecurityKeys = securityKeyRows(keys)
+	}
+	d.RememberDays = p.rememberDays(u)
+	browsers, err := p.Store.ListRememberedBrowsers(ctx, u.ID, p.now())
+	if err != nil {
+		return d, err
+	}
+	d.Remembered = rememberedRows(browsers, currentRemembered(r))
 	sessions, err := p.Sessions.List(ctx, u.ID)
 	if err != nil {
 		return d, err

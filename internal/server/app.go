@@ -28,6 +28,7 @@ import (
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/oauth"
+	"github.com/authz/authz/internal/passkey"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/session"
@@ -211,8 +212,14 @@ func (a *App) build(ctx context.Context, master []byte) error {
 	a.Pipeline = &login.Pipeline{
 		Store: a.Store, Sessions: a.Sessions, Passwords: a.Passwords, OTP: a.OTP, Log: a.Log,
 		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer, Now: a.now,
-		Notify: a.Notify, Issuer: cfg.Issuer.String(), LinkTTL: linkTTL(cfg),
+		Notify: a.Notify, Issuer: cfg.Issuer.String(), LinkTTL: linkTTL(cfg), RememberDays: cfg.RememberBrowserDays,
 	}
+	passkeys, err := passkey.New(a.Store, cfg.Issuer, cfg.Site())
+	if err != nil {
+		return err
+	}
+	passkeys.Now = a.now
+	a.Pipeline.Passkeys = passkeys
 	a.Provider = oauth.NewProvider(oauth.Config{
 		Issuer:            cfg.Issuer.String(),
 		AccessTokenTTL:    cfg.AccessTokenTTL,
