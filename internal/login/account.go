@@ -130,7 +130,8 @@ func (p *Pipeline) accountData(r *http.Request, a *account) (views.AccountData, 
 		}
 		d.Providers = append(d.Providers, name)
 	}
-	if d.OTP == "enrolled" {
+	if d.OTP == "enrolled" && p.Passkeys != nil {
+		d.SecurityKeysOn = true
 		keys, err := p.Store.ListWebAuthnCredentials(ctx, u.ID)
 		if err != nil {
 			return d, err

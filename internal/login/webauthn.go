@@ -31,6 +31,7 @@ const (
 	msgKeyTaken    = "That security key or passkey is registered already."
 	msgKeyName     = "Give the new key a name of at most 64 characters."
 	msgKeyGone     = "That security key had been removed already."
+	msgKeysOff     = "Security keys and passkeys are not available on this server."
 	// maxKeyName bounds a key's name, in characters.
 	maxKeyName = 64
 )
@@ -70,6 +71,11 @@ func (p *Pipeline) postSecurityKey(w http.ResponseWriter, r *http.Request, lt *s
 	ctx := r.Context()
 	st, ok := p.atStep(w, r, lt, stepOTP)
 	if !ok {
+		return
+	}
+	if len(st.keys) == 0 {
+		// No key to check (none registered, or security keys are off).
+		p.showStep(w, r, lt, msgKeyRefused, http.StatusUnauthorized)
 		return
 	}
 	kept, err := p.takeCeremony(ctx, lt)
@@ -129,6 +135,10 @@ func (p *Pipeline) keyRefused(w http.ResponseWriter, r *http.Request, st *state,
 // current code (or a recovery code), the registration page of a key named
 // by the user.
 func (p *Pipeline) postBeginAddSecurityKey(w http.ResponseWriter, r *http.Request, a *account) {
+	if p.Passkeys == nil {
+		p.showAccount(w, r, a, "", msgKeysOff, http.StatusNotFound)
+		return
+	}
 	if a.cred == nil {
 		p.showAccount(w, r, a, "", msgNoOTP, http.StatusBadRequest)
 		return

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 
@@ -43,6 +44,9 @@ var (
 	ErrNoCredentials = errors.New("passkey: no credentials")
 	// ErrTaken means the authenticator is registered already.
 	ErrTaken = errors.New("passkey: credential registered already")
+	// ErrNoDomain means the issuer's host is an IP address, which cannot
+	// be a WebAuthn relying party ID: security keys are not available.
+	ErrNoDomain = errors.New("passkey: the issuer's host is an IP address, not a domain")
 )
 
 // MaxResponseBytes bounds a ceremony response the browser posts.
@@ -62,6 +66,9 @@ type Service struct {
 // New makes the service of the relying party issuer (its host is the RP ID,
 // its origin the one origin accepted), shown to users as displayName.
 func New(st store.Store, issuer *url.URL, displayName string) (*Service, error) {
+	if net.ParseIP(issuer.Hostname()) != nil {
+		return nil, ErrNoDomain
+	}
 	origin := (&url.URL{Scheme: issuer.Scheme, Host: issuer.Host}).String()
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:                  issuer.Hostname(),

@@ -268,3 +268,16 @@ func FuzzFinishLogin(f *testing.F) {
 		}
 	})
 }
+
+// An IP address cannot be an RP ID: New says so, and the server then runs
+// without security keys instead of failing to start.
+func TestIPIssuerIsNoRelyingParty(t *testing.T) {
+	for _, host := range []string{"127.0.0.1:8080", "[::1]:8443", "10.0.0.7"} {
+		if _, err := New(nil, &url.URL{Scheme: "http", Host: host}, "authz"); !errors.Is(err, ErrNoDomain) {
+			t.Errorf("issuer host %s: %v, want ErrNoDomain", host, err)
+		}
+	}
+	if _, err := New(nil, &url.URL{Scheme: "http", Host: "localhost:8080"}, "authz"); err != nil {
+		t.Errorf("localhost: %v", err)
+	}
+}

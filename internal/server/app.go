@@ -214,12 +214,15 @@ func (a *App) build(ctx context.Context, master []byte) error {
 		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer, Now: a.now,
 		Notify: a.Notify, Issuer: cfg.Issuer.String(), LinkTTL: linkTTL(cfg), RememberDays: cfg.RememberBrowserDays,
 	}
-	passkeys, err := passkey.New(a.Store, cfg.Issuer, cfg.Site())
-	if err != nil {
+	switch passkeys, err := passkey.New(a.Store, cfg.Issuer, cfg.Site()); {
+	case errors.Is(err, passkey.ErrNoDomain):
+		a.Log.Warn("security keys and passkeys are off: the issuer's host is an IP address, and WebAuthn needs a domain name (localhost will do)", "issuer", cfg.Issuer.String())
+	case err != nil:
 		return err
+	default:
+		passkeys.Now = a.now
+		a.Pipeline.Passkeys = passkeys
 	}
-	passkeys.Now = a.now
-	a.Pipeline.Passkeys = passkeys
 	a.Provider = oauth.NewProvider(oauth.Config{
 		Issuer:            cfg.Issuer.String(),
 		AccessTokenTTL:    cfg.AccessTokenTTL,
