@@ -105,6 +105,9 @@ func TestLayers(t *testing.T) {
 			func(i string) bool {
 				return slices.Contains([]string{"internal/store", "internal/seal", "internal/throttle"}, i)
 			}},
+		{"passkey builds only on store",
+			func(p string) bool { return p == "internal/passkey" },
+			func(i string) bool { return i == "internal/store" }},
 		{"metrics takes plain outcomes: it imports no internal package",
 			func(p string) bool { return p == "internal/metrics" },
 			func(string) bool { return false }},

@@ -1,7 +1,9 @@
 package views
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"io/fs"
 )
 
@@ -10,3 +12,21 @@ var static embed.FS
 
 // Static holds the stylesheet served under /static/.
 var Static, _ = fs.Sub(static, "static")
+
+// WebAuthnScript is the path of the ceremony script: the only script
+// authz serves. The CSP allows it by its hash, and no inline script.
+const WebAuthnScript = "/static/webauthn.js"
+
+// WebAuthnScriptIntegrity is the script's SRI value; WebAuthnScriptHash
+// the same digest as a CSP source.
+var WebAuthnScriptIntegrity, WebAuthnScriptHash = scriptHash("static/webauthn.js")
+
+func scriptHash(name string) (integrity, source string) {
+	b, err := static.ReadFile(name)
+	if err != nil {
+		panic("views: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	integrity = "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+	return integrity, "'" + integrity + "'"
+}

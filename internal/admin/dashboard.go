@@ -13,10 +13,13 @@ import (
 // Login methods the dashboard counts, read from the amr of
 // audit.LoginSuccess events.
 const (
-	MethodOTP       = "otp"   // password and one-time code
-	MethodPassword  = "pwd"   // password only
-	MethodFederated = "fed"   // an upstream provider
-	MethodOther     = "other" // anything else
+	MethodOTP      = "otp" // password and one-time code
+	MethodWebAuthn = "hwk" // password and a security key or passkey
+	// MethodRemembered is a password in a remembered browser, no code.
+	MethodRemembered = "remembered"
+	MethodPassword   = "pwd"   // password only
+	MethodFederated  = "fed"   // an upstream provider
+	MethodOther      = "other" // anything else
 )
 
 // statsScanLimit bounds the dashboard's scan of today's logins: the store
@@ -27,14 +30,20 @@ const statsScanLimit = 20_000
 // Stats are the dashboard's counts. Logins and lockouts count since Since,
 // the start of the current UTC day.
 type Stats struct {
-	Users       int            `json:"users"`
-	OTPEnrolled int            `json:"otp_enrolled"`
-	OTPWaiting  int            `json:"otp_waiting"`
-	Clients     int            `json:"clients"`
-	Providers   int            `json:"providers"`
-	Logins      map[string]int `json:"logins_today"`
-	Lockouts    int            `json:"lockouts_today"`
-	Since       time.Time      `json:"since"`
+	Users       int `json:"users"`
+	OTPEnrolled int `json:"otp_enrolled"`
+	OTPWaiting  int `json:"otp_waiting"`
+	// TOTPOnly, WebAuthnOnly and BothFactors count users by the second
+	// factors they hold: an authenticator app, security keys or passkeys,
+	// or both.
+	TOTPOnly     int            `json:"second_factor_totp_only"`
+	WebAuthnOnly int            `json:"second_factor_webauthn_only"`
+	BothFactors  int            `json:"second_factor_both"`
+	Clients      int            `json:"clients"`
+	Providers    int            `json:"providers"`
+	Logins       map[string]int `json:"logins_today"`
+	Lockouts     int            `json:"lockouts_today"`
+	Since        time.Time      `json:"since"`
 	// Partial means a count stopped at statsScanLimit rows and is a lower
 	// bound: the store has no aggregate for it.
 	Partial bool `json:"partial"`
@@ -64,6 +73,9 @@ func (s *Service) countOTP(ctx context.Context, st *Stats) error {
 		return fmt.Errorf("admin: count OTP users: %w", err)
 	}
 	st.OTPEnrolled, st.OTPWaiting = enrolled, required-enrolled
+	if st.TOTPOnly, st.WebAuthnOnly, st.BothFactors, err = s.Store.CountSecondFactors(ctx); err != nil {
+		return fmt.Errorf("admin: count second factors: %w", err)
+	}
 	return nil
 }
 
@@ -109,7 +121,7 @@ func loginMethod(detail string) string {
 			continue
 		}
 		methods := strings.Split(amr, ",")
-		for _, m := range []string{MethodFederated, MethodOTP, MethodPassword} {
+		for _, m := range []string{MethodFederated, MethodWebAuthn, MethodOTP, MethodRemembered, MethodPassword} {
 			for _, got := range methods {
 				if got == m {
 					return m

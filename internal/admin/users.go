@@ -41,6 +41,11 @@ type UserInfo struct {
 	EnrolledAt time.Time // zero unless OTPState is OTPEnrolled
 	// RecoveryCodes counts the user's unused recovery codes.
 	RecoveryCodes int
+	// SecurityKeys are the user's WebAuthn credentials (security keys and
+	// passkeys); Remembered the browsers that skip the code step. Both are
+	// filled by GetUser and FindUser, not by ListUsers.
+	SecurityKeys []*store.WebAuthnCredential
+	Remembered   []*store.RememberedBrowser
 }
 
 // UserPatch holds the user fields to set; nil leaves a field as it is.
@@ -122,7 +127,7 @@ func (s *Service) GetUser(ctx context.Context, id string) (*UserInfo, error) {
 	if err != nil {
 		return nil, missing(err, msgUserNotFound)
 	}
-	return s.userInfo(ctx, u)
+	return s.userDetail(ctx, u)
 }
 
 // FindUser returns the user whose ID or username is key, for the CLI and the
@@ -135,7 +140,23 @@ func (s *Service) FindUser(ctx context.Context, key string) (*UserInfo, error) {
 	if err != nil {
 		return nil, missing(err, msgUserNotFound)
 	}
-	return s.userInfo(ctx, u)
+	return s.userDetail(ctx, u)
+}
+
+// userDetail is userInfo with the user's security keys and remembered
+// browsers, for the pages about one user.
+func (s *Service) userDetail(ctx context.Context, u *store.User) (*UserInfo, error) {
+	info, err := s.userInfo(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if info.SecurityKeys, err = s.Store.ListWebAuthnCredentials(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("admin: list security keys of %s: %w", u.ID, err)
+	}
+	if info.Remembered, err = s.Store.ListRememberedBrowsers(ctx, u.ID, s.now()); err != nil {
+		return nil, fmt.Errorf("admin: list remembered browsers of %s: %w", u.ID, err)
+	}
+	return info, nil
 }
 
 func (s *Service) userInfo(ctx context.Context, u *store.User) (*UserInfo, error) {
@@ -377,6 +398,9 @@ func (s *Service) disableOTP(ctx context.Context, a Actor, userID string) error 
 	if err := s.voidCodes(ctx, a, userID); err != nil {
 		return err
 	}
+	if err := s.voidKeysAndBrowsers(ctx, a, userID, "otp-off"); err != nil {
+		return err
+	}
 	if err := s.record(ctx, a, event{typ: audit.OTPDisabled, userID: userID}); err != nil {
 		return err
 	}
@@ -390,6 +414,9 @@ func (s *Service) disableOTP(ctx context.Context, a Actor, userID string) error 
 // must not stay signed in anywhere.
 func (s *Service) endSessions(ctx context.Context, a Actor, userID string) error {
 	if err := s.deleteSessions(ctx, userID); err != nil {
+		return err
+	}
+	if err := s.forgetBrowsers(ctx, a, userID, "disabled"); err != nil {
 		return err
 	}
 	return s.record(ctx, a, event{typ: audit.UserDisabled, userID: userID})
@@ -460,8 +487,13 @@ func (s *Service) ResetOTP(ctx context.Context, a Actor, id string) (bool, error
 		if removed, err = s.removeCredential(ctx, id); err != nil {
 			return err
 		}
-		// The codes belong to the authenticator: a reset voids them too.
+		// The codes belong to the authenticator: a reset voids them too,
+		// and the security keys and the browsers remembered on the word of
+		// a device that may be lost.
 		if err := s.voidCodes(ctx, a, id); err != nil {
+			return err
+		}
+		if err := s.voidKeysAndBrowsers(ctx, a, id, "otp-reset"); err != nil {
 			return err
 		}
 		// The lost device's sessions end with it.
@@ -511,6 +543,34 @@ func (s *Service) voidCodes(ctx context.Context, a Actor, userID string) error {
 		return nil
 	}
 	return s.record(ctx, a, event{typ: audit.RecoveryCodesVoided, userID: userID, detail: "count=" + strconv.Itoa(n)})
+}
+
+// voidKeysAndBrowsers deletes the user's security keys and remembered
+// browsers inside the caller's transaction, recording what there was.
+func (s *Service) voidKeysAndBrowsers(ctx context.Context, a Actor, userID, reason string) error {
+	n, err := s.Store.DeleteWebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("admin: remove security keys of %s: %w", userID, err)
+	}
+	if n > 0 {
+		if err := s.record(ctx, a, event{typ: audit.WebAuthnRemoved, userID: userID, detail: "count=" + strconv.Itoa(n) + " reason=" + reason}); err != nil {
+			return err
+		}
+	}
+	return s.forgetBrowsers(ctx, a, userID, reason)
+}
+
+// forgetBrowsers voids the user's remembered browsers inside the caller's
+// transaction, recording it when there were any.
+func (s *Service) forgetBrowsers(ctx context.Context, a Actor, userID, reason string) error {
+	n, err := s.Store.DeleteRememberedBrowsers(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("admin: forget remembered browsers of %s: %w", userID, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return s.record(ctx, a, event{typ: audit.RememberedBrowsersForgotten, userID: userID, detail: "count=" + strconv.Itoa(n) + " reason=" + reason})
 }
 
 // SendLink e-mails user id a new link of kind (store.ActionSetup or

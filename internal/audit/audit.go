@@ -61,6 +61,31 @@ const (
 	UserEnabled             Type = "user.enabled"
 	UserRoleChanged         Type = "user.role_changed"
 	UserUpdated             Type = "user.updated"
+
+	// WebAuthnRegistered is a security key or passkey added (detail: its name).
+	WebAuthnRegistered Type = "webauthn.registered"
+	// WebAuthnRemoved is one removed by its user, or all of a user's by an
+	// administrator's Reset OTP (detail: how many).
+	WebAuthnRemoved Type = "webauthn.removed"
+	// WebAuthnUsed is a sign-in with one.
+	WebAuthnUsed Type = "webauthn.used"
+	// WebAuthnRefused is a ceremony response refused: tampered, replayed,
+	// another origin or RP ID, another user's credential, an expired
+	// challenge (detail: why).
+	WebAuthnRefused Type = "webauthn.refused"
+	// WebAuthnCounterAnomaly is a signature counter that did not grow: the
+	// authenticator may be cloned.
+	WebAuthnCounterAnomaly Type = "webauthn.counter_anomaly"
+	// BrowserRemembered is a browser whose user chose "don't ask again".
+	BrowserRemembered Type = "browser.remembered"
+	// RememberedBrowserUsed is a login that a remembered browser spared the code.
+	RememberedBrowserUsed Type = "browser.remembered_used"
+	// RememberedBrowserRefused is a remembered-browser cookie that did not
+	// count: unknown, expired or voided, or another user's.
+	RememberedBrowserRefused Type = "browser.remembered_refused"
+	// RememberedBrowsersForgotten is every remembered browser of a user
+	// voided (detail: why, how many).
+	RememberedBrowsersForgotten Type = "browser.remembered_forgotten"
 )
 
 var all = []Type{
@@ -71,6 +96,8 @@ var all = []Type{
 	OTPReset, PasswordChanged, PasswordLockout, PasswordResetAsked, ProviderCreated, ProviderDeleted, ProviderDisabled, ProviderEnabled,
 	ProviderUpdated, RecoveryCodeUsed, RecoveryCodesIssued, RecoveryCodesVoided, SessionEnded, UserCreated, UserDeleted, UserDisabled, UserEnabled,
 	UserRoleChanged, UserUpdated,
+	WebAuthnRegistered, WebAuthnRemoved, WebAuthnUsed, WebAuthnRefused, WebAuthnCounterAnomaly,
+	BrowserRemembered, RememberedBrowserUsed, RememberedBrowserRefused, RememberedBrowsersForgotten,
 }
 
 // Types returns every event type, sorted: the choices of an audit filter.

@@ -71,6 +71,9 @@ type Config struct {
 	SigningAlgorithm string
 
 	OTPIssuer string
+	// RememberBrowserDays is how long "don't ask again on this browser"
+	// spares a user the code step; 0 (the default) does not offer it.
+	RememberBrowserDays int
 
 	SMTPHost     string
 	SMTPPort     int
@@ -341,6 +344,7 @@ var keys = []key{
 	{name: "login.ttl", def: "30m", doc: "Lifetime of a login transaction (one walk through the login pages).", set: durationIn(func(c *Config) *time.Duration { return &c.LoginTransactionTTL }, time.Minute, 24*time.Hour)},
 	{name: "janitor.interval", def: "1m", doc: "How often expired tokens, sessions and links are deleted, in batches of 500 rows until none is left.", set: durationIn(func(c *Config) *time.Duration { return &c.JanitorInterval }, time.Second, 24*time.Hour)},
 	{name: "links.ttl", def: "12h", doc: "Lifetime of e-mailed password-setup and reset links.", set: durationIn(func(c *Config) *time.Duration { return &c.ActionTokenTTL }, 5*time.Minute, 720*time.Hour)},
+	{name: "login.remember_browser_days", def: "0", doc: "Offer \"Don't ask again on this browser for N days\" at the one-time-code step: such a browser then skips the code after the password (amr says \"remembered\", never \"otp\"). 0: never (a code at every login). Administrators are always asked.", set: intIn(0, 365, func(c *Config, n int) { c.RememberBrowserDays = n })},
 	{name: "otp.issuer", def: "authz", doc: "Issuer name shown in authenticator apps.", set: setString(func(c *Config) *string { return &c.OTPIssuer })},
 	{name: "smtp.host", def: "", doc: "SMTP server host. Empty: e-mails are written to the log instead.", set: setString(func(c *Config) *string { return &c.SMTPHost })},
 	{name: "smtp.port", def: "587", doc: "SMTP server port.", set: intIn(1, 65535, func(c *Config, n int) { c.SMTPPort = n })},

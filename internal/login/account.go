@@ -33,10 +33,14 @@ type account struct {
 // accountNotices are the messages ?done= may ask for after a change: a fixed
 // vocabulary, so a crafted link cannot put text on the page.
 var accountNotices = map[string]string{
-	"password": "account.done_password",
-	"session":  "account.done_session",
-	"others":   "account.done_others",
-	"gone":     "account.done_gone",
+	"password":    "account.done_password",
+	"session":     "account.done_session",
+	"others":      "account.done_others",
+	"gone":        "account.done_gone",
+	"key-added":   "account.done_key_added",
+	"key-removed": "account.done_key_removed",
+	"key-gone":    "account.done_key_gone",
+	"forgotten":   "account.done_forgotten",
 }
 
 // account serves GET /account: the signed-in user's account, or a login to
@@ -91,7 +95,7 @@ func (p *Pipeline) accountOf(w http.ResponseWriter, r *http.Request, sess *store
 
 // showAccount renders the account page with a notice or an error.
 func (p *Pipeline) showAccount(w http.ResponseWriter, r *http.Request, a *account, notice, errMsg string, status int) {
-	d, err := p.accountData(r.Context(), a)
+	d, err := p.accountData(r, a)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -101,8 +105,8 @@ func (p *Pipeline) showAccount(w http.ResponseWriter, r *http.Request, a *accoun
 	p.render(w, r, status, views.AccountPage(d))
 }
 
-func (p *Pipeline) accountData(ctx context.Context, a *account) (views.AccountData, error) {
-	u := a.user
+func (p *Pipeline) accountData(r *http.Request, a *account) (views.AccountData, error) {
+	ctx, u := r.Context(), a.user
 	d := views.AccountData{
 		Username: u.Username, Email: u.Email, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
 		IsAdmin: u.Role == store.RoleAdmin, LogoutToken: session.LogoutToken(a.sess.ID),
@@ -130,6 +134,20 @@ func (p *Pipeline) accountData(ctx context.Context, a *account) (views.AccountDa
 		}
 		d.Providers = append(d.Providers, name)
 	}
+	if d.OTP == "enrolled" && p.Passkeys != nil {
+		d.SecurityKeysOn = true
+		keys, err := p.Store.ListWebAuthnCredentials(ctx, u.ID)
+		if err != nil {
+			return d, err
+		}
+		d.SecurityKeys = securityKeyRows(ctx, keys)
+	}
+	d.RememberDays = p.rememberDays(u)
+	browsers, err := p.Store.ListRememberedBrowsers(ctx, u.ID, p.now())
+	if err != nil {
+		return d, err
+	}
+	d.Remembered = rememberedRows(ctx, browsers, currentRemembered(r))
 	sessions, err := p.Sessions.List(ctx, u.ID)
 	if err != nil {
 		return d, err

@@ -89,6 +89,10 @@ func (p *Pipeline) postAccountPassword(w http.ResponseWriter, r *http.Request, a
 		p.fail(w, r, err)
 		return
 	}
+	if err := p.forgetBrowsers(ctx, u.ID, u.ID, "password-changed"); err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	p.audit(ctx, audit.PasswordChanged, u.ID, u.ID, "", "reason=account")
 	p.notify(ctx, u, notify.Note{Kind: notify.PasswordChanged})
 	http.Redirect(w, r, "/account?done=password", http.StatusSeeOther)

@@ -104,8 +104,13 @@ func (p *Pipeline) postEnroll(w http.ResponseWriter, r *http.Request, lt *store.
 	}
 	detail := ""
 	if lt.Purpose == store.PurposeReplaceOTP {
-		// Replaced: what is left is an ordinary login's end.
+		// Replaced: what is left is an ordinary login's end. Browsers
+		// remembered on the word of the old device are asked again.
 		detail, lt.Purpose = "reason=replaced", store.PurposeLogin
+		if err := p.forgetBrowsers(ctx, st.user.ID, st.user.ID, "authenticator-replaced"); err != nil {
+			p.fail(w, r, err)
+			return
+		}
 	}
 	p.audit(ctx, audit.OTPEnrolled, st.user.ID, st.user.ID, lt.ClientID, detail)
 	lt.PendingOTPSecret = nil

@@ -25,6 +25,7 @@ import (
 	"github.com/authz/authz/internal/federation"
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/notify"
+	"github.com/authz/authz/internal/passkey"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
@@ -65,6 +66,11 @@ type Pipeline struct {
 	Issuer string
 	// LinkTTL is the lifetime of the reset links users ask for.
 	LinkTTL time.Duration
+	// Passkeys runs the WebAuthn ceremonies of security keys and passkeys.
+	Passkeys *passkey.Service
+	// RememberDays is how long "don't ask again on this browser" lasts;
+	// 0 (the default) does not offer it.
+	RememberDays int
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -90,6 +96,8 @@ func (p *Pipeline) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/consent", p.withTransaction(p.postConsent))
 	mux.HandleFunc("POST /login/recovery", p.withTransaction(p.postRecovery))
 	mux.HandleFunc("POST /login/recovery-codes", p.withTransaction(p.postRecoveryCodesSaved))
+	mux.HandleFunc("POST /login/webauthn", p.withTransaction(p.postSecurityKey))
+	mux.HandleFunc("POST /login/webauthn/register", p.withTransaction(p.postAddSecurityKey))
 	mux.HandleFunc("GET /login/forgot", p.showForgot)
 	mux.HandleFunc("POST /login/forgot", p.postForgot)
 	mux.HandleFunc("GET /account", p.account)
@@ -98,6 +106,9 @@ func (p *Pipeline) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/recovery-codes", p.withAccount(p.postNewRecoveryCodes))
 	mux.HandleFunc("POST /account/sessions/end", p.withAccount(p.postEndSession))
 	mux.HandleFunc("POST /account/sessions/end-others", p.withAccount(p.postEndOtherSessions))
+	mux.HandleFunc("POST /account/security-keys", p.withAccount(p.postBeginAddSecurityKey))
+	mux.HandleFunc("POST /account/security-keys/remove", p.withAccount(p.postRemoveSecurityKey))
+	mux.HandleFunc("POST /account/remembered/forget", p.withAccount(p.postForgetBrowsers))
 	mux.HandleFunc("GET /link/{token}", p.openLink)
 	if p.Federation != nil {
 		mux.HandleFunc("GET /login/upstream/{alias}", p.startUpstream)

@@ -26,18 +26,56 @@ const (
 	msgRecoveryInvalid = "err.recovery_invalid"
 )
 
-func (p *Pipeline) showOTP(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
-	if r.URL.Query().Get("recovery") == "1" || r.URL.Path == "/login/recovery" {
-		p.render(w, r, status, views.RecoveryPage(st.lt.CSRF, msg))
-		return
+// Ways through the code step.
+const (
+	methodSecurityKey = "webauthn"
+	methodOTP         = "otp"
+	methodRecovery    = "recovery"
+)
+
+// codeMethod chooses how the code step is passed on this page: a security
+// key first when the user has one, the authenticator app's code when asked
+// for ("Use a one-time code instead") or when there is no key, a recovery
+// code when asked for. A form posted to one method re-renders that method's
+// page.
+func (st *state) codeMethod(r *http.Request) string {
+	q := r.URL.Query()
+	switch {
+	case q.Get("recovery") == "1" || r.URL.Path == "/login/recovery":
+		return methodRecovery
+	case r.URL.Path == "/login/otp", q.Get("method") == methodOTP && st.cred != nil:
+		return methodOTP
+	case len(st.keys) > 0:
+		return methodSecurityKey
+	case st.cred == nil:
+		// Keys removed since: only recovery codes are left.
+		return methodRecovery
 	}
-	p.render(w, r, status, views.OTPPage(st.lt.CSRF, msg))
+	return methodOTP
+}
+
+func (p *Pipeline) showOTP(w http.ResponseWriter, r *http.Request, st *state, msg string, status int) {
+	p.auditRememberRefused(r.Context(), st)
+	d := views.CodeStepData{CSRF: st.lt.CSRF, Error: msg, RememberDays: p.rememberDays(st.user), HasOTP: st.cred != nil, HasKeys: len(st.keys) > 0}
+	switch st.codeMethod(r) {
+	case methodRecovery:
+		p.render(w, r, status, views.RecoveryPage(d))
+	case methodSecurityKey:
+		p.showSecurityKey(w, r, st, d, status)
+	default:
+		p.render(w, r, status, views.OTPPage(d))
+	}
 }
 
 // postOTP serves POST /login/otp.
 func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction) {
 	st, ok := p.atStep(w, r, lt, stepOTP)
 	if !ok {
+		return
+	}
+	if st.cred == nil {
+		// Only security keys (and recovery codes) left: no code to check.
+		p.showStep(w, r, lt, msgCodeInvalid, http.StatusUnauthorized)
 		return
 	}
 	if err := p.OTP.Verify(r.Context(), st.cred, r.PostFormValue("otp"), p.now()); err != nil {
@@ -47,6 +85,7 @@ func (p *Pipeline) postOTP(w http.ResponseWriter, r *http.Request, lt *store.Log
 	if !slices.Contains(lt.AMR, session.AMROTP) {
 		lt.AMR = append(lt.AMR, session.AMROTP)
 	}
+	p.maybeRemember(w, r, st.user, lt.ClientID)
 	// A verified code changes nothing the next step is derived from (only
 	// the credential's last step), so the state read above still holds.
 	p.passedFrom(w, r, st)

@@ -30,6 +30,7 @@ const (
 	stepEnroll
 	stepOTP
 	stepRecoveryCodes
+	stepAddSecurityKey
 	stepSetPassword
 	stepConsent
 	stepFinish
@@ -40,6 +41,14 @@ type state struct {
 	lt   *store.LoginTransaction
 	user *store.User
 	cred *store.OTPCredential
+	// keys are the user's security keys and passkeys.
+	keys []*store.WebAuthnCredential
+	// remembered is this browser, when its user chose "don't ask again"
+	// here and it still holds: the code step is skipped.
+	remembered *store.RememberedBrowser
+	// rememberRefused is the audit detail of a remember cookie that did
+	// not count for this user, or "".
+	rememberRefused string
 	// otpWaived is set when the user came through an upstream provider that
 	// does not require the local OTP step.
 	otpWaived bool
@@ -52,7 +61,11 @@ var (
 
 // next derives the step that follows. Enrollment is needed exactly when the OTP
 // flag is on and no credential exists; a code accepted during enrollment counts
-// as the second factor of this login. Upstream logins skip both unless their
+// as the second factor of this login. The code step is needed when the user
+// has an authenticator app or a security key and this login has proved
+// neither, unless this browser is remembered for the user; which way the
+// step is passed (security key first, the app's code, a recovery code) is
+// the step's own choice (codeMethod). Upstream logins skip both unless their
 // provider requires OTP.
 func (p *Pipeline) next(ctx context.Context, st *state) (step, error) {
 	lt, u := st.lt, st.user
@@ -63,10 +76,17 @@ func (p *Pipeline) next(ctx context.Context, st *state) (step, error) {
 		// The account page checked the current code: a new authenticator
 		// is enrolled whatever else holds.
 		return stepEnroll, nil
+	case lt.Purpose == store.PurposeAddSecurityKey:
+		// Likewise for a security key; the step ends the transaction.
+		return stepAddSecurityKey, nil
 	case st.otpWaived:
 	case u.OTPRequired && st.cred == nil:
 		return stepEnroll, nil
-	case st.cred != nil && !slices.Contains(lt.AMR, session.AMROTP):
+	case session.SecondFactor(lt.AMR), st.cred == nil && len(st.keys) == 0:
+	case st.remembered != nil:
+		// "Don't ask again on this browser": no code, and the login's amr
+		// says so (finish).
+	default:
 		return stepOTP, nil
 	}
 	if len(lt.PendingRecoveryCodes) > 0 {
@@ -126,6 +146,14 @@ func (p *Pipeline) loadFor(ctx context.Context, lt *store.LoginTransaction, u *s
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
+	if p.Passkeys == nil {
+		// Security keys are off (an issuer without a domain name): the
+		// app's code and the recovery codes pass the step.
+		return st, nil
+	}
+	if st.keys, err = p.Store.ListWebAuthnCredentials(ctx, u.ID); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -154,6 +182,9 @@ func (p *Pipeline) Start(w http.ResponseWriter, r *http.Request, req session.Log
 	if errors.Is(err, errUserGone) {
 		sess, lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = nil, "", nil, time.Time{}, ""
 		st, err = &state{lt: lt}, nil
+	}
+	if err == nil {
+		err = p.checkRemembered(r, st)
 	}
 	var s step
 	if err == nil {
@@ -331,6 +362,9 @@ func (p *Pipeline) derive(w http.ResponseWriter, r *http.Request, lt *store.Logi
 		p.abandon(w, r, lt, msgDisabled)
 		return nil, 0, false
 	}
+	if err == nil {
+		err = p.checkRemembered(r, st)
+	}
 	if err != nil {
 		p.fail(w, r, err)
 		return nil, 0, false
@@ -372,6 +406,8 @@ func (p *Pipeline) showStep(w http.ResponseWriter, r *http.Request, lt *store.Lo
 		p.showOTP(w, r, st, msg, status)
 	case stepRecoveryCodes:
 		p.showRecoveryCodes(w, r, st, msg, status)
+	case stepAddSecurityKey:
+		p.showAddSecurityKey(w, r, st, msg, status)
 	case stepSetPassword:
 		p.showSetPassword(w, r, st, msg, status)
 	case stepConsent:
@@ -482,8 +518,12 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 	amr := lt.AMR
-	if slices.Contains(amr, session.AMRPassword) && slices.Contains(amr, session.AMROTP) && !slices.Contains(amr, session.AMRMFA) {
+	if slices.Contains(amr, session.AMRPassword) && session.SecondFactor(amr) && !slices.Contains(amr, session.AMRMFA) {
 		amr = append(amr, session.AMRMFA)
+	}
+	if st.codeSkipped() {
+		amr = append(amr, session.AMRRemembered)
+		p.rememberedUsed(ctx, st)
 	}
 	old, err := p.Sessions.Current(r)
 	if err != nil {

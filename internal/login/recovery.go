@@ -62,6 +62,7 @@ func (p *Pipeline) postRecovery(w http.ResponseWriter, r *http.Request, lt *stor
 		return
 	}
 	p.recoveryCodeUsed(ctx, st.user, lt.ClientID, left)
+	p.maybeRemember(w, r, st.user, lt.ClientID)
 	if !slices.Contains(lt.AMR, session.AMROTP) {
 		// A recovery code stands in for the authenticator: it passes the
 		// same gate (an administrator's, a relying application's acr).

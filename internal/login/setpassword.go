@@ -108,6 +108,9 @@ func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction
 		if err := p.Store.UpdateUser(ctx, u); err != nil {
 			return err
 		}
+		if _, err := p.Store.DeleteRememberedBrowsers(ctx, userID); err != nil {
+			return err
+		}
 		return p.Store.DeleteUserSessions(ctx, userID)
 	})
 	return kind, err

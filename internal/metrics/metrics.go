@@ -46,7 +46,22 @@ type Events interface {
 	OTPFailed(startedLock bool)
 	// TokenIssued counts one successful token response.
 	TokenIssued(grantType string)
+	// WebAuthn counts one WebAuthn ceremony (CeremonyRegister or
+	// CeremonyLogin) that was answered, by outcome (success, failure,
+	// expired, counter).
+	WebAuthn(ceremony, outcome string)
 }
+
+// WebAuthn ceremonies and the outcomes particular to them.
+const (
+	CeremonyRegister = "register"
+	CeremonyLogin    = "login"
+	// OutcomeExpired is a ceremony answered after its challenge expired.
+	OutcomeExpired = "expired"
+	// OutcomeCounter is an assertion whose signature counter did not grow:
+	// a cloned authenticator, or a replay.
+	OutcomeCounter = "counter"
+)
 
 // durationBuckets resolve the token endpoint's milliseconds as well as the
 // login pages' password hashing.
@@ -61,6 +76,7 @@ type Recorder struct {
 	otpLockouts prometheus.Counter
 	tokens      *prometheus.CounterVec
 	logouts     *prometheus.CounterVec
+	webauthn    *prometheus.CounterVec
 }
 
 var _ Events = (*Recorder)(nil)
@@ -95,8 +111,12 @@ func New() *Recorder {
 			Name: "authz_backchannel_logouts_total",
 			Help: "Back-channel logout delivery attempts, by outcome (delivered, retried, failed, dropped).",
 		}, []string{"outcome"}),
+		webauthn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "authz_webauthn_ceremonies_total",
+			Help: "WebAuthn ceremonies answered, by ceremony (register, login) and outcome (success, failure, expired, counter).",
+		}, []string{"ceremony", "outcome"}),
 	}
-	r.reg.MustRegister(r.requests, r.logins, r.otpFailures, r.otpLockouts, r.tokens, r.logouts,
+	r.reg.MustRegister(r.requests, r.logins, r.otpFailures, r.otpLockouts, r.tokens, r.logouts, r.webauthn,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -143,6 +163,11 @@ func (r *Recorder) BackchannelLogout(outcome string) {
 	r.logouts.WithLabelValues(outcome).Inc()
 }
 
+// WebAuthn implements Events.
+func (r *Recorder) WebAuthn(ceremony, outcome string) {
+	r.webauthn.WithLabelValues(ceremony, outcome).Inc()
+}
+
 // StepOutcome maps the status of a login step's answer to an outcome: the
 // pipeline redirects after a step passed and answers 401, 429 or 503 with the
 // form again when it did not; an upstream login it refuses is a 502.
@@ -180,6 +205,7 @@ func From(ctx context.Context) Events {
 
 type nop struct{}
 
-func (nop) Login(string, string) {}
-func (nop) OTPFailed(bool)       {}
-func (nop) TokenIssued(string)   {}
+func (nop) Login(string, string)    {}
+func (nop) OTPFailed(bool)          {}
+func (nop) TokenIssued(string)      {}
+func (nop) WebAuthn(string, string) {}

@@ -28,6 +28,7 @@ import (
 	"github.com/authz/authz/internal/mfa"
 	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/oauth"
+	"github.com/authz/authz/internal/passkey"
 	"github.com/authz/authz/internal/password"
 	"github.com/authz/authz/internal/seal"
 	"github.com/authz/authz/internal/session"
@@ -221,7 +222,16 @@ func (a *App) build(ctx context.Context, master []byte) error {
 	a.Pipeline = &login.Pipeline{
 		Store: a.Store, Sessions: a.Sessions, Passwords: a.Passwords, OTP: a.OTP, Log: a.Log,
 		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer, Now: a.now,
-		Notify: a.Notify, Issuer: cfg.Issuer.String(), LinkTTL: linkTTL(cfg),
+		Notify: a.Notify, Issuer: cfg.Issuer.String(), LinkTTL: linkTTL(cfg), RememberDays: cfg.RememberBrowserDays,
+	}
+	switch passkeys, err := passkey.New(a.Store, cfg.Issuer, cfg.Site()); {
+	case errors.Is(err, passkey.ErrNoDomain):
+		a.Log.Warn("security keys and passkeys are off: the issuer's host is an IP address, and WebAuthn needs a domain name (localhost will do)", "issuer", cfg.Issuer.String())
+	case err != nil:
+		return err
+	default:
+		passkeys.Now = a.now
+		a.Pipeline.Passkeys = passkeys
 	}
 	a.Provider = oauth.NewProvider(oauth.Config{
 		Issuer:            cfg.Issuer.String(),

@@ -13,9 +13,10 @@ import (
 	"github.com/authz/authz/views"
 )
 
-// contentSecurityPolicy allows no script at all, styles and images from authz
-// only (QR codes are data: URIs), and no framing.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
+// contentSecurityPolicy allows one script, the WebAuthn ceremony's static
+// file, by its hash (no inline script, no other file), styles and images
+// from authz only (QR codes are data: URIs), and no framing.
+var contentSecurityPolicy = "default-src 'none'; script-src " + views.WebAuthnScriptHash + "; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 
 // routes is every route of the app: the route table of docs/design.md
 // (routes_test.go holds the two together).

@@ -30,6 +30,9 @@ const (
 	Cookie = "authz_session"
 	// TransactionCookie carries the token of the login in progress.
 	TransactionCookie = "authz_login"
+	// RememberCookie carries the token of a remembered browser: logins of
+	// its user there skip the one-time-code step until it expires.
+	RememberCookie = "authz_remember"
 )
 
 // Authentication method references (RFC 8176) recorded in sessions and ID tokens.
@@ -38,7 +41,20 @@ const (
 	AMROTP       = "otp"
 	AMRMFA       = "mfa"
 	AMRFederated = "fed"
+	// AMRHardwareKey is a WebAuthn security key or passkey (RFC 8176 "hwk":
+	// proof of possession of a key the authenticator holds).
+	AMRHardwareKey = "hwk"
+	// AMRRemembered marks a login whose code step a remembered browser
+	// skipped: no second factor was checked in it, and it says so.
+	AMRRemembered = "remembered"
 )
+
+// SecondFactor reports whether amr holds a second factor authz checked
+// itself: a one-time code (or recovery code) or a security key. A
+// remembered browser is not one, nor anything an upstream provider reports.
+func SecondFactor(amr []string) bool {
+	return slices.Contains(amr, AMROTP) || slices.Contains(amr, AMRHardwareKey)
+}
 
 // upstreamAMRPrefix marks, in a session's AMR, a method an upstream provider
 // reported, as opposed to one authz checked itself: an upstream "otp" must

@@ -215,6 +215,9 @@ const (
 	// code: it enrolls a new authenticator, which replaces the old one only
 	// once confirmed.
 	PurposeReplaceOTP = "replace-otp"
+	// PurposeAddSecurityKey is started from the account page after a
+	// current code: it registers a WebAuthn security key or passkey.
+	PurposeAddSecurityKey = "add-security-key"
 )
 
 // LoginTransaction is the state of one walk through the login pipeline. It lives in
@@ -236,6 +239,9 @@ type LoginTransaction struct {
 	// PendingRecoveryCodes holds, sealed, the recovery codes just made at
 	// enrollment until the user confirms having saved them.
 	PendingRecoveryCodes []byte
+	// WebAuthnSession holds the challenge of a WebAuthn ceremony begun in
+	// this transaction (registration or sign-in), until it is answered.
+	WebAuthnSession []byte
 	// Upstream holds the state of a round trip to an upstream provider, if any.
 	UpstreamAlias    string
 	UpstreamState    string
@@ -674,10 +680,78 @@ type Store interface {
 	// who have an authenticator, when it was enrolled and how many recovery
 	// codes they have left: one query for a list page instead of two per user.
 	OTPEnrollments(ctx context.Context, userIDs []string) (map[string]OTPEnrollment, error)
+
+	// ---- Security keys and passkeys (WebAuthn), remembered browsers ----
+
+	// CreateWebAuthnCredential stores c; ErrConflict when a credential with
+	// its ID is registered already (to this user or any other).
+	CreateWebAuthnCredential(ctx context.Context, c *WebAuthnCredential) error
+	// ListWebAuthnCredentials returns the user's credentials, oldest first.
+	ListWebAuthnCredentials(ctx context.Context, userID string) ([]*WebAuthnCredential, error)
+	// UseWebAuthnCredential records a verified assertion of the user's
+	// credential id at signCount: LastUsedAt becomes at and SignCount
+	// signCount, provided the counter went forwards (or the authenticator
+	// keeps none: both are 0). ErrConflict when it did not (a cloned
+	// authenticator, or a concurrent use of the same assertion that won),
+	// ErrNotFound when the user has no such credential.
+	UseWebAuthnCredential(ctx context.Context, userID string, id []byte, signCount uint32, at time.Time) error
+	// DeleteWebAuthnCredential deletes the user's credential id;
+	// ErrNotFound when the user has none with that ID.
+	DeleteWebAuthnCredential(ctx context.Context, userID string, id []byte) error
+	// DeleteWebAuthnCredentials deletes every credential of the user and
+	// returns how many there were.
+	DeleteWebAuthnCredentials(ctx context.Context, userID string) (int, error)
+	// CountSecondFactors counts the users with an authenticator app only,
+	// with WebAuthn credentials only, and with both.
+	CountSecondFactors(ctx context.Context) (totpOnly, webauthnOnly, both int, err error)
+
+	// CreateRememberedBrowser stores b; ErrConflict when its ID is taken.
+	CreateRememberedBrowser(ctx context.Context, b *RememberedBrowser) error
+	// GetRememberedBrowser returns the browser; ErrNotFound when unknown or
+	// past its expiry at now.
+	GetRememberedBrowser(ctx context.Context, id string, now time.Time) (*RememberedBrowser, error)
+	// TouchRememberedBrowser sets LastUsedAt; ErrNotFound when it is gone.
+	TouchRememberedBrowser(ctx context.Context, id string, at time.Time) error
+	// ListRememberedBrowsers returns the user's browsers unexpired at now,
+	// newest first.
+	ListRememberedBrowsers(ctx context.Context, userID string, now time.Time) ([]*RememberedBrowser, error)
+	// DeleteRememberedBrowsers forgets every browser of the user and
+	// returns how many there were.
+	DeleteRememberedBrowsers(ctx context.Context, userID string) (int, error)
 }
 
 // OTPEnrollment is what a list of users shows of one user's authenticator.
 type OTPEnrollment struct {
 	At            time.Time // when the authenticator was enrolled
 	RecoveryCodes int       // unused recovery codes
+}
+
+// WebAuthnCredential is a registered security key or passkey: a second
+// factor beside the authenticator app.
+type WebAuthnCredential struct {
+	ID     []byte // the credential ID the authenticator chose; unique
+	UserID string
+	// Name is the user's name for it ("YubiKey", "Laptop").
+	Name      string
+	PublicKey []byte // COSE-encoded
+	// Record is the rest of the credential record (flags, transports,
+	// AAGUID, attestation format) as the WebAuthn package encodes it; the
+	// store keeps it opaque.
+	Record []byte
+	// SignCount is the last signature counter seen; it must grow.
+	SignCount  uint32
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero when never used to sign in
+}
+
+// RememberedBrowser is a browser whose user chose "don't ask again": its
+// logins skip the one-time-code step until ExpiresAt.
+type RememberedBrowser struct {
+	ID         string // hash of the cookie's token
+	UserID     string
+	UserAgent  string
+	IP         string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastUsedAt time.Time
 }

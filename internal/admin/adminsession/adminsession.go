@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"slices"
 
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
@@ -50,7 +49,7 @@ func Judge(r *http.Request, sessions *session.Manager, st store.Store) (*store.S
 		return nil, nil, NoSession, err
 	case u.Role != store.RoleAdmin || !u.Enabled:
 		return sess, u, NotAdmin, nil
-	case !slices.Contains(sess.AMR, session.AMROTP):
+	case !session.SecondFactor(sess.AMR):
 		return sess, u, WithoutOTP, nil
 	}
 	return sess, u, Admin, nil

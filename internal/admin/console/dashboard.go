@@ -9,7 +9,9 @@ import (
 
 // loginMethods label the dashboard's login counts, in the order shown.
 var loginMethods = []struct{ key, label string }{
+	{admin.MethodWebAuthn, "Password and security key or passkey"},
 	{admin.MethodOTP, "Password and one-time code"},
+	{admin.MethodRemembered, "Password in a remembered browser"},
 	{admin.MethodPassword, "Password only"},
 	{admin.MethodFederated, "Upstream provider"},
 	{admin.MethodOther, "Other"},
@@ -23,6 +25,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, _ *principal
 		return
 	}
 	d := views.AdminDashboardData{Users: st.Users, OTPEnrolled: st.OTPEnrolled, OTPWaiting: st.OTPWaiting,
+		TOTPOnly: st.TOTPOnly, WebAuthnOnly: st.WebAuthnOnly, BothFactors: st.BothFactors,
 		Clients: st.Clients, Providers: st.Providers, Lockouts: st.Lockouts, Partial: st.Partial,
 		Since: formatTime(st.Since)}
 	for _, m := range loginMethods {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/store"
@@ -148,8 +149,33 @@ func (c *Console) userPage(ctx context.Context, p *principal, info *admin.UserIn
 		CSRF: p.csrf, Action: userPath(u.ID), Form: userFormOf(u), Self: u.ID == p.user.ID,
 		OTPState: otpStateText(info), LastLogin: lastLogin, Created: formatTime(u.CreatedAt),
 		RecoveryCodes: recoveryCodesText(info), HasRecoveryCodes: info.RecoveryCodes > 0,
-		Identities: ids, Providers: providers,
+		Identities: ids, Providers: providers, SecurityKeys: securityKeyRows(info), Remembered: rememberedRows(info),
 	}, nil
+}
+
+func securityKeyRows(info *admin.UserInfo) []views.AdminSecurityKeyRow {
+	out := make([]views.AdminSecurityKeyRow, 0, len(info.SecurityKeys))
+	for _, k := range info.SecurityKeys {
+		out = append(out, views.AdminSecurityKeyRow{Name: k.Name, Added: formatTime(k.CreatedAt), LastUsed: formatOptTime(k.LastUsedAt)})
+	}
+	return out
+}
+
+func rememberedRows(info *admin.UserInfo) []views.AdminRememberedRow {
+	out := make([]views.AdminRememberedRow, 0, len(info.Remembered))
+	for _, b := range info.Remembered {
+		out = append(out, views.AdminRememberedRow{Browser: b.UserAgent, IP: b.IP, Since: formatTime(b.CreatedAt),
+			Until: formatTime(b.ExpiresAt), LastUsed: formatOptTime(b.LastUsedAt)})
+	}
+	return out
+}
+
+// formatOptTime is formatTime, or "Never" for the zero time.
+func formatOptTime(t time.Time) string {
+	if t.IsZero() {
+		return "Never"
+	}
+	return formatTime(t)
 }
 
 // otpStateText describes the user's authenticator on the page.

@@ -32,6 +32,9 @@ var expiry = []struct {
 	{"login_transactions", 0, `DELETE FROM login_transactions WHERE id IN
 		(SELECT id FROM login_transactions WHERE expires_at <= $1
 		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"remembered_browsers", 0, `DELETE FROM remembered_browsers WHERE id IN
+		(SELECT id FROM remembered_browsers WHERE expires_at <= $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 	{"action_tokens", Retention, `DELETE FROM action_tokens WHERE id IN
 		(SELECT id FROM action_tokens WHERE expires_at <= $1
 		LIMIT $2 FOR UPDATE SKIP LOCKED)`},

@@ -79,31 +79,32 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 
 const ltCols = `id, purpose, csrf, auth_request, client_id, requested_at, user_id, amr,
 	auth_time, pending_otp_secret, action_token_id, upstream_alias, upstream_state,
-	upstream_nonce, upstream_verifier, created_at, expires_at, pending_recovery_codes`
+	upstream_nonce, upstream_verifier, created_at, expires_at, pending_recovery_codes, webauthn_session`
 
 func scanLT(row pgx.Row) (*store.LoginTransaction, error) {
 	var lt store.LoginTransaction
 	err := row.Scan(&lt.ID, &lt.Purpose, &lt.CSRF, &lt.AuthRequest, &lt.ClientID,
 		tsDst{&lt.RequestedAt}, &lt.UserID, &lt.AMR, tsDst{&lt.AuthTime}, &lt.PendingOTPSecret,
 		&lt.ActionTokenID, &lt.UpstreamAlias, &lt.UpstreamState, &lt.UpstreamNonce,
-		&lt.UpstreamVerifier, tsDst{&lt.CreatedAt}, tsDst{&lt.ExpiresAt}, &lt.PendingRecoveryCodes)
+		&lt.UpstreamVerifier, tsDst{&lt.CreatedAt}, tsDst{&lt.ExpiresAt}, &lt.PendingRecoveryCodes, &lt.WebAuthnSession)
 	if err != nil {
 		return nil, err
 	}
 	lt.AMR = noEmpty(lt.AMR)
 	lt.PendingOTPSecret = noEmpty(lt.PendingOTPSecret)
 	lt.PendingRecoveryCodes = noEmpty(lt.PendingRecoveryCodes)
+	lt.WebAuthnSession = noEmpty(lt.WebAuthnSession)
 	return &lt, nil
 }
 
 // CreateLoginTransaction stores lt; ErrConflict when its ID is taken.
 func (s *Store) CreateLoginTransaction(ctx context.Context, lt *store.LoginTransaction) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO login_transactions (`+ltCols+`) VALUES
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		lt.ID, lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, ts(lt.RequestedAt), lt.UserID,
 		strs(lt.AMR), ts(lt.AuthTime), blob(lt.PendingOTPSecret), lt.ActionTokenID,
 		lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier,
-		ts(lt.CreatedAt), ts(lt.ExpiresAt), blob(lt.PendingRecoveryCodes))
+		ts(lt.CreatedAt), ts(lt.ExpiresAt), blob(lt.PendingRecoveryCodes), blob(lt.WebAuthnSession))
 	if err != nil {
 		return wrapf(err, "create login transaction")
 	}
@@ -126,11 +127,11 @@ func (s *Store) UpdateLoginTransaction(ctx context.Context, lt *store.LoginTrans
 		auth_request = $4, client_id = $5, requested_at = $6, user_id = $7, amr = $8,
 		auth_time = $9, pending_otp_secret = $10, action_token_id = $11,
 		upstream_alias = $12, upstream_state = $13, upstream_nonce = $14,
-		upstream_verifier = $15, expires_at = $16, pending_recovery_codes = $17 WHERE id = $1`,
+		upstream_verifier = $15, expires_at = $16, pending_recovery_codes = $17, webauthn_session = $18 WHERE id = $1`,
 		lt.ID, lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, ts(lt.RequestedAt), lt.UserID,
 		strs(lt.AMR), ts(lt.AuthTime), blob(lt.PendingOTPSecret), lt.ActionTokenID,
 		lt.UpstreamAlias, lt.UpstreamState, lt.UpstreamNonce, lt.UpstreamVerifier,
-		ts(lt.ExpiresAt), blob(lt.PendingRecoveryCodes))
+		ts(lt.ExpiresAt), blob(lt.PendingRecoveryCodes), blob(lt.WebAuthnSession))
 	if err != nil {
 		return wrapf(err, "update login transaction")
 	}

@@ -27,6 +27,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (in
 		{"oauth_tokens", "expires_at > 0 AND expires_at < ?", []any{n}},
 		{"sessions", "expires_at < ?", []any{n}},
 		{"login_transactions", "expires_at < ?", []any{n}},
+		{"remembered_browsers", "expires_at < ?", []any{n}},
 		{"action_tokens", "expires_at < ?", []any{old}},
 		{"signing_keys", "retire_at > 0 AND retire_at < ?", []any{n}},
 		{"throttles", "updated_at < ?1 AND locked_until < ?2", []any{old, n}},

@@ -65,14 +65,14 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 
 const loginTxCols = `id, purpose, csrf, auth_request, client_id, requested_at, user_id, amr, auth_time,
 	pending_otp_secret, action_token_id, upstream_alias, upstream_state, upstream_nonce, upstream_verifier,
-	created_at, expires_at, pending_recovery_codes`
+	created_at, expires_at, pending_recovery_codes, webauthn_session`
 
 // CreateLoginTransaction stores lt.
 func (s *Store) CreateLoginTransaction(ctx context.Context, lt *store.LoginTransaction) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO login_transactions (`+loginTxCols+`) VALUES (`+placeholders(18)+`)`,
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO login_transactions (`+loginTxCols+`) VALUES (`+placeholders(19)+`)`,
 		lt.ID, lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, micro(lt.RequestedAt), lt.UserID, list(lt.AMR),
 		micro(lt.AuthTime), lt.PendingOTPSecret, lt.ActionTokenID, lt.UpstreamAlias, lt.UpstreamState,
-		lt.UpstreamNonce, lt.UpstreamVerifier, micro(lt.CreatedAt), micro(lt.ExpiresAt), lt.PendingRecoveryCodes)
+		lt.UpstreamNonce, lt.UpstreamVerifier, micro(lt.CreatedAt), micro(lt.ExpiresAt), lt.PendingRecoveryCodes, lt.WebAuthnSession)
 	return wrap(err, "create login transaction")
 }
 
@@ -84,7 +84,7 @@ func (s *Store) GetLoginTransaction(ctx context.Context, id string, now time.Tim
 		&lt.ID, &lt.Purpose, &lt.CSRF, &lt.AuthRequest, &lt.ClientID, microTime{&lt.RequestedAt}, &lt.UserID,
 		jsonList{&lt.AMR}, microTime{&lt.AuthTime}, &lt.PendingOTPSecret, &lt.ActionTokenID, &lt.UpstreamAlias,
 		&lt.UpstreamState, &lt.UpstreamNonce, &lt.UpstreamVerifier, microTime{&lt.CreatedAt}, microTime{&lt.ExpiresAt},
-		&lt.PendingRecoveryCodes)
+		&lt.PendingRecoveryCodes, &lt.WebAuthnSession)
 	if err != nil {
 		return nil, wrap(err, "get login transaction")
 	}
@@ -96,10 +96,10 @@ func (s *Store) UpdateLoginTransaction(ctx context.Context, lt *store.LoginTrans
 	err := exactlyOne(s.writer(ctx).ExecContext(ctx, `UPDATE login_transactions SET purpose = ?, csrf = ?,
 		auth_request = ?, client_id = ?, requested_at = ?, user_id = ?, amr = ?, auth_time = ?,
 		pending_otp_secret = ?, action_token_id = ?, upstream_alias = ?, upstream_state = ?,
-		upstream_nonce = ?, upstream_verifier = ?, expires_at = ?, pending_recovery_codes = ? WHERE id = ?`,
+		upstream_nonce = ?, upstream_verifier = ?, expires_at = ?, pending_recovery_codes = ?, webauthn_session = ? WHERE id = ?`,
 		lt.Purpose, lt.CSRF, lt.AuthRequest, lt.ClientID, micro(lt.RequestedAt), lt.UserID, list(lt.AMR),
 		micro(lt.AuthTime), lt.PendingOTPSecret, lt.ActionTokenID, lt.UpstreamAlias, lt.UpstreamState,
-		lt.UpstreamNonce, lt.UpstreamVerifier, micro(lt.ExpiresAt), lt.PendingRecoveryCodes, lt.ID))
+		lt.UpstreamNonce, lt.UpstreamVerifier, micro(lt.ExpiresAt), lt.PendingRecoveryCodes, lt.WebAuthnSession, lt.ID))
 	return wrap(err, "update login transaction")
 }
 

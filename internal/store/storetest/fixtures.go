@@ -102,6 +102,7 @@ func fullLoginTx() *store.LoginTransaction {
 		ExpiresAt:        t0.Add(30 * time.Minute),
 		// Set so that every round trip checks it.
 		PendingRecoveryCodes: []byte{0x00, 0x7f, 0xff},
+		WebAuthnSession:      []byte(`{"challenge":"c"}`),
 	}
 }
 

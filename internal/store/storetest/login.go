@@ -128,6 +128,7 @@ func testLoginTxUpdate(t *testing.T, s store.Store) {
 	cleared := clone(upd)
 	cleared.UserID, cleared.AMR, cleared.PendingOTPSecret, cleared.AuthTime = "", nil, nil, time.Time{}
 	cleared.PendingRecoveryCodes = nil
+	cleared.WebAuthnSession = nil
 	cleared.UpstreamAlias, cleared.UpstreamState, cleared.UpstreamNonce, cleared.UpstreamVerifier = "", "", "", ""
 	must(t, s.UpdateLoginTransaction(ctx, cleared))
 	same(t, "after clearing", cleared, get(s.GetLoginTransaction(ctx, lt.ID, t0))(t))

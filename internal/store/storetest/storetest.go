@@ -74,6 +74,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserSessions", userSessionTests},
 		{"Breadth", breadthTests},
 		{"Pages", pageTests},
+		{"WebAuthnCredentials", webauthnTests},
+		{"RememberedBrowsers", rememberedTests},
 	}
 	// Every leaf test has a store of its own, so all of them run in parallel.
 	for _, a := range areas {
