@@ -223,6 +223,7 @@ type cliProvider struct {
 	Enabled         bool   `json:"enabled"`
 	LinkPolicy      string `json:"link_policy"`
 	RedirectURI     string `json:"redirect_uri"`
+	SyncProfile     bool   `json:"sync_profile"`
 }
 
 func TestAdminIdpCommands(t *testing.T) {
@@ -246,8 +247,18 @@ func TestAdminIdpCommands(t *testing.T) {
 	if p.Alias != "corp" || !p.ClientSecretSet || !p.Enabled || p.LinkPolicy != "create" || !strings.HasSuffix(p.RedirectURI, "/login/upstream/corp/callback") {
 		t.Fatalf("created %+v", p)
 	}
+	if !p.SyncProfile {
+		t.Error("a provider created without --sync-profile does not sync profiles (the default is on)")
+	}
 	if out := c.ok(nil, "idp", "get", "--alias", "corp", "--output", "json"); strings.Contains(out, "upstream-secret") {
 		t.Error("get shows the secret")
+	}
+	if out := c.ok(nil, "idp", "get", "--alias", "corp"); !strings.Contains(out, p.RedirectURI) {
+		t.Errorf("get does not show the redirect URI to register upstream (%s):\n%s", p.RedirectURI, out)
+	}
+	c.ok(&p, "idp", "update", "--alias", "corp", "--sync-profile=false", "--output", "json")
+	if p.SyncProfile {
+		t.Error("update --sync-profile=false left profile sync on")
 	}
 	var d struct {
 		OK            bool   `json:"ok"`

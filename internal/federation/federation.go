@@ -191,7 +191,7 @@ func (s *Service) Complete(ctx context.Context, lt *store.LoginTransaction, alia
 	if err != nil {
 		return nil, err
 	}
-	claims, amr, err := s.exchange(ctx, op, cfg, code, cb, profileClaims(p))
+	claims, amr, err := s.exchange(ctx, op, cfg, code, cb, p)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func upstreamErrorMessage(code string) string {
 
 // exchange redeems the code and verifies the ID token: signature, issuer,
 // audience, expiry (go-oidc) and nonce.
-func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.Config, code string, cb callback, wanted []string) (map[string]any, []string, error) {
+func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.Config, code string, cb callback, p *store.Provider) (map[string]any, []string, error) {
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, httpClient), upstreamTimeout)
 	defer cancel()
 	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(cb.verifier))
@@ -235,7 +235,7 @@ func (s *Service) exchange(ctx context.Context, op *oidc.Provider, cfg *oauth2.C
 		return nil, nil, fail("fed.bad_id_token", "", err)
 	}
 	claims["sub"] = idt.Subject
-	if err := fillFromUserInfo(ctx, op, tok, claims, wanted); err != nil {
+	if err := fillFromUserInfo(ctx, op, tok, claims, p); err != nil {
 		return nil, nil, err
 	}
 	var amr []string
@@ -257,13 +257,14 @@ func profileClaims(p *store.Provider) []string {
 	}
 }
 
-// fillFromUserInfo adds the wanted claims the ID token lacks from the
+// fillFromUserInfo adds the profile claims of p the ID token lacks from the
 // provider's userinfo endpoint: OIDC Core §5.4 lets a provider return profile
 // claims only there, and several do by default. The userinfo subject must be
 // the ID token's (§5.3.2), or the answer belongs to someone else. Claims the
 // ID token has are never replaced. A provider without a userinfo endpoint
 // keeps what the ID token said.
-func fillFromUserInfo(ctx context.Context, op *oidc.Provider, tok *oauth2.Token, claims map[string]any, wanted []string) error {
+func fillFromUserInfo(ctx context.Context, op *oidc.Provider, tok *oauth2.Token, claims map[string]any, p *store.Provider) error {
+	wanted := profileClaims(p)
 	missing := slices.ContainsFunc(wanted, func(c string) bool { _, ok := claims[c]; return !ok })
 	if !missing || op.UserInfoEndpoint() == "" {
 		return nil
@@ -279,14 +280,28 @@ func fillFromUserInfo(ctx context.Context, op *oidc.Provider, tok *oauth2.Token,
 	if err := info.Claims(&extra); err != nil {
 		return fail("fed.profile_invalid", "", err)
 	}
-	for _, c := range wanted {
-		if _, ok := claims[c]; !ok {
-			if v, ok := extra[c]; ok {
-				claims[c] = v
-			}
-		}
-	}
+	mergeUserInfo(claims, extra, wanted, claimOr(p.ClaimEmail, "email"))
 	return nil
+}
+
+// mergeUserInfo copies the wanted claims missing from claims out of extra.
+// email_verified speaks of one address, so it is taken only from an answer
+// whose address is the one kept: an ID token's address must not pass as
+// verified on the word of a userinfo answer about another.
+func mergeUserInfo(claims, extra map[string]any, wanted []string, emailClaim string) {
+	for _, c := range wanted {
+		if _, ok := claims[c]; ok {
+			continue
+		}
+		v, ok := extra[c]
+		if !ok {
+			continue
+		}
+		if c == "email_verified" && (claimString(claims, emailClaim) == "" || claimString(claims, emailClaim) != claimString(extra, emailClaim)) {
+			continue
+		}
+		claims[c] = v
+	}
 }
 
 func claimString(claims map[string]any, name string) string {

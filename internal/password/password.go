@@ -178,14 +178,21 @@ const (
 	ErrIsUsername   = PolicyError("password.is_username")
 )
 
+// The length a new password must have, in characters. The pages that ask
+// for one state it (tests hold them to these numbers).
+const (
+	MinLength = 8
+	MaxLength = 256
+)
+
 // Check applies the password policy to a new password and its confirmation.
 // Its errors are written for the person choosing the password.
 func Check(pw, confirm, username string) error {
 	n := utf8.RuneCountInString(pw)
 	switch {
-	case n < 8:
+	case n < MinLength:
 		return ErrTooShort
-	case n > 256:
+	case n > MaxLength:
 		return ErrTooLong
 	case subtle.ConstantTimeCompare([]byte(pw), []byte(confirm)) != 1:
 		return ErrMismatchPair

@@ -207,11 +207,16 @@ func TestAPIProviders(t *testing.T) {
 			t.Errorf("list %+v", l)
 		}
 
-		// PATCH: disable, remove the secret, change the claim mapping.
-		r = e.api("PATCH", "/providers/corp", map[string]any{"enabled": false, "client_secret": "", "claim_email": "mail"})
+		if !p.SyncProfile {
+			t.Error("a provider created without sync_profile does not sync profiles (the default is on)")
+		}
+
+		// PATCH: disable, remove the secret, change the claim mapping, stop
+		// profile sync.
+		r = e.api("PATCH", "/providers/corp", map[string]any{"enabled": false, "client_secret": "", "claim_email": "mail", "sync_profile": false})
 		wantAPI(t, r, http.StatusOK)
 		r.decode(t, &p)
-		if p.Enabled || p.ClientSecretSet || p.ClaimEmail != "mail" || p.DisplayName != "Corp corp" {
+		if p.Enabled || p.ClientSecretSet || p.ClaimEmail != "mail" || p.DisplayName != "Corp corp" || p.SyncProfile {
 			t.Errorf("patched %+v", p)
 		}
 		e.api("GET", "/providers?enabled=true", nil).decode(t, &l)

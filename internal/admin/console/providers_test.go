@@ -15,14 +15,18 @@ func providerForm(alias, issuerURL string) url.Values {
 	return url.Values{"alias": {alias}, "display_name": {"Corp"}, "issuer_url": {issuerURL}, "client_id": {"authz"},
 		"client_secret": {"upstream-secret"}, "scopes": {"openid email"}, "claim_username": {"preferred_username"},
 		"claim_email": {"email"}, "claim_first_name": {"given_name"}, "claim_last_name": {"family_name"},
-		"link_policy": {store.LinkCreate}, "enabled": {"on"}}
+		"link_policy": {store.LinkCreate}, "enabled": {"on"}, "sync_profile": {"on"}}
 }
 
 func TestProviderPages(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
 		upstream := admintest.DiscoveryServer(t)
-		wantStatus(t, e.Get("/admin/providers/new"), http.StatusOK)
+		newPage := e.Get("/admin/providers/new")
+		wantStatus(t, newPage, http.StatusOK)
+		if !checked(t, newPage.Body, "sync_profile") {
+			t.Error("a new provider's profile sync is not on by default")
+		}
 
 		// Test discovery before saving: nothing stored, the form kept.
 		r := e.Post("/admin/providers/new/test", providerForm("corp", upstream))
@@ -57,6 +61,9 @@ func TestProviderPages(t *testing.T) {
 		if err != nil || p.LinkPolicy != store.LinkCreate || !p.Enabled || len(p.SealedClientSecret) == 0 {
 			t.Fatalf("stored %+v %v", p, err)
 		}
+		if !checked(t, e.Get("/admin/providers/corp").Body, "sync_profile") {
+			t.Error("the edit page does not show profile sync as on")
+		}
 		page := e.Get(r.Location).Body
 		if got := text(t, page, "redirect-uri"); got != admintest.Issuer+"/login/upstream/corp/callback" {
 			t.Errorf("the page must show the redirect URI to register at the provider: %q", got)
@@ -70,10 +77,11 @@ func TestProviderPages(t *testing.T) {
 		f.Set("client_secret", "")
 		f.Set("display_name", "Corp SSO")
 		f.Del("enabled")
+		f.Del("sync_profile")
 		r = e.Post("/admin/providers/corp", f)
 		wantStatus(t, r, http.StatusSeeOther)
 		p2, _ := e.Store.GetProvider(context.Background(), "corp")
-		if p2.DisplayName != "Corp SSO" || p2.Enabled || string(p2.SealedClientSecret) != string(p.SealedClientSecret) {
+		if p2.DisplayName != "Corp SSO" || p2.Enabled || p2.SyncProfile || string(p2.SealedClientSecret) != string(p.SealedClientSecret) {
 			t.Errorf("edited %+v", p2)
 		}
 		r = e.Post("/admin/providers/corp/test", f)
