@@ -83,7 +83,8 @@ func TestLogoutNeedsTheUsersOwnHintOrAConfirmation(t *testing.T) {
 	in := startServer(t, "sqlite")
 	id, secret := in.createClient(clientSpec{SkipConsent: true})
 	r := newRP(t, in, id, secret)
-	victim, _, _ := signIn(t, in, r, in.createUser("vic", false))
+	vic := in.createUser("vic", false)
+	victim, _, _ := signIn(t, in, r, vic)
 	_, attackerTok, _ := signIn(t, in, r, in.createUser("att", false))
 	hint := attackerTok.Extra("id_token").(string)
 
@@ -91,6 +92,19 @@ func TestLogoutNeedsTheUsersOwnHintOrAConfirmation(t *testing.T) {
 	p := victim.get(in.URL + "/oauth2/logout?" + url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {postLogoutURL}}.Encode())
 	if !strings.Contains(p.Body, "Do you want to sign out?") || victim.sessionCookie(in) == "" {
 		t.Fatalf("a foreign hint must ask first: %d %s", p.Status, p.URL)
+	}
+	// The victim's own JWT access token names the victim, but it is no ID
+	// token: refused as a hint, the victim stays signed in.
+	in.updateClient(id, func(c *store.Client) {
+		c.AccessTokenFormat, c.Audiences = store.AccessTokenJWT, []string{"https://api.example"}
+	})
+	_, vicTok, _ := signIn(t, in, r, vic)
+	if strings.Count(vicTok.AccessToken, ".") != 2 {
+		t.Fatalf("not a JWT access token: %q", vicTok.AccessToken)
+	}
+	victim.get(in.URL + "/oauth2/logout?" + url.Values{"id_token_hint": {vicTok.AccessToken}}.Encode())
+	if q := victim.get(r.start(oidcPromptNone()).authURL).URL.Query(); q.Get("error") != "" {
+		t.Fatalf("the victim's access token as id_token_hint signed the victim out: %v", q)
 	}
 	// A cross-site form post without the confirmation token: asked too.
 	if p := victim.post(in.URL+"/oauth2/logout", url.Values{}); !strings.Contains(p.Body, "Do you want to sign out?") {

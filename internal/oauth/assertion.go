@@ -127,18 +127,20 @@ func (p *Provider) authenticateAssertion(ctx context.Context, form map[string][]
 		return nil, errUnauthenticated
 	}
 	h := jws.Signatures[0].Header
-	key, err := p.clientKey(ctx, c, h.KeyID, h.Algorithm)
+	keys, err := p.clientKeys(ctx, c, h.KeyID, h.Algorithm)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := jws.Verify(key); err != nil {
+	if !slices.ContainsFunc(keys, func(k any) bool { _, err := jws.Verify(k); return err == nil }) {
 		return nil, assertionError("The client_assertion's signature does not verify with the client's keys.")
 	}
 	if err := p.checkAssertionClaims(claims, id, endpointURL); err != nil {
 		return nil, err
 	}
+	// Kept as long as the assertion passes checkAssertionClaims, skew
+	// included: a jti forgotten at exp could be replayed within the skew.
 	exp, _ := numericDate(claims.Expiry)
-	if err := p.store.UseAssertionJTI(ctx, jtiKey(id, claims.ID), exp.UTC(), p.now()); err != nil {
+	if err := p.store.UseAssertionJTI(ctx, jtiKey(id, claims.ID), exp.Add(assertionSkew).UTC(), p.now()); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, assertionError("The client_assertion was used before; its jti must be new for every request.")
 		}
@@ -210,10 +212,11 @@ func (p *Provider) now() time.Time {
 	return time.Now().UTC()
 }
 
-// clientKey finds the key of c that verifies an assertion with header kid and
-// alg: from the registered JWKS, or from jwks_uri, fetched again once when
-// the kid is unknown (the client rotated its keys).
-func (p *Provider) clientKey(ctx context.Context, c *store.Client, kid, alg string) (any, error) {
+// clientKeys finds the keys of c that may verify an assertion with header
+// kid and alg: from the registered JWKS, or from jwks_uri, fetched again once
+// when no key fits (the client rotated its keys). Without a kid every key
+// for alg is a candidate, as a client with several keys need not name one.
+func (p *Provider) clientKeys(ctx context.Context, c *store.Client, kid, alg string) ([]any, error) {
 	var set *jose4.JSONWebKeySet
 	switch {
 	case c.JWKS != "":
@@ -227,7 +230,7 @@ func (p *Provider) clientKey(ctx context.Context, c *store.Client, kid, alg stri
 		if err != nil {
 			return nil, err
 		}
-		if findKey(s, kid, alg) == nil {
+		if len(findKeys(s, kid, alg)) == 0 {
 			if s, err = p.clientJWKS.get(ctx, c.JWKSURI, true); err != nil {
 				return nil, err
 			}
@@ -236,8 +239,8 @@ func (p *Provider) clientKey(ctx context.Context, c *store.Client, kid, alg stri
 	default:
 		return nil, assertionError("The client has no keys registered.")
 	}
-	if k := findKey(set, kid, alg); k != nil {
-		return k.Key, nil
+	if keys := findKeys(set, kid, alg); len(keys) > 0 {
+		return keys, nil
 	}
 	if kid != "" {
 		return nil, assertionError(fmt.Sprintf("The client has no signing key with kid %q for %s.", truncate(kid, 64), truncate(alg, 16)))
@@ -252,19 +255,20 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// findKey returns the public signing key of set with kid (any kid when
+// findKeys returns the public signing keys of set with kid (any kid when
 // empty) whose declared algorithm, if any, is alg.
-func findKey(set *jose4.JSONWebKeySet, kid, alg string) *jose4.JSONWebKey {
+func findKeys(set *jose4.JSONWebKeySet, kid, alg string) []any {
+	var keys []any
 	for i := range set.Keys {
 		k := &set.Keys[i]
 		if (kid != "" && k.KeyID != kid) || (k.Use != "" && k.Use != "sig") || (k.Algorithm != "" && k.Algorithm != alg) {
 			continue
 		}
 		if k.IsPublic() {
-			return k
+			keys = append(keys, k.Key)
 		}
 	}
-	return nil
+	return keys
 }
 
 // ParseClientJWKS parses a client's JSON Web Key Set: public keys only, at
@@ -312,7 +316,11 @@ const (
 )
 
 func newJWKSCache(now func() time.Time) *jwksCache {
-	return &jwksCache{client: &http.Client{Timeout: 5 * time.Second}, now: now, entries: map[string]*jwksEntry{}}
+	// Redirects are not followed: the registered URI is the one an
+	// administrator checked, and a redirect could point authz's requests at
+	// internal addresses.
+	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &jwksCache{client: &http.Client{Timeout: 5 * time.Second, CheckRedirect: noRedirects}, now: now, entries: map[string]*jwksEntry{}}
 }
 
 // get returns the key set at uri, cached for jwksTTL; force fetches it again

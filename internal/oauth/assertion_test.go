@@ -61,7 +61,11 @@ func assertion(t *testing.T, k assertionKey, client string, edit func(map[string
 		edit(claims)
 	}
 	payload, _ := json.Marshal(claims)
-	sig, err := jose4.NewSigner(jose4.SigningKey{Algorithm: jose4.ES256, Key: k.key}, (&jose4.SignerOptions{}).WithHeader("kid", k.kid).WithType("JWT"))
+	opts := (&jose4.SignerOptions{}).WithType("JWT")
+	if k.kid != "" {
+		opts = opts.WithHeader("kid", k.kid)
+	}
+	sig, err := jose4.NewSigner(jose4.SigningKey{Algorithm: jose4.ES256, Key: k.key}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,6 +193,56 @@ func TestPrivateKeyJWTConcurrentReplay(t *testing.T) {
 	wg.Wait()
 	if ok.Load() != 1 {
 		t.Errorf("%d of 8 concurrent uses of one assertion succeeded, want 1", ok.Load())
+	}
+}
+
+// An assertion past its exp but within the allowed clock skew is accepted
+// once: its jti is kept until the skew has passed too, so a replay in that
+// window is refused.
+func TestPrivateKeyJWTReplayWithinSkew(t *testing.T) {
+	e := newEndpointEnv(t)
+	k := newAssertionKey(t, "k1")
+	e.pkClient("pk", jwks(t, k), "")
+	late := assertion(t, k, "pk", func(c map[string]any) { c["exp"] = time.Now().Add(-10 * time.Second).Unix() })
+	if r := e.post("/oauth2/token", "", assertionForm(late)); r.status != http.StatusOK {
+		t.Fatalf("an assertion 10 s past exp (within the skew): %d %v", r.status, r.body)
+	}
+	if r := e.post("/oauth2/token", "", assertionForm(late)); r.status != http.StatusUnauthorized {
+		t.Errorf("its replay: %d %v, want 401", r.status, r.body)
+	}
+}
+
+// A client with several keys need not name one: an assertion without kid is
+// checked against each key for its algorithm.
+func TestPrivateKeyJWTWithoutKidTriesEachKey(t *testing.T) {
+	e := newEndpointEnv(t)
+	k1, k2 := newAssertionKey(t, "k1"), newAssertionKey(t, "k2")
+	e.pkClient("pk", jwks(t, k1, k2), "")
+	unnamed := assertionKey{key: k2.key}
+	if r := e.post("/oauth2/token", "", assertionForm(assertion(t, unnamed, "pk", nil))); r.status != http.StatusOK {
+		t.Errorf("an assertion without kid signed by the second key: %d %v", r.status, r.body)
+	}
+	stranger := assertionKey{key: newAssertionKey(t, "").key}
+	if r := e.post("/oauth2/token", "", assertionForm(assertion(t, stranger, "pk", nil))); r.status != http.StatusUnauthorized {
+		t.Errorf("an assertion without kid signed by no key of the client: %d %v", r.status, r.body)
+	}
+}
+
+// A jwks_uri that redirects is not followed: the keys must be where the
+// administrator registered them.
+func TestPrivateKeyJWTJWKSURIRedirectNotFollowed(t *testing.T) {
+	e := newEndpointEnv(t)
+	k := newAssertionKey(t, "k1")
+	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(jwks(t, k)))
+	}))
+	t.Cleanup(keys.Close)
+	redirect := httptest.NewServer(http.RedirectHandler(keys.URL, http.StatusFound))
+	t.Cleanup(redirect.Close)
+	e.pkClient("pk", "", redirect.URL)
+	if r := e.post("/oauth2/token", "", assertionForm(assertion(t, k, "pk", nil))); r.status != http.StatusUnauthorized {
+		t.Errorf("keys behind a redirect: %d %v, want 401", r.status, r.body)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	jose4 "github.com/go-jose/go-jose/v4"
 
@@ -104,6 +105,13 @@ func (p *Provider) verifyIDTokenHint(ctx context.Context, hint string) (aud, sub
 	jws, err := jose4.ParseSignedCompact(hint, []jose4.SignatureAlgorithm{jose4.RS256, jose4.ES256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return "", "", fmt.Errorf("oauth: parse id_token_hint: %w", err)
+	}
+	// The same keys sign JWT access tokens (at+jwt) and logout tokens
+	// (logout+jwt): neither may pass for an ID token, or whoever holds a
+	// user's access token could sign the user out without asking (RFC 8725
+	// §3.11). ID tokens are typed JWT, or not at all.
+	if typ, _ := jws.Signatures[0].Header.ExtraHeaders[jose4.HeaderType].(string); typ != "" && !strings.EqualFold(typ, "JWT") {
+		return "", "", fmt.Errorf("oauth: id_token_hint is typed %q, not an ID token", typ)
 	}
 	key, err := p.keys.publicKey(ctx, jws.Signatures[0].Header.KeyID)
 	if err != nil {

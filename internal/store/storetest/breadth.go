@@ -212,8 +212,8 @@ func testUseAssertionJTI(t *testing.T, s store.Store) {
 	must(t, s.UseAssertionJTI(ctx, "client\x1fjti-1", t0.Add(time.Minute), t0))
 	wantErr(t, "replay", s.UseAssertionJTI(ctx, "client\x1fjti-1", t0.Add(time.Minute), t0.Add(30*time.Second)), store.ErrConflict)
 	must(t, s.UseAssertionJTI(ctx, "client\x1fjti-2", t0.Add(time.Minute), t0))
-	// Once expired the record no longer counts: the assertion itself is
-	// refused for its exp by then.
+	// Once expired the record no longer counts: the caller keeps it until
+	// the assertion itself is refused (its exp plus the clock skew allowed).
 	must(t, s.UseAssertionJTI(ctx, "client\x1fjti-1", t0.Add(3*time.Minute), t0.Add(2*time.Minute)))
 	wantErr(t, "replay after renewal", s.UseAssertionJTI(ctx, "client\x1fjti-1", t0.Add(3*time.Minute), t0.Add(2*time.Minute)), store.ErrConflict)
 }
