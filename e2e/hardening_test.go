@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/authz/authz/internal/store"
 )
@@ -295,6 +296,44 @@ func TestAnonymousLoginFloodIsBounded(t *testing.T) {
 		p := b.loginWithPassword(b.get(f.authURL), u.Username, u.Password)
 		if _, idt := r.exchange(r.callback(p, f, in.URL), f); idt.Subject != u.ID {
 			t.Fatalf("signed in as %q", idt.Subject)
+		}
+	})
+}
+
+// TestPublicClientRevokesItsOwnToken: a public client (no secret) revokes
+// its own refresh token with its client_id alone (RFC 7009 §2.1), which ends
+// the grant; another client naming its own id cannot revoke it.
+func TestPublicClientRevokesItsOwnToken(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		pub, _ := in.createClient(clientSpec{Public: true, SkipConsent: true})
+		other, _ := in.createClient(clientSpec{Public: true, SkipConsent: true})
+		r := newRP(t, in, pub, "")
+		_, tok, _ := signIn(t, in, r, in.createUser("paula", false))
+		ctx := context.Background()
+		revoke := func(clientID string) int {
+			t.Helper()
+			resp, err := http.PostForm(in.URL+"/oauth2/revoke", url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {clientID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		revoke(other)
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err != nil {
+			t.Fatalf("another client revoked the token: %v", err)
+		}
+		if status := revoke(pub); status != http.StatusOK {
+			t.Fatalf("revocation by the public client: %d, want 200", status)
+		}
+		expired := &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
+		if _, err := r.config.TokenSource(ctx, expired).Token(); err == nil {
+			t.Error("a revoked refresh token still refreshes")
+		}
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Errorf("userinfo after revoking the grant: %v, want 401", err)
 		}
 	})
 }

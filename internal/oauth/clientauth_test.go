@@ -84,10 +84,25 @@ type reply struct {
 // credentials go into HTTP Basic.
 func (e *endpointEnv) post(path, basic string, form url.Values) reply {
 	e.t.Helper()
+	if basic == "" {
+		return e.send(path, form, nil)
+	}
+	return e.postBasic(path, basic, e.secrets[basic], form)
+}
+
+// postBasic sends form to path with id and secret in HTTP Basic, even empty.
+func (e *endpointEnv) postBasic(path, id, secret string, form url.Values) reply {
+	e.t.Helper()
+	return e.send(path, form, func(req *http.Request) { req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret)) })
+}
+
+// send posts form to path, with auth applied to the request when not nil.
+func (e *endpointEnv) send(path string, form url.Values, auth func(*http.Request)) reply {
+	e.t.Helper()
 	req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if basic != "" {
-		req.SetBasicAuth(url.QueryEscape(basic), url.QueryEscape(e.secrets[basic]))
+	if auth != nil {
+		auth(req)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -156,6 +171,25 @@ func TestClientAuthenticationErrors(t *testing.T) {
 		}
 		if r := e.post(path, "app", twoIDs); r.status != 400 || r.body["error"] != "invalid_request" {
 			t.Errorf("%s, Basic for app and client_id other: %d %v", path, r.status, r.body)
+		}
+		repeatedID := withSecret("app", e.secrets["app"])
+		repeatedID["client_id"] = []string{"app", "other"}
+		if r := e.post(path, "", repeatedID); r.status != 400 || r.body["error"] != "invalid_request" {
+			t.Errorf("%s, client_id twice in the body: %d %v", path, r.status, r.body)
+		}
+		secretAndAssertion := withSecret("app", e.secrets["app"])
+		secretAndAssertion.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		secretAndAssertion.Set("client_assertion", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln")
+		if r := e.post(path, "", secretAndAssertion); r.status != 400 || r.body["error"] != "invalid_request" {
+			t.Errorf("%s, client secret and client assertion: %d %v", path, r.status, r.body)
+		}
+		// No client authentication at all: invalid_client (RFC 6749 §5.2),
+		// with the Basic scheme named when Basic was tried, even empty.
+		if r := e.post(path, "", form); r.status != 401 || r.body["error"] != "invalid_client" || r.header.Get("WWW-Authenticate") != "" {
+			t.Errorf("%s, no client authentication: %d %v %q", path, r.status, r.body, r.header.Get("WWW-Authenticate"))
+		}
+		if r := e.postBasic(path, "", "", form); r.status != 401 || r.body["error"] != "invalid_client" || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%s, empty Basic credentials: %d %v %q", path, r.status, r.body, r.header.Get("WWW-Authenticate"))
 		}
 		// A wrong secret: invalid_client, and the Basic scheme named.
 		e.secrets["liar"] = "wrong"
