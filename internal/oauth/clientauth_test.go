@@ -217,3 +217,31 @@ func TestIntrospectionOnlyForTheTokensClients(t *testing.T) {
 		t.Errorf("a resource server allowed to introspect any: %v", r.body)
 	}
 }
+
+// TestIntrospectionForAnAudience: a token whose client names another client
+// among its audiences is active to that client, opaque or JWT, and to a
+// client it does not name still inactive.
+func TestIntrospectionForAnAudience(t *testing.T) {
+	t.Parallel()
+	e := newEndpointEnv(t)
+	for _, format := range []string{store.AccessTokenOpaque, store.AccessTokenJWT} {
+		id := "svc-" + format
+		secret, hash, err := e.p.Hasher().NewClientSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		if err := e.st.CreateClient(context.Background(), &store.Client{ID: id, Name: id, SecretHash: hash, GrantTypes: []string{"client_credentials"},
+			Scopes: []string{"api"}, AccessTokenFormat: format, Audiences: []string{"app"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		e.secrets[id] = secret
+		tok := e.token(id)
+		if r := e.post("/oauth2/introspect", "app", url.Values{"token": {tok}}); r.status != 200 || r.body["active"] != true || r.body["client_id"] != id {
+			t.Errorf("%s token, introspected by its audience: %d %v", format, r.status, r.body)
+		}
+		if r := e.post("/oauth2/introspect", "other", url.Values{"token": {tok}}); r.status != 200 || r.body["active"] != false || len(r.body) != 1 {
+			t.Errorf("%s token, introspected by a client it does not name: %d %v, want only active:false", format, r.status, r.body)
+		}
+	}
+}
