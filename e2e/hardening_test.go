@@ -64,20 +64,27 @@ func TestUnverifiedUpstreamEmailIsNotKept(t *testing.T) {
 	}
 }
 
+// TestResetEndsOtherSessions: a password reset ends the user's sessions in
+// other browsers, on either store (the store deletes them, DeleteUserSessions).
 func TestResetEndsOtherSessions(t *testing.T) {
 	t.Parallel()
-	in := startServer(t, "sqlite")
-	u := in.createUser("sam", false)
-	old := newBrowser(t)
-	if p := old.loginWithPassword(old.get(in.URL+"/login"), u.Username, u.Password); !strings.Contains(p.Body, `id="account-username"`) {
-		t.Fatal("sign-in failed")
-	}
-	b := newBrowser(t)
-	p := b.get(in.issueLink(t, u.ID, store.ActionReset, time.Hour, time.Now()) + "?continue=1")
-	b.submit(p, "/login/set-password", url.Values{"password": {"the new password"}, "password_confirm": {"the new password"}})
-	if p := old.get(in.URL + "/account"); strings.Contains(p.Body, `id="account-username"`) {
-		t.Fatal("a password reset must end the sessions that existed before it")
-	}
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		u := in.createUser("sam", false)
+		old := newBrowser(t)
+		if p := old.loginWithPassword(old.get(in.URL+"/login"), u.Username, u.Password); !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatal("sign-in failed")
+		}
+		b := newBrowser(t)
+		p := b.get(in.issueLink(t, u.ID, store.ActionReset, time.Hour, time.Now()) + "?continue=1")
+		p = b.submit(p, "/login/set-password", url.Values{"password": {"the new password"}, "password_confirm": {"the new password"}})
+		if !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("the reset did not sign its browser in: %d %s", p.Status, p.URL)
+		}
+		if p := old.get(in.URL + "/account"); strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatal("a password reset must end the sessions that existed before it")
+		}
+	})
 }
 
 func TestLogoutNeedsTheUsersOwnHintOrAConfirmation(t *testing.T) {
