@@ -223,20 +223,25 @@ func TestUserinfoAndIntrospectionBadInput(t *testing.T) {
 	in := startServer(t, "sqlite")
 	id, secret := in.createClient(clientSpec{SkipConsent: true})
 	pub, _ := in.createClient(clientSpec{Public: true, SkipConsent: true})
+	// wantErr, when set, is the error code the JSON answer must carry:
+	// invalid_client for a request without client authentication
+	// (RFC 6749 §5.2), never fosite's request_unauthorized.
 	cases := []struct {
 		name, method, path, auth, body string
 		want                           int
+		wantErr                        string
 	}{
-		{"userinfo without token", "GET", "/userinfo", "", "", 401},
-		{"userinfo with garbage token", "GET", "/userinfo", "Bearer garbage", "", 401},
-		{"userinfo with basic auth", "GET", "/userinfo", "Basic Zm9vOmJhcg==", "", 401},
-		{"introspect unauthenticated", "POST", "/oauth2/introspect", "", "token=x", 401},
-		{"introspect wrong secret", "POST", "/oauth2/introspect", basic(id, "wrong"), "token=x", 401},
-		{"introspect as public client", "POST", "/oauth2/introspect", basic(pub, ""), "token=x", 401},
-		{"introspect unknown token", "POST", "/oauth2/introspect", basic(id, secret), "token=x", 200},
-		{"introspect without token", "POST", "/oauth2/introspect", basic(id, secret), "", 400},
-		{"revoke unknown token", "POST", "/oauth2/revoke", basic(id, secret), "token=x", 200},
-		{"revoke unauthenticated", "POST", "/oauth2/revoke", "", "token=x", 400},
+		{"userinfo without token", "GET", "/userinfo", "", "", 401, ""},
+		{"userinfo with garbage token", "GET", "/userinfo", "Bearer garbage", "", 401, ""},
+		{"userinfo with basic auth", "GET", "/userinfo", "Basic Zm9vOmJhcg==", "", 401, ""},
+		{"introspect unauthenticated", "POST", "/oauth2/introspect", "", "token=x", 401, "invalid_client"},
+		{"introspect wrong secret", "POST", "/oauth2/introspect", basic(id, "wrong"), "token=x", 401, "invalid_client"},
+		{"introspect as public client", "POST", "/oauth2/introspect", basic(pub, ""), "token=x", 401, "invalid_client"},
+		{"introspect unknown token", "POST", "/oauth2/introspect", basic(id, secret), "token=x", 200, ""},
+		{"introspect without token", "POST", "/oauth2/introspect", basic(id, secret), "", 400, "invalid_request"},
+		{"revoke unknown token", "POST", "/oauth2/revoke", basic(id, secret), "token=x", 200, ""},
+		{"revoke unauthenticated", "POST", "/oauth2/revoke", "", "token=x", 401, "invalid_client"},
+		{"revoke with only a confidential client's id", "POST", "/oauth2/revoke", "", "token=x&client_id=" + id, 401, "invalid_client"},
 	}
 	for _, c := range cases {
 		req, _ := http.NewRequest(c.method, in.URL+c.path, strings.NewReader(c.body))
@@ -250,9 +255,13 @@ func TestUserinfoAndIntrospectionBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var answer struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&answer)
 		resp.Body.Close()
-		if resp.StatusCode != c.want {
-			t.Errorf("%s: %d, want %d", c.name, resp.StatusCode, c.want)
+		if resp.StatusCode != c.want || answer.Error != c.wantErr && c.wantErr != "" {
+			t.Errorf("%s: %d %q, want %d %q", c.name, resp.StatusCode, answer.Error, c.want, c.wantErr)
 		}
 	}
 	// A token without the openid scope cannot read userinfo.

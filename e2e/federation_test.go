@@ -341,7 +341,7 @@ func TestUpstreamUnreachableOrMisconfigured(t *testing.T) {
 	if p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "cannot be reached") {
 		t.Fatalf("unreachable provider: %d\n%s", p.Status, p.Body)
 	}
-	if p := newBrowser(t).get(in.URL + "/login/upstream/nope"); p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "not available") {
+	if p := newBrowser(t).get(in.URL + "/login/upstream/nope"); p.Status != http.StatusNotFound || !strings.Contains(p.Body, "not available") {
 		t.Fatalf("unknown provider: %d", p.Status)
 	}
 	if err := federation.ValidateIssuerURL("ftp://x"); err == nil {

@@ -5,12 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/authz/authz/internal/store"
 )
@@ -62,20 +64,27 @@ func TestUnverifiedUpstreamEmailIsNotKept(t *testing.T) {
 	}
 }
 
+// TestResetEndsOtherSessions: a password reset ends the user's sessions in
+// other browsers, on either store (the store deletes them, DeleteUserSessions).
 func TestResetEndsOtherSessions(t *testing.T) {
 	t.Parallel()
-	in := startServer(t, "sqlite")
-	u := in.createUser("sam", false)
-	old := newBrowser(t)
-	if p := old.loginWithPassword(old.get(in.URL+"/login"), u.Username, u.Password); !strings.Contains(p.Body, `id="account-username"`) {
-		t.Fatal("sign-in failed")
-	}
-	b := newBrowser(t)
-	p := b.get(in.issueLink(t, u.ID, store.ActionReset, time.Hour, time.Now()) + "?continue=1")
-	b.submit(p, "/login/set-password", url.Values{"password": {"the new password"}, "password_confirm": {"the new password"}})
-	if p := old.get(in.URL + "/account"); strings.Contains(p.Body, `id="account-username"`) {
-		t.Fatal("a password reset must end the sessions that existed before it")
-	}
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		u := in.createUser("sam", false)
+		old := newBrowser(t)
+		if p := old.loginWithPassword(old.get(in.URL+"/login"), u.Username, u.Password); !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatal("sign-in failed")
+		}
+		b := newBrowser(t)
+		p := b.get(in.issueLink(t, u.ID, store.ActionReset, time.Hour, time.Now()) + "?continue=1")
+		p = b.submit(p, "/login/set-password", url.Values{"password": {"the new password"}, "password_confirm": {"the new password"}})
+		if !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("the reset did not sign its browser in: %d %s", p.Status, p.URL)
+		}
+		if p := old.get(in.URL + "/account"); strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatal("a password reset must end the sessions that existed before it")
+		}
+	})
 }
 
 func TestLogoutNeedsTheUsersOwnHintOrAConfirmation(t *testing.T) {
@@ -236,6 +245,116 @@ func TestLoginTransactionFinishesOnce(t *testing.T) {
 		}
 		if codes != 1 {
 			t.Fatalf("%d of three submits got an authorization code, want exactly 1", codes)
+		}
+	})
+}
+
+// TestAnonymousLoginFloodIsBounded: authorization requests and upstream
+// sign-ins from one address without a session store a login transaction
+// each only up to the address's limit, then 429 with Retry-After and
+// nothing stored; an unknown upstream alias stores nothing at all; and a
+// user at another address still signs in.
+func TestAnonymousLoginFloodIsBounded(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		const limit = 10
+		in := startServer(t, backend, "--trusted-proxies", "127.0.0.1", "--login-anonymous-per-address", strconv.Itoa(limit))
+		op := newFakeOP(t)
+		addProvider(t, in, op.srv.URL, "c", "s", store.LinkCreate, false)
+		pub, _ := in.createClient(clientSpec{Public: true, SkipConsent: true})
+		authURL := newRP(t, in, pub, "").start().authURL
+
+		// No cookies and no redirects followed: each request is a new visitor.
+		flood := func(addr, rawURL string, n int) map[int]int {
+			t.Helper()
+			c := &http.Client{Transport: forwardedFor(addr), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			statuses := map[int]int{}
+			for range n {
+				resp, err := c.Get(rawURL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				statuses[resp.StatusCode]++
+				if resp.StatusCode == http.StatusTooManyRequests {
+					if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || secs < 1 || secs > 60 {
+						t.Fatalf("429 with Retry-After %q", resp.Header.Get("Retry-After"))
+					}
+					if !strings.Contains(string(body), "Too many sign-ins have been started from your network. Please try again in 1 minute.") {
+						t.Fatalf("429 page:\n%s", body)
+					}
+				}
+			}
+			return statuses
+		}
+		before := in.countRows("login_transactions")
+		if got := flood("203.0.113.1", in.URL+"/login/upstream/made-up", 3*limit); got[http.StatusNotFound] != 3*limit {
+			t.Fatalf("unknown alias: %v, want only 404", got)
+		}
+		if n := in.countRows("login_transactions"); n != before {
+			t.Fatalf("an unknown alias stored %d login transactions", n-before)
+		}
+		if got := flood("203.0.113.1", authURL, 3*limit); got[http.StatusSeeOther] != limit+1 || got[http.StatusTooManyRequests] != 2*limit-1 {
+			t.Fatalf("authorization requests: %v, want %d redirects to the sign-in page, then 429", got, limit+1)
+		}
+		if got := flood("203.0.113.1", in.URL+"/login/upstream/corp", limit); got[http.StatusTooManyRequests] != limit {
+			t.Fatalf("upstream sign-ins from the same address: %v, want only 429", got)
+		}
+		if got := flood("203.0.113.2", in.URL+"/login/upstream/corp", 3*limit); got[http.StatusSeeOther] != limit+1 || got[http.StatusTooManyRequests] != 2*limit-1 {
+			t.Fatalf("upstream sign-ins: %v, want %d redirects upstream, then 429", got, limit+1)
+		}
+		if n := in.countRows("login_transactions"); n-before != 2*(limit+1) {
+			t.Fatalf("%d login transactions stored by the flood, want %d", n-before, 2*(limit+1))
+		}
+
+		// Another address is not affected.
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		u := in.createUser("nora", false)
+		b := newBrowserAt(t, "198.51.100.7")
+		f := r.start()
+		p := b.loginWithPassword(b.get(f.authURL), u.Username, u.Password)
+		if _, idt := r.exchange(r.callback(p, f, in.URL), f); idt.Subject != u.ID {
+			t.Fatalf("signed in as %q", idt.Subject)
+		}
+	})
+}
+
+// TestPublicClientRevokesItsOwnToken: a public client (no secret) revokes
+// its own refresh token with its client_id alone (RFC 7009 §2.1), which ends
+// the grant; another client naming its own id cannot revoke it.
+func TestPublicClientRevokesItsOwnToken(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		pub, _ := in.createClient(clientSpec{Public: true, SkipConsent: true})
+		other, _ := in.createClient(clientSpec{Public: true, SkipConsent: true})
+		r := newRP(t, in, pub, "")
+		_, tok, _ := signIn(t, in, r, in.createUser("paula", false))
+		ctx := context.Background()
+		revoke := func(clientID string) int {
+			t.Helper()
+			resp, err := http.PostForm(in.URL+"/oauth2/revoke", url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {clientID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		revoke(other)
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err != nil {
+			t.Fatalf("another client revoked the token: %v", err)
+		}
+		if status := revoke(pub); status != http.StatusOK {
+			t.Fatalf("revocation by the public client: %d, want 200", status)
+		}
+		expired := &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
+		if _, err := r.config.TokenSource(ctx, expired).Token(); err == nil {
+			t.Error("a revoked refresh token still refreshes")
+		}
+		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Errorf("userinfo after revoking the grant: %v, want 401", err)
 		}
 	})
 }

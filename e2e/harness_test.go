@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"flag"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/net/html"
 
 	"github.com/authz/authz/internal/config"
@@ -242,9 +244,14 @@ type browser struct {
 	client *http.Client
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t *testing.T) *browser { return newBrowserAt(t, "") }
+
+// newBrowserAt is a browser at client address addr, which it names in
+// X-Forwarded-For (believed by a server started with --trusted-proxies
+// 127.0.0.1); "" names none.
+func newBrowserAt(t *testing.T, addr string) *browser {
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second, Transport: forwardedFor(addr)}
 	c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
 		if req.URL.Host == "127.0.0.1:9" {
 			return http.ErrUseLastResponse
@@ -252,6 +259,49 @@ func newBrowser(t *testing.T) *browser {
 		return nil
 	}
 	return &browser{t: t, client: c}
+}
+
+// forwardedFor is a transport that says its requests come from addr.
+func forwardedFor(addr string) http.RoundTripper {
+	if addr == "" {
+		return http.DefaultTransport
+	}
+	return roundTripper(func(req *http.Request) (*http.Response, error) {
+		req = req.Clone(req.Context())
+		req.Header.Set("X-Forwarded-For", addr)
+		return http.DefaultTransport.RoundTrip(req)
+	})
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// countRows counts the rows of table with SQL of its own, so that a test sees
+// what is stored, not only what the store's methods show.
+func (in *instance) countRows(table string) int {
+	in.t.Helper()
+	ctx := context.Background()
+	q := "SELECT count(*) FROM " + table
+	var n int
+	var err error
+	if dbURL := in.App.Config.DatabaseURL; dbURL != "" {
+		var conn *pgx.Conn
+		if conn, err = pgx.Connect(ctx, dbURL); err == nil {
+			err = conn.QueryRow(ctx, q).Scan(&n)
+			conn.Close(ctx)
+		}
+	} else {
+		var db *sql.DB
+		if db, err = sql.Open("sqlite", in.App.Config.SQLitePath()+"?_pragma=busy_timeout(5000)"); err == nil {
+			err = db.QueryRowContext(ctx, q).Scan(&n)
+			db.Close()
+		}
+	}
+	if err != nil {
+		in.t.Fatalf("count %s: %v", table, err)
+	}
+	return n
 }
 
 // page is a fetched response with its body.

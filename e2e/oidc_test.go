@@ -486,6 +486,62 @@ func TestPromptAndMaxAge(t *testing.T) {
 	})
 }
 
+// TestPromptLoginAndConsentAskAgain: prompt=consent shows the consent page
+// although the consent is remembered, and prompt=login asks a user with an
+// authenticator for the password and the one-time code again.
+func TestPromptLoginAndConsentAskAgain(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: false})
+		r := newRP(t, in, id, secret)
+		u := in.createUser("gina", true)
+		used := map[int64]bool{}
+		b := newBrowser(t)
+		var meta struct {
+			Prompts []string `json:"prompt_values_supported"`
+		}
+		if err := r.provider.Claims(&meta); err != nil || !slices.Contains(meta.Prompts, "consent") || !slices.Contains(meta.Prompts, "login") {
+			t.Errorf("discovery's prompt_values_supported: %v %v", meta.Prompts, err)
+		}
+
+		f := r.start()
+		p := b.loginWithPassword(b.get(f.authURL), u.Username, u.Password)
+		p = b.submit(p, "/login/otp", url.Values{"otp": {currentCode(t, in, u.OTPSecret, used)}})
+		if !strings.Contains(p.Body, `action="/login/consent"`) {
+			t.Fatalf("expected the consent page, got %d %s", p.Status, p.URL)
+		}
+		_, first := r.exchange(r.callback(b.submit(p, "/login/consent", url.Values{"decision": {"allow"}}), f, in.URL), f)
+
+		// Remembered: no page; with prompt=consent, the consent page again.
+		f = r.start()
+		r.exchange(r.callback(b.get(f.authURL), f, in.URL), f)
+		f = r.start(oauth2.SetAuthURLParam("prompt", "consent"))
+		if p = b.get(f.authURL); !strings.Contains(p.Body, `action="/login/consent"`) {
+			t.Fatalf("prompt=consent must show the consent page, got %d %s", p.Status, p.URL)
+		}
+		r.exchange(r.callback(b.submit(p, "/login/consent", url.Values{"decision": {"allow"}}), f, in.URL), f)
+
+		// prompt=login: the password, then the code, although the session
+		// proved both; a second later on the server's clock, as in
+		// TestPromptAndMaxAge. The code step comes after the password, so
+		// moving the clock to an unused step cannot touch auth_time.
+		in.clock.advance(time.Second)
+		f = r.start(oauth2.SetAuthURLParam("prompt", "login"))
+		if p = b.get(f.authURL); !strings.Contains(p.Body, `action="/login/password"`) {
+			t.Fatalf("prompt=login must show the password page, got %d %s", p.Status, p.URL)
+		}
+		if p = b.loginWithPassword(p, u.Username, u.Password); !strings.Contains(p.Body, `action="/login/otp"`) {
+			t.Fatalf("prompt=login must ask for the code after the password, got %d %s", p.Status, p.URL)
+		}
+		p = b.submit(p, "/login/otp", url.Values{"otp": {currentCode(t, in, u.OTPSecret, used)}})
+		_, idt := r.exchange(r.callback(p, f, in.URL), f)
+		if c := claimsOf(t, idt); c.AuthTime <= claimsOf(t, first).AuthTime || !slices.Equal(c.AMR, []string{"pwd", "otp", "mfa"}) {
+			t.Errorf("after prompt=login: auth_time %d (first %d), amr %v", c.AuthTime, claimsOf(t, first).AuthTime, c.AMR)
+		}
+	})
+}
+
 func TestLogout(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {

@@ -64,6 +64,10 @@ type Config struct {
 	IDTokenTTL          time.Duration
 	SessionTTL          time.Duration
 	LoginTransactionTTL time.Duration
+	// AnonymousLoginsPerAddress is how many login transactions one client
+	// address may start while nobody is signed in before it is slowed
+	// (throttle.Logins).
+	AnonymousLoginsPerAddress int
 	// JanitorInterval is how often expired rows are deleted (in batches of
 	// 500, until none is left).
 	JanitorInterval  time.Duration
@@ -342,6 +346,7 @@ var keys = []key{
 	{name: "tokens.signing_algorithm", def: "RS256", doc: "ID token signing algorithm for new keys: RS256 or ES256.", set: func(c *Config, v string) error { return oneOf(&c.SigningAlgorithm, "RS256", "ES256")(c, v) }},
 	{name: "session.ttl", def: "12h", doc: "Browser session lifetime.", set: durationIn(func(c *Config) *time.Duration { return &c.SessionTTL }, time.Minute, 720*time.Hour)},
 	{name: "login.ttl", def: "30m", doc: "Lifetime of a login transaction (one walk through the login pages).", set: durationIn(func(c *Config) *time.Duration { return &c.LoginTransactionTTL }, time.Minute, 24*time.Hour)},
+	{name: "login.anonymous_per_address", def: "300", doc: "Logins one client address may start while nobody is signed in (an authorization request, an upstream sign-in, a posted sign-in form; each is stored until login.ttl) before it is slowed: past this number one a minute, the wait doubling up to 10 min; the count starts again after 10 min without one. Others get 429 with Retry-After. It bounds what a flood can store; raise it for many users behind one address. 10 to 1000000.", set: intIn(10, 1000000, func(c *Config, n int) { c.AnonymousLoginsPerAddress = n })},
 	{name: "janitor.interval", def: "1m", doc: "How often expired tokens, sessions and links are deleted, in batches of 500 rows until none is left.", set: durationIn(func(c *Config) *time.Duration { return &c.JanitorInterval }, time.Second, 24*time.Hour)},
 	{name: "links.ttl", def: "12h", doc: "Lifetime of e-mailed password-setup and reset links.", set: durationIn(func(c *Config) *time.Duration { return &c.ActionTokenTTL }, 5*time.Minute, 720*time.Hour)},
 	{name: "login.remember_browser_days", def: "0", doc: "Offer \"Don't ask again on this browser for N days\" at the one-time-code step: such a browser then skips the code after the password (amr says \"remembered\", never \"otp\"). 0: never (a code at every login). Administrators are always asked.", set: intIn(0, 365, func(c *Config, n int) { c.RememberBrowserDays = n })},

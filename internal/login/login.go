@@ -58,6 +58,10 @@ type Pipeline struct {
 	SessionTTL time.Duration
 	// TransactionTTL bounds a login from its first page to its end.
 	TransactionTTL time.Duration
+	// AnonymousLogins is how many logins one client address may start while
+	// nobody is signed in before it is slowed (throttle.Logins); 0 counts
+	// none, for tests that build a Pipeline by hand.
+	AnonymousLogins int
 	// OTPIssuer names authz in authenticator apps.
 	OTPIssuer string
 	// Notify e-mails users about changes to their accounts; nil sends nothing.
@@ -216,6 +220,10 @@ func (p *Pipeline) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) {
 		// The browser went away: nobody is left to read an answer.
 		p.Log.DebugContext(r.Context(), "login: client gone", "err", err)
+		return
+	}
+	if le, ok := errors.AsType[*throttle.LockedError](err); ok && errors.Is(err, errTooManyLogins) {
+		p.tooManyLogins(w, r, le.Until)
 		return
 	}
 	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {

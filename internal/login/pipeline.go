@@ -203,7 +203,7 @@ func (p *Pipeline) Start(w http.ResponseWriter, r *http.Request, req session.Log
 		// Nothing to park: the sign-in form's pending login will do.
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	default:
-		if err := p.begin(w, r, lt); err != nil {
+		if err := p.beginLogin(w, r, lt); err != nil {
 			p.refuse(w, r, lt, err)
 			return
 		}
@@ -234,9 +234,10 @@ func (p *Pipeline) maxAgeExceeded(form url.Values, authTime time.Time) bool {
 }
 
 // refuse ends a Start that cannot go on: the parked authorization request
-// hears why, and a login to the account page shows the error.
+// hears why, and a login to the account page shows the error, as does one
+// the client address may not start yet (see tooManyLogins).
 func (p *Pipeline) refuse(w http.ResponseWriter, r *http.Request, lt *store.LoginTransaction, reason error) {
-	if lt.AuthRequest == "" {
+	if lt.AuthRequest == "" || errors.Is(reason, errTooManyLogins) {
 		p.fail(w, r, reason)
 		return
 	}
@@ -270,13 +271,13 @@ func (p *Pipeline) transaction(r *http.Request) (*store.LoginTransaction, error)
 }
 
 // transactionOrNew returns the request's login transaction, or begins a new
-// login at once: rendering rather than redirecting keeps a client that keeps no
-// cookies from looping.
+// login at once (counted against the client address): rendering rather than
+// redirecting keeps a client that keeps no cookies from looping.
 func (p *Pipeline) transactionOrNew(w http.ResponseWriter, r *http.Request) (*store.LoginTransaction, error) {
 	lt, err := p.transaction(r)
 	if errors.Is(err, errNoTransaction) {
 		lt = &store.LoginTransaction{Purpose: store.PurposeLogin}
-		err = p.begin(w, r, lt)
+		err = p.beginLogin(w, r, lt)
 	}
 	return lt, err
 }
@@ -335,7 +336,9 @@ var errNotPendingForm = errors.New("login: form without the pending login's CSRF
 // storePending stores the pending login of the request's cookie when the
 // posted form proves it came from that login's page. Without a cookie, or
 // when the ID was stored before (an expired login), it is errNoTransaction;
-// with a cookie but not its secret, errNotPendingForm.
+// with a cookie but not its secret, errNotPendingForm. Its row is counted
+// against the client address like any other login nobody is signed in to:
+// cookies cost nothing, so neither would a flood of posted forms.
 func (p *Pipeline) storePending(r *http.Request) (*store.LoginTransaction, error) {
 	c, err := r.Cookie(session.TransactionCookie)
 	if err != nil || c.Value == "" {
@@ -344,6 +347,9 @@ func (p *Pipeline) storePending(r *http.Request) (*store.LoginTransaction, error
 	id := session.TokenID(c.Value)
 	if got := r.PostFormValue("csrf"); subtle.ConstantTimeCompare([]byte(got), []byte(pendingCSRF(id))) != 1 {
 		return nil, errNotPendingForm
+	}
+	if err := p.countAnonymous(r); err != nil {
+		return nil, err
 	}
 	now := p.now()
 	lt := &store.LoginTransaction{ID: id, CSRF: pendingCSRF(id), Purpose: store.PurposeLogin, CreatedAt: now, ExpiresAt: now.Add(p.TransactionTTL)}

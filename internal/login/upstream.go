@@ -21,8 +21,19 @@ import (
 )
 
 // startUpstream serves GET /login/upstream/{alias}: it records the round trip in
-// the login transaction and sends the browser to the upstream provider.
+// the login transaction and sends the browser to the upstream provider. An
+// alias that names no enabled provider stores nothing: anyone can make up
+// aliases, and each would otherwise be a login transaction.
 func (p *Pipeline) startUpstream(w http.ResponseWriter, r *http.Request) {
+	pr, err := p.Store.GetProvider(r.Context(), r.PathValue("alias"))
+	if errors.Is(err, store.ErrNotFound) || err == nil && !pr.Enabled {
+		p.errorPage(w, r, http.StatusNotFound, "err.signin_failed", "fed.unavailable", "/login", "login.back")
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	lt, err := p.transactionOrNew(w, r)
 	if err != nil {
 		p.fail(w, r, err)

@@ -84,10 +84,25 @@ type reply struct {
 // credentials go into HTTP Basic.
 func (e *endpointEnv) post(path, basic string, form url.Values) reply {
 	e.t.Helper()
+	if basic == "" {
+		return e.send(path, form, nil)
+	}
+	return e.postBasic(path, basic, e.secrets[basic], form)
+}
+
+// postBasic sends form to path with id and secret in HTTP Basic, even empty.
+func (e *endpointEnv) postBasic(path, id, secret string, form url.Values) reply {
+	e.t.Helper()
+	return e.send(path, form, func(req *http.Request) { req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret)) })
+}
+
+// send posts form to path, with auth applied to the request when not nil.
+func (e *endpointEnv) send(path string, form url.Values, auth func(*http.Request)) reply {
+	e.t.Helper()
 	req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if basic != "" {
-		req.SetBasicAuth(url.QueryEscape(basic), url.QueryEscape(e.secrets[basic]))
+	if auth != nil {
+		auth(req)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -157,6 +172,25 @@ func TestClientAuthenticationErrors(t *testing.T) {
 		if r := e.post(path, "app", twoIDs); r.status != 400 || r.body["error"] != "invalid_request" {
 			t.Errorf("%s, Basic for app and client_id other: %d %v", path, r.status, r.body)
 		}
+		repeatedID := withSecret("app", e.secrets["app"])
+		repeatedID["client_id"] = []string{"app", "other"}
+		if r := e.post(path, "", repeatedID); r.status != 400 || r.body["error"] != "invalid_request" {
+			t.Errorf("%s, client_id twice in the body: %d %v", path, r.status, r.body)
+		}
+		secretAndAssertion := withSecret("app", e.secrets["app"])
+		secretAndAssertion.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		secretAndAssertion.Set("client_assertion", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln")
+		if r := e.post(path, "", secretAndAssertion); r.status != 400 || r.body["error"] != "invalid_request" {
+			t.Errorf("%s, client secret and client assertion: %d %v", path, r.status, r.body)
+		}
+		// No client authentication at all: invalid_client (RFC 6749 §5.2),
+		// with the Basic scheme named when Basic was tried, even empty.
+		if r := e.post(path, "", form); r.status != 401 || r.body["error"] != "invalid_client" || r.header.Get("WWW-Authenticate") != "" {
+			t.Errorf("%s, no client authentication: %d %v %q", path, r.status, r.body, r.header.Get("WWW-Authenticate"))
+		}
+		if r := e.postBasic(path, "", "", form); r.status != 401 || r.body["error"] != "invalid_client" || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%s, empty Basic credentials: %d %v %q", path, r.status, r.body, r.header.Get("WWW-Authenticate"))
+		}
 		// A wrong secret: invalid_client, and the Basic scheme named.
 		e.secrets["liar"] = "wrong"
 		r := e.post(path, "liar", form)
@@ -181,5 +215,33 @@ func TestIntrospectionOnlyForTheTokensClients(t *testing.T) {
 	}
 	if r := e.post("/oauth2/introspect", "resource-server", url.Values{"token": {tok}}); r.body["active"] != true {
 		t.Errorf("a resource server allowed to introspect any: %v", r.body)
+	}
+}
+
+// TestIntrospectionForAnAudience: a token whose client names another client
+// among its audiences is active to that client, opaque or JWT, and to a
+// client it does not name still inactive.
+func TestIntrospectionForAnAudience(t *testing.T) {
+	t.Parallel()
+	e := newEndpointEnv(t)
+	for _, format := range []string{store.AccessTokenOpaque, store.AccessTokenJWT} {
+		id := "svc-" + format
+		secret, hash, err := e.p.Hasher().NewClientSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		if err := e.st.CreateClient(context.Background(), &store.Client{ID: id, Name: id, SecretHash: hash, GrantTypes: []string{"client_credentials"},
+			Scopes: []string{"api"}, AccessTokenFormat: format, Audiences: []string{"app"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		e.secrets[id] = secret
+		tok := e.token(id)
+		if r := e.post("/oauth2/introspect", "app", url.Values{"token": {tok}}); r.status != 200 || r.body["active"] != true || r.body["client_id"] != id {
+			t.Errorf("%s token, introspected by its audience: %d %v", format, r.status, r.body)
+		}
+		if r := e.post("/oauth2/introspect", "other", url.Values{"token": {tok}}); r.status != 200 || r.body["active"] != false || len(r.body) != 1 {
+			t.Errorf("%s token, introspected by a client it does not name: %d %v, want only active:false", format, r.status, r.body)
+		}
 	}
 }

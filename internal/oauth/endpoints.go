@@ -78,7 +78,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"introspection_endpoint_auth_signing_alg_values_supported": AssertionAlgorithms(),
 		"code_challenge_methods_supported":                         []string{"S256"},
 		"claims_supported":                                         []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "preferred_username", "name", "given_name", "family_name", "updated_at", "email", "email_verified"},
-		"prompt_values_supported":                                  []string{"none", "login"},
+		"prompt_values_supported":                                  []string{"none", "login", "consent"},
 		"ui_locales_supported":                                     i18n.Supported(),
 		"authorization_response_iss_parameter_supported":           true,
 		"claims_parameter_supported":                               false,

@@ -120,9 +120,15 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 
 // authenticateClient is fosite's client authentication with private_key_jwt
 // added: an assertion is checked here, anything else by fosite (secrets,
-// public clients), which must not let a private_key_jwt client in.
+// public clients), which must not let a private_key_jwt client in. A request
+// that names no client at all is invalid_client, as RFC 6749 §5.2 lists "no
+// client authentication included" under it (fosite says invalid_request),
+// so revocation answers it as introspection does.
 func (p *Provider) authenticateClient(f *fosite.Fosite) fosite.ClientAuthenticationStrategy {
 	return func(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+		if _, _, basic := r.BasicAuth(); !basic && form.Get("client_id") == "" && form.Get("client_assertion") == "" && form.Get("client_assertion_type") == "" {
+			return nil, errUnauthenticated
+		}
 		if form.Get("client_assertion") != "" || form.Get("client_assertion_type") != "" {
 			c, err := p.authenticateAssertion(ctx, form, p.cfg.Issuer+r.URL.Path)
 			if err != nil {

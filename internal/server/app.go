@@ -221,7 +221,7 @@ func (a *App) build(ctx context.Context, master []byte) error {
 	a.Notify = &notify.Notifier{Mail: a.Mail, Site: cfg.Site(), Log: a.Log, Now: a.now}
 	a.Pipeline = &login.Pipeline{
 		Store: a.Store, Sessions: a.Sessions, Passwords: a.Passwords, OTP: a.OTP, Log: a.Log,
-		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, OTPIssuer: cfg.OTPIssuer, Now: a.now,
+		SessionTTL: cfg.SessionTTL, TransactionTTL: cfg.LoginTransactionTTL, AnonymousLogins: cfg.AnonymousLoginsPerAddress, OTPIssuer: cfg.OTPIssuer, Now: a.now,
 		Notify: a.Notify, Issuer: cfg.Issuer.String(), LinkTTL: linkTTL(cfg), RememberDays: cfg.RememberBrowserDays,
 	}
 	switch passkeys, err := passkey.New(a.Store, cfg.Issuer, cfg.Site()); {

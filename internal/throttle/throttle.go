@@ -72,6 +72,46 @@ var (
 	ResetAddress = Backoff{Free: 20, Base: time.Minute, Max: time.Hour}
 )
 
+// Logins limits the login transactions one client address may start while
+// nobody is signed in (see CountLogin): free of them, the operator's setting
+// (login.anonymous_per_address); past it one a minute, the wait doubling up
+// to LoginsQuiet, after which the count starts again. Each such start is a
+// row until it expires, and nothing else bounds how many an anonymous client
+// makes; the doubling caps a flood at about free rows per half hour.
+func Logins(free int) Backoff {
+	return Backoff{Free: free, Base: time.Minute, Max: LoginsQuiet}
+}
+
+// LoginsQuiet is how long an address must start no login for its count to
+// start again. It equals the longest wait, so that an address which waited
+// it out starts afresh.
+const LoginsQuiet = 10 * time.Minute
+
+// CountLogin counts a login transaction about to be stored for a request from
+// client address ip that nobody is signed in to, under Logins(free), and
+// returns a *LockedError when the address has started too many lately.
+func CountLogin(ctx context.Context, st store.Store, ip string, free int, now time.Time) error {
+	key := "login|" + AddressKey(ip)
+	ok, err := CountRequest(ctx, st, key, Logins(free), LoginsQuiet, now)
+	if err != nil || ok {
+		return err
+	}
+	th, err := st.GetThrottle(ctx, key)
+	if err != nil {
+		return err
+	}
+	// A burst refused by CountRequest has its lock written by the request
+	// that passed the free budget; a second is the least worth waiting.
+	return &LockedError{Until: maxTime(th.LockedUntil, now.Add(time.Second))}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // ResetKeys are the keys a password-reset request is counted under: the
 // account (its user when one was found, else the typed name, so both are
 // counted alike) and the client address.

@@ -160,3 +160,44 @@ func TestResetKeys(t *testing.T) {
 		t.Errorf("ResetKeys = %q, %q", acct, addr)
 	}
 }
+
+// TestCountLoginBoundsAnAddress: past the free logins an address is refused
+// with the time to come back, another address is not, and after the
+// longest wait the count starts again.
+func TestCountLoginBoundsAnAddress(t *testing.T) {
+	t.Parallel()
+	st, ctx := openStore(t), context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	const free = 5
+	started := 0
+	for range 50 {
+		if err := CountLogin(ctx, st, "192.0.2.9", free, now); err == nil {
+			started++
+		} else if le, ok := errors.AsType[*LockedError](err); !ok || !le.Until.Equal(now.Add(time.Minute)) {
+			t.Fatalf("refusal = %v, want a lock until +1m", err)
+		}
+	}
+	if started != free+1 {
+		t.Errorf("%d logins started at once, want %d (the last starts the lock)", started, free+1)
+	}
+	if err := CountLogin(ctx, st, "198.51.100.1", free, now); err != nil {
+		t.Errorf("another address was refused: %v", err)
+	}
+	// Waiting out each lock buys one more, until the longest wait resets.
+	waits := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, LoginsQuiet}
+	for _, d := range waits {
+		now = now.Add(d)
+		if err := CountLogin(ctx, st, "192.0.2.9", free, now); err != nil {
+			t.Fatalf("after waiting %v: %v", d, err)
+		}
+		if err := CountLogin(ctx, st, "192.0.2.9", free, now); !errors.Is(err, ErrLocked) {
+			t.Fatalf("a second login after waiting %v: %v, want ErrLocked", d, err)
+		}
+	}
+	now = now.Add(LoginsQuiet + time.Second)
+	for i := range free {
+		if err := CountLogin(ctx, st, "192.0.2.9", free, now); err != nil {
+			t.Fatalf("after the quiet period, login %d refused: %v", i+1, err)
+		}
+	}
+}

@@ -273,7 +273,9 @@ func scaleBackend(ctx context.Context, o *scaleOptions, backend string, stderr i
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	target := "http://" + addr
-	args := []string{"--data-dir", t.dir, "--seal-key", randomKey(), "--log-level", "error", "--listen", addr, "--issuer", target}
+	// As in bench: every simulated user comes from this one address.
+	args := []string{"--data-dir", t.dir, "--seal-key", randomKey(), "--log-level", "error", "--listen", addr, "--issuer", target,
+		"--login-anonymous-per-address", "1000000"}
 	if t.dbURL != "" {
 		args = append(args, "--database-url", t.dbURL)
 	}
