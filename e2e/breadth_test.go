@@ -90,9 +90,14 @@ func TestJWTAccessTokensVerifiedFromTheJWKS(t *testing.T) {
 		r := newRP(t, in, web, webSecret)
 		u := in.createUser("jwt-user", false)
 		_, utok, _ := signIn(t, in, r, u)
-		uat, err := resourceServer(t, in, web).Verify(ctx, utok.AccessToken)
+		uat, err := resourceServer(t, in, in.URL+"/userinfo").Verify(ctx, utok.AccessToken)
 		if err != nil {
 			t.Fatalf("user access token: %v", err)
+		}
+		// Not an ID token of the client (RFC 9068 §5): its aud is not the
+		// client's ID.
+		if _, err := resourceServer(t, in, web).Verify(ctx, utok.AccessToken); err == nil {
+			t.Error("the client's ID token verifier accepted its JWT access token")
 		}
 		var uc struct {
 			AuthTime int64    `json:"auth_time"`

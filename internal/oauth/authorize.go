@@ -32,6 +32,12 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.authorize_unreadable")
 		return
 	}
+	repeated := repeatedParam(r.Form)
+	if repeated == "client_id" || repeated == "redirect_uri" || repeated == "request_uri" {
+		// Which one counts is anybody's guess, so nothing is redirected.
+		p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.authorize_repeated")
+		return
+	}
 	if !p.checkClientAndRedirect(w, r) {
 		return
 	}
@@ -42,6 +48,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		r.Form = url.Values{"request_uri": {r.Form.Get("request_uri")}, "client_id": {r.Form.Get("client_id")}}
 	}
 	ar, err := p.newAuthorizeRequest(ctx, r)
+	if err == nil && repeated != "" {
+		err = errRepeated(repeated)
+	}
 	if err == nil {
 		err = checkPKCE(ar)
 	}
@@ -92,6 +101,30 @@ func (p *Provider) checkClientAndRedirect(w http.ResponseWriter, r *http.Request
 		return false
 	}
 	return true
+}
+
+// repeatedParam returns the first (by name) parameter of form given more
+// than once, or "": RFC 6749 §3.1 forbids it, and a server that takes the
+// first value while a client or proxy checked the last is open to confusion.
+func repeatedParam(form url.Values) string {
+	var names []string
+	for k, v := range form {
+		if len(v) > 1 {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return slices.Min(names)
+}
+
+// errRepeated is the invalid_request for parameter name given twice.
+func errRepeated(name string) error {
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	return fosite.ErrInvalidRequest.WithHintf("The %q parameter is included more than once.", name)
 }
 
 // minStateLength is the shortest state accepted: shorter values are guessable

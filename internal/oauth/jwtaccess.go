@@ -91,7 +91,7 @@ func (s *accessTokenStrategy) claims(req fosite.Requester, c Client) *accessClai
 	ac := &accessClaims{
 		Issuer:   s.issuer,
 		Subject:  req.GetSession().GetSubject(),
-		Audience: jwtAudience(c.Client),
+		Audience: jwtAudience(c.Client, s.issuer),
 		ClientID: c.ID,
 		Scope:    strings.Join(req.GetGrantedScopes(), " "),
 		ID:       randtoken.New(16),
@@ -106,13 +106,18 @@ func (s *accessTokenStrategy) claims(req fosite.Requester, c Client) *accessClai
 }
 
 // jwtAudience is the aud of c's JWT access tokens: its configured resource
-// servers, or itself when it has none.
-func jwtAudience(c *store.Client) []string {
+// servers, or else authz's own userinfo endpoint, the one resource server
+// every such token is good for. Never the client itself: a token whose aud
+// is the client would pass that client's ID token check (RFC 9068 §5).
+func jwtAudience(c *store.Client, issuer string) []string {
 	if len(c.Audiences) > 0 {
 		return slices.Clone(c.Audiences)
 	}
-	return []string{c.ID}
+	return []string{userinfoAudience(issuer)}
 }
+
+// userinfoAudience names authz's userinfo endpoint as a token audience.
+func userinfoAudience(issuer string) string { return strings.TrimSuffix(issuer, "/") + "/userinfo" }
 
 // ValidateAccessToken implements oauth2.AccessTokenStrategy. fosite calls it
 // with the grant stored under the token's signature; a JWT must also be
@@ -144,10 +149,11 @@ func (s *accessTokenStrategy) checkClaims(ac *accessClaims, req fosite.Requester
 	case ac.ClientID != req.GetClient().GetID() || ac.Subject != req.GetSession().GetSubject():
 		return fosite.ErrTokenClaim.WithWrap(errClaimMismatch)
 	}
-	// The grant's audience is the client and its resource servers as they
-	// were when it was issued.
+	// The grant's audience is its resource servers as they were when it was
+	// issued, or the userinfo endpoint (tokens issued before that default
+	// named the client).
 	for _, aud := range ac.Audience {
-		if aud != ac.ClientID && !slices.Contains(req.GetGrantedAudience(), aud) {
+		if aud != ac.ClientID && aud != userinfoAudience(s.issuer) && !slices.Contains(req.GetGrantedAudience(), aud) {
 			return fosite.ErrTokenClaim.WithHint("The access token is for another audience.")
 		}
 	}

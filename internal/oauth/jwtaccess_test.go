@@ -137,8 +137,8 @@ func TestJWTAccessTokenUserGrant(t *testing.T) {
 	if amr, _ := claims["amr"].([]any); !slices.Contains(amr, any("pwd")) {
 		t.Errorf("amr = %v", claims["amr"])
 	}
-	if aud, _ := claims["aud"].([]any); len(aud) != 1 || aud[0] != "web" {
-		t.Errorf("aud = %v, want the client itself when it names no resource server", claims["aud"])
+	if aud, _ := claims["aud"].([]any); len(aud) != 1 || aud[0] != "http://authz.test/userinfo" {
+		t.Errorf("aud = %v, want the userinfo endpoint (never the client) when the client names no resource server", claims["aud"])
 	}
 	if got := e.userinfo(p.access); got != http.StatusOK {
 		t.Fatalf("userinfo with a JWT access token: %d", got)

@@ -24,6 +24,16 @@ const (
 // pushedAuthorize serves POST /oauth2/par.
 func (p *Provider) pushedAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// RFC 9126 §2.1: the parameters are the form body. fosite would read the
+	// query too, credentials included (RFC 6749 §2.3.1 forbids them there).
+	if r.URL.RawQuery != "" {
+		p.pushError(w, r, nil, fosite.ErrInvalidRequest.WithHint("Send the pushed authorization request's parameters in the form body, not in the URL."))
+		return
+	}
+	if name := repeatedParam(r.PostForm); name != "" {
+		p.pushError(w, r, nil, errRepeated(name))
+		return
+	}
 	// As at the authorization endpoint, PKCE may stand in for state (see
 	// newAuthorizeRequest); the stand-in is not stored.
 	if r.Form.Get("state") == "" && r.Form.Get("code_challenge") != "" {

@@ -143,6 +143,8 @@ func TestPARBadInput(t *testing.T) {
 		{"token response", "web", with("response_type", "token"), 400, "unsupported_response_type"},
 		{"unauthenticated", "", parForm(), 401, "invalid_client"},
 		{"oversized", "web", with("nonce", strings.Repeat("n", maxTokenBody)), 400, "invalid_request"},
+		{"repeated scope", "web", func() url.Values { f := parForm(); f.Add("scope", "openid"); return f }(), 400, "invalid_request"},
+		{"repeated redirect", "web", func() url.Values { f := parForm(); f.Add("redirect_uri", webRedirect); return f }(), 400, "invalid_request"},
 	}
 	for _, c := range cases {
 		r := e.post("/oauth2/par", c.client, c.form)
@@ -152,5 +154,40 @@ func TestPARBadInput(t *testing.T) {
 		if d, _ := r.body["error_description"].(string); strings.Contains(d, "sqlite") || strings.Contains(d, "goroutine") {
 			t.Errorf("%s: debug detail reaches the client: %s", c.name, d)
 		}
+	}
+}
+
+// Client credentials never travel in the URL (RFC 6749 §2.3.1), and a
+// pushed request's parameters are its form body (RFC 9126 §2.1).
+func TestPARRefusesParametersInTheURL(t *testing.T) {
+	e := newRefreshEnv(t, 0)
+	r := e.post("/oauth2/par?client_id=web&client_secret="+url.QueryEscape(e.secrets["web"]), "", parForm())
+	if r.status == http.StatusCreated || r.body["request_uri"] != nil {
+		t.Fatalf("a push with credentials in the URL: %d %v", r.status, r.body)
+	}
+	if r.body["error"] != "invalid_request" && r.body["error"] != "invalid_client" {
+		t.Errorf("error %v, want invalid_request or invalid_client", r.body["error"])
+	}
+	r = e.post("/oauth2/par?prompt=none", "web", parForm())
+	if r.status != http.StatusBadRequest || r.body["error"] != "invalid_request" {
+		t.Errorf("a push with a parameter in the URL: %d %v", r.status, r.body)
+	}
+}
+
+// A parameter given twice at the authorization endpoint is refused (RFC
+// 6749 §3.1): back to the client when the redirect URI is sure, else on an
+// error page.
+func TestAuthorizeRefusesRepeatedParameters(t *testing.T) {
+	e := newRefreshEnv(t, 0)
+	q := parForm()
+	q.Add("scope", "openid")
+	status, loc := e.authorize(q)
+	if status != http.StatusSeeOther || loc.Host != "web.test" || loc.Query().Get("error") != "invalid_request" || loc.Query().Get("code") != "" {
+		t.Errorf("repeated scope: %d to %v, want invalid_request at the client", status, loc)
+	}
+	q = parForm()
+	q.Add("redirect_uri", "https://evil.test/cb")
+	if status, loc := e.authorize(q); status != http.StatusBadRequest || loc.String() != "" {
+		t.Errorf("repeated redirect_uri: %d to %v, want an error page", status, loc)
 	}
 }
