@@ -24,6 +24,12 @@ func openTestApp(t *testing.T, opts ...Option) *App {
 // console.
 func openApp(t *testing.T, args []string, console io.Writer, opts ...Option) *App {
 	t.Helper()
+	return openAppLogging(t, args, console, slog.New(slog.DiscardHandler), opts...)
+}
+
+// openAppLogging is openApp logging to log.
+func openAppLogging(t *testing.T, args []string, console io.Writer, log *slog.Logger, opts ...Option) *App {
+	t.Helper()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	l := config.Register(fs)
 	base := []string{"--data-dir", t.TempDir(), "--password-memory-kib", "1024", "--password-iterations", "1"}
@@ -34,7 +40,7 @@ func openApp(t *testing.T, args []string, console io.Writer, opts ...Option) *Ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler), console, append([]Option{WithKeyGenerator(testkeys.Generator())}, opts...)...)
+	app, err := Open(context.Background(), cfg, log, console, append([]Option{WithKeyGenerator(testkeys.Generator())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"log/slog"
 	"strings"
@@ -11,9 +10,7 @@ import (
 	"testing"
 
 	"github.com/authz/authz/internal/admin"
-	"github.com/authz/authz/internal/config"
 	"github.com/authz/authz/internal/session"
-	"github.com/authz/authz/internal/testsupport/testkeys"
 )
 
 // lockedBuffer is a log destination the App's goroutines may share.
@@ -38,24 +35,9 @@ func (l *lockedBuffer) String() string {
 // returned buffer.
 func openLoggedApp(t *testing.T, args ...string) (*App, *lockedBuffer) {
 	t.Helper()
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	l := config.Register(fs)
-	base := []string{"--data-dir", t.TempDir(), "--password-memory-kib", "1024", "--password-iterations", "1"}
-	if err := fs.Parse(append(base, args...)); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := l.Load(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	app, err := Open(context.Background(), cfg, log, io.Discard, WithKeyGenerator(testkeys.Generator()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
-	return app, logs
+	return openAppLogging(t, args, io.Discard, log), logs
 }
 
 // TestUnconfiguredMailWarnsOnceAndNeverLogsLinks: without smtp.host and
