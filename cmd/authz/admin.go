@@ -88,7 +88,8 @@ func runAdmin(ctx context.Context, env *environment, args []string) error {
 
 // cliError gives the service's refusals the CLI's exit statuses: a value to
 // correct (or a conflict with stored state) is a usage error, 2; a missing
-// object a plain failure, 1.
+// object a plain failure, 1. The CLI speaks English (the refusal's Message),
+// as do the scripts that read it.
 func cliError(err error) error {
 	e := admin.AsError(err)
 	switch {

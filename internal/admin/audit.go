@@ -24,11 +24,11 @@ type AuditQuery struct {
 func (s *Service) ListAudit(ctx context.Context, q AuditQuery, pg store.Page) ([]*store.AuditEvent, string, error) {
 	switch {
 	case !validText(q.Type, maxTypeLen):
-		return nil, "", invalid("type", "Type must be at most 100 characters long, without control characters.")
+		return nil, "", invalid("type", "admin.err.audit_type", "Max", maxTypeLen)
 	case !validText(q.UserID, maxQueryLen):
-		return nil, "", invalid("user_id", "User must be at most 100 characters long, without control characters.")
+		return nil, "", invalid("user_id", "admin.err.audit_user", "Max", maxQueryLen)
 	case !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since):
-		return nil, "", invalid("until", "The end of the time range must be after its start.")
+		return nil, "", invalid("until", "admin.err.audit_range")
 	}
 	events, next, err := s.Store.ListAuditPage(ctx, store.AuditPageFilter{Type: q.Type, UserID: q.UserID, Since: q.Since, Until: q.Until}, pg)
 	if err != nil {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/oauth"
 	"github.com/authz/authz/internal/store"
 )
@@ -20,23 +22,26 @@ const (
 	TypePublic       = "public"
 )
 
-// Messages of the client rules.
+// Messages of the client rules (catalog IDs).
 const (
-	msgClientNotFound    = "There is no such application. It may have been deleted."
-	msgClientIDFormat    = "Client ID must be 1 to 128 characters long and use only letters, digits and . _ ~ - (and not \"new\")."
-	msgClientIDTaken     = "An application with this client ID already exists."
-	msgClientIDFixed     = "The client ID of an application cannot be changed."
-	msgClientName        = "Name must be 1 to 200 characters long, without control characters."
-	msgClientType        = "Type must be confidential or public."
-	msgClientTypeFixed   = "The type of an application cannot be changed; create a new application instead."
-	msgPublicHasNoSecret = "A public application has no secret to rotate."
+	msgClientNotFound    = "admin.err.client_not_found"
+	msgClientIDFormat    = "admin.err.client_id"
+	msgClientIDTaken     = "admin.err.client_id_taken"
+	msgClientIDFixed     = "admin.err.client_id_fixed"
+	msgClientName        = "admin.err.client_name"
+	msgClientType        = "admin.err.client_type"
+	msgClientTypeFixed   = "admin.err.client_type_fixed"
+	msgPublicHasNoSecret = "admin.err.public_no_secret"
 
-	msgKeyClientHasNoSecret = "This application authenticates with its keys (private_key_jwt); switch it to a client secret first."
-	msgTokenFormat          = "Access token format must be opaque or jwt."
-	msgAuthMethod           = "Authentication method must be client_secret_basic, client_secret_post or private_key_jwt."
-	msgKeyAuthPublic        = "A public application cannot authenticate with private_key_jwt."
-	msgKeysNeeded           = "An application that authenticates with private_key_jwt needs its keys: a JWKS or a JWKS URI, not both."
-	msgJWKS                 = "JWKS must be a JSON Web Key Set of public keys (at most 16 KiB)"
+	msgKeyClientHasNoSecret = "admin.err.key_client_no_secret"
+	msgTokenFormat          = "admin.err.token_format"
+	msgAuthMethod           = "admin.err.auth_method"
+	msgKeyAuthPublic        = "admin.err.key_auth_public"
+	msgKeysNeeded           = "admin.err.keys_needed"
+	msgJWKS                 = "admin.err.jwks"
+	msgJWKSDetail           = "admin.err.jwks_detail"
+	// msgQuery refuses a search term or filter key that is too long.
+	msgQuery = "admin.err.query"
 )
 
 // List limits of a client, far above real use, so that no request can make
@@ -134,7 +139,7 @@ func ClientType(c *store.Client) string {
 // then ID, and the cursor of the next page ("" on the last).
 func (s *Service) ListClients(ctx context.Context, f ClientFilter, pg store.Page) ([]*store.Client, string, error) {
 	if !validText(f.Query, maxQueryLen) {
-		return nil, "", invalid("q", "q must be at most 100 characters long, without control characters.")
+		return nil, "", invalid("q", msgQuery, "Max", maxQueryLen)
 	}
 	clients, next, err := s.Store.ListClientsPage(ctx, store.ClientPageFilter{Query: f.Query, Disabled: f.Disabled}, pg)
 	if err != nil {
@@ -417,7 +422,7 @@ func applyBreadthPatch(c *store.Client, p ClientPatch) error {
 	}
 	for _, a := range c.Audiences {
 		if a == "" || strings.ContainsAny(a, " \t") {
-			return listInvalid("audiences", "entries must be resource server identifiers without spaces")
+			return listInvalid("audiences", i18n.M("admin.err.list_audience"))
 		}
 	}
 	if c.BackchannelLogoutURI != "" {
@@ -431,7 +436,7 @@ func applyBreadthPatch(c *store.Client, p ClientPatch) error {
 // uriInvalid is the field error of a URI refused by oauth.ValidateRedirectURI.
 func uriInvalid(err error) error {
 	if fe, ok := errors.AsType[*oauth.FieldError](err); ok {
-		return listInvalid(fe.Field, fe.Reason)
+		return ruleInvalid(fe)
 	}
 	return err
 }
@@ -441,11 +446,11 @@ func uriInvalid(err error) error {
 func checkKeys(c *store.Client) error {
 	if c.JWKS != "" {
 		if _, err := oauth.ParseClientJWKS(c.JWKS); err != nil || len(c.JWKS) > maxJWKSLen {
-			reason := msgJWKS + "."
 			if err != nil {
-				reason = msgJWKS + ": " + err.Error() + "."
+				// The parser's reason is technical detail, in English.
+				return invalid("jwks", msgJWKSDetail, "Detail", err.Error())
 			}
-			return invalid("jwks", reason)
+			return invalid("jwks", msgJWKS)
 		}
 	}
 	if c.JWKSURI != "" {
@@ -473,17 +478,17 @@ func checkList(field string, items []string) error {
 		maxLen = maxScopeLen
 	}
 	if len(items) > maxListItems {
-		return listInvalid(field, fmt.Sprintf("at most %d entries are allowed", maxListItems))
+		return listInvalid(field, i18n.M("admin.err.list_too_many", "Max", maxListItems))
 	}
 	seen := map[string]bool{}
 	for _, v := range items {
 		switch {
 		case len(v) > maxLen:
-			return listInvalid(field, fmt.Sprintf("entries must be at most %d characters long", maxLen))
+			return listInvalid(field, i18n.M("admin.err.list_entry_long", "Max", maxLen))
 		case !validText(v, maxLen):
-			return listInvalid(field, "entries must not contain control characters")
+			return listInvalid(field, i18n.M("admin.err.list_control"))
 		case seen[v]:
-			return listInvalid(field, fmt.Sprintf("%q is listed twice", v))
+			return listInvalid(field, i18n.M("admin.err.list_twice", "Value", strconv.Quote(v)))
 		}
 		seen[v] = true
 	}
@@ -495,33 +500,62 @@ func checkList(field string, items []string) error {
 func checkClient(c *store.Client) error {
 	if c.Public && c.IntrospectAny {
 		// Introspection needs a client secret (RFC 7662 §2.1).
-		return invalid("introspect_any", "Only a confidential application can introspect other applications' tokens.")
+		return invalid("introspect_any", "admin.err.introspect_public")
 	}
 	err := oauth.ValidateClientFields(c.Name, c.Public, c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.Scopes)
 	if fe, ok := errors.AsType[*oauth.FieldError](err); ok {
-		return listInvalid(fe.Field, fe.Reason)
+		return ruleInvalid(fe)
 	}
 	return err
 }
 
-// fieldLabels name the client fields in messages as the form labels do.
+// fieldLabels name the client fields in messages as the form labels do
+// (catalog IDs).
 var fieldLabels = map[string]string{
-	"name":                      "Name",
-	"redirect_uris":             "Redirect URIs",
-	"post_logout_redirect_uris": "Post-logout redirect URIs",
-	"grant_types":               "Grant types",
-	"scopes":                    "Scopes",
-	"audiences":                 "Audiences",
-	"backchannel_logout_uri":    "Back-channel logout URI",
-	"jwks_uri":                  "JWKS URI",
+	"name":                      "admin.label.name",
+	"redirect_uris":             "admin.label.redirect_uris",
+	"post_logout_redirect_uris": "admin.label.post_logout_redirect_uris",
+	"grant_types":               "admin.label.grant_types",
+	"scopes":                    "admin.label.scopes",
+	"audiences":                 "admin.label.audiences",
+	"backchannel_logout_uri":    "admin.label.backchannel_logout_uri",
+	"jwks_uri":                  "admin.label.jwks_uri",
 }
 
 // listInvalid refuses field with reason, prefixed by the field's label, since
 // the reasons of the protocol's checks do not say which list they are about.
-func listInvalid(field, reason string) error {
-	label, ok := fieldLabels[field]
-	if !ok {
-		label = field
+func listInvalid(field string, reason i18n.Message) error {
+	var label any = field
+	if id, ok := fieldLabels[field]; ok {
+		label = i18n.M(id)
 	}
-	return invalid(field, label+": "+reason+".")
+	return invalid(field, "admin.err.list", "Label", label, "Reason", reason)
+}
+
+// ruleReasons word the rules of oauth's client checks (catalog IDs); their
+// English is oauth's Reason.
+var ruleReasons = map[string]string{
+	oauth.RuleNotAbsolute:             "admin.err.rule_not_absolute",
+	oauth.RuleFragment:                "admin.err.rule_fragment",
+	oauth.RuleWildcard:                "admin.err.rule_wildcard",
+	oauth.RuleCredentials:             "admin.err.rule_credentials",
+	oauth.RuleHTTPSOrLoopback:         "admin.err.rule_https_or_loopback",
+	oauth.RuleHTTPS:                   "admin.err.rule_https",
+	oauth.RuleName:                    "admin.err.rule_name",
+	oauth.RuleGrantRequired:           "admin.err.rule_grant_required",
+	oauth.RuleGrantUnknown:            "admin.err.rule_grant_unknown",
+	oauth.RulePublicClientCredentials: "admin.err.rule_public_client_credentials",
+	oauth.RuleRedirectNeeded:          "admin.err.rule_redirect_needed",
+	oauth.RuleScope:                   "admin.err.rule_scope",
+	oauth.RuleDuplicates:              "admin.err.rule_duplicates",
+}
+
+// ruleInvalid is the field error of a client refused by oauth's checks.
+func ruleInvalid(fe *oauth.FieldError) error {
+	id, ok := ruleReasons[fe.Rule]
+	if !ok {
+		// A rule without words here: oauth's English.
+		return listInvalid(fe.Field, i18n.M("admin.err.rule_other", "Reason", fe.Reason))
+	}
+	return listInvalid(fe.Field, i18n.M(id, "Value", strconv.Quote(fe.Value), "Allowed", oauth.AllowedGrantTypes()))
 }

@@ -27,8 +27,8 @@ type DiscoveryResult struct {
 // error; an upstream that fails is the result's.
 func (s *Service) Discover(ctx context.Context, issuerURL string) (*DiscoveryResult, error) {
 	issuerURL = strings.TrimSpace(issuerURL)
-	if msg := checkIssuerURL(issuerURL); msg != "" {
-		return nil, invalid("issuer_url", msg)
+	if msg := checkIssuerURL(issuerURL); msg.ID != "" {
+		return nil, NewError(KindInvalid, "issuer_url", msg)
 	}
 	res := &DiscoveryResult{IssuerURL: issuerURL}
 	p, err := federation.Discover(ctx, issuerURL)

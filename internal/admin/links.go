@@ -27,15 +27,16 @@ import (
 // Mail failure reasons, carried in the redirect after a failed send as
 // ?mailerror=…: a fixed vocabulary, so a crafted URL cannot put arbitrary text
 // on an administrator's page, and no server detail (or secret) reaches it.
+// Each names its catalog message.
 var mailReasons = map[string]string{
-	"timeout":      "the mail server did not answer in time",
-	"dns":          "the mail server's host name could not be resolved",
-	"unreachable":  "the mail server could not be reached",
-	"tls":          "the secure (TLS) connection to the mail server failed",
-	"auth":         "the mail server rejected the SMTP login",
-	"refused":      "the mail server refused the message",
-	"unconfigured": "no mail server is configured (smtp.host); in dev mode the message is at /dev/mail",
-	"failed":       "sending failed (the server log has the details)",
+	"timeout":      "admin.mail.timeout",
+	"dns":          "admin.mail.dns",
+	"unreachable":  "admin.mail.unreachable",
+	"tls":          "admin.mail.tls",
+	"auth":         "admin.mail.auth",
+	"refused":      "admin.mail.refused",
+	"unconfigured": "admin.mail.unconfigured",
+	"failed":       "admin.mail.failed",
 }
 
 // mailLink e-mails token to u and tells whether it went out; the full error
@@ -161,16 +162,17 @@ func smtpCode(err error) int {
 
 // mailErrorMessage explains a failed send of a kind link. Unknown reasons
 // read as a plain failure, so a crafted URL cannot put text on the page.
-func mailErrorMessage(kind, key string, code int) string {
-	reason, ok := mailReasons[key]
+func mailErrorMessage(kind, key string, code int) i18n.Message {
+	id, ok := mailReasons[key]
 	if !ok {
-		reason = mailReasons["failed"]
+		id = mailReasons["failed"]
 	}
+	reason := i18n.M(id)
 	if code >= 200 && code <= 599 {
-		reason += " (SMTP reply " + strconv.Itoa(code) + ")"
+		reason = i18n.M("admin.mail.with_code", "Reason", reason, "Code", strconv.Itoa(code))
 	}
 	if kind == store.ActionReset {
-		return "The password reset e-mail could not be sent: " + reason + ". Check the SMTP settings, then use Send password reset e-mail."
+		return i18n.M("admin.mail.reset_failed", "Reason", reason)
 	}
-	return "The set-up e-mail could not be sent: " + reason + ". Check the SMTP settings, then use Resend set-up e-mail."
+	return i18n.M("admin.mail.setup_failed", "Reason", reason)
 }

@@ -8,27 +8,29 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/federation"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/store"
 )
 
-// Messages of the provider rules.
+// Messages of the provider rules (catalog IDs).
 const (
-	msgProviderNotFound = "There is no such upstream provider. It may have been deleted."
-	msgAliasFormat      = "Alias must be 1 to 63 characters long: lower-case letters, digits, - and _, starting with a letter or digit (and not \"new\")."
-	msgAliasTaken       = "An upstream provider with this alias already exists."
-	msgAliasFixed       = "The alias of a provider cannot be changed: it is part of its callback URL and of its users' links."
-	msgDisplayName      = "Display name must be 1 to 100 characters long, without control characters."
-	msgProviderClientID = "Client ID must be 1 to 255 characters long, without control characters."
-	msgProviderSecret   = "Client secret must be at most 1000 characters long, without control characters."
-	msgClaimFormat      = "must be a claim name: 1 to 100 letters, digits and _ . : / -"
-	msgUsernameClaim    = "Username claim is required."
-	msgLinkPolicy       = "Link policy must be create, verified-email or existing."
-	msgScopesOpenID     = "Scopes must include openid."
+	msgProviderNotFound = "admin.err.provider_not_found"
+	msgAliasFormat      = "admin.err.alias"
+	msgAliasTaken       = "admin.err.alias_taken"
+	msgAliasFixed       = "admin.err.alias_fixed"
+	msgDisplayName      = "admin.err.display_name"
+	msgProviderClientID = "admin.err.provider_client_id"
+	msgProviderSecret   = "admin.err.provider_secret"
+	msgClaimFormat      = "admin.err.claim"
+	msgUsernameClaim    = "admin.err.username_claim"
+	msgLinkPolicy       = "admin.err.link_policy"
+	msgScopesOpenID     = "admin.err.scopes_openid"
 )
 
 // reservedName is the path segment of the console's add pages, which no
@@ -193,15 +195,15 @@ func (s *Service) applyProviderPatch(pr *store.Provider, p ProviderPatch, creati
 		name  string
 		value *string
 		dst   *string
-		check func(string) string
+		check func(string) i18n.Message
 	}{
 		{"display_name", p.DisplayName, &pr.DisplayName, textCheck(100, msgDisplayName, true)},
 		{"issuer_url", p.IssuerURL, &pr.IssuerURL, checkIssuerURL},
 		{"client_id", p.ClientID, &pr.ClientID, textCheck(255, msgProviderClientID, true)},
-		{"claim_username", p.ClaimUsername, &pr.ClaimUsername, checkClaim("Username claim", true)},
-		{"claim_email", p.ClaimEmail, &pr.ClaimEmail, checkClaim("E-mail claim", false)},
-		{"claim_first_name", p.ClaimFirstName, &pr.ClaimFirstName, checkClaim("First name claim", false)},
-		{"claim_last_name", p.ClaimLastName, &pr.ClaimLastName, checkClaim("Last name claim", false)},
+		{"claim_username", p.ClaimUsername, &pr.ClaimUsername, checkClaim("admin.label.claim_username", true)},
+		{"claim_email", p.ClaimEmail, &pr.ClaimEmail, checkClaim("admin.label.claim_email", false)},
+		{"claim_first_name", p.ClaimFirstName, &pr.ClaimFirstName, checkClaim("admin.label.claim_first_name", false)},
+		{"claim_last_name", p.ClaimLastName, &pr.ClaimLastName, checkClaim("admin.label.claim_last_name", false)},
 		{"link_policy", p.LinkPolicy, &pr.LinkPolicy, checkLinkPolicy},
 	} {
 		v := *f.dst
@@ -209,8 +211,8 @@ func (s *Service) applyProviderPatch(pr *store.Provider, p ProviderPatch, creati
 			v = strings.TrimSpace(*f.value)
 		}
 		if creating || v != *f.dst {
-			if msg := f.check(v); msg != "" {
-				return nil, invalid(f.name, msg)
+			if msg := f.check(v); msg.ID != "" {
+				return nil, NewError(KindInvalid, f.name, msg)
 			}
 		}
 		if v != *f.dst {
@@ -274,55 +276,72 @@ func (s *Service) sealSecret(pr *store.Provider, secret string) error {
 	return nil
 }
 
-func textCheck(maxLen int, msg string, required bool) func(string) string {
-	return func(v string) string {
+// textCheck refuses with the message id a value longer than maxLen
+// characters, with control characters, or empty when required.
+func textCheck(maxLen int, id string, required bool) func(string) i18n.Message {
+	return func(v string) i18n.Message {
 		if (required && v == "") || !validText(v, maxLen) {
-			return msg
+			return i18n.M(id)
 		}
-		return ""
+		return noMsg
 	}
 }
 
-func checkClaim(label string, required bool) func(string) string {
-	return func(v string) string {
+// checkClaim checks a claim name; label is the catalog ID of the field's
+// name.
+func checkClaim(label string, required bool) func(string) i18n.Message {
+	return func(v string) i18n.Message {
 		switch {
 		case v == "" && required:
-			return msgUsernameClaim
+			return i18n.M(msgUsernameClaim)
 		case v != "" && !claimPattern().MatchString(v):
-			return label + " " + msgClaimFormat + "."
+			return i18n.M(msgClaimFormat, "Label", i18n.M(label))
 		}
-		return ""
+		return noMsg
 	}
 }
 
-func checkLinkPolicy(v string) string {
+func checkLinkPolicy(v string) i18n.Message {
 	if !slices.Contains(LinkPolicies, v) {
-		return msgLinkPolicy
+		return i18n.M(msgLinkPolicy)
 	}
-	return ""
+	return noMsg
 }
 
 // checkIssuerURL applies federation's form check, and asks for https except
 // on the loopback interface: discovery over plain http to another host could
 // be redirected to a forged provider.
-func checkIssuerURL(v string) string {
+func checkIssuerURL(v string) i18n.Message {
 	if v == "" {
-		return "Issuer URL is required."
+		return i18n.M("admin.err.issuer_required")
 	}
 	if len(v) > maxURILen {
-		return fmt.Sprintf("Issuer URL must be at most %d characters long.", maxURILen)
+		return i18n.M("admin.err.issuer_long", "Max", maxURILen)
 	}
 	if err := federation.ValidateIssuerURL(v); err != nil {
-		return "Issuer URL " + err.Error() + "."
+		return i18n.M(issuerFormReason(v), "Value", strconv.Quote(v))
 	}
 	u, _ := url.Parse(v)
 	if u.Scheme != "https" && !loopbackHost(u.Hostname()) {
-		return "Issuer URL must use https (http is allowed for loopback addresses only)."
+		return i18n.M("admin.err.issuer_https")
 	}
 	if u.User != nil {
-		return "Issuer URL must not contain credentials."
+		return i18n.M("admin.err.issuer_credentials")
 	}
-	return ""
+	return noMsg
+}
+
+// issuerFormReason words why federation.ValidateIssuerURL refused v (a
+// catalog ID), taking its checks in the same order.
+func issuerFormReason(v string) string {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "":
+		return "admin.err.issuer_not_absolute"
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "admin.err.issuer_scheme"
+	}
+	return "admin.err.issuer_query"
 }
 
 func loopbackHost(host string) bool {
@@ -339,7 +358,7 @@ func checkProviderScopes(scopes []string) error {
 	}
 	for _, sc := range scopes {
 		if sc == "" || strings.ContainsAny(sc, " \t\"\\") {
-			return invalid("scopes", fmt.Sprintf("Scopes: %q is not a valid scope.", sc))
+			return invalid("scopes", "admin.err.provider_scope", "Value", strconv.Quote(sc))
 		}
 	}
 	if !slices.Contains(scopes, "openid") {

@@ -134,7 +134,8 @@ func (s *Service) record(ctx context.Context, a Actor, e event) error {
 	return nil
 }
 
-// missing turns the store's not-found into the caller's, with msg.
+// missing turns the store's not-found into the caller's, with the message msg
+// (a catalog ID).
 func missing(err error, msg string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(msg)

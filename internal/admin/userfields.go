@@ -10,22 +10,25 @@ import (
 	"github.com/authz/authz/internal/store"
 )
 
-// Validation messages of the user fields.
+// Validation messages of the user fields (catalog IDs).
 const (
-	msgUsernameRequired = "Username is required."
-	msgUsernameFormat   = "Username must be 1 to 64 characters long and use only letters, digits and . _ - @."
-	msgEmailRequired    = "E-mail is required."
-	msgEmailFormat      = "E-mail must be a plain address such as name@example.com."
-	msgDuplicate        = "A user with this username or e-mail already exists."
+	msgUsernameRequired = "admin.err.username_required"
+	msgUsernameFormat   = "admin.err.username_format"
+	msgEmailRequired    = "admin.err.email_required"
+	msgEmailFormat      = "admin.err.email_format"
+	msgDuplicate        = "admin.err.user_duplicate"
 )
+
+// noMsg is a check's answer for a valid value.
+var noMsg i18n.Message
 
 // checkLocale accepts a supported language, stored as its base tag, or
 // empty for none.
-func checkLocale(v string) string {
+func checkLocale(v string) i18n.Message {
 	if _, ok := i18n.Canonical(v); v != "" && !ok {
-		return "Language must be one of: " + strings.Join(i18n.Supported(), ", ") + ", or empty."
+		return i18n.M("admin.err.locale", "Languages", strings.Join(i18n.Supported(), ", "))
 	}
-	return ""
+	return noMsg
 }
 
 // maxNameLen bounds first and last names, in characters.
@@ -45,17 +48,17 @@ var usernamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustC
 // missing; the error's field is the first of them.
 func applyUserPatch(u *store.User, p UserPatch, creating bool) error {
 	var firstField string
-	var msgs []string
+	var msgs []i18n.Message
 	for _, f := range []struct {
 		name  string
 		value *string
 		dst   *string
-		check func(string) string
+		check func(string) i18n.Message
 	}{
 		{"username", p.Username, &u.Username, checkUsername},
 		{"email", p.Email, &u.Email, checkEmail},
-		{"first_name", p.FirstName, &u.FirstName, checkName("First name")},
-		{"last_name", p.LastName, &u.LastName, checkName("Last name")},
+		{"first_name", p.FirstName, &u.FirstName, checkName("admin.err.first_name")},
+		{"last_name", p.LastName, &u.LastName, checkName("admin.err.last_name")},
 		{"role", p.Role, &u.Role, checkRole},
 		{"locale", p.Locale, &u.Locale, checkLocale},
 	} {
@@ -64,7 +67,7 @@ func applyUserPatch(u *store.User, p UserPatch, creating bool) error {
 			v = strings.TrimSpace(*f.value)
 		}
 		if creating || v != *f.dst {
-			if msg := f.check(v); msg != "" {
+			if msg := f.check(v); msg.ID != "" {
 				if firstField == "" {
 					firstField = f.name
 				}
@@ -75,7 +78,7 @@ func applyUserPatch(u *store.User, p UserPatch, creating bool) error {
 		*f.dst = v
 	}
 	if len(msgs) > 0 {
-		return invalid(firstField, strings.Join(msgs, " "))
+		return NewError(KindInvalid, firstField, msgs...)
 	}
 	if p.OTPRequired != nil {
 		u.OTPRequired = *p.OTPRequired
@@ -86,40 +89,41 @@ func applyUserPatch(u *store.User, p UserPatch, creating bool) error {
 	return nil
 }
 
-func checkUsername(s string) string {
+func checkUsername(s string) i18n.Message {
 	switch {
 	case s == "":
-		return msgUsernameRequired
+		return i18n.M(msgUsernameRequired)
 	case !usernamePattern().MatchString(s):
-		return msgUsernameFormat
+		return i18n.M(msgUsernameFormat)
 	}
-	return ""
+	return noMsg
 }
 
-func checkEmail(s string) string {
+func checkEmail(s string) i18n.Message {
 	switch {
 	case s == "":
-		return msgEmailRequired
+		return i18n.M(msgEmailRequired)
 	case !validEmail(s):
-		return msgEmailFormat
+		return i18n.M(msgEmailFormat)
 	}
-	return ""
+	return noMsg
 }
 
-func checkName(label string) func(string) string {
-	return func(s string) string {
+// checkName checks a first or last name; id is the message of a wrong one.
+func checkName(id string) func(string) i18n.Message {
+	return func(s string) i18n.Message {
 		if !validText(s, maxNameLen) {
-			return label + " must be at most 100 characters long, without control characters."
+			return i18n.M(id, "Max", maxNameLen)
 		}
-		return ""
+		return noMsg
 	}
 }
 
-func checkRole(s string) string {
+func checkRole(s string) i18n.Message {
 	if s != store.RoleAdmin && s != store.RoleUser {
-		return msgRoleFormat
+		return i18n.M(msgRoleFormat)
 	}
-	return ""
+	return noMsg
 }
 
 // validEmail accepts a bare address only: a display name or angle brackets

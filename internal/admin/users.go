@@ -13,18 +13,19 @@ import (
 	"github.com/authz/authz/internal/store"
 )
 
-// Messages of the user rules, shown on the pages and in API problems.
+// Messages of the user rules, shown on the pages and in API problems
+// (catalog IDs).
 const (
-	msgDisableSelf    = "You cannot disable your own account."
-	msgDemoteSelf     = "You cannot remove your own administrator role."
-	msgOTPOffSelf     = "You cannot turn off OTP for your own account: administration requires a one-time code."
-	msgDeleteSelf     = "You cannot delete your own account."
-	msgLastAdmin      = "authz needs at least one enabled administrator, and this is the last one. Make another user an administrator first."
-	msgRoleFormat     = "Role must be admin or user."
-	msgUserNotFound   = "There is no such user. It may have been deleted."
-	msgNoIdentity     = "This user has no such linked identity."
-	msgIdentityTaken  = "This upstream identity is already linked to a user."
-	msgSubjectInvalid = "Subject must be 1 to 255 characters long, without control characters."
+	msgDisableSelf    = "admin.err.disable_self"
+	msgDemoteSelf     = "admin.err.demote_self"
+	msgOTPOffSelf     = "admin.err.otp_off_self"
+	msgDeleteSelf     = "admin.err.delete_self"
+	msgLastAdmin      = "admin.err.last_admin"
+	msgRoleFormat     = "admin.err.role"
+	msgUserNotFound   = "admin.err.user_not_found"
+	msgNoIdentity     = "admin.err.no_identity"
+	msgIdentityTaken  = "admin.err.identity_taken"
+	msgSubjectInvalid = "admin.err.subject"
 )
 
 // OTP states of a user, derived like the login pipeline's enrollment step.
@@ -73,12 +74,21 @@ type MailResult struct {
 // Sent reports whether the mail went out.
 func (m MailResult) Sent() bool { return m.Reason == "" }
 
-// Text explains a failed send to an administrator; "" when the mail went out.
+// Text explains a failed send to an administrator in English, for the API
+// and the command line; "" when the mail went out.
 func (m MailResult) Text() string {
 	if m.Sent() {
 		return ""
 	}
-	return mailErrorMessage(m.Kind, m.Reason, m.Code)
+	return mailErrorMessage(m.Kind, m.Reason, m.Code).English()
+}
+
+// Localized is Text in ctx's language, for the console.
+func (m MailResult) Localized(ctx context.Context) string {
+	if m.Sent() {
+		return ""
+	}
+	return mailErrorMessage(m.Kind, m.Reason, m.Code).Text(ctx)
 }
 
 // ListUsers returns one page of the users whose username or e-mail starts
@@ -86,7 +96,7 @@ func (m MailResult) Text() string {
 // the next page ("" on the last).
 func (s *Service) ListUsers(ctx context.Context, prefix string, pg store.Page) ([]*UserInfo, string, error) {
 	if !validText(prefix, maxQueryLen) {
-		return nil, "", invalid("q", "q must be at most 100 characters long, without control characters.")
+		return nil, "", invalid("q", msgQuery, "Max", maxQueryLen)
 	}
 	users, next, err := s.Store.ListUsersPage(ctx, store.UserPageFilter{Prefix: prefix}, pg)
 	if err != nil {
@@ -603,9 +613,9 @@ func (s *Service) SendLink(ctx context.Context, a Actor, id, kind string) (MailR
 func linkRefusal(u *store.User) error {
 	switch {
 	case u.Email == "":
-		return conflict("email", "This user has no e-mail address. Add one and save, then send the link.")
+		return conflict("email", "admin.err.link_no_email")
 	case !u.Enabled:
-		return conflict("enabled", "This account is disabled, and a disabled user cannot use a link. Enable the account first.")
+		return conflict("enabled", "admin.err.link_disabled")
 	}
 	return nil
 }

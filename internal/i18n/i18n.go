@@ -200,6 +200,13 @@ func FormatTime(ctx context.Context, t time.Time) string {
 	return t.In(s.zone).Format(catalog.text(s.lang, "format.datetime", nil, nil))
 }
 
+// FormatTimeSeconds is FormatTime to the second, for logs whose entries
+// follow each other closely (format.datetime_seconds).
+func FormatTimeSeconds(ctx context.Context, t time.Time) string {
+	s := from(ctx)
+	return t.In(s.zone).Format(catalog.text(s.lang, "format.datetime_seconds", nil, nil))
+}
+
 // FormatDate shows t's date in ctx's language and zone (format.date).
 func FormatDate(ctx context.Context, t time.Time) string {
 	s := from(ctx)

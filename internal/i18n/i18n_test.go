@@ -258,6 +258,27 @@ func TestDatesInLanguageAndZone(t *testing.T) {
 	if got := FormatDate(WithLanguage(context.Background(), "ja", tokyo), at); got != "2030年1月3日" {
 		t.Errorf("ja date: %q", got)
 	}
+	if got := FormatTimeSeconds(WithLanguage(context.Background(), "ja", tokyo), at.Add(5*time.Second)); got != "2030年1月3日 00:04:05 JST" {
+		t.Errorf("ja seconds: %q", got)
+	}
+	if got := FormatTimeSeconds(WithLanguage(context.Background(), "en", nil), at.Add(5*time.Second)); got != "2 Jan 2030, 15:04:05 UTC" {
+		t.Errorf("en seconds: %q", got)
+	}
+}
+
+// TestMessageRendersLater: a Message is rendered in the language asked,
+// nested messages in the same one, and in English for programs.
+func TestMessageRendersLater(t *testing.T) {
+	m := M("admin.err.list", "Label", M("admin.label.scopes"), "Reason", M("admin.err.rule_scope", "Value", `"a b"`))
+	if got, want := m.English(), `Scopes: "a b" is not a valid scope.`; got != want {
+		t.Errorf("English %q, want %q", got, want)
+	}
+	if got, want := m.Text(WithLanguage(context.Background(), "ja", nil)), `スコープ："a b" は有効なスコープではありません。`; got != want {
+		t.Errorf("Japanese %q, want %q", got, want)
+	}
+	if m.Args[1].(Message).ID != "admin.label.scopes" {
+		t.Error("rendering changed the message's variables")
+	}
 }
 
 func TestDuration(t *testing.T) {

@@ -9,10 +9,37 @@ import (
 )
 
 // FieldError names the field of a client registration that is wrong.
+// Reason says why in English, for programs; Rule names the rule broken (one
+// of the Rule constants) and Value the entry at fault, if the reason names
+// one, for callers that word the reason themselves (the administration
+// console, in its reader's language).
 type FieldError struct {
 	Field  string
 	Reason string
+	Rule   string
+	Value  string
 }
+
+// The rules of a client registration, as FieldError.Rule names them.
+const (
+	RuleNotAbsolute             = "not_absolute"
+	RuleFragment                = "fragment"
+	RuleWildcard                = "wildcard"
+	RuleCredentials             = "credentials"
+	RuleHTTPSOrLoopback         = "https_or_loopback"
+	RuleHTTPS                   = "https"
+	RuleName                    = "name"
+	RuleGrantRequired           = "grant_required"
+	RuleGrantUnknown            = "grant_unknown"
+	RulePublicClientCredentials = "public_client_credentials"
+	RuleRedirectNeeded          = "redirect_needed"
+	RuleScope                   = "scope"
+	RuleDuplicates              = "duplicates"
+)
+
+// AllowedGrantTypes lists the grant types a client may register, as the
+// reason of RuleGrantUnknown names them.
+func AllowedGrantTypes() string { return strings.Join(allowedGrantTypes, ", ") }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 
@@ -24,25 +51,25 @@ var allowedGrantTypes = []string{"authorization_code", "refresh_token", "client_
 func ValidateRedirectURI(field, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" {
-		return &FieldError{field, fmt.Sprintf("%q is not an absolute URL", raw)}
+		return &FieldError{field, fmt.Sprintf("%q is not an absolute URL", raw), RuleNotAbsolute, raw}
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return &FieldError{field, fmt.Sprintf("%q must not contain a fragment", raw)}
+		return &FieldError{field, fmt.Sprintf("%q must not contain a fragment", raw), RuleFragment, raw}
 	}
 	if strings.Contains(raw, "*") {
-		return &FieldError{field, fmt.Sprintf("%q must not contain wildcards", raw)}
+		return &FieldError{field, fmt.Sprintf("%q must not contain wildcards", raw), RuleWildcard, raw}
 	}
 	if u.User != nil {
-		return &FieldError{field, fmt.Sprintf("%q must not contain credentials", raw)}
+		return &FieldError{field, fmt.Sprintf("%q must not contain credentials", raw), RuleCredentials, raw}
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
-			return &FieldError{field, fmt.Sprintf("%q must use https (http is allowed for loopback addresses only)", raw)}
+			return &FieldError{field, fmt.Sprintf("%q must use https (http is allowed for loopback addresses only)", raw), RuleHTTPSOrLoopback, raw}
 		}
 	default:
-		return &FieldError{field, fmt.Sprintf("%q must use https", raw)}
+		return &FieldError{field, fmt.Sprintf("%q must use https", raw), RuleHTTPS, raw}
 	}
 	return nil
 }
@@ -58,7 +85,7 @@ func isLoopback(host string) bool {
 // ValidateClientFields checks a registration's lists.
 func ValidateClientFields(name string, public bool, redirects, postLogout, grants, scopes []string) error {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
-		return &FieldError{"name", "must be 1 to 200 characters"}
+		return &FieldError{"name", "must be 1 to 200 characters", RuleName, ""}
 	}
 	for _, u := range redirects {
 		if err := ValidateRedirectURI("redirect_uris", u); err != nil {
@@ -71,26 +98,26 @@ func ValidateClientFields(name string, public bool, redirects, postLogout, grant
 		}
 	}
 	if len(grants) == 0 {
-		return &FieldError{"grant_types", "at least one grant type is required"}
+		return &FieldError{"grant_types", "at least one grant type is required", RuleGrantRequired, ""}
 	}
 	for _, g := range grants {
 		if !slices.Contains(allowedGrantTypes, g) {
-			return &FieldError{"grant_types", fmt.Sprintf("%q is not one of %s", g, strings.Join(allowedGrantTypes, ", "))}
+			return &FieldError{"grant_types", fmt.Sprintf("%q is not one of %s", g, AllowedGrantTypes()), RuleGrantUnknown, g}
 		}
 		if g == "client_credentials" && public {
-			return &FieldError{"grant_types", "public clients cannot use client_credentials"}
+			return &FieldError{"grant_types", "public clients cannot use client_credentials", RulePublicClientCredentials, ""}
 		}
 	}
 	if slices.Contains(grants, "authorization_code") && len(redirects) == 0 {
-		return &FieldError{"redirect_uris", "the authorization_code grant needs at least one redirect URI"}
+		return &FieldError{"redirect_uris", "the authorization_code grant needs at least one redirect URI", RuleRedirectNeeded, ""}
 	}
 	for _, s := range scopes {
 		if s == "" || strings.ContainsAny(s, " \t\"\\") {
-			return &FieldError{"scopes", fmt.Sprintf("%q is not a valid scope", s)}
+			return &FieldError{"scopes", fmt.Sprintf("%q is not a valid scope", s), RuleScope, s}
 		}
 	}
 	if hasDuplicates(redirects) || hasDuplicates(postLogout) || hasDuplicates(grants) || hasDuplicates(scopes) {
-		return &FieldError{"redirect_uris", "lists must not contain duplicates"}
+		return &FieldError{"redirect_uris", "lists must not contain duplicates", RuleDuplicates, ""}
 	}
 	return nil
 }

@@ -29,7 +29,9 @@ func writeProblem(w http.ResponseWriter, status int, slug, title, detail, field 
 }
 
 // refuse answers an operation's error: a service refusal as the matching
-// problem, anything else as an internal one.
+// problem, anything else as an internal one. Problems are in English (the
+// refusal's Message), whatever the request's language: the API's readers
+// are programs, which match on type and field, and their logs.
 func (a *API) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	e := admin.AsError(err)
 	if e == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/audit"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -40,7 +41,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, _ *principal)
 		return
 	}
 	if e := admin.AsError(err); e != nil {
-		d.Error = e.Message
+		d.Error = e.Text(r.Context())
 		status, _ := kindStatus(e.Kind)
 		c.render(w, r, status, views.AdminAuditPage(d))
 		return
@@ -54,6 +55,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, _ *principal)
 
 // auditQuery reads the filter. A user is found by ID or username; a key that
 // names nobody is taken as the ID of a deleted user, whose events remain.
+// Times are in the configured time zone, as the page shows them.
 func (c *Console) auditQuery(ctx context.Context, d views.AdminAuditData) (admin.AuditQuery, error) {
 	q := admin.AuditQuery{Type: d.Type, UserID: d.User}
 	if d.User != "" {
@@ -66,23 +68,25 @@ func (c *Console) auditQuery(ctx context.Context, d views.AdminAuditData) (admin
 		}
 	}
 	var err error
-	if q.Since, err = filterTime("since", "From", d.Since); err != nil {
+	if q.Since, err = filterTime(ctx, "since", "admin.audit.from", d.Since); err != nil {
 		return q, err
 	}
-	q.Until, err = filterTime("until", "Until", d.Until)
+	q.Until, err = filterTime(ctx, "until", "admin.audit.until", d.Until)
 	return q, err
 }
 
-func filterTime(field, label, v string) (time.Time, error) {
+// filterTime reads the time v of the filter's field, in ctx's time zone;
+// label is the catalog ID of the field's name.
+func filterTime(ctx context.Context, field, label, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
 	for _, layout := range filterTimeLayouts {
-		if t, err := time.Parse(layout, v); err == nil {
+		if t, err := time.ParseInLocation(layout, v, i18n.Zone(ctx)); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, &admin.Error{Kind: admin.KindInvalid, Field: field, Message: label + " must be a date and time such as 2025-03-04T15:30."}
+	return time.Time{}, admin.NewError(admin.KindInvalid, field, i18n.M("admin.audit.bad_time", "Label", i18n.M(label)))
 }
 
 // fillAudit puts page pg of the events matching query into d, with names for
@@ -94,7 +98,7 @@ func (c *Console) fillAudit(ctx context.Context, d *views.AdminAuditData, query 
 	}
 	names := auditNames{st: c.Store, users: map[string]string{}, clients: map[string]string{}}
 	for _, e := range events {
-		row := views.AdminAuditRow{Time: e.Time.UTC().Format("2006-01-02 15:04:05"), Type: e.Type, IP: e.IP, Detail: e.Detail}
+		row := views.AdminAuditRow{Time: i18n.FormatTimeSeconds(ctx, e.Time), Type: e.Type, IP: e.IP, Detail: e.Detail}
 		if row.Actor, err = names.actor(ctx, e.ActorID); err != nil {
 			return err
 		}
@@ -151,7 +155,7 @@ func lookupName(ctx context.Context, cache map[string]string, id string, get fun
 	name, err := get(ctx)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		name = id + " (deleted)"
+		name = i18n.T(ctx, "admin.audit.deleted", "ID", id)
 	case err != nil:
 		return "", err
 	}
@@ -163,10 +167,10 @@ func lookupName(ctx context.Context, cache map[string]string, id string, get fun
 // the system (the CLI, a background job, a login before anyone is known).
 func (n auditNames) actor(ctx context.Context, id string) (string, error) {
 	if client, ok := strings.CutPrefix(id, "client:"); ok {
-		return "application " + client, nil
+		return i18n.T(ctx, "admin.audit.actor_client", "Client", client), nil
 	}
 	if id == "" {
-		return "system", nil
+		return i18n.T(ctx, "admin.audit.actor_system"), nil
 	}
 	return n.user(ctx, id)
 }

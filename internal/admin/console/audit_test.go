@@ -23,7 +23,7 @@ func TestAuditPage(t *testing.T) {
 		if got := text(t, r.Body, "event-count"); got != "Showing 20 events" {
 			t.Errorf("count %q", got)
 		}
-		if !strings.Contains(r.Body, "<td>ivy</td>") || !strings.Contains(r.Body, "2025-03-04 10:24:00") {
+		if !strings.Contains(r.Body, "<td>ivy</td>") || !strings.Contains(r.Body, "4 Mar 2025, 10:24:00 UTC") {
 			t.Error("page lacks the newest event with the username")
 		}
 		older := linkHref(r.Body, "next")
@@ -34,7 +34,7 @@ func TestAuditPage(t *testing.T) {
 		if got := text(t, r.Body, "event-count"); got != "Showing 5 events" {
 			t.Errorf("page 2 count %q", got)
 		}
-		if !strings.Contains(r.Body, "2025-03-04 10:04:00") || strings.Contains(r.Body, "2025-03-04 10:05:00") || strings.Contains(r.Body, `id="next"`) {
+		if !strings.Contains(r.Body, "4 Mar 2025, 10:04:00 UTC") || strings.Contains(r.Body, "4 Mar 2025, 10:05:00 UTC") || strings.Contains(r.Body, `id="next"`) {
 			t.Error("page 2 is not the five oldest events")
 		}
 		if linkHref(r.Body, "first") != "/admin/audit?type=login.success&user=ivy" {

@@ -1,11 +1,13 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -35,7 +37,7 @@ func (c *Console) listClients(w http.ResponseWriter, r *http.Request, _ *princip
 		c.fail(w, r, err)
 		return
 	}
-	d := views.AdminClientsData{Query: query, Notice: clientNotice(r.URL.Query())}
+	d := views.AdminClientsData{Query: query, Notice: clientNotice(r.Context(), r.URL.Query())}
 	for _, cl := range clients {
 		d.Clients = append(d.Clients, views.AdminClientRow{Href: clientPath(cl.ID), Name: cl.Name, ID: cl.ID,
 			Type: admin.ClientType(cl), Enabled: !cl.Disabled, RedirectURIs: strings.Join(cl.RedirectURIs, " ")})
@@ -62,7 +64,7 @@ func (c *Console) createClient(w http.ResponseWriter, r *http.Request, p *princi
 	cl, secret, err := c.Service.CreateClient(r.Context(), p.actor(), patch)
 	if e := admin.AsError(err); e != nil {
 		status, _ := kindStatus(e.Kind)
-		c.render(w, r, status, views.AdminNewClientPage(views.AdminClientData{CSRF: p.csrf, Action: "/admin/clients", New: true, Form: f, Error: e.Message}))
+		c.render(w, r, status, views.AdminNewClientPage(views.AdminClientData{CSRF: p.csrf, Action: "/admin/clients", New: true, Form: f, Error: e.Text(r.Context())}))
 		return
 	}
 	if err != nil {
@@ -70,35 +72,39 @@ func (c *Console) createClient(w http.ResponseWriter, r *http.Request, p *princi
 		return
 	}
 	c.render(w, r, http.StatusCreated, views.AdminClientSecretPage(views.AdminClientSecretData{
-		Title: "Application created", Name: cl.Name, ID: cl.ID, Secret: secret, Href: clientPath(cl.ID)}))
+		Title: i18n.T(r.Context(), "admin.client.created"), Name: cl.Name, ID: cl.ID, Secret: secret, Href: clientPath(cl.ID)}))
 }
 
 // showClient serves the edit-application page.
 func (c *Console) showClient(w http.ResponseWriter, r *http.Request, p *principal) {
 	cl, err := c.Service.GetClient(r.Context(), r.PathValue("id"))
 	if err != nil {
-		c.refuse(w, r, err, "/admin/clients", "Back to applications")
+		c.refuse(w, r, err, "/admin/clients", "admin.back_clients")
 		return
 	}
-	d := clientPage(p, cl)
-	d.Notice = clientNotice(r.URL.Query())
+	d := clientPage(r.Context(), p, cl)
+	d.Notice = clientNotice(r.Context(), r.URL.Query())
 	c.render(w, r, http.StatusOK, views.AdminClientPage(d))
 }
 
-func clientPage(p *principal, cl *store.Client) views.AdminClientData {
+func clientPage(ctx context.Context, p *principal, cl *store.Client) views.AdminClientData {
 	return views.AdminClientData{CSRF: p.csrf, Action: clientPath(cl.ID), ID: cl.ID, Form: clientFormOf(cl),
-		Disabled: cl.Disabled, Created: formatTime(cl.CreatedAt), Updated: formatTime(cl.UpdatedAt)}
+		Disabled: cl.Disabled, Created: i18n.FormatTime(ctx, cl.CreatedAt), Updated: i18n.FormatTime(ctx, cl.UpdatedAt)}
 }
 
 // clientNotice is the message for ?notice=key after a redirect, or "".
-func clientNotice(q url.Values) string {
-	return map[string]string{
-		"saved":     "Changes saved.",
-		"unchanged": "Nothing was changed.",
-		"disabled":  "Application disabled. Its users cannot sign in to it, and its tokens stop working.",
-		"enabled":   "Application enabled.",
-		"deleted":   "Application deleted.",
+func clientNotice(ctx context.Context, q url.Values) string {
+	id := map[string]string{
+		"saved":     "admin.notice.saved",
+		"unchanged": "admin.notice.unchanged",
+		"disabled":  "admin.notice.client_disabled",
+		"enabled":   "admin.notice.client_enabled",
+		"deleted":   "admin.notice.client_deleted",
 	}[q.Get("notice")]
+	if id == "" {
+		return ""
+	}
+	return i18n.T(ctx, id)
 }
 
 // updateClient serves POST /admin/clients/{id}, the edit form.
@@ -122,15 +128,15 @@ func (c *Console) showClientWith(w http.ResponseWriter, r *http.Request, p *prin
 	e := admin.AsError(err)
 	cl, gerr := c.Service.GetClient(r.Context(), id)
 	if e == nil || gerr != nil {
-		c.refuse(w, r, err, "/admin/clients", "Back to applications")
+		c.refuse(w, r, err, "/admin/clients", "admin.back_clients")
 		return
 	}
-	d := clientPage(p, cl)
+	d := clientPage(r.Context(), p, cl)
 	if f != nil {
 		f.Type = d.Form.Type
 		d.Form = *f
 	}
-	d.Error = e.Message
+	d.Error = e.Text(r.Context())
 	status, _ := kindStatus(e.Kind)
 	c.render(w, r, status, views.AdminClientPage(d))
 }
@@ -146,11 +152,11 @@ func (c *Console) rotateClientSecret(w http.ResponseWriter, r *http.Request, p *
 	}
 	cl, err := c.Service.GetClient(r.Context(), id)
 	if err != nil {
-		c.refuse(w, r, err, "/admin/clients", "Back to applications")
+		c.refuse(w, r, err, "/admin/clients", "admin.back_clients")
 		return
 	}
 	c.render(w, r, http.StatusOK, views.AdminClientSecretPage(views.AdminClientSecretData{
-		Title: "Secret rotated", Name: cl.Name, ID: cl.ID, Secret: secret, Href: clientPath(cl.ID)}))
+		Title: i18n.T(r.Context(), "admin.client.rotated"), Name: cl.Name, ID: cl.ID, Secret: secret, Href: clientPath(cl.ID)}))
 }
 
 // setClientDisabled serves the disable and enable buttons.
@@ -175,17 +181,18 @@ func (c *Console) deleteClient(w http.ResponseWriter, r *http.Request, p *princi
 	if r.PostFormValue("confirm") != "yes" {
 		cl, err := c.Service.GetClient(r.Context(), id)
 		if err != nil {
-			c.refuse(w, r, err, "/admin/clients", "Back to applications")
+			c.refuse(w, r, err, "/admin/clients", "admin.back_clients")
 			return
 		}
+		ctx := r.Context()
 		c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
-			Title: "Delete application", CSRF: p.csrf, Action: clientPath(id) + "/delete", Cancel: clientPath(id),
-			Question: "Delete the application " + cl.Name + "? Its users can no longer sign in to it, and its tokens stop working. This cannot be undone.",
+			Title: i18n.T(ctx, "admin.client.delete"), CSRF: p.csrf, Action: clientPath(id) + "/delete", Cancel: clientPath(id),
+			Question: i18n.T(ctx, "admin.confirm.delete_client", "Name", cl.Name),
 		}))
 		return
 	}
 	if err := c.Service.DeleteClient(r.Context(), p.actor(), id); err != nil {
-		c.refuse(w, r, err, "/admin/clients", "Back to applications")
+		c.refuse(w, r, err, "/admin/clients", "admin.back_clients")
 		return
 	}
 	http.Redirect(w, r, "/admin/clients?notice=deleted", http.StatusSeeOther)

@@ -8,7 +8,6 @@ package console
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/session"
@@ -54,6 +53,3 @@ func (c *Console) logger() *slog.Logger {
 	}
 	return slog.Default()
 }
-
-// formatTime shows t on a page, in UTC to the minute.
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + " UTC" }

@@ -4,17 +4,19 @@ import (
 	"net/http"
 
 	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/views"
 )
 
-// loginMethods label the dashboard's login counts, in the order shown.
+// loginMethods label the dashboard's login counts (catalog IDs), in the
+// order shown.
 var loginMethods = []struct{ key, label string }{
-	{admin.MethodWebAuthn, "Password and security key or passkey"},
-	{admin.MethodOTP, "Password and one-time code"},
-	{admin.MethodRemembered, "Password in a remembered browser"},
-	{admin.MethodPassword, "Password only"},
-	{admin.MethodFederated, "Upstream provider"},
-	{admin.MethodOther, "Other"},
+	{admin.MethodWebAuthn, "admin.dash.method_webauthn"},
+	{admin.MethodOTP, "admin.dash.method_otp"},
+	{admin.MethodRemembered, "admin.dash.method_remembered"},
+	{admin.MethodPassword, "admin.dash.method_password"},
+	{admin.MethodFederated, "admin.dash.method_federated"},
+	{admin.MethodOther, "admin.dash.method_other"},
 }
 
 // dashboard serves GET /admin.
@@ -27,10 +29,10 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, _ *principal
 	d := views.AdminDashboardData{Users: st.Users, OTPEnrolled: st.OTPEnrolled, OTPWaiting: st.OTPWaiting,
 		TOTPOnly: st.TOTPOnly, WebAuthnOnly: st.WebAuthnOnly, BothFactors: st.BothFactors,
 		Clients: st.Clients, Providers: st.Providers, Lockouts: st.Lockouts, Partial: st.Partial,
-		Since: formatTime(st.Since)}
+		Since: i18n.FormatTime(r.Context(), st.Since)}
 	for _, m := range loginMethods {
 		n := st.Logins[m.key]
-		d.Logins = append(d.Logins, views.AdminLoginCount{ID: m.key, Label: m.label, Count: n})
+		d.Logins = append(d.Logins, views.AdminLoginCount{ID: m.key, Label: i18n.T(r.Context(), m.label), Count: n})
 		d.LoginsTotal += n
 	}
 	c.render(w, r, http.StatusOK, views.AdminDashboardPage(d))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/admin/adminsession"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
@@ -44,8 +45,7 @@ func (c *Console) guardPost(h handler) http.HandlerFunc {
 			return
 		}
 		if !adminsession.CheckCSRF(r.PostFormValue("csrf"), p.csrf) {
-			c.errorPage(w, r, http.StatusForbidden, "Form expired",
-				"The form was not accepted because its security token is missing or wrong. Reload the page and try again.")
+			c.errorPage(w, r, http.StatusForbidden, "admin.form_expired", "admin.form_expired_text")
 			return
 		}
 		h(w, r, p)
@@ -54,10 +54,10 @@ func (c *Console) guardPost(h handler) http.HandlerFunc {
 
 func (c *Console) formError(w http.ResponseWriter, r *http.Request, err error) {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		c.errorPage(w, r, http.StatusRequestEntityTooLarge, "Form too large", "The form was too large to be accepted.")
+		c.errorPage(w, r, http.StatusRequestEntityTooLarge, "admin.form_too_large", "admin.form_too_large_text")
 		return
 	}
-	c.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+	c.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.form_unreadable")
 }
 
 // authorize answers the request itself (login redirect or error page) unless
@@ -70,17 +70,17 @@ func (c *Console) authorize(w http.ResponseWriter, r *http.Request) (*principal,
 	case v == adminsession.NoSession || v == adminsession.UserGone:
 		c.Login.Start(w, r, session.LoginRequest{})
 	case v == adminsession.NotAdmin:
-		c.denied(w, r, "Access denied", "This page is for administrators only.")
+		c.denied(w, r, "admin.denied", "admin.denied_text")
 	case v == adminsession.WithoutOTP:
-		c.denied(w, r, "One-time code required",
-			"Administration requires a sign-in with a one-time code from your authenticator app, and this session was opened without one. "+
-				"Sign out, then sign in again with your code. If your account has no authenticator, ask another administrator to turn on OTP Configured for it.")
+		c.denied(w, r, "admin.otp_required", "admin.otp_required_text")
 	default:
 		return &principal{session: sess, user: u, csrf: adminsession.CSRFToken(sess.ID)}, true
 	}
 	return nil, false
 }
 
-func (c *Console) denied(w http.ResponseWriter, r *http.Request, title, msg string) {
-	c.render(w, r, http.StatusForbidden, views.ErrorPage(title, msg, "/account", "Go to your account"))
+// denied refuses access with the catalog messages titleID and msgID.
+func (c *Console) denied(w http.ResponseWriter, r *http.Request, titleID, msgID string) {
+	ctx := r.Context()
+	c.render(w, r, http.StatusForbidden, views.ErrorPage(i18n.T(ctx, titleID), i18n.T(ctx, msgID), "/account", i18n.T(ctx, "err.go_account")))
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/url"
 	"strconv"
 
@@ -22,11 +23,11 @@ func mailErrorQuery(m admin.MailResult) string {
 // message shown on the user page, or "". The service words it, and reads an
 // unknown reason as a plain failure, so a crafted URL cannot put text on the
 // page.
-func mailErrorText(q url.Values) string {
+func mailErrorText(ctx context.Context, q url.Values) string {
 	key := q.Get("mailerror")
 	if key == "" {
 		return ""
 	}
 	code, _ := strconv.Atoi(q.Get("smtp"))
-	return admin.MailResult{Kind: q.Get("mail"), Reason: key, Code: code}.Text()
+	return admin.MailResult{Kind: q.Get("mail"), Reason: key, Code: code}.Localized(ctx)
 }

@@ -62,8 +62,7 @@ func (c *Console) badPage(w http.ResponseWriter, r *http.Request, err error) boo
 	if !errors.Is(err, store.ErrBadCursor) && (e == nil || e.Field != "cursor") {
 		return false
 	}
-	c.errorPage(w, r, http.StatusBadRequest, "Invalid page link",
-		"This page link is invalid or belongs to another list or search. Start again from the first page.")
+	c.errorPage(w, r, http.StatusBadRequest, "admin.bad_page", "admin.bad_page_text")
 	return true
 }
 

@@ -1,11 +1,13 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -36,7 +38,7 @@ func (c *Console) listProviders(w http.ResponseWriter, r *http.Request, _ *princ
 		c.fail(w, r, err)
 		return
 	}
-	d := views.AdminProvidersData{Notice: providerNotice(r.URL.Query())}
+	d := views.AdminProvidersData{Notice: providerNotice(r.Context(), r.URL.Query())}
 	for _, p := range providers {
 		d.Providers = append(d.Providers, views.AdminProviderRow{Href: providerPath(p.Alias), Alias: p.Alias,
 			DisplayName: p.DisplayName, IssuerURL: p.IssuerURL, LinkPolicy: p.LinkPolicy, Enabled: p.Enabled, RequireOTP: p.RequireOTP})
@@ -46,15 +48,19 @@ func (c *Console) listProviders(w http.ResponseWriter, r *http.Request, _ *princ
 }
 
 // providerNotice is the message for ?notice=key after a redirect, or "".
-func providerNotice(q url.Values) string {
-	return map[string]string{
-		"created":   "Provider saved. Test its discovery to check the issuer URL.",
-		"saved":     "Changes saved.",
-		"unchanged": "Nothing was changed.",
-		"disabled":  "Provider disabled. Its button leaves the login page, and nobody can sign in through it.",
-		"enabled":   "Provider enabled.",
-		"deleted":   "Provider deleted. Its users' links are kept in case it is added again under the same alias.",
+func providerNotice(ctx context.Context, q url.Values) string {
+	id := map[string]string{
+		"created":   "admin.notice.provider_created",
+		"saved":     "admin.notice.saved",
+		"unchanged": "admin.notice.unchanged",
+		"disabled":  "admin.notice.provider_disabled",
+		"enabled":   "admin.notice.provider_enabled",
+		"deleted":   "admin.notice.provider_deleted",
 	}[q.Get("notice")]
+	if id == "" {
+		return ""
+	}
+	return i18n.T(ctx, id)
 }
 
 // newProvider serves the empty add-provider form.
@@ -72,7 +78,7 @@ func (c *Console) createProvider(w http.ResponseWriter, r *http.Request, p *prin
 	pr, err := c.Service.CreateProvider(r.Context(), p.actor(), patch)
 	if e := admin.AsError(err); e != nil {
 		status, _ := kindStatus(e.Kind)
-		c.render(w, r, status, views.AdminNewProviderPage(views.AdminProviderData{CSRF: p.csrf, Action: "/admin/providers", New: true, Form: f, Error: e.Message}))
+		c.render(w, r, status, views.AdminNewProviderPage(views.AdminProviderData{CSRF: p.csrf, Action: "/admin/providers", New: true, Form: f, Error: e.Text(r.Context())}))
 		return
 	}
 	if err != nil {
@@ -97,10 +103,10 @@ func (c *Console) testNewProvider(w http.ResponseWriter, r *http.Request, p *pri
 func (c *Console) testProvider(w http.ResponseWriter, r *http.Request, p *principal) {
 	pr, err := c.Service.GetProvider(r.Context(), r.PathValue("alias"))
 	if err != nil {
-		c.refuse(w, r, err, "/admin/providers", "Back to providers")
+		c.refuse(w, r, err, "/admin/providers", "admin.back_providers")
 		return
 	}
-	d := c.providerPage(p, pr)
+	d := c.providerPage(r.Context(), p, pr)
 	d.Form = readProviderForm(r)
 	d.Form.Alias = pr.Alias
 	d.SecretDropped = r.PostFormValue("client_secret") != ""
@@ -113,12 +119,12 @@ func (c *Console) testProvider(w http.ResponseWriter, r *http.Request, p *princi
 func (c *Console) discover(r *http.Request, d *views.AdminProviderData) int {
 	res, err := c.Service.Discover(r.Context(), d.Form.IssuerURL)
 	if e := admin.AsError(err); e != nil {
-		d.Error = e.Message
+		d.Error = e.Text(r.Context())
 		return http.StatusBadRequest
 	}
 	if err != nil {
 		c.logger().ErrorContext(r.Context(), "admin: discovery test", "err", err)
-		d.Error = "The discovery test could not be run."
+		d.Error = i18n.T(r.Context(), "admin.provider.discovery_not_run")
 		return http.StatusInternalServerError
 	}
 	d.Discovery = &views.AdminDiscovery{IssuerURL: res.IssuerURL, OK: res.OK, Error: res.Error,
@@ -131,18 +137,18 @@ func (c *Console) discover(r *http.Request, d *views.AdminProviderData) int {
 func (c *Console) showProvider(w http.ResponseWriter, r *http.Request, p *principal) {
 	pr, err := c.Service.GetProvider(r.Context(), r.PathValue("alias"))
 	if err != nil {
-		c.refuse(w, r, err, "/admin/providers", "Back to providers")
+		c.refuse(w, r, err, "/admin/providers", "admin.back_providers")
 		return
 	}
-	d := c.providerPage(p, pr)
-	d.Notice = providerNotice(r.URL.Query())
+	d := c.providerPage(r.Context(), p, pr)
+	d.Notice = providerNotice(r.Context(), r.URL.Query())
 	c.render(w, r, http.StatusOK, views.AdminProviderPage(d))
 }
 
-func (c *Console) providerPage(p *principal, pr *store.Provider) views.AdminProviderData {
+func (c *Console) providerPage(ctx context.Context, p *principal, pr *store.Provider) views.AdminProviderData {
 	return views.AdminProviderData{CSRF: p.csrf, Action: providerPath(pr.Alias), Form: providerFormOf(pr),
 		Enabled: pr.Enabled, HasSecret: len(pr.SealedClientSecret) > 0,
-		Created: formatTime(pr.CreatedAt), Updated: formatTime(pr.UpdatedAt),
+		Created: i18n.FormatTime(ctx, pr.CreatedAt), Updated: i18n.FormatTime(ctx, pr.UpdatedAt),
 		RedirectURI: c.Service.UpstreamRedirectURI(pr.Alias)}
 }
 
@@ -167,15 +173,15 @@ func (c *Console) showProviderWith(w http.ResponseWriter, r *http.Request, p *pr
 	e := admin.AsError(err)
 	pr, gerr := c.Service.GetProvider(r.Context(), alias)
 	if e == nil || gerr != nil {
-		c.refuse(w, r, err, "/admin/providers", "Back to providers")
+		c.refuse(w, r, err, "/admin/providers", "admin.back_providers")
 		return
 	}
-	d := c.providerPage(p, pr)
+	d := c.providerPage(r.Context(), p, pr)
 	if f != nil {
 		f.Alias = pr.Alias
 		d.Form = *f
 	}
-	d.Error = e.Message
+	d.Error = e.Text(r.Context())
 	status, _ := kindStatus(e.Kind)
 	c.render(w, r, status, views.AdminProviderPage(d))
 }
@@ -202,17 +208,18 @@ func (c *Console) deleteProvider(w http.ResponseWriter, r *http.Request, p *prin
 	if r.PostFormValue("confirm") != "yes" {
 		pr, err := c.Service.GetProvider(r.Context(), alias)
 		if err != nil {
-			c.refuse(w, r, err, "/admin/providers", "Back to providers")
+			c.refuse(w, r, err, "/admin/providers", "admin.back_providers")
 			return
 		}
+		ctx := r.Context()
 		c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
-			Title: "Delete provider", CSRF: p.csrf, Action: providerPath(alias) + "/delete", Cancel: providerPath(alias),
-			Question: "Delete the upstream provider " + pr.DisplayName + " (" + pr.Alias + ")? Nobody can sign in through it any more.",
+			Title: i18n.T(ctx, "admin.provider.delete"), CSRF: p.csrf, Action: providerPath(alias) + "/delete", Cancel: providerPath(alias),
+			Question: i18n.T(ctx, "admin.confirm.delete_provider", "Name", pr.DisplayName, "Alias", pr.Alias),
 		}))
 		return
 	}
 	if err := c.Service.DeleteProvider(r.Context(), p.actor(), alias); err != nil {
-		c.refuse(w, r, err, "/admin/providers", "Back to providers")
+		c.refuse(w, r, err, "/admin/providers", "admin.back_providers")
 		return
 	}
 	http.Redirect(w, r, "/admin/providers?notice=deleted", http.StatusSeeOther)

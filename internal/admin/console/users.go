@@ -4,10 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/views"
 )
@@ -42,7 +42,7 @@ func (c *Console) listUsers(w http.ResponseWriter, r *http.Request, _ *principal
 	}
 	d := views.AdminUsersData{Query: query}
 	if r.URL.Query().Get("notice") == "deleted" {
-		d.Notice = "User deleted."
+		d.Notice = i18n.T(r.Context(), "admin.notice.user_deleted")
 	}
 	for _, u := range users {
 		d.Users = append(d.Users, views.AdminUserRow{
@@ -67,7 +67,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, p *principa
 	u, sent, err := c.Service.CreateUser(r.Context(), p.actor(), userPatchOfForm(f))
 	if e := admin.AsError(err); e != nil {
 		status, _ := kindStatus(e.Kind)
-		c.render(w, r, status, views.AdminNewUserPage(views.AdminNewUserData{CSRF: p.csrf, Form: f, Error: e.Message}))
+		c.render(w, r, status, views.AdminNewUserPage(views.AdminNewUserData{CSRF: p.csrf, Form: f, Error: e.Text(r.Context())}))
 		return
 	}
 	if err != nil {
@@ -94,7 +94,7 @@ func (c *Console) showUser(w http.ResponseWriter, r *http.Request, p *principal)
 		c.fail(w, r, err)
 		return
 	}
-	d.Notice, d.Error = noticeText(q, info.User), mailErrorText(q)
+	d.Notice, d.Error = noticeText(r.Context(), q, info.User), mailErrorText(r.Context(), q)
 	c.render(w, r, http.StatusOK, views.AdminUserPage(d))
 }
 
@@ -102,10 +102,11 @@ func (c *Console) showUser(w http.ResponseWriter, r *http.Request, p *principal)
 // the only object such an operation misses is the user.
 func (c *Console) userError(w http.ResponseWriter, r *http.Request, err error) {
 	if e := admin.AsError(err); e != nil && e.Kind == admin.KindNotFound {
-		c.render(w, r, http.StatusNotFound, views.ErrorPage("User not found", e.Message, "/admin/users", "Back to users"))
+		ctx := r.Context()
+		c.render(w, r, http.StatusNotFound, views.ErrorPage(i18n.T(ctx, "admin.user_not_found"), e.Text(ctx), "/admin/users", i18n.T(ctx, "admin.back_users")))
 		return
 	}
-	c.refuse(w, r, err, "/admin/users", "Back to users")
+	c.refuse(w, r, err, "/admin/users", "admin.back_users")
 }
 
 // showUserWith renders the edit page of user id with the form as typed and
@@ -130,106 +131,99 @@ func (c *Console) showUserWith(w http.ResponseWriter, r *http.Request, p *princi
 	if f != nil {
 		d.Form = *f
 	}
-	d.Error = e.Message
+	d.Error = e.Text(r.Context())
 	status, _ := kindStatus(e.Kind)
 	c.render(w, r, status, views.AdminUserPage(d))
 }
 
 func (c *Console) userPage(ctx context.Context, p *principal, info *admin.UserInfo) (views.AdminUserData, error) {
 	u := info.User
-	lastLogin := "Never"
-	if !u.LastLoginAt.IsZero() {
-		lastLogin = formatTime(u.LastLoginAt)
-	}
 	ids, providers, err := c.identityRows(ctx, u.ID)
 	if err != nil {
 		return views.AdminUserData{}, err
 	}
 	return views.AdminUserData{
 		CSRF: p.csrf, Action: userPath(u.ID), Form: userFormOf(u), Self: u.ID == p.user.ID,
-		OTPState: otpStateText(info), LastLogin: lastLogin, Created: formatTime(u.CreatedAt),
-		RecoveryCodes: recoveryCodesText(info), HasRecoveryCodes: info.RecoveryCodes > 0,
-		Identities: ids, Providers: providers, SecurityKeys: securityKeyRows(info), Remembered: rememberedRows(info),
+		OTPState: otpStateText(ctx, info), LastLogin: formatOptTime(ctx, u.LastLoginAt), Created: i18n.FormatTime(ctx, u.CreatedAt),
+		RecoveryCodes: recoveryCodesText(ctx, info), HasRecoveryCodes: info.RecoveryCodes > 0,
+		Identities: ids, Providers: providers, SecurityKeys: securityKeyRows(ctx, info), Remembered: rememberedRows(ctx, info),
 	}, nil
 }
 
-func securityKeyRows(info *admin.UserInfo) []views.AdminSecurityKeyRow {
+func securityKeyRows(ctx context.Context, info *admin.UserInfo) []views.AdminSecurityKeyRow {
 	out := make([]views.AdminSecurityKeyRow, 0, len(info.SecurityKeys))
 	for _, k := range info.SecurityKeys {
-		out = append(out, views.AdminSecurityKeyRow{Name: k.Name, Added: formatTime(k.CreatedAt), LastUsed: formatOptTime(k.LastUsedAt)})
+		out = append(out, views.AdminSecurityKeyRow{Name: k.Name, Added: i18n.FormatTime(ctx, k.CreatedAt), LastUsed: formatOptTime(ctx, k.LastUsedAt)})
 	}
 	return out
 }
 
-func rememberedRows(info *admin.UserInfo) []views.AdminRememberedRow {
+func rememberedRows(ctx context.Context, info *admin.UserInfo) []views.AdminRememberedRow {
 	out := make([]views.AdminRememberedRow, 0, len(info.Remembered))
 	for _, b := range info.Remembered {
-		out = append(out, views.AdminRememberedRow{Browser: b.UserAgent, IP: b.IP, Since: formatTime(b.CreatedAt),
-			Until: formatTime(b.ExpiresAt), LastUsed: formatOptTime(b.LastUsedAt)})
+		out = append(out, views.AdminRememberedRow{Browser: b.UserAgent, IP: b.IP, Since: i18n.FormatTime(ctx, b.CreatedAt),
+			Until: i18n.FormatTime(ctx, b.ExpiresAt), LastUsed: formatOptTime(ctx, b.LastUsedAt)})
 	}
 	return out
 }
 
-// formatOptTime is formatTime, or "Never" for the zero time.
-func formatOptTime(t time.Time) string {
+// formatOptTime is i18n.FormatTime, or "Never" for the zero time.
+func formatOptTime(ctx context.Context, t time.Time) string {
 	if t.IsZero() {
-		return "Never"
+		return i18n.T(ctx, "admin.never")
 	}
-	return formatTime(t)
+	return i18n.FormatTime(ctx, t)
 }
 
 // otpStateText describes the user's authenticator on the page.
-func otpStateText(info *admin.UserInfo) string {
+func otpStateText(ctx context.Context, info *admin.UserInfo) string {
 	switch info.OTPState {
 	case admin.OTPEnrolled:
-		return "Enrolled on " + formatTime(info.EnrolledAt)
+		return i18n.T(ctx, "admin.user.otp_enrolled", "When", i18n.FormatTime(ctx, info.EnrolledAt))
 	case admin.OTPPending:
-		return "Waiting for enrollment"
+		return i18n.T(ctx, "admin.user.otp_pending")
 	}
-	return "None"
+	return i18n.T(ctx, "admin.none")
 }
 
 // recoveryCodesText describes the user's recovery codes, which exist only
 // with an authenticator.
-func recoveryCodesText(info *admin.UserInfo) string {
+func recoveryCodesText(ctx context.Context, info *admin.UserInfo) string {
 	if info.OTPState != admin.OTPEnrolled {
-		return "None (no authenticator)"
+		return i18n.T(ctx, "admin.user.codes_none")
 	}
-	return strconv.Itoa(info.RecoveryCodes) + " left"
+	return i18n.Plural(ctx, "admin.user.codes_left", info.RecoveryCodes)
 }
 
 // noticeText is the message for ?notice=key after a redirect, or "". Unknown
 // keys show nothing, so a crafted link cannot make the page say anything.
-func noticeText(q url.Values, u *store.User) string {
+func noticeText(ctx context.Context, q url.Values, u *store.User) string {
+	id := map[string]string{
+		"saved":                     "admin.notice.saved",
+		"unchanged":                 "admin.notice.unchanged",
+		"otp-none":                  "admin.notice.otp_none",
+		"codes-voided":              "admin.notice.codes_voided",
+		"linked":                    "admin.notice.linked",
+		"unlinked":                  "admin.notice.unlinked",
+		store.ActionSetup + "-sent": "admin.notice.setup_sent",
+		store.ActionReset + "-sent": "admin.notice.reset_sent",
+	}[q.Get("notice")]
 	switch q.Get("notice") {
 	case "created":
+		id = "admin.notice.user_created_sent"
 		if q.Has("mailerror") {
-			return "User created."
+			id = "admin.notice.user_created"
 		}
-		return "User created. A set-up e-mail was sent to " + u.Email + "."
-	case "saved":
-		return "Changes saved."
-	case "unchanged":
-		return "Nothing was changed."
 	case "otp-reset":
+		id = "admin.notice.otp_reset_no_otp"
 		if u.OTPRequired {
-			return "Authenticator removed. The user sets up a new one at the next sign-in."
+			id = "admin.notice.otp_reset"
 		}
-		return "Authenticator removed. OTP is not configured for this user, so the next sign-in asks for the password only."
-	case "otp-none":
-		return "The user had no authenticator to remove."
-	case "codes-voided":
-		return "Recovery codes voided. The user can make new ones from the account page."
-	case "linked":
-		return "Upstream identity linked."
-	case "unlinked":
-		return "Upstream identity unlinked. The user can no longer sign in through it."
-	case store.ActionSetup + "-sent":
-		return "A set-up e-mail was sent to " + u.Email + ". Earlier links no longer work."
-	case store.ActionReset + "-sent":
-		return "A password reset e-mail was sent to " + u.Email + ". Earlier links no longer work."
 	}
-	return ""
+	if id == "" {
+		return ""
+	}
+	return i18n.T(ctx, id, "Email", u.Email)
 }
 
 // updateUser serves POST /admin/users/{id}, the edit form.
@@ -253,9 +247,7 @@ func (c *Console) updateUser(w http.ResponseWriter, r *http.Request, p *principa
 // at once.
 func (c *Console) resetOTP(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
-	if !c.confirmed(w, r, p, id, "Reset OTP", "/reset-otp", func(name string) string {
-		return "Reset the authenticator of " + name + "? Their current authenticator stops working at once and they are signed out everywhere; at the next sign-in they set up a new one."
-	}) {
+	if !c.confirmed(w, r, p, id, "admin.user.reset_otp", "/reset-otp", "admin.confirm.reset_otp") {
 		return
 	}
 	removed, err := c.Service.ResetOTP(r.Context(), p.actor(), id)
@@ -273,9 +265,7 @@ func (c *Console) resetOTP(w http.ResponseWriter, r *http.Request, p *principal)
 // a confirmation as Reset OTP asks.
 func (c *Console) voidRecoveryCodes(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
-	if !c.confirmed(w, r, p, id, "Void recovery codes", "/void-recovery-codes", func(name string) string {
-		return "Void the recovery codes of " + name + "? None of them will sign in any more; the authenticator keeps working."
-	}) {
+	if !c.confirmed(w, r, p, id, "admin.user.void_codes", "/void-recovery-codes", "admin.confirm.void_codes") {
 		return
 	}
 	if _, err := c.Service.VoidRecoveryCodes(r.Context(), p.actor(), id); err != nil {
@@ -286,9 +276,10 @@ func (c *Console) voidRecoveryCodes(w http.ResponseWriter, r *http.Request, p *p
 }
 
 // confirmed reports whether the form carries confirm=yes; otherwise it asks,
-// with the question about the user's name, and the action posts again to
-// userPath(id)+action: forms cannot pop up a dialog without script.
-func (c *Console) confirmed(w http.ResponseWriter, r *http.Request, p *principal, id, title, action string, question func(username string) string) bool {
+// with the title and the question (catalog IDs; the question names the user
+// as {{.Name}}), and the action posts again to userPath(id)+action: forms
+// cannot pop up a dialog without script.
+func (c *Console) confirmed(w http.ResponseWriter, r *http.Request, p *principal, id, title, action, question string) bool {
 	if r.PostFormValue("confirm") == "yes" {
 		return true
 	}
@@ -297,8 +288,10 @@ func (c *Console) confirmed(w http.ResponseWriter, r *http.Request, p *principal
 		c.userError(w, r, err)
 		return false
 	}
+	ctx := r.Context()
 	c.render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmData{
-		Title: title, CSRF: p.csrf, Action: userPath(id) + action, Cancel: userPath(id), Question: question(info.Username),
+		Title: i18n.T(ctx, title), CSRF: p.csrf, Action: userPath(id) + action, Cancel: userPath(id),
+		Question: i18n.T(ctx, question, "Name", info.Username),
 	}))
 	return false
 }
@@ -307,9 +300,7 @@ func (c *Console) confirmed(w http.ResponseWriter, r *http.Request, p *principal
 // asks first: forms cannot pop up a dialog without script.
 func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
-	if !c.confirmed(w, r, p, id, "Delete user", "/delete", func(name string) string {
-		return "Delete the user " + name + "? Their sessions, authenticator and linked identities are deleted too. This cannot be undone."
-	}) {
+	if !c.confirmed(w, r, p, id, "admin.user.delete", "/delete", "admin.confirm.delete_user") {
 		return
 	}
 	if err := c.Service.DeleteUser(r.Context(), p.actor(), id); err != nil {
@@ -387,9 +378,9 @@ func (c *Console) identityRows(ctx context.Context, id string) ([]views.AdminIde
 	for _, fi := range ids {
 		name, ok := names[fi.ProviderAlias]
 		if !ok {
-			name = "deleted provider"
+			name = i18n.T(ctx, "admin.user.provider_deleted")
 		}
-		rows = append(rows, views.AdminIdentityRow{Provider: fi.ProviderAlias, Name: name, Subject: fi.Subject, Linked: formatTime(fi.CreatedAt)})
+		rows = append(rows, views.AdminIdentityRow{Provider: fi.ProviderAlias, Name: name, Subject: fi.Subject, Linked: i18n.FormatTime(ctx, fi.CreatedAt)})
 	}
 	return rows, aliases, nil
 }

@@ -253,7 +253,7 @@ func TestOTPFlag(t *testing.T) {
 		u := e.CreateUser("olga", "olga@example.com", store.RoleUser, true)
 		e.AddCredential(u.ID)
 		r := e.Get("/admin/users/" + u.ID)
-		if got := text(t, r.Body, "otp-state"); got != "Enrolled on 2025-03-04 05:06 UTC" {
+		if got := text(t, r.Body, "otp-state"); got != "Enrolled on 4 Mar 2025, 05:06 UTC" {
 			t.Errorf("otp-state %q", got)
 		}
 		if !checked(t, r.Body, "otp_required") {
@@ -434,14 +434,14 @@ func TestMailFailure(t *testing.T) {
 // A failed send's reason travels in the redirect's query; a reason the
 // service does not know reads as a plain failure, never as the query's text.
 func TestMailErrorText(t *testing.T) {
-	if got := mailErrorText(url.Values{"mailerror": {"<script>"}}); strings.Contains(got, "script") || !strings.Contains(got, "sending failed") {
+	if got := mailErrorText(context.Background(), url.Values{"mailerror": {"<script>"}}); strings.Contains(got, "script") || !strings.Contains(got, "sending failed") {
 		t.Errorf("unknown reason: %q", got)
 	}
-	got := mailErrorText(url.Values{"mailerror": {"auth"}, "mail": {"reset"}, "smtp": {"535"}})
+	got := mailErrorText(context.Background(), url.Values{"mailerror": {"auth"}, "mail": {"reset"}, "smtp": {"535"}})
 	if !strings.HasPrefix(got, "The password reset e-mail could not be sent: the mail server rejected the SMTP login (SMTP reply 535)") {
 		t.Errorf("auth failure: %q", got)
 	}
-	if got := mailErrorText(url.Values{}); got != "" {
+	if got := mailErrorText(context.Background(), url.Values{}); got != "" {
 		t.Errorf("no failure: %q", got)
 	}
 }

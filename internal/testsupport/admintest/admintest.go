@@ -25,6 +25,7 @@ import (
 
 	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/clientip"
+	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/login"
 	"github.com/authz/authz/internal/mail"
 	"github.com/authz/authz/internal/mfa"
@@ -109,7 +110,9 @@ func start[E any](t *testing.T, st store.Store, mount func(e *Env, mux *http.Ser
 	p.Register(mux)
 	prov.Register(mux)
 	mounted := mount(e, mux)
-	h := http.NewCrossOriginProtection().Handler(mux)
+	// The language middleware as the server has it: pages follow the
+	// request's Accept-Language and language cookie.
+	h := http.NewCrossOriginProtection().Handler(i18n.Middleware("", time.UTC, mux))
 	e.Server = httptest.NewServer(clientip.Resolver{}.Middleware(h))
 	t.Cleanup(e.Server.Close)
 	e.Admin = e.CreateUser("root", "root@example.com", store.RoleAdmin, true)
