@@ -37,10 +37,15 @@ const maxNameLen = 100
 // maxEmailLen is the longest address SMTP can carry (RFC 5321 path limit).
 const maxEmailLen = 254
 
-// usernamePattern keeps usernames ASCII: both backends then agree on what
-// "equal ignoring case" means (SQLite's lower() folds ASCII only), and look-alike
-// letters from other scripts cannot impersonate a user.
-var usernamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`) })
+// usernamePattern allows ASCII letters, digits and . _ - @, and the Japanese
+// scripts (kanji, hiragana, katakana and the long-vowel mark), of a
+// username in store.CanonicalUsername form. Both backends agree on what
+// "equal ignoring case" means for these (SQLite's lower() folds ASCII only;
+// the Japanese scripts have no case), and letters of other cased scripts,
+// such as Cyrillic look-alikes of Latin ones, cannot impersonate a user.
+var usernamePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9._@\p{Han}\p{Hiragana}\p{Katakana}ー-]{1,64}$`)
+})
 
 // applyUserPatch sets p's fields on u, checking every value that changes
 // (every value when creating) in the order the form shows them. Every field
@@ -63,7 +68,10 @@ func applyUserPatch(u *store.User, p UserPatch, creating bool) error {
 		{"locale", p.Locale, &u.Locale, checkLocale},
 	} {
 		v := *f.dst
-		if f.value != nil {
+		switch {
+		case f.value != nil && f.name == "username":
+			v = store.CanonicalUsername(*f.value)
+		case f.value != nil:
 			v = strings.TrimSpace(*f.value)
 		}
 		if creating || v != *f.dst {

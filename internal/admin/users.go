@@ -145,7 +145,7 @@ func (s *Service) GetUser(ctx context.Context, id string) (*UserInfo, error) {
 func (s *Service) FindUser(ctx context.Context, key string) (*UserInfo, error) {
 	u, err := s.Store.GetUser(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
-		u, err = s.Store.GetUserByUsername(ctx, key)
+		u, err = s.Store.GetUserByUsername(ctx, store.CanonicalUsername(key))
 	}
 	if err != nil {
 		return nil, missing(err, msgUserNotFound)

@@ -384,18 +384,19 @@ func (s *Service) link(ctx context.Context, p *store.Provider, claims map[string
 	return s.Store.CreateFederatedIdentity(ctx, &store.FederatedIdentity{ProviderAlias: p.Alias, Subject: claimString(claims, "sub"), UserID: res.User.ID, CreatedAt: time.Now().UTC()})
 }
 
-// usernameChars are those a provisioned username may keep. "@" is not among
-// them: a provisioned "victim@corp" would shadow that user's login by e-mail.
-var usernameChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
+// usernameChars are those a provisioned username may keep: what an
+// administrator may give one (see admin's usernamePattern) but "@", or a
+// provisioned "victim@corp" would shadow that user's login by e-mail.
+var usernameChars = regexp.MustCompile(`[^A-Za-z0-9._\p{Han}\p{Hiragana}\p{Katakana}ー-]`)
 
 // provision creates the local user of a first upstream login.
 func (s *Service) provision(ctx context.Context, p *store.Provider, claims map[string]any, email string) (*store.User, error) {
-	name := usernameChars.ReplaceAllString(claimString(claims, claimOr(p.ClaimUsername, "preferred_username")), "")
+	name := usernameChars.ReplaceAllString(store.CanonicalUsername(claimString(claims, claimOr(p.ClaimUsername, "preferred_username"))), "")
 	if name == "" {
 		name = p.Alias + "-" + usernameChars.ReplaceAllString(claimString(claims, "sub"), "")
 	}
-	if len(name) > 64 {
-		name = name[:64]
+	if r := []rune(name); len(r) > 64 {
+		name = string(r[:64])
 	}
 	now := time.Now().UTC()
 	u := &store.User{ID: store.NewID(), Username: name, Email: email, FirstName: claimString(claims, claimOr(p.ClaimFirstName, "given_name")),

@@ -62,7 +62,7 @@ func (p *Pipeline) postForgot(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusForbidden, "err.form_stale_title", msgBadForm, "/login/forgot", "err.try_again")
 		return
 	}
-	name := strings.TrimSpace(r.PostFormValue("username"))
+	name := store.CanonicalUsername(r.PostFormValue("username"))
 	if name == "" || !plausibleName(name) {
 		p.render(w, r, http.StatusBadRequest, views.ForgotPage(r.PostFormValue("csrf"), i18n.T(r.Context(), msgForgotName)))
 		return

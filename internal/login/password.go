@@ -43,7 +43,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		return
 	}
 	ctx := r.Context()
-	name := strings.TrimSpace(r.PostFormValue("username"))
+	name := store.CanonicalUsername(r.PostFormValue("username"))
 	pw := r.PostFormValue("password")
 	if !plausibleName(name) || len(pw) > 1024 {
 		p.showStep(w, r, lt, msgInvalidLogin, http.StatusBadRequest)

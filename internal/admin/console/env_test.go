@@ -30,7 +30,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 // The service's refusals as the pages show them.
 const (
 	msgUsernameRequired = "Username is required."
-	msgUsernameFormat   = "Username must be 1 to 64 characters long and use only letters, digits and . _ - @."
+	msgUsernameFormat   = "Username must be 1 to 64 characters long and use only letters, digits and . _ - @, or Japanese (kanji, hiragana, katakana)."
 	msgEmailRequired    = "E-mail is required."
 	msgEmailFormat      = "E-mail must be a plain address such as name@example.com."
 	msgDuplicate        = "A user with this username or e-mail already exists."
