@@ -358,3 +358,45 @@ func TestPublicClientRevokesItsOwnToken(t *testing.T) {
 		}
 	})
 }
+
+// TestRememberedBrowserStillAsksOnResetLink: "don't ask again on this
+// browser" spares the code of a sign-in only. A reset link opened in the
+// remembered browser asks for the code before the new password, as does a
+// set-up link; otherwise the cookie and the user's e-mail would set a
+// password without the password or the code.
+func TestRememberedBrowserStillAsksOnResetLink(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend, "--login-remember-browser-days", "30")
+		u := in.createUser("remy", true)
+		used := map[int64]bool{}
+		b := newBrowser(t)
+		p := b.loginWithPassword(b.get(in.URL+"/login"), u.Username, u.Password)
+		p = b.submit(p, "/login/otp", url.Values{"otp": {currentCode(t, in, u.OTPSecret, used)}, "remember": {"yes"}})
+		if !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("sign-in with the code: %d %s", p.Status, p.URL)
+		}
+		b.submit(p, "/oauth2/logout", nil)
+		// The browser is remembered: a sign-in skips the code.
+		p = b.loginWithPassword(b.get(in.URL+"/login"), u.Username, u.Password)
+		if !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("a remembered browser was asked for the code at sign-in: %d %s", p.Status, p.URL)
+		}
+		b.submit(p, "/oauth2/logout", nil)
+
+		for _, kind := range []string{store.ActionReset, store.ActionSetup} {
+			p = b.get(in.issueLink(t, u.ID, kind, time.Hour, in.clock.now()) + "?continue=1")
+			if !strings.Contains(p.Body, `action="/login/otp"`) || strings.Contains(p.Body, `action="/login/set-password"`) {
+				t.Fatalf("%s link in a remembered browser must ask for the code first: %d %s\n%s", kind, p.Status, p.URL, p.Body)
+			}
+			if got := b.post(in.URL+"/login/set-password", url.Values{"csrf": {formValues(t, p.Body, "/login/otp").Get("csrf")},
+				"password": {"taken over"}, "password_confirm": {"taken over"}}); strings.Contains(got.Body, `id="account-username"`) {
+				t.Fatalf("%s link: the password was set without the code", kind)
+			}
+		}
+		fresh := newBrowser(t)
+		if p := fresh.loginWithPassword(fresh.get(in.URL+"/login"), u.Username, "taken over"); p.Status != http.StatusUnauthorized {
+			t.Fatalf("the password must be unchanged: %d", p.Status)
+		}
+	})
+}
