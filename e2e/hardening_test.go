@@ -14,6 +14,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/authz/authz/internal/admin"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -398,5 +399,79 @@ func TestRememberedBrowserStillAsksOnResetLink(t *testing.T) {
 		if p := fresh.loginWithPassword(fresh.get(in.URL+"/login"), u.Username, "taken over"); p.Status != http.StatusUnauthorized {
 			t.Fatalf("the password must be unchanged: %d", p.Status)
 		}
+	})
+}
+
+// TestPasswordReplacedRevokesTokens: a password set through a reset link,
+// one changed on the account page, and an administrator's Reset OTP end the
+// user's OAuth grants, not only the browser sessions: a refresh token issued
+// before fails with invalid_grant and the access token introspects
+// inactive. A new password also voids the user's other unused links.
+func TestPasswordReplacedRevokesTokens(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		u := in.createUser("tom", false)
+		ctx := context.Background()
+		live := func(what string, tok *oauth2.Token) {
+			t.Helper()
+			if !introspect(t, in, id, secret, tok.AccessToken) {
+				t.Fatalf("%s: the access token is inactive before the change", what)
+			}
+		}
+		revoked := func(what string, tok *oauth2.Token) {
+			t.Helper()
+			if introspect(t, in, id, secret, tok.AccessToken) {
+				t.Errorf("%s: the access token issued before is still active", what)
+			}
+			old := &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
+			if _, err := r.config.TokenSource(ctx, old).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+				t.Errorf("%s: refresh with a token issued before: %v, want invalid_grant", what, err)
+			}
+		}
+		gone := func(what, link string) {
+			t.Helper()
+			if p := newBrowser(t).get(link + "?continue=1"); p.Status != http.StatusNotFound {
+				t.Errorf("%s: another unused link still works after the new password: %d %s", what, p.Status, p.URL)
+			}
+		}
+
+		// A reset through a link.
+		_, tok, _ := signIn(t, in, r, u)
+		live("reset", tok)
+		other := in.issueLink(t, u.ID, store.ActionSetup, time.Hour, in.clock.now())
+		b := newBrowser(t)
+		p := b.get(in.issueLink(t, u.ID, store.ActionReset, time.Hour, in.clock.now()) + "?continue=1")
+		p = b.submit(p, "/login/set-password", url.Values{"password": {"reset password"}, "password_confirm": {"reset password"}})
+		if !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("reset: %d %s", p.Status, p.URL)
+		}
+		revoked("reset", tok)
+		gone("reset", other)
+
+		// A change on the account page.
+		u.Password = "reset password"
+		b, tok, _ = signIn(t, in, r, u)
+		live("change", tok)
+		other = in.issueLink(t, u.ID, store.ActionReset, time.Hour, in.clock.now())
+		p = b.submit(b.get(in.URL+"/account"), "/account/password", url.Values{"current_password": {u.Password},
+			"password": {"changed password"}, "password_confirm": {"changed password"}})
+		if p.URL.Query().Get("done") != "password" {
+			t.Fatalf("change: %d %s", p.Status, p.URL)
+		}
+		revoked("change", tok)
+		gone("change", other)
+
+		// An administrator's Reset OTP (a lost phone holds the grants of
+		// its applications).
+		u.Password = "changed password"
+		_, tok, _ = signIn(t, in, r, u)
+		live("reset OTP", tok)
+		if _, err := in.App.Admin.ResetOTP(ctx, admin.Actor{}, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		revoked("reset OTP", tok)
 	})
 }

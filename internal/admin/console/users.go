@@ -254,7 +254,7 @@ func (c *Console) updateUser(w http.ResponseWriter, r *http.Request, p *principa
 func (c *Console) resetOTP(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
 	if !c.confirmed(w, r, p, id, "Reset OTP", "/reset-otp", func(name string) string {
-		return "Reset the authenticator of " + name + "? Their current authenticator stops working at once and they are signed out everywhere; at the next sign-in they set up a new one."
+		return "Reset the authenticator of " + name + "? Their current authenticator stops working at once and they are signed out everywhere, their applications' tokens revoked; at the next sign-in they set up a new one."
 	}) {
 		return
 	}
