@@ -15,7 +15,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/throttle"
 )
 
 // TestUpstreamAMRNeverPassesForTheLocalCode: an upstream that says "otp" does
@@ -473,5 +475,64 @@ func TestPasswordReplacedRevokesTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		revoked("reset OTP", tok)
+	})
+}
+
+// TestForgotPasswordFloodFromOneAddress: a flood of reset requests for a
+// user from one address throttles that address only; the user, elsewhere,
+// still gets a reset e-mail. Requests spread over many addresses still stop
+// at the ceiling over all addresses. Every answer is the same.
+func TestForgotPasswordFloodFromOneAddress(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend, "--trusted-proxies", "127.0.0.1")
+		ctx := context.Background()
+		u := in.createUser("vera", true)
+		var answer string
+		ask := func(addr string, n int) {
+			t.Helper()
+			b := newBrowserAt(t, addr)
+			form := b.get(in.URL + "/login/forgot")
+			for range n {
+				p := b.submit(form, "/login/forgot", url.Values{"username": {u.Username}})
+				if answer == "" {
+					answer = p.Body
+				}
+				if p.Status != http.StatusOK || p.Body != answer {
+					t.Fatalf("from %s: %d, the answer differs", addr, p.Status)
+				}
+			}
+		}
+		sent := func() int {
+			t.Helper()
+			in.App.Notify.Wait()
+			events, _, err := in.App.Store.ListAudit(ctx, store.AuditFilter{Type: string(audit.PasswordResetAsked), UserID: u.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(events)
+		}
+
+		ask("203.0.113.1", 10)
+		if n := sent(); n != throttle.ResetAccount.Free+1 {
+			t.Fatalf("%d reset e-mails from a flood at one address, want %d", n, throttle.ResetAccount.Free+1)
+		}
+		ask("198.51.100.7", 1)
+		if n := sent(); n != throttle.ResetAccount.Free+2 {
+			t.Fatal("the user at another address got no reset e-mail after a flood from one address")
+		}
+
+		// Many addresses: the ceiling over all of them holds.
+		for i := range 5 {
+			ask("192.0.2."+strconv.Itoa(i+1), throttle.ResetAccount.Free)
+		}
+		before := sent()
+		if before > throttle.ResetAccountOverall.Free+1+throttle.ResetAccount.Free+1 {
+			t.Errorf("%d reset e-mails from a distributed flood", before)
+		}
+		ask("198.51.100.8", 1)
+		if n := sent(); n != before {
+			t.Error("past the ceiling over all addresses a reset e-mail was still sent")
+		}
 	})
 }
