@@ -1002,7 +1002,7 @@ func AdminUserPage(d AdminUserData) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, " <p class=\"hint\">Reset OTP also removes the security keys and passkeys and forgets the remembered browsers.</p><form method=\"post\" action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, " <p class=\"hint\">Reset OTP also removes the security keys and passkeys, forgets the remembered browsers, signs the user out everywhere and revokes the user's OAuth tokens.</p><form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
