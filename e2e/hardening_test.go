@@ -14,7 +14,10 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/authz/authz/internal/admin"
+	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/throttle"
 )
 
 // TestUpstreamAMRNeverPassesForTheLocalCode: an upstream that says "otp" does
@@ -355,6 +358,181 @@ func TestPublicClientRevokesItsOwnToken(t *testing.T) {
 		}
 		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil || !strings.Contains(err.Error(), "401") {
 			t.Errorf("userinfo after revoking the grant: %v, want 401", err)
+		}
+	})
+}
+
+// TestRememberedBrowserStillAsksOnResetLink: "don't ask again on this
+// browser" spares the code of a sign-in only. A reset link opened in the
+// remembered browser asks for the code before the new password, as does a
+// set-up link; otherwise the cookie and the user's e-mail would set a
+// password without the password or the code.
+func TestRememberedBrowserStillAsksOnResetLink(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend, "--login-remember-browser-days", "30")
+		u := in.createUser("remy", true)
+		used := map[int64]bool{}
+		b := newBrowser(t)
+		p := b.loginWithPassword(b.get(in.URL+"/login"), u.Username, u.Password)
+		p = b.submit(p, "/login/otp", url.Values{"otp": {currentCode(t, in, u.OTPSecret, used)}, "remember": {"yes"}})
+		if !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("sign-in with the code: %d %s", p.Status, p.URL)
+		}
+		b.submit(p, "/oauth2/logout", nil)
+		// The browser is remembered: a sign-in skips the code.
+		p = b.loginWithPassword(b.get(in.URL+"/login"), u.Username, u.Password)
+		if !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("a remembered browser was asked for the code at sign-in: %d %s", p.Status, p.URL)
+		}
+		b.submit(p, "/oauth2/logout", nil)
+
+		for _, kind := range []string{store.ActionReset, store.ActionSetup} {
+			p = b.get(in.issueLink(t, u.ID, kind, time.Hour, in.clock.now()) + "?continue=1")
+			if !strings.Contains(p.Body, `action="/login/otp"`) || strings.Contains(p.Body, `action="/login/set-password"`) {
+				t.Fatalf("%s link in a remembered browser must ask for the code first: %d %s\n%s", kind, p.Status, p.URL, p.Body)
+			}
+			if got := b.post(in.URL+"/login/set-password", url.Values{"csrf": {formValues(t, p.Body, "/login/otp").Get("csrf")},
+				"password": {"taken over"}, "password_confirm": {"taken over"}}); strings.Contains(got.Body, `id="account-username"`) {
+				t.Fatalf("%s link: the password was set without the code", kind)
+			}
+		}
+		fresh := newBrowser(t)
+		if p := fresh.loginWithPassword(fresh.get(in.URL+"/login"), u.Username, "taken over"); p.Status != http.StatusUnauthorized {
+			t.Fatalf("the password must be unchanged: %d", p.Status)
+		}
+	})
+}
+
+// TestPasswordReplacedRevokesTokens: a password set through a reset link,
+// one changed on the account page, and an administrator's Reset OTP end the
+// user's OAuth grants, not only the browser sessions: a refresh token issued
+// before fails with invalid_grant and the access token introspects
+// inactive. A new password also voids the user's other unused links.
+func TestPasswordReplacedRevokesTokens(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		id, secret := in.createClient(clientSpec{SkipConsent: true})
+		r := newRP(t, in, id, secret)
+		u := in.createUser("tom", false)
+		ctx := context.Background()
+		live := func(what string, tok *oauth2.Token) {
+			t.Helper()
+			if !introspect(t, in, id, secret, tok.AccessToken) {
+				t.Fatalf("%s: the access token is inactive before the change", what)
+			}
+		}
+		revoked := func(what string, tok *oauth2.Token) {
+			t.Helper()
+			if introspect(t, in, id, secret, tok.AccessToken) {
+				t.Errorf("%s: the access token issued before is still active", what)
+			}
+			old := &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}
+			if _, err := r.config.TokenSource(ctx, old).Token(); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+				t.Errorf("%s: refresh with a token issued before: %v, want invalid_grant", what, err)
+			}
+		}
+		gone := func(what, link string) {
+			t.Helper()
+			if p := newBrowser(t).get(link + "?continue=1"); p.Status != http.StatusNotFound {
+				t.Errorf("%s: another unused link still works after the new password: %d %s", what, p.Status, p.URL)
+			}
+		}
+
+		// A reset through a link.
+		_, tok, _ := signIn(t, in, r, u)
+		live("reset", tok)
+		other := in.issueLink(t, u.ID, store.ActionSetup, time.Hour, in.clock.now())
+		b := newBrowser(t)
+		p := b.get(in.issueLink(t, u.ID, store.ActionReset, time.Hour, in.clock.now()) + "?continue=1")
+		p = b.submit(p, "/login/set-password", url.Values{"password": {"reset password"}, "password_confirm": {"reset password"}})
+		if !strings.Contains(p.Body, `id="account-username"`) {
+			t.Fatalf("reset: %d %s", p.Status, p.URL)
+		}
+		revoked("reset", tok)
+		gone("reset", other)
+
+		// A change on the account page.
+		u.Password = "reset password"
+		b, tok, _ = signIn(t, in, r, u)
+		live("change", tok)
+		other = in.issueLink(t, u.ID, store.ActionReset, time.Hour, in.clock.now())
+		p = b.submit(b.get(in.URL+"/account"), "/account/password", url.Values{"current_password": {u.Password},
+			"password": {"changed password"}, "password_confirm": {"changed password"}})
+		if p.URL.Query().Get("done") != "password" {
+			t.Fatalf("change: %d %s", p.Status, p.URL)
+		}
+		revoked("change", tok)
+		gone("change", other)
+
+		// An administrator's Reset OTP (a lost phone holds the grants of
+		// its applications).
+		u.Password = "changed password"
+		_, tok, _ = signIn(t, in, r, u)
+		live("reset OTP", tok)
+		if _, err := in.App.Admin.ResetOTP(ctx, admin.Actor{}, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		revoked("reset OTP", tok)
+	})
+}
+
+// TestForgotPasswordFloodFromOneAddress: a flood of reset requests for a
+// user from one address throttles that address only; the user, elsewhere,
+// still gets a reset e-mail. Requests spread over many addresses still stop
+// at the ceiling over all addresses. Every answer is the same.
+func TestForgotPasswordFloodFromOneAddress(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend, "--trusted-proxies", "127.0.0.1")
+		ctx := context.Background()
+		u := in.createUser("vera", true)
+		var answer string
+		ask := func(addr string, n int) {
+			t.Helper()
+			b := newBrowserAt(t, addr)
+			form := b.get(in.URL + "/login/forgot")
+			for range n {
+				p := b.submit(form, "/login/forgot", url.Values{"username": {u.Username}})
+				if answer == "" {
+					answer = p.Body
+				}
+				if p.Status != http.StatusOK || p.Body != answer {
+					t.Fatalf("from %s: %d, the answer differs", addr, p.Status)
+				}
+			}
+		}
+		sent := func() int {
+			t.Helper()
+			in.App.Notify.Wait()
+			events, _, err := in.App.Store.ListAudit(ctx, store.AuditFilter{Type: string(audit.PasswordResetAsked), UserID: u.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(events)
+		}
+
+		ask("203.0.113.1", 10)
+		if n := sent(); n != throttle.ResetAccount.Free+1 {
+			t.Fatalf("%d reset e-mails from a flood at one address, want %d", n, throttle.ResetAccount.Free+1)
+		}
+		ask("198.51.100.7", 1)
+		if n := sent(); n != throttle.ResetAccount.Free+2 {
+			t.Fatal("the user at another address got no reset e-mail after a flood from one address")
+		}
+
+		// Many addresses: the ceiling over all of them holds.
+		for i := range 5 {
+			ask("192.0.2."+strconv.Itoa(i+1), throttle.ResetAccount.Free)
+		}
+		before := sent()
+		if before > throttle.ResetAccountOverall.Free+1+throttle.ResetAccount.Free+1 {
+			t.Errorf("%d reset e-mails from a distributed flood", before)
+		}
+		ask("198.51.100.8", 1)
+		if n := sent(); n != before {
+			t.Error("past the ceiling over all addresses a reset e-mail was still sent")
 		}
 	})
 }

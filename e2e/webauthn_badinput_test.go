@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -146,6 +147,53 @@ func TestSecurityKeyAccountBadInput(t *testing.T) {
 		}
 		if got := b.post(in.URL+"/account/remembered/forget", url.Values{}); got.Status != http.StatusForbidden {
 			t.Errorf("forget without a form token: %d", got.Status)
+		}
+	})
+}
+
+// Removing a security key from the account page needs a current code (or a
+// recovery code), as the other forms that change how the user signs in do:
+// the session alone removes nothing. Removed, the key is e-mailed about.
+func TestSecurityKeyRemovalNeedsACode(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		mb := newMailbox(t)
+		host, port, _ := net.SplitHostPort(mb.addr)
+		in := startLocalhost(t, backend, "--smtp-host", host, "--smtp-port", port, "--smtp-tls", "none")
+		ctx := context.Background()
+		u := in.createUser("ken", true)
+		used := map[int64]bool{}
+		b := newBrowser(t)
+		signInHTTP(t, in, b, u, used)
+		key := storeKey(t, in, u, "Blue key")
+		home := b.get(in.URL + "/account")
+		handle := base64.RawURLEncoding.EncodeToString(key.ID)
+		if !strings.Contains(home.Body, `id="remove-key-otp"`) {
+			t.Fatalf("the remove form asks for no code:\n%s", home.Body)
+		}
+		kept := func(what string) {
+			t.Helper()
+			if keys, _ := in.App.Store.ListWebAuthnCredentials(ctx, u.ID); len(keys) != 1 {
+				t.Fatalf("%s removed the key", what)
+			}
+		}
+		if got := b.postAccount(t, home, "/account/security-keys/remove", url.Values{"key": {handle}}); got.Status != http.StatusBadRequest || !strings.Contains(got.Body, "Enter a current one-time code") {
+			t.Errorf("without a code: %d\n%s", got.Status, got.Body)
+		}
+		kept("the session alone")
+		if got := b.postAccount(t, home, "/account/security-keys/remove", url.Values{"key": {handle}, "otp": {"000000"}}); got.Status != http.StatusUnauthorized {
+			t.Errorf("a wrong code: %d", got.Status)
+		}
+		kept("a wrong code")
+		got := b.postAccount(t, home, "/account/security-keys/remove", url.Values{"key": {handle}, "otp": {currentCode(t, in, u.OTPSecret, used)}})
+		if got.URL.Query().Get("done") != "key-removed" {
+			t.Fatalf("with a code: %d %s", got.Status, got.URL)
+		}
+		if keys, _ := in.App.Store.ListWebAuthnCredentials(ctx, u.ID); len(keys) != 0 {
+			t.Error("the key is still there")
+		}
+		if m := mb.waitFor(t, u.Email); m.Subject != "A security key or passkey was removed" || !strings.Contains(m.Text, "“Blue key”") {
+			t.Errorf("notice of the removed key: %q\n%s\n%s", m.Subject, m.Text, m.HTML)
 		}
 	})
 }

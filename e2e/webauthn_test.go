@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -95,7 +96,9 @@ func TestSecurityKeyRegisterSignInFallbackRemove(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
 		chromium(t)
-		in := startLocalhost(t, backend)
+		mb := newMailbox(t)
+		host, port, _ := net.SplitHostPort(mb.addr)
+		in := startLocalhost(t, backend, "--smtp-host", host, "--smtp-port", port, "--smtp-tls", "none")
 		u := in.createUser("kim", true)
 		used := map[int64]bool{}
 		b := newTab(t)
@@ -145,6 +148,9 @@ func TestSecurityKeyRegisterSignInFallbackRemove(t *testing.T) {
 		if auditCount(t, in, audit.WebAuthnRegistered, u.ID) != 1 {
 			t.Error("no webauthn.registered event")
 		}
+		if got := mb.waitFor(t, u.Email); got.Subject != "A security key or passkey was added" || !strings.Contains(got.Text, "“YubiKey 5”") {
+			t.Errorf("notice of the added key: %q\n%s", got.Subject, got.Text)
+		}
 
 		// Signed out and in again: the key is offered first.
 		b.signOut()
@@ -174,9 +180,9 @@ func TestSecurityKeyRegisterSignInFallbackRemove(t *testing.T) {
 			t.Errorf("amr after the code fallback: %v", amr)
 		}
 
-		// Removed: the code step is the app's again.
-		handle := b.eval(`document.querySelector("[id^=remove-]").id`)
-		b.click(handle)
+		// Removed, after a code: the code step is the app's again.
+		b.fill("remove-key-otp", currentCode(t, in, u.OTPSecret, used))
+		b.click("remove-security-key")
 		b.waitTitle("Your account")
 		if got := b.text("account-notice"); got != "The security key or passkey was removed." {
 			t.Errorf("after removing: %q", got)
@@ -186,6 +192,9 @@ func TestSecurityKeyRegisterSignInFallbackRemove(t *testing.T) {
 		}
 		if auditCount(t, in, audit.WebAuthnRemoved, u.ID) != 1 {
 			t.Error("no webauthn.removed event")
+		}
+		if got := mb.waitFor(t, u.Email); got.Subject != "A security key or passkey was removed" || !strings.Contains(got.Text, "“YubiKey 5”") {
+			t.Errorf("notice of the removed key: %q\n%s", got.Subject, got.Text)
 		}
 		b.signOut()
 		b.passwordStep(in, u, "One-time code")

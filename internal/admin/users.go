@@ -482,11 +482,11 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
 }
 
 // ResetOTP deletes the authenticator of user id, ends the user's sessions,
-// and reports whether there was one. The flag stays, so the next sign-in
-// enrolls a new device. UpdatedAt
-// moves even when there was none, so an enrollment page already open for the
-// user (showing a secret the administrator may have meant to revoke) is
-// refused.
+// revokes the user's OAuth tokens, and reports whether there was an
+// authenticator. The flag stays, so the next sign-in enrolls a new device.
+// UpdatedAt moves even when there was none, so an enrollment page already
+// open for the user (showing a secret the administrator may have meant to
+// revoke) is refused.
 func (s *Service) ResetOTP(ctx context.Context, a Actor, id string) (bool, error) {
 	var removed bool
 	err := s.write(ctx, func(ctx context.Context) error {
@@ -506,9 +506,13 @@ func (s *Service) ResetOTP(ctx context.Context, a Actor, id string) (bool, error
 		if err := s.voidKeysAndBrowsers(ctx, a, id, "otp-reset"); err != nil {
 			return err
 		}
-		// The lost device's sessions end with it.
+		// The lost device's sessions end with it, and the user's OAuth
+		// grants: a lost phone holds the refresh tokens of its apps.
 		if err := s.deleteSessions(ctx, id); err != nil {
 			return err
+		}
+		if err := s.Store.DeleteSubjectTokens(ctx, id); err != nil {
+			return fmt.Errorf("admin: revoke tokens of %s: %w", id, err)
 		}
 		u.UpdatedAt = s.bump(u.UpdatedAt)
 		if err := s.Store.UpdateUser(ctx, u); err != nil {

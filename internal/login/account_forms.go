@@ -51,7 +51,8 @@ func (p *Pipeline) secondFactor(w http.ResponseWriter, r *http.Request, a *accou
 }
 
 // postAccountPassword serves POST /account/password: the current password
-// and a code, then the new password. Every other browser is signed out.
+// and a code, then the new password. Every other browser is signed out, and
+// every OAuth token of the user revoked.
 func (p *Pipeline) postAccountPassword(w http.ResponseWriter, r *http.Request, a *account) {
 	ctx := r.Context()
 	u := a.user
@@ -140,7 +141,8 @@ func (p *Pipeline) currentPassword(w http.ResponseWriter, r *http.Request, a *ac
 	return true
 }
 
-// replacePassword sets the user's password hash on a fresh copy of the user.
+// replacePassword sets the user's password hash on a fresh copy of the user,
+// and revokes the user's OAuth tokens and voids the unused links with it.
 func (p *Pipeline) replacePassword(ctx context.Context, userID, hash string) error {
 	return store.InTx(ctx, p.Store, func(ctx context.Context) error {
 		u, err := p.Store.GetUser(ctx, userID)
@@ -149,7 +151,10 @@ func (p *Pipeline) replacePassword(ctx context.Context, userID, hash string) err
 		}
 		u.PasswordHash, u.MustChangePassword = hash, false
 		u.UpdatedAt = p.now()
-		return p.Store.UpdateUser(ctx, u)
+		if err := p.Store.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return p.passwordReplaced(ctx, userID)
 	})
 }
 

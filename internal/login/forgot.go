@@ -27,7 +27,8 @@ import (
 // password here gets an e-mail naming its providers. The lookup's outcome
 // leaves the request only through the e-mail: the link is made and sent in
 // the background, so the answer takes as long either way, and the requests
-// are throttled per account and per address, the same answer again.
+// are throttled per address, per account at the address and per account
+// over all addresses (throttle.CountReset), the same answer again.
 
 const (
 	msgForgotName = "err.forgot_name"
@@ -76,19 +77,13 @@ func (p *Pipeline) postForgot(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		account = "user:" + u.ID
 	}
-	perAccount, perAddress := throttle.ResetKeys(account, clientip.FromContext(ctx))
 	now := p.now()
-	okAddress, err := throttle.CountRequest(ctx, p.Store, perAddress, throttle.ResetAddress, resetQuiet, now)
+	ok, err := throttle.CountReset(ctx, p.Store, account, clientip.FromContext(ctx), resetQuiet, now)
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	okAccount, err := throttle.CountRequest(ctx, p.Store, perAccount, throttle.ResetAccount, resetQuiet, now)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	if okAddress && okAccount && u != nil && p.Notify != nil {
+	if ok && u != nil && p.Notify != nil {
 		p.Notify.Later(ctx, func(ctx context.Context) { p.sendReset(ctx, u, now) })
 	}
 	p.render(w, r, http.StatusOK, views.ForgotSentPage())

@@ -44,7 +44,8 @@ type state struct {
 	// keys are the user's security keys and passkeys.
 	keys []*store.WebAuthnCredential
 	// remembered is this browser, when its user chose "don't ask again"
-	// here and it still holds: the code step is skipped.
+	// here and it still holds: the code step of an ordinary sign-in
+	// (PurposeLogin) is skipped, never that of a set-up or reset link.
 	remembered *store.RememberedBrowser
 	// rememberRefused is the audit detail of a remember cookie that did
 	// not count for this user, or "".
@@ -63,7 +64,8 @@ var (
 // flag is on and no credential exists; a code accepted during enrollment counts
 // as the second factor of this login. The code step is needed when the user
 // has an authenticator app or a security key and this login has proved
-// neither, unless this browser is remembered for the user; which way the
+// neither, unless this browser is remembered for the user and this is an
+// ordinary sign-in (not a set-up or reset link); which way the
 // step is passed (security key first, the app's code, a recovery code) is
 // the step's own choice (codeMethod). Upstream logins skip both unless their
 // provider requires OTP.
@@ -83,9 +85,11 @@ func (p *Pipeline) next(ctx context.Context, st *state) (step, error) {
 	case u.OTPRequired && st.cred == nil:
 		return stepEnroll, nil
 	case session.SecondFactor(lt.AMR), st.cred == nil && len(st.keys) == 0:
-	case st.remembered != nil:
+	case st.remembered != nil && lt.Purpose == store.PurposeLogin:
 		// "Don't ask again on this browser": no code, and the login's amr
-		// says so (finish).
+		// says so (finish). Only for a sign-in: a reset or set-up link
+		// replaces the password, which the browser's cookie and the
+		// user's e-mail alone must not do.
 	default:
 		return stepOTP, nil
 	}

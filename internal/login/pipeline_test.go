@@ -23,6 +23,8 @@ func TestNextStep(t *testing.T) {
 	p := &Pipeline{Store: st}
 	user := func(otp bool) *store.User { return &store.User{ID: "u", OTPRequired: otp, Enabled: true} }
 	cred := &store.OTPCredential{UserID: "u"}
+	remembered := &store.RememberedBrowser{ID: "b", UserID: "u"}
+	keys := []*store.WebAuthnCredential{{UserID: "u"}}
 	auth := url.Values{"scope": {"openid"}}.Encode()
 	cases := []struct {
 		name string
@@ -37,6 +39,9 @@ func TestNextStep(t *testing.T) {
 		{"set-up link: enroll first", state{lt: &store.LoginTransaction{Purpose: store.PurposeSetup}, user: user(true)}, stepEnroll},
 		{"set-up link: then the password", state{lt: &store.LoginTransaction{Purpose: store.PurposeSetup, AMR: []string{"otp"}}, user: user(true), cred: cred}, stepSetPassword},
 		{"reset link: the code before the password", state{lt: &store.LoginTransaction{Purpose: store.PurposeSetup}, user: user(true), cred: cred}, stepOTP},
+		{"remembered browser skips the code of a sign-in", state{lt: &store.LoginTransaction{Purpose: store.PurposeLogin, AMR: []string{"pwd"}}, user: user(true), cred: cred, remembered: remembered}, stepFinish},
+		{"remembered browser: a reset link still asks for the code", state{lt: &store.LoginTransaction{Purpose: store.PurposeSetup}, user: user(true), cred: cred, remembered: remembered}, stepOTP},
+		{"remembered browser: a reset link with a security key only", state{lt: &store.LoginTransaction{Purpose: store.PurposeSetup}, user: user(false), keys: keys, remembered: remembered}, stepOTP},
 		{"upstream login skips the code", state{lt: &store.LoginTransaction{AMR: []string{"fed"}}, user: user(true), cred: cred, otpWaived: true}, stepFinish},
 		{"upstream login skips enrollment", state{lt: &store.LoginTransaction{AMR: []string{"fed"}}, user: user(true), otpWaived: true}, stepFinish},
 		{"upstream login that requires OTP", state{lt: &store.LoginTransaction{AMR: []string{"fed"}}, user: user(true), cred: cred}, stepOTP},

@@ -18,18 +18,21 @@ import (
 // gets a long-lived cookie with a random token; the store keeps its hash
 // with the user, the browser's description and the expiry. A later login of
 // the same user in that browser skips the code step after the password, and
-// its amr says so ("remembered", never "otp"). A reset of the
+// its amr says so ("remembered", never "otp"). Only an ordinary sign-in
+// is spared the code: a set-up or reset link, which sets a new password
+// without the old one, always asks for it. A reset of the
 // authenticator, a changed or reset password, a disabled user, and "forget
 // all" on the account page delete the rows, which voids every such cookie.
 // Administrators are never remembered: the console needs a checked second
 // factor in every session.
 
 // checkRemembered sets st.remembered when the request's remember cookie is
-// valid for st's user. A cookie that does not count (unknown, expired,
-// voided, or another user's) is audited once the user is known.
+// valid for st's user and st is an ordinary sign-in. A cookie that does not
+// count (unknown, expired, voided, or another user's) is audited once the
+// user is known.
 func (p *Pipeline) checkRemembered(r *http.Request, st *state) error {
 	u := st.user
-	if p.RememberDays <= 0 || u == nil || u.Role == store.RoleAdmin {
+	if p.RememberDays <= 0 || u == nil || u.Role == store.RoleAdmin || st.lt.Purpose != store.PurposeLogin {
 		return nil
 	}
 	id := currentRemembered(r)
@@ -56,7 +59,7 @@ func (p *Pipeline) checkRemembered(r *http.Request, st *state) error {
 // codeSkipped reports whether a remembered browser is what lets this login
 // finish without the code step.
 func (st *state) codeSkipped() bool {
-	return st.remembered != nil && !st.otpWaived && !session.SecondFactor(st.lt.AMR) &&
+	return st.remembered != nil && st.lt.Purpose == store.PurposeLogin && !st.otpWaived && !session.SecondFactor(st.lt.AMR) &&
 		(st.cred != nil || len(st.keys) > 0)
 }
 

@@ -79,7 +79,8 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 // storePassword consumes the link and sets the password in one transaction, on
 // a fresh copy of the user, and returns the link's kind ("" without one). A
 // link sets a password only once: every browser session of the user ends with
-// it, so a reset locks out whoever had the old one.
+// it, and every OAuth token and other unused link (passwordReplaced), so a
+// reset locks out whoever had the old one.
 func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction, userID, hash string) (string, error) {
 	var kind string
 	err := store.InTx(ctx, p.Store, func(ctx context.Context) error {
@@ -111,7 +112,21 @@ func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction
 		if _, err := p.Store.DeleteRememberedBrowsers(ctx, userID); err != nil {
 			return err
 		}
+		if err := p.passwordReplaced(ctx, userID); err != nil {
+			return err
+		}
 		return p.Store.DeleteUserSessions(ctx, userID)
 	})
 	return kind, err
+}
+
+// passwordReplaced ends, inside the caller's transaction, what outlives a
+// password otherwise: the user's OAuth tokens (refresh tokens kept by
+// applications, access tokens still valid), and the unused set-up and reset
+// links, any of which would set another password.
+func (p *Pipeline) passwordReplaced(ctx context.Context, userID string) error {
+	if err := p.Store.DeleteSubjectTokens(ctx, userID); err != nil {
+		return err
+	}
+	return p.Store.DeleteUnusedActionTokens(ctx, userID)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/i18n"
 	"github.com/authz/authz/internal/metrics"
+	"github.com/authz/authz/internal/notify"
 	"github.com/authz/authz/internal/passkey"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
@@ -22,7 +23,8 @@ import (
 // Security keys and passkeys (WebAuthn) as a second factor: registered from
 // the account page after a current code (an add-security-key login
 // transaction holds the ceremony), offered first at the code step, listed
-// with their last use and removable on the account page.
+// with their last use and removable on the account page after a current
+// code. Adding or removing one is e-mailed to the user.
 
 const (
 	msgKeyRefused  = "err.key_refused"
@@ -212,13 +214,17 @@ func (p *Pipeline) postAddSecurityKey(w http.ResponseWriter, r *http.Request, lt
 	}
 	metrics.From(ctx).WebAuthn(metrics.CeremonyRegister, metrics.OutcomeSuccess)
 	p.audit(ctx, audit.WebAuthnRegistered, st.user.ID, st.user.ID, "", "name="+cred.Name)
+	p.notify(ctx, st.user, notify.Note{Kind: notify.SecurityKeyAdded, Name: cred.Name})
 	http.Redirect(w, r, "/account?done=key-added", http.StatusSeeOther)
 }
 
 // keyHandle names a credential in the account page's forms.
 func keyHandle(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
 
-// postRemoveSecurityKey serves POST /account/security-keys/remove.
+// postRemoveSecurityKey serves POST /account/security-keys/remove: after a
+// current code (or a recovery code), as the other forms that change how the
+// user signs in, the key goes and the user is told by e-mail. A key that is
+// gone already costs no code.
 func (p *Pipeline) postRemoveSecurityKey(w http.ResponseWriter, r *http.Request, a *account) {
 	ctx := r.Context()
 	handle := r.PostFormValue("key")
@@ -237,6 +243,9 @@ func (p *Pipeline) postRemoveSecurityKey(w http.ResponseWriter, r *http.Request,
 		http.Redirect(w, r, "/account?done=key-gone", http.StatusSeeOther)
 		return
 	}
+	if a.cred != nil && !p.secondFactor(w, r, a, "remove-security-key") {
+		return
+	}
 	err = p.Store.DeleteWebAuthnCredential(ctx, a.user.ID, keys[i].ID)
 	if errors.Is(err, store.ErrNotFound) {
 		http.Redirect(w, r, "/account?done=key-gone", http.StatusSeeOther)
@@ -247,6 +256,7 @@ func (p *Pipeline) postRemoveSecurityKey(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	p.audit(ctx, audit.WebAuthnRemoved, a.user.ID, a.user.ID, "", "name="+keys[i].Name+" reason=account")
+	p.notify(ctx, a.user, notify.Note{Kind: notify.SecurityKeyRemoved, Name: keys[i].Name})
 	http.Redirect(w, r, "/account?done=key-removed", http.StatusSeeOther)
 }
 

@@ -1,5 +1,6 @@
 // Package notify tells users by e-mail what happened to their own account:
-// a changed password, a new authenticator, a recovery code used, and the
+// a changed password, a new authenticator, a security key added or removed,
+// a recovery code used, and the
 // password-reset links they ask for themselves. Messages go out in the
 // background, so that a request answers in the same time whether or not a
 // message is sent (a reset request must not tell by its timing whether the
@@ -39,6 +40,9 @@ const (
 	// ResetFederated answers a reset request for an account that has no
 	// password here: it signs in through an upstream provider.
 	ResetFederated
+	// SecurityKeyAdded and SecurityKeyRemoved name the key (Name).
+	SecurityKeyAdded
+	SecurityKeyRemoved
 )
 
 // Note is one notice to a user.
@@ -54,6 +58,8 @@ type Note struct {
 	Providers []string
 	// IP is the client address the change came from, when known.
 	IP string
+	// Name is the security key's (SecurityKeyAdded, SecurityKeyRemoved).
+	Name string
 }
 
 // Notifier renders and sends notices.
@@ -153,6 +159,12 @@ func (nt *Notifier) content(ctx context.Context, u *store.User, n Note) views.Em
 	case AuthenticatorSetUp:
 		d.Title = t("notice.authenticator_title")
 		d.Paragraphs = []string{where("notice.authenticator"), notYou}
+	case SecurityKeyAdded:
+		d.Title = t("notice.key_added_title")
+		d.Paragraphs = []string{where("notice.key_added", "Name", n.Name), notYou}
+	case SecurityKeyRemoved:
+		d.Title = t("notice.key_removed_title")
+		d.Paragraphs = []string{where("notice.key_removed", "Name", n.Name), notYou}
 	case RecoveryCodeUsed:
 		d.Title = t("notice.code_used_title")
 		d.Paragraphs = []string{where("notice.code_used") + " " + codesLeft(ctx, n.Left), notYou}

@@ -96,3 +96,26 @@ func TestNoticesInRecipientLanguage(t *testing.T) {
 		t.Errorf("without a preferred language the request's applies: subject %q", got)
 	}
 }
+
+// TestSecurityKeyNotices name the key, as text in the plain part and
+// escaped in the HTML one.
+func TestSecurityKeyNotices(t *testing.T) {
+	rec := &recorder{}
+	at := time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)
+	nt := &Notifier{Mail: rec, Site: "login.example", Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return at }}
+	u := &store.User{ID: "u1", Username: "ann", Email: "ann@example.com"}
+	nt.Send(context.Background(), u, Note{Kind: SecurityKeyAdded, Name: "<b>key</b>", IP: "192.0.2.7"})
+	nt.Send(context.Background(), u, Note{Kind: SecurityKeyRemoved, Name: "Laptop"})
+	nt.Wait()
+	bySubject := map[string]mail.Message{}
+	for _, m := range rec.msgs {
+		bySubject[m.Subject] = m
+	}
+	added := bySubject["A security key or passkey was added"]
+	if !strings.Contains(added.Text, "“<b>key</b>”") || !strings.Contains(added.Text, "192.0.2.7") || strings.Contains(added.HTML, "<b>key") {
+		t.Errorf("key added notice:\n%s\n%s", added.Text, added.HTML)
+	}
+	if removed := bySubject["A security key or passkey was removed"]; !strings.Contains(removed.Text, "“Laptop”") || !strings.Contains(removed.Text, "no longer signs you in") {
+		t.Errorf("key removed notice:\n%s", removed.Text)
+	}
+}

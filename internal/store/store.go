@@ -521,6 +521,10 @@ type Store interface {
 	// used (of concurrent uses exactly one succeeds), ErrNotFound when
 	// unknown. Expiry is the caller's to check.
 	UseActionToken(ctx context.Context, id string, now time.Time) error
+	// DeleteUnusedActionTokens deletes every unused token of the user, of
+	// any kind, if any: a new password voids the other links that would set
+	// one. Used tokens stay.
+	DeleteUnusedActionTokens(ctx context.Context, userID string) error
 
 	// CreateSigningKey stores k; ErrConflict when its kid is taken.
 	CreateSigningKey(ctx context.Context, k *SigningKey) error

@@ -64,9 +64,16 @@ var (
 // Policies for requests that are not guesses but must not flood: each request
 // counts, and a quiet hour starts the count again (see CountRequest).
 var (
-	// ResetAccount limits password-reset e-mails to one account: a few
-	// at once, then one every quarter of an hour at most.
+	// ResetAccount limits password-reset e-mails to one account asked for
+	// from one client address: a few at once, then one every quarter of an
+	// hour at most.
 	ResetAccount = Backoff{Free: 3, Base: 15 * time.Minute, Max: time.Hour}
+	// ResetAccountOverall is the ceiling for one account over all
+	// addresses: it stops a flood spread over many addresses. Only the free
+	// requests of each address count towards it (see CountReset), so one
+	// address alone, however patient, never reaches it and cannot keep the
+	// account's reset e-mails from its owner elsewhere.
+	ResetAccountOverall = Backoff{Free: 10, Base: 15 * time.Minute, Max: time.Hour}
 	// ResetAddress limits reset requests from one client address across
 	// all accounts.
 	ResetAddress = Backoff{Free: 20, Base: time.Minute, Max: time.Hour}
@@ -113,37 +120,79 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // ResetKeys are the keys a password-reset request is counted under: the
-// account (its user when one was found, else the typed name, so both are
-// counted alike) and the client address.
-func ResetKeys(account, ip string) (perAccount, perAddress string) {
-	return "reset:" + strings.ToLower(account), "reset|" + AddressKey(ip)
+// client address over all accounts (policy ResetAddress), the account at
+// that address (ResetAccount) and the account over all addresses
+// (ResetAccountOverall). account names the user when one was found, else
+// the typed name, so both are counted alike.
+func ResetKeys(account, ip string) (address, atAddress, overall string) {
+	overall = "reset:" + strings.ToLower(account)
+	return "reset|" + AddressKey(ip), overall + "|" + AddressKey(ip), overall
+}
+
+// CountReset counts a password-reset request for account from client
+// address ip and reports whether its e-mail may be sent; quiet is how long a
+// key must go without requests for its count to start again. A throttled
+// address is refused before anything is counted under the account, so a
+// flood of typed names from it writes nothing more. The account is counted
+// at the address and over all addresses, as PasswordKeys are: a flood from
+// one address throttles that address only. Only an address's free requests
+// count towards the ceiling over all addresses (the later ones are checked
+// against it, not counted), so that one address alone never reaches it,
+// while many addresses at once do.
+func CountReset(ctx context.Context, st store.Store, account, ip string, quiet time.Duration, now time.Time) (bool, error) {
+	address, atAddress, overall := ResetKeys(account, ip)
+	if ok, _, err := countRequest(ctx, st, address, ResetAddress, quiet, now); err != nil || !ok {
+		return false, err
+	}
+	ok, n, err := countRequest(ctx, st, atAddress, ResetAccount, quiet, now)
+	if err != nil || !ok {
+		return false, err
+	}
+	if n > ResetAccount.Free {
+		switch err := Check(ctx, st, overall, now); {
+		case errors.Is(err, ErrLocked):
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		return true, nil
+	}
+	ok, _, err = countRequest(ctx, st, overall, ResetAccountOverall, quiet, now)
+	return ok, err
 }
 
 // CountRequest counts a request on key under b and reports whether it may
 // go ahead: not while key is locked. Unlike a failure, every request counts;
 // a count older than quiet starts again.
 func CountRequest(ctx context.Context, st store.Store, key string, b Backoff, quiet time.Duration, now time.Time) (bool, error) {
+	ok, _, err := countRequest(ctx, st, key, b, quiet, now)
+	return ok, err
+}
+
+// countRequest is CountRequest, which also returns the count with this
+// request (0 when it was refused without being counted).
+func countRequest(ctx context.Context, st store.Store, key string, b Backoff, quiet time.Duration, now time.Time) (bool, int, error) {
 	before, err := st.GetThrottle(ctx, key)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	if now.Before(before.LockedUntil) {
-		return false, nil
+		return false, 0, nil
 	}
 	seen := before.Failures
 	if seen > 0 && now.Sub(before.UpdatedAt) > quiet {
 		if err := st.ResetThrottle(ctx, key); err != nil {
-			return false, err
+			return false, 0, err
 		}
 		seen = 0
 	}
 	after, err := st.AddFailure(ctx, key, now, b.LockFor)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	// As in Charge: requests counted between this one's read and write,
 	// beyond the free budget, mean a burst, which is refused.
-	return after.Failures <= seen+1 || after.Failures <= b.Free, nil
+	return after.Failures <= seen+1 || after.Failures <= b.Free, after.Failures, nil
 }
 
 // addressQuiet is how long an address must stay free of failures for its

@@ -155,9 +155,93 @@ func TestCountRequestLimitsAFloodAndForgetsAfterQuiet(t *testing.T) {
 }
 
 func TestResetKeys(t *testing.T) {
-	acct, addr := ResetKeys("User:ABC", "2001:db8::1")
-	if acct != "reset:user:abc" || addr != "reset|ip:2001:db8::/64" {
-		t.Errorf("ResetKeys = %q, %q", acct, addr)
+	addr, atAddr, acct := ResetKeys("User:ABC", "2001:db8::1")
+	if addr != "reset|ip:2001:db8::/64" || atAddr != "reset:user:abc|ip:2001:db8::/64" || acct != "reset:user:abc" {
+		t.Errorf("ResetKeys = %q, %q, %q", addr, atAddr, acct)
+	}
+}
+
+// TestCountResetPerAddress: a flood of reset requests for one account from
+// address A throttles A only: the account's owner at B still gets the
+// e-mail, then, and after hours of A keeping at it. Once A is throttled its
+// requests write nothing under the names it types.
+func TestCountResetPerAddress(t *testing.T) {
+	t.Parallel()
+	st, ctx := openStore(t), context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	count := func(account, ip string) bool {
+		t.Helper()
+		ok, err := CountReset(ctx, st, account, ip, time.Hour, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	sent := 0
+	for range 10 {
+		if count("user:victim", "203.0.113.1") {
+			sent++
+		}
+	}
+	if sent != ResetAccount.Free+1 {
+		t.Fatalf("%d of a flood from one address went ahead, want %d", sent, ResetAccount.Free+1)
+	}
+	if !count("user:victim", "198.51.100.2") {
+		t.Fatal("the owner at another address was throttled by a flood from one address")
+	}
+	// A keeps at it, a request a minute for six hours: the ceiling over all
+	// addresses is never locked, and only A is throttled.
+	_, _, overall := ResetKeys("user:victim", "")
+	for i := range 6 * 60 {
+		now = now.Add(time.Minute)
+		count("user:victim", "203.0.113.1")
+		if err := Check(ctx, st, overall, now); err != nil {
+			t.Fatalf("after %d minutes of a flood from one address the account is throttled everywhere: %v", i+1, err)
+		}
+	}
+	if !count("user:victim", "198.51.100.2") {
+		t.Fatal("a patient flood from one address throttled the owner at another")
+	}
+
+	// A throttled address counts nothing under the names it types.
+	for i := range ResetAddress.Free + 5 {
+		count("name:n"+string(rune('a'+i)), "192.0.2.9")
+	}
+	_, atAddr, typed := ResetKeys("name:n"+string(rune('a'+ResetAddress.Free+4)), "192.0.2.9")
+	for _, key := range []string{atAddr, typed} {
+		if th, _ := st.GetThrottle(ctx, key); th.Failures != 0 {
+			t.Errorf("a throttled address counted %d under %q", th.Failures, key)
+		}
+	}
+}
+
+// TestCountResetCeiling: requests for one account spread over many
+// addresses stop at the ceiling over all addresses, for every address.
+func TestCountResetCeiling(t *testing.T) {
+	t.Parallel()
+	st, ctx := openStore(t), context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	sent := 0
+	for i := range 10 {
+		for range ResetAccount.Free {
+			ok, err := CountReset(ctx, st, "user:victim", "203.0.113."+string(rune('0'+i)), time.Hour, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				sent++
+			}
+		}
+	}
+	if sent != ResetAccountOverall.Free+1 {
+		t.Errorf("%d requests of a distributed flood went ahead, want %d", sent, ResetAccountOverall.Free+1)
+	}
+	if ok, _ := CountReset(ctx, st, "user:victim", "198.51.100.2", time.Hour, now); ok {
+		t.Error("past the ceiling a fresh address still went ahead")
+	}
+	// Another account is not affected.
+	if ok, _ := CountReset(ctx, st, "user:other", "198.51.100.2", time.Hour, now); !ok {
+		t.Error("another account was throttled")
 	}
 }
 

@@ -182,6 +182,15 @@ func (s *Store) GetActionToken(ctx context.Context, id string) (*store.ActionTok
 	return &t, nil
 }
 
+// DeleteUnusedActionTokens deletes the user's unused tokens of every kind.
+func (s *Store) DeleteUnusedActionTokens(ctx context.Context, userID string) error {
+	_, err := s.q(ctx).Exec(ctx, `DELETE FROM action_tokens WHERE user_id = $1 AND used_at IS NULL`, userID)
+	if err != nil {
+		return wrapf(err, "delete unused action tokens of %q", userID)
+	}
+	return nil
+}
+
 // UseActionToken marks the token used at now. The "not used yet" test is part of
 // the UPDATE, so a link clicked twice at once is used once.
 func (s *Store) UseActionToken(ctx context.Context, id string, now time.Time) error {

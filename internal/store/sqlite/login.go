@@ -137,6 +137,12 @@ func (s *Store) GetActionToken(ctx context.Context, id string) (*store.ActionTok
 	return &t, nil
 }
 
+// DeleteUnusedActionTokens deletes the user's unused links of every kind.
+func (s *Store) DeleteUnusedActionTokens(ctx context.Context, userID string) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM action_tokens WHERE user_id = ? AND used_at = 0`, userID)
+	return wrap(err, "delete unused links of %q", userID)
+}
+
 // UseActionToken marks the link used at now, once.
 func (s *Store) UseActionToken(ctx context.Context, id string, now time.Time) error {
 	if now.IsZero() {

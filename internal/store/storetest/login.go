@@ -154,6 +154,32 @@ var actionTokenTests = []test{
 	{"Missing", testActionMissing},
 	{"NewestWins", testActionNewestWins},
 	{"ExpiryIsCallers", testActionExpiry},
+	{"DeleteUnused", testActionDeleteUnused},
+}
+
+func testActionDeleteUnused(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u, other := mkUser(t, s, "alice"), mkUser(t, s, "bob")
+	used := newActionToken(u.ID, store.ActionReset, t0)
+	must(t, s.CreateActionToken(ctx, used))
+	must(t, s.UseActionToken(ctx, used.ID, t0.Add(time.Minute)))
+	reset := newActionToken(u.ID, store.ActionReset, t0.Add(time.Hour))
+	setup := newActionToken(u.ID, store.ActionSetup, t0.Add(time.Hour))
+	bobs := newActionToken(other.ID, store.ActionReset, t0)
+	for _, at := range []*store.ActionToken{reset, setup, bobs} {
+		must(t, s.CreateActionToken(ctx, at))
+	}
+	must(t, s.DeleteUnusedActionTokens(ctx, u.ID))
+	for what, at := range map[string]*store.ActionToken{"unused reset link": reset, "unused set-up link": setup} {
+		_, err := s.GetActionToken(ctx, at.ID)
+		wantErr(t, what, err, store.ErrNotFound)
+	}
+	for what, at := range map[string]*store.ActionToken{"used link": used, "other user's link": bobs} {
+		if _, err := s.GetActionToken(ctx, at.ID); err != nil {
+			t.Errorf("%s was deleted: %v", what, err)
+		}
+	}
+	must(t, s.DeleteUnusedActionTokens(ctx, "nobody"))
 }
 
 func testActionCreateGet(t *testing.T, s store.Store) {
