@@ -12,9 +12,10 @@ import (
 	"github.com/authz/authz/migrations"
 )
 
-// migrationLockKey is the pg_advisory_lock key that serializes Migrate across
-// processes: the first 8 bytes of "authzmig" read as a big-endian int64.
-const migrationLockKey int64 = 0x617574687a6d6967
+// migrationLock is the pg_advisory_lock key that serializes Migrate across
+// processes: one per schema, as authz's tables are, so that deployments (or
+// tests) in other schemas of the same database do not wait for each other.
+const migrationLock = `hashtextextended('authz migrate ' || current_schema(), 0)`
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    integer PRIMARY KEY,
@@ -37,7 +38,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return wrapf(err, "migrate: acquire connection")
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+migrationLock+`)`); err != nil {
 		// The lock may have been granted just as ctx ended; closing the session
 		// is the one sure way to release it.
 		_ = conn.Conn().Close(context.WithoutCancel(ctx))
@@ -53,7 +54,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 // holding one.
 func unlock(ctx context.Context, conn *pgxpool.Conn) {
 	ctx = context.WithoutCancel(ctx)
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, migrationLockKey); err != nil {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(`+migrationLock+`)`); err != nil {
 		_ = conn.Conn().Close(ctx)
 	}
 }

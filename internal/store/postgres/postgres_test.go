@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/store/postgres"
 	"github.com/authz/authz/internal/store/storetest"
@@ -239,5 +241,43 @@ func BenchmarkCreateGetToken(b *testing.B) {
 		if _, err := s.GetToken(ctx, tok.Kind, tok.Signature); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestMigrationLockIsPerSchema: Migrate takes turns with the replicas of its
+// own schema only; a deployment (or a test) in another schema of the same
+// database goes on while this one's lock is held.
+func TestMigrationLockIsPerSchema(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	urlA, urlB := pgtest.URL(t), pgtest.URL(t)
+	holder, err := pgx.Connect(ctx, urlA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.Background())
+	const lock = `hashtextextended('authz migrate ' || current_schema(), 0)`
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock(`+lock+`)`); err != nil {
+		t.Fatal(err)
+	}
+	a := open(t, urlA)
+	done := make(chan error, 1)
+	go func() { done <- a.Migrate(ctx) }()
+	// Bounded: with one lock for the whole database this would wait forever.
+	bctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := open(t, urlB).Migrate(bctx); err != nil {
+		t.Fatalf("Migrate of another schema while this one's lock is held: %v", err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Migrate ran while its schema's lock was held: %v", err)
+	default:
+	}
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_unlock(`+lock+`)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Migrate after the lock was released: %v", err)
 	}
 }

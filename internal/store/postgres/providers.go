@@ -52,9 +52,9 @@ func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, retireAt t
 	return nil
 }
 
-// signingKeysLockKey is the pg_advisory_xact_lock key of LockSigningKeys: the
-// first 8 bytes of "authzkey" read as a big-endian int64.
-const signingKeysLockKey int64 = 0x617574687a6b6579
+// signingKeysLock is the pg_advisory_xact_lock key of LockSigningKeys, one
+// per schema like the keys themselves.
+const signingKeysLock = `hashtextextended('authz signing keys ' || current_schema(), 0)`
 
 // LockSigningKeys takes a transaction-level advisory lock, which PostgreSQL
 // releases at commit or rollback; a session lock could outlive a failed
@@ -64,7 +64,7 @@ func (s *Store) LockSigningKeys(ctx context.Context) error {
 	if !ok {
 		return errors.New("postgres: lock signing keys: no transaction in context")
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, signingKeysLockKey); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+signingKeysLock+`)`); err != nil {
 		return wrapf(err, "lock signing keys")
 	}
 	return nil

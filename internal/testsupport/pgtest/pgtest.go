@@ -45,9 +45,10 @@ const adminTimeout = time.Minute
 // AUTHZ_TEST_DATABASE_URL the test is skipped, or fails when
 // AUTHZ_REQUIRE_POSTGRES=1.
 //
-// Tests share what PostgreSQL keeps per database: advisory locks (Migrate's
-// and the signing keys' take turns across tests) and pg_stat_activity, where
-// a test finds its own sessions by application_name, the schema's name.
+// Tests share what PostgreSQL keeps per database, such as pg_stat_activity,
+// where a test finds its own sessions by application_name, the schema's
+// name. authz's advisory locks are per schema, so tests do not wait for
+// each other's migrations.
 func URL(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv(EnvURL)
