@@ -69,6 +69,7 @@ func benchBackend(ctx context.Context, o *benchOptions, backend string, stderr i
 	res.ReadyMs = ms(srv.ready)
 	time.Sleep(2 * time.Second) // let start-up garbage be collected before measuring idle memory
 	res.IdleRSSMB = srv.memoryMB("VmRSS")
+	res.IdlePrivateMB = srv.memoryMB("RssAnon")
 	if err := driveScenarios(ctx, o, target, seed, res, srv, stderr); err != nil {
 		return nil, err
 	}
@@ -368,7 +369,8 @@ func (p *authzProcess) stop() {
 	}
 }
 
-// memoryMB reads a line of /proc/PID/status (VmRSS: now, VmHWM: peak) in MB.
+// memoryMB reads a line of /proc/PID/status (VmRSS: now, RssAnon: its
+// private part, VmHWM: peak) in MB.
 func (p *authzProcess) memoryMB(field string) float64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {

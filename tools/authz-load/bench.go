@@ -154,12 +154,15 @@ type backendResult struct {
 	Argon2idMs float64 `json:"argon2id_ms"`
 	// Argon2idAllCoresPerS is the rate of password checks with one running
 	// on every core at once, measured beside Argon2idMs.
-	Argon2idAllCoresPerS float64                    `json:"argon2id_all_cores_per_s"`
-	IdleRSSMB            float64                    `json:"idle_rss_mb"`
-	Runs                 map[string]*loadgen.Report `json:"runs"`
-	FloodPeakMB          float64                    `json:"flood_peak_rss_mb"`
-	FloodAlive           bool                       `json:"flood_server_alive"`
-	Flood503             int                        `json:"flood_503s"`
+	Argon2idAllCoresPerS float64 `json:"argon2id_all_cores_per_s"`
+	IdleRSSMB            float64 `json:"idle_rss_mb"`
+	// IdlePrivateMB is RssAnon at idle: what a replica costs beyond the
+	// binary's pages, which replicas on one host share (issue 12).
+	IdlePrivateMB float64                    `json:"idle_private_mb"`
+	Runs          map[string]*loadgen.Report `json:"runs"`
+	FloodPeakMB   float64                    `json:"flood_peak_rss_mb"`
+	FloodAlive    bool                       `json:"flood_server_alive"`
+	Flood503      int                        `json:"flood_503s"`
 	// JWTSigningPerS is the rate at which the bench process signs
 	// access-token JWTs with the backend's algorithm on every core, measured
 	// just before the JWT client-credentials runs.

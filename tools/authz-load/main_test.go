@@ -144,7 +144,7 @@ PASS`
 }
 
 func TestSummaryVerdicts(t *testing.T) {
-	full := &backendResult{Backend: "sqlite", ReadyMs: 90, Argon2idMs: 25, Argon2idAllCoresPerS: 75, IdleRSSMB: 24, FloodPeakMB: 150, FloodAlive: true, Flood503: 3,
+	full := &backendResult{Backend: "sqlite", ReadyMs: 90, Argon2idMs: 25, Argon2idAllCoresPerS: 75, IdleRSSMB: 24, IdlePrivateMB: 9, FloodPeakMB: 150, FloodAlive: true, Flood503: 3,
 		Runs: map[string]*loadgen.Report{
 			loadgen.ClientCredentials: {PerSecond: 2500}, halfRate: {P99ms: 30}, loadgen.Introspect: {PerSecond: 6000},
 			loadgen.Refresh: {PerSecond: 900}, loadgen.Login: {PerSecond: 70}, flood: {},
@@ -169,6 +169,7 @@ func TestSummaryVerdicts(t *testing.T) {
 		"refreshes/s":                      {"900", "MISS", "1200", "ok", "≥", "1000"},
 		"logins/s (share of hashing rate)": {"70.0", "(88%)", "ok", "60.0", "(75%)", "MISS", "≥", "85%"},
 		"login flood: peak RSS MB, 503s":   {"150,", "3", "ok", "-", "bounded,", "alive"},
+		"idle private memory MB (RssAnon)": {"9.0", "MISS", "0.0", "ok", "≤", "8", "(SQLite)"},
 	}
 	for name, w := range want {
 		if got := row(name); !slices.Equal(got, w) {

@@ -86,7 +86,7 @@ const (
 	targetRefresh           = 1000.0
 	targetLoginShare        = 0.85
 	targetP99ms             = 20.0
-	targetIdleRSSMB         = 25.0
+	targetIdlePrivateMB     = 8.0
 	targetReadyMs           = 200.0
 	// targetJWTShare is the JWT client-credentials rate as a share of the
 	// machine's signing rate for the algorithm (issue 16).
@@ -152,8 +152,15 @@ func (r *benchResults) summarize(w io.Writer) {
 		{"  at 256 workers: errors, max ms", "0, < deadline", jwtCrowdCell},
 		{"refreshes/s", fmt.Sprintf("≥ %.0f", targetRefresh), rate(loadgen.Refresh, targetRefresh)},
 		{"logins/s (share of hashing rate)", fmt.Sprintf("≥ %.0f%%", targetLoginShare*100), loginShare(r.GOMAXPROCS)},
-		{"idle RSS MB", fmt.Sprintf("≤ %.0f", targetIdleRSSMB), func(b *backendResult) (string, bool) {
-			return fmt.Sprintf("%.1f", b.IdleRSSMB), b.IdleRSSMB <= targetIdleRSSMB
+		{"idle private memory MB (RssAnon)", fmt.Sprintf("≤ %.0f (SQLite)", targetIdlePrivateMB), func(b *backendResult) (string, bool) {
+			v := fmt.Sprintf("%.1f", b.IdlePrivateMB)
+			if storeOf(b.Backend) != "sqlite" {
+				return v + noVerdict, true
+			}
+			return v, b.IdlePrivateMB <= targetIdlePrivateMB
+		}},
+		{"  idle RSS MB (binary pages included)", "", func(b *backendResult) (string, bool) {
+			return fmt.Sprintf("%.1f", b.IdleRSSMB) + noVerdict, true
 		}},
 		{"ready after start ms", fmt.Sprintf("≤ %.0f", targetReadyMs), func(b *backendResult) (string, bool) {
 			return fmt.Sprintf("%.0f", b.ReadyMs), b.ReadyMs <= targetReadyMs
