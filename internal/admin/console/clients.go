@@ -37,7 +37,7 @@ func (c *Console) listClients(w http.ResponseWriter, r *http.Request, _ *princip
 		c.fail(w, r, err)
 		return
 	}
-	d := views.AdminClientsData{Query: query, Notice: clientNotice(r.Context(), r.URL.Query())}
+	d := views.AdminClientsData{Query: query, Notice: pageNotice(r.Context(), r.URL.Query(), clientNotices)}
 	for _, cl := range clients {
 		d.Clients = append(d.Clients, views.AdminClientRow{Href: clientPath(cl.ID), Name: cl.Name, ID: cl.ID,
 			Type: admin.ClientType(cl), Enabled: !cl.Disabled, RedirectURIs: strings.Join(cl.RedirectURIs, " ")})
@@ -83,7 +83,7 @@ func (c *Console) showClient(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	d := clientPage(r.Context(), p, cl)
-	d.Notice = clientNotice(r.Context(), r.URL.Query())
+	d.Notice = pageNotice(r.Context(), r.URL.Query(), clientNotices)
 	c.render(w, r, http.StatusOK, views.AdminClientPage(d))
 }
 
@@ -92,19 +92,22 @@ func clientPage(ctx context.Context, p *principal, cl *store.Client) views.Admin
 		Disabled: cl.Disabled, Created: i18n.FormatTime(ctx, cl.CreatedAt), Updated: i18n.FormatTime(ctx, cl.UpdatedAt)}
 }
 
-// clientNotice is the message for ?notice=key after a redirect, or "".
-func clientNotice(ctx context.Context, q url.Values) string {
-	id := map[string]string{
-		"saved":     "admin.notice.saved",
-		"unchanged": "admin.notice.unchanged",
-		"disabled":  "admin.notice.client_disabled",
-		"enabled":   "admin.notice.client_enabled",
-		"deleted":   "admin.notice.client_deleted",
-	}[q.Get("notice")]
-	if id == "" {
-		return ""
+// clientNotices are the messages of ?notice=key on the application pages.
+var clientNotices = map[string]string{
+	"saved":     "admin.notice.saved",
+	"unchanged": "admin.notice.unchanged",
+	"disabled":  "admin.notice.client_disabled",
+	"enabled":   "admin.notice.client_enabled",
+	"deleted":   "admin.notice.client_deleted",
+}
+
+// pageNotice is the message of ids for ?notice=key after a redirect, or "".
+// Unknown keys say nothing: the query is the visitor's to change.
+func pageNotice(ctx context.Context, q url.Values, ids map[string]string) string {
+	if id := ids[q.Get("notice")]; id != "" {
+		return i18n.T(ctx, id)
 	}
-	return i18n.T(ctx, id)
+	return ""
 }
 
 // updateClient serves POST /admin/clients/{id}, the edit form.

@@ -38,7 +38,7 @@ func (c *Console) listProviders(w http.ResponseWriter, r *http.Request, _ *princ
 		c.fail(w, r, err)
 		return
 	}
-	d := views.AdminProvidersData{Notice: providerNotice(r.Context(), r.URL.Query())}
+	d := views.AdminProvidersData{Notice: pageNotice(r.Context(), r.URL.Query(), providerNotices)}
 	for _, p := range providers {
 		d.Providers = append(d.Providers, views.AdminProviderRow{Href: providerPath(p.Alias), Alias: p.Alias,
 			DisplayName: p.DisplayName, IssuerURL: p.IssuerURL, LinkPolicy: p.LinkPolicy, Enabled: p.Enabled, RequireOTP: p.RequireOTP})
@@ -47,20 +47,14 @@ func (c *Console) listProviders(w http.ResponseWriter, r *http.Request, _ *princ
 	c.render(w, r, http.StatusOK, views.AdminProvidersPage(d))
 }
 
-// providerNotice is the message for ?notice=key after a redirect, or "".
-func providerNotice(ctx context.Context, q url.Values) string {
-	id := map[string]string{
-		"created":   "admin.notice.provider_created",
-		"saved":     "admin.notice.saved",
-		"unchanged": "admin.notice.unchanged",
-		"disabled":  "admin.notice.provider_disabled",
-		"enabled":   "admin.notice.provider_enabled",
-		"deleted":   "admin.notice.provider_deleted",
-	}[q.Get("notice")]
-	if id == "" {
-		return ""
-	}
-	return i18n.T(ctx, id)
+// providerNotices are the messages of ?notice=key on the provider pages.
+var providerNotices = map[string]string{
+	"created":   "admin.notice.provider_created",
+	"saved":     "admin.notice.saved",
+	"unchanged": "admin.notice.unchanged",
+	"disabled":  "admin.notice.provider_disabled",
+	"enabled":   "admin.notice.provider_enabled",
+	"deleted":   "admin.notice.provider_deleted",
 }
 
 // newProvider serves the empty add-provider form.
@@ -141,7 +135,7 @@ func (c *Console) showProvider(w http.ResponseWriter, r *http.Request, p *princi
 		return
 	}
 	d := c.providerPage(r.Context(), p, pr)
-	d.Notice = providerNotice(r.Context(), r.URL.Query())
+	d.Notice = pageNotice(r.Context(), r.URL.Query(), providerNotices)
 	c.render(w, r, http.StatusOK, views.AdminProviderPage(d))
 }
 
