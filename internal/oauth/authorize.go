@@ -46,6 +46,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		// RFC 9126 §4: only the pushed parameters count; anything else on
 		// the URL (a prompt, another redirect_uri) is ignored, not merged.
 		r.Form = url.Values{"request_uri": {r.Form.Get("request_uri")}, "client_id": {r.Form.Get("client_id")}}
+		ctx = context.WithValue(ctx, redeemingClientKey{}, r.Form.Get("client_id"))
 	}
 	ar, err := p.newAuthorizeRequest(ctx, r)
 	if err == nil && repeated != "" {

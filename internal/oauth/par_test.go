@@ -59,6 +59,15 @@ func TestPARFlow(t *testing.T) {
 	if status, loc := e.authorize(url.Values{"client_id": {"web"}, "request_uri": {uri}}); status != http.StatusBadRequest || loc.String() != "" {
 		t.Errorf("a reused request_uri: %d to %v, want an error page", status, loc)
 	}
+	// Bound to the client that pushed it.
+	stolen := e.push(parForm())
+	if status, loc := e.authorize(url.Values{"client_id": {"other"}, "request_uri": {stolen}}); status == http.StatusSeeOther && loc.Query().Get("code") != "" {
+		t.Errorf("another client redeemed the request_uri: %v", loc)
+	}
+	// ...and the other client's attempt did not use it up.
+	if status, loc := e.authorize(url.Values{"client_id": {"web"}, "request_uri": {stolen}}); status != http.StatusSeeOther || loc.Query().Get("code") == "" {
+		t.Errorf("the pushing client after another's attempt: %d to %v", status, loc)
+	}
 	// Short-lived.
 	// fosite stamps the expiry by the wall clock: start the test clock
 	// there, so the step below lands past it however slow the run is.
@@ -69,11 +78,6 @@ func TestPARFlow(t *testing.T) {
 	e.clock.advance(parLifetime + 5*time.Second)
 	if status, loc := e.authorize(url.Values{"client_id": {"web"}, "request_uri": {late}}); status != http.StatusBadRequest {
 		t.Errorf("an expired request_uri: %d to %v", status, loc)
-	}
-	// Bound to the client that pushed it.
-	stolen := e.push(parForm())
-	if status, loc := e.authorize(url.Values{"client_id": {"other"}, "request_uri": {stolen}}); status == http.StatusSeeOther && loc.Query().Get("code") != "" {
-		t.Errorf("another client redeemed the request_uri: %v", loc)
 	}
 	if status, _ := e.authorize(url.Values{"client_id": {"web"}, "request_uri": {parURIPrefix + "made-up"}}); status != http.StatusBadRequest {
 		t.Errorf("an unknown request_uri: %d", status)

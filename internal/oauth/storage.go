@@ -274,6 +274,11 @@ func (s *Storage) GetPARSession(ctx context.Context, requestURI string) (fosite.
 	if !t.Active || !t.ExpiresAt.After(s.now()) {
 		return nil, fmt.Errorf("%w: request_uri used or expired", fosite.ErrNotFound)
 	}
+	// fosite checks the client only after the request_uri is used up, so
+	// another client could otherwise spend one it cannot redeem.
+	if id, ok := ctx.Value(redeemingClientKey{}).(string); ok && id != t.ClientID {
+		return nil, fmt.Errorf("%w: request_uri of another client", fosite.ErrNotFound)
+	}
 	if err := s.Store.DeactivateToken(ctx, store.TokenPAR, sig); err != nil {
 		return nil, fmt.Errorf("%w: request_uri used: %v", fosite.ErrNotFound, err)
 	}
@@ -293,6 +298,10 @@ func (s *Storage) GetPARSession(ctx context.Context, requestURI string) (fosite.
 	}
 	return ar, nil
 }
+
+// redeemingClientKey carries, in the context of an authorization request
+// naming a request_uri, the client_id it names.
+type redeemingClientKey struct{}
 
 // DeletePARSession implements fosite.PARStorage; GetPARSession has used the
 // request_uri up already, so a request_uri gone by now is no error.
