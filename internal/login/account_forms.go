@@ -135,9 +135,7 @@ func (p *Pipeline) currentPassword(w http.ResponseWriter, r *http.Request, a *ac
 		p.showAccount(w, r, a, "", msgWrongPassword, http.StatusUnauthorized)
 		return false
 	}
-	for _, key := range keys {
-		_ = p.Store.ResetThrottle(ctx, key)
-	}
+	_ = p.Store.ResetThrottle(ctx, keys...)
 	return true
 }
 

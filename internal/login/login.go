@@ -150,6 +150,7 @@ func (p *Pipeline) withPendingTransaction(h stepHandler) http.HandlerFunc {
 
 func (p *Pipeline) loadingTransaction(h stepHandler, load func(*http.Request) (*store.LoginTransaction, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		r = withPreread(r)
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
 			p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.form_unreadable", "/login", "login.back")

@@ -85,9 +85,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		p.showStep(w, r, lt, msgDisabled, http.StatusForbidden)
 		return
 	}
-	for _, key := range keys {
-		_ = p.Store.ResetThrottle(ctx, key)
-	}
+	_ = p.Store.ResetThrottle(ctx, keys...)
 	lt.UserID, lt.AMR, lt.AuthTime, lt.UpstreamAlias = u.ID, []string{session.AMRPassword}, p.now(), ""
 	st, err := p.loadFor(ctx, lt, u)
 	if err != nil {

@@ -114,10 +114,17 @@ func (p *Pipeline) next(ctx context.Context, st *state) (step, error) {
 	return stepFinish, nil
 }
 
-// load reads the user and the OTP credential of lt.
+// load reads the user and the OTP credential of lt, or takes them from what
+// the request read with lt.
 func (p *Pipeline) load(ctx context.Context, lt *store.LoginTransaction) (*state, error) {
 	if lt.UserID == "" {
 		return &state{lt: lt}, nil
+	}
+	if ls := takePreread(ctx, lt); ls != nil {
+		if ls.User == nil {
+			return nil, errUserGone
+		}
+		return p.stateOf(ctx, lt, ls.User, ls.OTP, ls.SecurityKeys)
 	}
 	u, err := p.Store.GetUser(ctx, lt.UserID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -134,7 +141,34 @@ func (p *Pipeline) loadFor(ctx context.Context, lt *store.LoginTransaction, u *s
 	if !u.Enabled {
 		return nil, errUserGone
 	}
-	st := &state{lt: lt, user: u}
+	c, err := p.Store.GetOTPCredential(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		c, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var keys []*store.WebAuthnCredential
+	if p.Passkeys != nil {
+		if keys, err = p.Store.ListWebAuthnCredentials(ctx, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	return p.stateOf(ctx, lt, u, c, keys)
+}
+
+// stateOf is the state of lt for user u, with u's authenticator app (nil for
+// none) and security keys.
+func (p *Pipeline) stateOf(ctx context.Context, lt *store.LoginTransaction, u *store.User, cred *store.OTPCredential, keys []*store.WebAuthnCredential) (*state, error) {
+	if !u.Enabled {
+		return nil, errUserGone
+	}
+	st := &state{lt: lt, user: u, cred: cred}
+	if p.Passkeys != nil {
+		// Without them (an issuer without a domain name) the app's code
+		// and the recovery codes pass the step.
+		st.keys = keys
+	}
 	if slices.Contains(lt.AMR, session.AMRFederated) {
 		// A provider that is gone waives nothing: the local steps run.
 		pr, err := p.Store.GetProvider(ctx, lt.UpstreamAlias)
@@ -143,22 +177,36 @@ func (p *Pipeline) loadFor(ctx context.Context, lt *store.LoginTransaction, u *s
 			return nil, err
 		}
 	}
-	c, err := p.Store.GetOTPCredential(ctx, u.ID)
-	switch {
-	case err == nil:
-		st.cred = c
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, err
-	}
-	if p.Passkeys == nil {
-		// Security keys are off (an issuer without a domain name): the
-		// app's code and the recovery codes pass the step.
-		return st, nil
-	}
-	if st.keys, err = p.Store.ListWebAuthnCredentials(ctx, u.ID); err != nil {
-		return nil, err
-	}
 	return st, nil
+}
+
+// preread is what a request read together with its login transaction
+// (store.GetLoginState): the first load of that transaction in the request
+// uses it instead of reading the user's records again. Only the first: a step
+// that changes them (enrollment stores a credential) loads afresh after.
+type preread struct {
+	ls     *store.LoginState
+	userID string // the transaction's user when it was read
+}
+
+type prereadKey struct{}
+
+// withPreread lets transaction keep what it reads beside the transaction for
+// the rest of the request.
+func withPreread(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), prereadKey{}, &preread{}))
+}
+
+// takePreread returns, once, what was read with lt, provided lt still names
+// the user it named then.
+func takePreread(ctx context.Context, lt *store.LoginTransaction) *store.LoginState {
+	pr, _ := ctx.Value(prereadKey{}).(*preread)
+	if pr == nil || pr.ls == nil || pr.ls.Transaction != lt || pr.userID != lt.UserID {
+		return nil
+	}
+	ls := pr.ls
+	pr.ls = nil
+	return ls
 }
 
 // Start begins a sign-in. The authorization endpoint hands it every browser
@@ -267,11 +315,17 @@ func (p *Pipeline) transaction(r *http.Request) (*store.LoginTransaction, error)
 	if err != nil || c.Value == "" {
 		return nil, errNoTransaction
 	}
-	lt, err := p.Store.GetLoginTransaction(r.Context(), session.TokenID(c.Value), p.now())
+	ls, err := p.Store.GetLoginState(r.Context(), session.TokenID(c.Value), p.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoTransaction
 	}
-	return lt, err
+	if err != nil {
+		return nil, err
+	}
+	if pr, ok := r.Context().Value(prereadKey{}).(*preread); ok {
+		pr.ls, pr.userID = ls, ls.Transaction.UserID
+	}
+	return ls.Transaction, nil
 }
 
 // transactionOrNew returns the request's login transaction, or begins a new
@@ -289,6 +343,7 @@ func (p *Pipeline) transactionOrNew(w http.ResponseWriter, r *http.Request) (*st
 // show serves GET /login: the page of the current step, or for a browser
 // without a login in progress the sign-in form of a pending one.
 func (p *Pipeline) show(w http.ResponseWriter, r *http.Request) {
+	r = withPreread(r)
 	lt, err := p.transaction(r)
 	if errors.Is(err, errNoTransaction) {
 		p.showPending(w, r)

@@ -220,6 +220,19 @@ const (
 	PurposeAddSecurityKey = "add-security-key"
 )
 
+// LoginState is a login transaction with its user's sign-in records, read
+// together (Store.GetLoginState).
+type LoginState struct {
+	Transaction *LoginTransaction
+	// User is the transaction's user; nil before the password step, or when
+	// the user was deleted.
+	User *User
+	// OTP is the user's authenticator app; nil when there is none.
+	OTP *OTPCredential
+	// SecurityKeys are the user's security keys and passkeys.
+	SecurityKeys []*WebAuthnCredential
+}
+
 // LoginTransaction is the state of one walk through the login pipeline. It lives in
 // the store so any replica can continue it.
 type LoginTransaction struct {
@@ -472,8 +485,16 @@ type Store interface {
 	// lockFor(failures) (no lock when it returns 0). No failure is lost to a
 	// concurrent caller, and no reader sees a count without its lock.
 	AddFailure(ctx context.Context, key string, now time.Time, lockFor func(failures int) time.Duration) (*Throttle, error)
-	// ResetThrottle forgets key's failures; an unknown key is no error.
-	ResetThrottle(ctx context.Context, key string) error
+	// CountFreeFailure is AddFailure in one write for the common case: when
+	// key is not locked at now and has fewer than free failures, it counts
+	// one (starting again from one when the count was last written before
+	// restart), leaves it unlocked and returns it with true. Otherwise it
+	// changes nothing and returns (nil, false, nil): the caller reads the
+	// throttle and counts with AddFailure. free < 1 never counts.
+	CountFreeFailure(ctx context.Context, key string, now time.Time, free int, restart time.Time) (*Throttle, bool, error)
+	// ResetThrottle forgets the failures of every key; an unknown key is no
+	// error.
+	ResetThrottle(ctx context.Context, keys ...string) error
 
 	// CreateClient stores c; ErrConflict when its ID is taken.
 	CreateClient(ctx context.Context, c *Client) error
@@ -505,6 +526,11 @@ type Store interface {
 	// GetLoginTransaction returns the transaction; ErrNotFound when unknown
 	// or past its expiry at now.
 	GetLoginTransaction(ctx context.Context, id string, now time.Time) (*LoginTransaction, error)
+	// GetLoginState returns the transaction with what each step of the login
+	// pipeline reads beside it, as GetLoginTransaction, GetUser,
+	// GetOTPCredential and ListWebAuthnCredentials would, in one round trip
+	// where the backend has round trips; ErrNotFound as GetLoginTransaction.
+	GetLoginState(ctx context.Context, id string, now time.Time) (*LoginState, error)
 	// UpdateLoginTransaction writes every field but ID and CreatedAt;
 	// ErrNotFound when the transaction is gone.
 	UpdateLoginTransaction(ctx context.Context, lt *LoginTransaction) error

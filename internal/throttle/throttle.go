@@ -172,6 +172,9 @@ func CountRequest(ctx context.Context, st store.Store, key string, b Backoff, qu
 // countRequest is CountRequest, which also returns the count with this
 // request (0 when it was refused without being counted).
 func countRequest(ctx context.Context, st store.Store, key string, b Backoff, quiet time.Duration, now time.Time) (bool, int, error) {
+	if th, ok, err := st.CountFreeFailure(ctx, key, now, b.Free, now.Add(-quiet)); err != nil || ok {
+		return ok, countOf(th), err
+	}
 	before, err := st.GetThrottle(ctx, key)
 	if err != nil {
 		return false, 0, err
@@ -193,6 +196,14 @@ func countRequest(ctx context.Context, st store.Store, key string, b Backoff, qu
 	// As in Charge: requests counted between this one's read and write,
 	// beyond the free budget, mean a burst, which is refused.
 	return after.Failures <= seen+1 || after.Failures <= b.Free, after.Failures, nil
+}
+
+// countOf is th's count, or 0 for none.
+func countOf(th *store.Throttle) int {
+	if th == nil {
+		return 0
+	}
+	return th.Failures
 }
 
 // addressQuiet is how long an address must stay free of failures for its
@@ -248,6 +259,11 @@ func (b Backoff) LockFor(failures int) time.Duration {
 // replicas, from all passing the lock check before the first failure is written.
 // The caller resets the key when the attempt succeeds.
 func (b Backoff) Charge(ctx context.Context, st store.Store, key string, now time.Time) (*store.Throttle, error) {
+	// Within the free budget the count and the check are one write; the
+	// general path below reads first, to learn the lock or the burst.
+	if th, ok, err := st.CountFreeFailure(ctx, key, now, b.Free, time.Time{}); err != nil || ok {
+		return th, err
+	}
 	before, err := st.GetThrottle(ctx, key)
 	if err != nil {
 		return nil, err
@@ -282,6 +298,9 @@ func Check(ctx context.Context, st store.Store, key string, now time.Time) error
 // again.
 func CountAddressFailure(ctx context.Context, st store.Store, ip string, now time.Time) error {
 	key := AddressKey(ip)
+	if _, ok, err := st.CountFreeFailure(ctx, key, now, Address.Free, now.Add(-addressQuiet)); err != nil || ok {
+		return err
+	}
 	if th, err := st.GetThrottle(ctx, key); err == nil && th.Failures > 0 && now.Sub(th.UpdatedAt) > addressQuiet {
 		_ = st.ResetThrottle(ctx, key)
 	}

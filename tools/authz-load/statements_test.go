@@ -68,11 +68,11 @@ func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBa
 
 // maxLoginStatements is what one MFA login (authorize, password, one-time
 // code, code exchange) may cost on PostgreSQL: docs/performance.md counts
-// them ("Growth": 53 before the throttle count and lock were batched, 47
-// after, and 48 since a session records the clients it signed in to, which
-// back-channel logout needs, and 51 since the authorization request counts
-// the login it starts against the client address).
-const maxLoginStatements = 51
+// them ("Login round trips on PostgreSQL"): 53, then 51 with the features
+// since, and 38 since a failure within its free budget is counted in one
+// upsert and each request reads its login transaction with the user's
+// records in one batch.
+const maxLoginStatements = 38
 
 // TestLoginStatementsPostgres counts the statements of five full logins
 // one after another, the journey of the login scenario, on PostgreSQL: their

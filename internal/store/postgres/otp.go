@@ -25,12 +25,20 @@ func (s *Store) CreateOTPCredential(ctx context.Context, c *store.OTPCredential)
 
 // GetOTPCredential returns the user's credential.
 func (s *Store) GetOTPCredential(ctx context.Context, userID string) (*store.OTPCredential, error) {
-	c := store.OTPCredential{UserID: userID}
-	err := s.q(ctx).QueryRow(ctx, `SELECT sealed_secret, last_step, created_at
-		FROM otp_credentials WHERE user_id = $1`, userID).
-		Scan(&c.SealedSecret, &c.LastStep, tsDst{&c.CreatedAt})
+	c, err := scanOTPCredential(s.q(ctx).QueryRow(ctx, `SELECT `+otpCols+`
+		FROM otp_credentials WHERE user_id = $1`, userID))
 	if err != nil {
 		return nil, wrapf(err, "get otp credential of user %q", userID)
+	}
+	return c, nil
+}
+
+const otpCols = `user_id, sealed_secret, last_step, created_at`
+
+func scanOTPCredential(row pgx.Row) (*store.OTPCredential, error) {
+	var c store.OTPCredential
+	if err := row.Scan(&c.UserID, &c.SealedSecret, &c.LastStep, tsDst{&c.CreatedAt}); err != nil {
+		return nil, err
 	}
 	c.SealedSecret = noEmpty(c.SealedSecret)
 	return &c, nil
@@ -175,10 +183,38 @@ func (s *Store) addFailureBatched(ctx context.Context, key string, now time.Time
 	return t, nil
 }
 
-// ResetThrottle forgets the failures of key; resetting an unknown key is fine.
-func (s *Store) ResetThrottle(ctx context.Context, key string) error {
-	if _, err := s.q(ctx).Exec(ctx, `DELETE FROM throttles WHERE key = $1`, key); err != nil {
-		return wrapf(err, "reset throttle %q", key)
+// countFreeFailure counts a failure that stays below the lock in the one
+// upsert: its WHERE leaves a locked key, or one at its free budget, as it
+// is, and then nothing is returned. The row lock the upsert takes orders
+// concurrent callers, so no two pass the budget's edge together.
+const countFreeFailure = `INSERT INTO throttles (key, failures, updated_at)
+	VALUES ($1, 1, $2) ON CONFLICT (key) DO UPDATE
+	SET failures = CASE WHEN throttles.updated_at < $4 THEN 1 ELSE throttles.failures + 1 END,
+		updated_at = excluded.updated_at, locked_until = NULL
+	WHERE (throttles.locked_until IS NULL OR throttles.locked_until <= $2)
+		AND (throttles.failures < $3 OR throttles.updated_at < $4)
+	RETURNING key, failures, locked_until, updated_at`
+
+// CountFreeFailure counts a failure in one round trip when it earns no lock.
+func (s *Store) CountFreeFailure(ctx context.Context, key string, now time.Time, free int, restart time.Time) (*store.Throttle, bool, error) {
+	if free < 1 {
+		return nil, false, nil
+	}
+	t, err := scanThrottle(s.q(ctx).QueryRow(ctx, countFreeFailure, key, ts(now), free, ts(restart)))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, wrapf(err, "count failure of throttle %q", key)
+	}
+	return t, true, nil
+}
+
+// ResetThrottle forgets the failures of keys in one statement; resetting an
+// unknown key is fine.
+func (s *Store) ResetThrottle(ctx context.Context, keys ...string) error {
+	if _, err := s.q(ctx).Exec(ctx, `DELETE FROM throttles WHERE key = ANY($1)`, keys); err != nil {
+		return wrapf(err, "reset throttles %q", keys)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -119,6 +120,72 @@ func (s *Store) GetLoginTransaction(ctx context.Context, id string, now time.Tim
 		return nil, wrapf(err, "get login transaction")
 	}
 	return lt, nil
+}
+
+// GetLoginState reads the transaction, its user, the user's authenticator
+// and security keys in one batch, one round trip. The user's records are
+// selected by the transaction's user_id; should a step of another request
+// change that between the batch's statements, each of which sees the
+// database as it is when it starts, the records are read again one by one.
+func (s *Store) GetLoginState(ctx context.Context, id string, now time.Time) (*store.LoginState, error) {
+	if _, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		return store.ReadLoginState(ctx, s, id, now)
+	}
+	ls, consistent, err := s.batchLoginState(ctx, id, now)
+	if err != nil {
+		return nil, wrapf(err, "get login state")
+	}
+	if !consistent {
+		return store.ReadLoginState(ctx, s, id, now)
+	}
+	return ls, nil
+}
+
+// ltUserID selects the user of login transaction $1.
+const ltUserID = `(SELECT user_id FROM login_transactions WHERE id = $1)`
+
+func (s *Store) batchLoginState(ctx context.Context, id string, now time.Time) (ls *store.LoginState, consistent bool, err error) {
+	ls = &store.LoginState{}
+	var ltErr error
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+ltCols+` FROM login_transactions WHERE id = $1 AND expires_at > $2`, id, ts(now)).
+		QueryRow(func(row pgx.Row) error {
+			ls.Transaction, ltErr = scanLT(row)
+			return nil
+		})
+	b.Queue(`SELECT `+userCols+` FROM users WHERE id = `+ltUserID, id).QueryRow(func(row pgx.Row) (err error) {
+		ls.User, err = scanUser(row)
+		return noRowsIsNil(err)
+	})
+	b.Queue(`SELECT `+otpCols+` FROM otp_credentials WHERE user_id = `+ltUserID, id).QueryRow(func(row pgx.Row) (err error) {
+		ls.OTP, err = scanOTPCredential(row)
+		return noRowsIsNil(err)
+	})
+	b.Queue(`SELECT `+webauthnCols+` FROM webauthn_credentials WHERE user_id = `+ltUserID+` ORDER BY created_at, id`, id).
+		Query(func(rows pgx.Rows) (err error) {
+			ls.SecurityKeys, err = pgx.CollectRows(rows, scanWebAuthn)
+			return err
+		})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, false, err
+	}
+	if ltErr != nil {
+		return nil, false, ltErr
+	}
+	uid := ls.Transaction.UserID
+	consistent = (ls.User == nil || ls.User.ID == uid) && (ls.OTP == nil || ls.OTP.UserID == uid)
+	for _, k := range ls.SecurityKeys {
+		consistent = consistent && k.UserID == uid
+	}
+	return ls, consistent, nil
+}
+
+// noRowsIsNil is err, except that no row is no error.
+func noRowsIsNil(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	return err
 }
 
 // UpdateLoginTransaction writes every field of lt but ID and CreatedAt.

@@ -31,14 +31,7 @@ func (s *Store) ListWebAuthnCredentials(ctx context.Context, userID string) ([]*
 	if err != nil {
 		return nil, wrapf(err, "list webauthn credentials of user %q", userID)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*store.WebAuthnCredential, error) {
-		var c store.WebAuthnCredential
-		var count int64
-		err := row.Scan(&c.ID, &c.UserID, &c.Name, &c.PublicKey, &c.Record, &count, tsDst{&c.CreatedAt}, tsDst{&c.LastUsedAt})
-		c.SignCount = uint32(count)
-		c.Record = noEmpty(c.Record)
-		return &c, err
-	})
+	out, err := pgx.CollectRows(rows, scanWebAuthn)
 	if err != nil {
 		return nil, wrapf(err, "list webauthn credentials of user %q", userID)
 	}
@@ -154,4 +147,14 @@ func (s *Store) DeleteRememberedBrowsers(ctx context.Context, userID string) (in
 		return 0, wrapf(err, "delete remembered browsers of user %q", userID)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// scanWebAuthn reads a row of webauthnCols.
+func scanWebAuthn(row pgx.CollectableRow) (*store.WebAuthnCredential, error) {
+	var c store.WebAuthnCredential
+	var count int64
+	err := row.Scan(&c.ID, &c.UserID, &c.Name, &c.PublicKey, &c.Record, &count, tsDst{&c.CreatedAt}, tsDst{&c.LastUsedAt})
+	c.SignCount = uint32(count)
+	c.Record = noEmpty(c.Record)
+	return &c, err
 }

@@ -154,3 +154,9 @@ func (s *Store) UseActionToken(ctx context.Context, id string, now time.Time) er
 		`SELECT count(*) FROM action_tokens WHERE id = ?`, id)
 	return wrap(err, "use link")
 }
+
+// GetLoginState reads the transaction and its user's sign-in records one
+// after another: SQLite has no round trips to save.
+func (s *Store) GetLoginState(ctx context.Context, id string, now time.Time) (*store.LoginState, error) {
+	return store.ReadLoginState(ctx, s, id, now)
+}

@@ -84,8 +84,37 @@ func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, lockF
 	return &th, nil
 }
 
-// ResetThrottle forgets key's failures; an unknown key is already reset.
-func (s *Store) ResetThrottle(ctx context.Context, key string) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM throttles WHERE key = ?`, key)
-	return wrap(err, "reset throttle %q", key)
+// CountFreeFailure counts a failure that earns no lock in one upsert, whose
+// WHERE leaves a locked key, or one at its free budget, as it is.
+func (s *Store) CountFreeFailure(ctx context.Context, key string, now time.Time, free int, restart time.Time) (*store.Throttle, bool, error) {
+	if free < 1 {
+		return nil, false, nil
+	}
+	now = stored(now)
+	th := store.Throttle{Key: key, UpdatedAt: now}
+	err := s.writer(ctx).QueryRowContext(ctx, `INSERT INTO throttles (key, failures, locked_until, updated_at) VALUES (?1, 1, 0, ?2)
+		ON CONFLICT (key) DO UPDATE
+		SET failures = CASE WHEN updated_at < ?4 THEN 1 ELSE failures + 1 END, updated_at = excluded.updated_at, locked_until = 0
+		WHERE locked_until <= ?2 AND (failures < ?3 OR updated_at < ?4)
+		RETURNING failures`, key, micro(now), free, micro(restart)).Scan(&th.Failures)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, wrap(err, "count failure of %q", key)
+	}
+	return &th, true, nil
+}
+
+// ResetThrottle forgets the failures of keys; an unknown key is already
+// reset.
+func (s *Store) ResetThrottle(ctx context.Context, keys ...string) error {
+	return s.inTx(ctx, func(q querier) error {
+		for _, key := range keys {
+			if _, err := q.ExecContext(ctx, `DELETE FROM throttles WHERE key = ?`, key); err != nil {
+				return wrap(err, "reset throttle %q", key)
+			}
+		}
+		return nil
+	})
 }

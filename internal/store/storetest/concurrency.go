@@ -14,6 +14,7 @@ import (
 var concurrencyTests = []test{
 	{"AddFailure", testRaceAddFailure},
 	{"AddFailureLockAtomic", testRaceAddFailureLockAtomic},
+	{"CountFreeFailure", testRaceCountFreeFailure},
 	{"UseActionToken", testRaceUseActionToken},
 	{"DeactivateToken", testRaceDeactivateToken},
 	{"RotateToken", testRaceRotateToken},
@@ -86,6 +87,27 @@ func testRaceAddFailure(t *testing.T, s store.Store) {
 		if c != i+1 {
 			t.Fatalf("counts seen by the callers = %v, want 1..%d once each", counts, n)
 		}
+	}
+}
+
+// testRaceCountFreeFailure: of many concurrent callers, exactly the free
+// budget's worth count, whatever their order.
+func testRaceCountFreeFailure(t *testing.T, s store.Store) {
+	const n, free = 20, 5
+	counted := make([]bool, n)
+	errs := race(n, func(i int) error {
+		_, ok, err := s.CountFreeFailure(t.Context(), "pwd:alice", t0, free, time.Time{})
+		counted[i] = ok
+		return err
+	})
+	for _, err := range errs {
+		must(t, err)
+	}
+	if got := len(slices.DeleteFunc(counted, func(ok bool) bool { return !ok })); got != free {
+		t.Errorf("%d of %d concurrent callers counted, want the budget of %d", got, n, free)
+	}
+	if got := get(s.GetThrottle(t.Context(), "pwd:alice"))(t); got.Failures != free {
+		t.Errorf("after the race the count is %d, want %d", got.Failures, free)
 	}
 }
 

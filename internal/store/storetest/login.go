@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -83,6 +84,68 @@ var loginTxTests = []test{
 	{"Duplicate", testLoginTxDuplicate},
 	{"Update", testLoginTxUpdate},
 	{"Delete", testLoginTxDelete},
+	{"State", testLoginState},
+	{"StateWithoutUser", testLoginStateWithoutUser},
+	{"StateUserGone", testLoginStateUserGone},
+}
+
+// testLoginState reads a transaction with its user's records, and none of
+// another user's.
+func testLoginState(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice, bob := mkUser(t, s, "alice"), mkUser(t, s, "bob")
+	otp := fullOTP(alice.ID)
+	must(t, s.CreateOTPCredential(ctx, otp))
+	must(t, s.CreateOTPCredential(ctx, fullOTP(bob.ID)))
+	keys := []*store.WebAuthnCredential{fullWebAuthn(alice.ID, "YubiKey", t0), fullWebAuthn(alice.ID, "Laptop", t0.Add(time.Minute))}
+	for _, k := range append(keys, fullWebAuthn(bob.ID, "Phone", t0)) {
+		must(t, s.CreateWebAuthnCredential(ctx, k))
+	}
+	lt := fullLoginTx()
+	lt.UserID = alice.ID
+	must(t, s.CreateLoginTransaction(ctx, lt))
+	must(t, s.CreateLoginTransaction(ctx, func() *store.LoginTransaction { b := fullLoginTx(); b.UserID = bob.ID; return b }()))
+
+	got := get(s.GetLoginState(ctx, lt.ID, t0))(t)
+	sameList(t, "GetLoginState security keys", keys, got.SecurityKeys)
+	same(t, "GetLoginState", &store.LoginState{Transaction: lt, User: alice, OTP: otp}, &store.LoginState{Transaction: got.Transaction, User: got.User, OTP: got.OTP})
+
+	_, err := s.GetLoginState(ctx, lt.ID, lt.ExpiresAt.Add(time.Second))
+	wantErr(t, "GetLoginState past expiry", err, store.ErrNotFound)
+	_, err = s.GetLoginState(ctx, store.NewID(), t0)
+	wantErr(t, "GetLoginState of an unknown transaction", err, store.ErrNotFound)
+	// Inside a transaction it reads what the transaction sees.
+	must(t, store.InTx(ctx, s, func(ctx context.Context) error {
+		in := get(s.GetLoginState(ctx, lt.ID, t0))(t)
+		sameList(t, "GetLoginState security keys in a transaction", keys, in.SecurityKeys)
+		same(t, "GetLoginState user in a transaction", alice, in.User)
+		return nil
+	}))
+}
+
+func testLoginStateWithoutUser(t *testing.T, s store.Store) {
+	mkUser(t, s, "alice")
+	lt := &store.LoginTransaction{ID: store.NewID(), Purpose: store.PurposeLogin, CSRF: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
+	must(t, s.CreateLoginTransaction(t.Context(), lt))
+	got := get(s.GetLoginState(t.Context(), lt.ID, t0))(t)
+	if got.User != nil || got.OTP != nil || len(got.SecurityKeys) > 0 {
+		t.Errorf("GetLoginState before the password step = %+v, want the transaction alone", got)
+	}
+	same(t, "GetLoginState transaction", lt, got.Transaction)
+}
+
+func testLoginStateUserGone(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mkUser(t, s, "alice")
+	lt := fullLoginTx()
+	lt.UserID = u.ID
+	must(t, s.CreateLoginTransaction(ctx, lt))
+	must(t, s.DeleteUser(ctx, u.ID))
+	got := get(s.GetLoginState(ctx, lt.ID, t0))(t)
+	if got.User != nil || got.OTP != nil || len(got.SecurityKeys) > 0 {
+		t.Errorf("GetLoginState of a deleted user's transaction = %+v, want no user", got)
+	}
+	same(t, "GetLoginState transaction", lt, got.Transaction)
 }
 
 func testLoginTxCreateGet(t *testing.T, s store.Store) {

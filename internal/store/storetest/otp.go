@@ -89,6 +89,101 @@ var throttleTests = []test{
 	{"AddFailure", testThrottleAddFailure},
 	{"Reset", testThrottleReset},
 	{"KeysIndependent", testThrottleKeys},
+	{"CountFreeFailure", testThrottleCountFree},
+	{"CountFreeFailureLocked", testThrottleCountFreeLocked},
+	{"CountFreeFailureRestart", testThrottleCountFreeRestart},
+	{"ResetMany", testThrottleResetMany},
+}
+
+// countFree is CountFreeFailure for a test that expects no error.
+func countFree(t *testing.T, s store.Store, key string, now time.Time, free int, restart time.Time) (*store.Throttle, bool) {
+	t.Helper()
+	th, ok, err := s.CountFreeFailure(t.Context(), key, now, free, restart)
+	must(t, err)
+	if ok != (th != nil) {
+		t.Fatalf("CountFreeFailure = %+v, %v: a throttle exactly when it counted", th, ok)
+	}
+	return th, ok
+}
+
+// testThrottleCountFree counts up to the free budget and no further, and
+// leaves the count where a later AddFailure goes on from.
+func testThrottleCountFree(t *testing.T, s store.Store) {
+	const key = "pwd:alice"
+	for i := 1; i <= 3; i++ {
+		now := t0.Add(time.Duration(i) * time.Second)
+		th, ok := countFree(t, s, key, now, 3, time.Time{})
+		want := &store.Throttle{Key: key, Failures: i, UpdatedAt: now}
+		if !ok {
+			t.Fatalf("failure %d of a free 3 was not counted", i)
+		}
+		same(t, "CountFreeFailure result", want, th)
+		same(t, "GetThrottle after CountFreeFailure", want, get(s.GetThrottle(t.Context(), key))(t))
+	}
+	if _, ok := countFree(t, s, key, t0.Add(time.Minute), 3, time.Time{}); ok {
+		t.Error("a fourth failure of a free 3 was counted by CountFreeFailure")
+	}
+	if th := get(s.GetThrottle(t.Context(), key))(t); th.Failures != 3 || !th.UpdatedAt.Equal(t0.Add(3*time.Second).Truncate(time.Microsecond)) {
+		t.Errorf("refused CountFreeFailure changed the throttle: %+v", th)
+	}
+	if th := get(s.AddFailure(t.Context(), key, t0.Add(time.Minute), lockAfter3))(t); th.Failures != 4 {
+		t.Errorf("AddFailure after three counted freely: %d failures, want 4", th.Failures)
+	}
+	if _, ok := countFree(t, s, "pwd:bob", t0, 0, time.Time{}); ok {
+		t.Error("CountFreeFailure with no free failures counted one")
+	}
+	if th := get(s.GetThrottle(t.Context(), "pwd:bob"))(t); th.Failures != 0 {
+		t.Errorf("CountFreeFailure with no free failures wrote %+v", th)
+	}
+}
+
+// testThrottleCountFreeLocked: a locked key is left alone, even below its
+// budget, until its lock has passed.
+func testThrottleCountFreeLocked(t *testing.T, s store.Store) {
+	const key = "otp:alice"
+	for range 3 {
+		get(s.AddFailure(t.Context(), key, t0, lockAfter3))(t)
+	}
+	locked := get(s.GetThrottle(t.Context(), key))(t)
+	if _, ok := countFree(t, s, key, t0.Add(time.Minute), 10, time.Time{}); ok {
+		t.Error("CountFreeFailure counted on a locked key")
+	}
+	same(t, "locked throttle after a refused CountFreeFailure", locked, get(s.GetThrottle(t.Context(), key))(t))
+	after := locked.LockedUntil
+	th, ok := countFree(t, s, key, after, 10, time.Time{})
+	if !ok || th.Failures != 4 || !th.LockedUntil.IsZero() {
+		t.Errorf("CountFreeFailure once the lock passed = %+v, %v; want 4 failures and no lock", th, ok)
+	}
+}
+
+// testThrottleCountFreeRestart: a count last written before restart starts
+// again at one, even when it had reached the budget.
+func testThrottleCountFreeRestart(t *testing.T, s store.Store) {
+	const key = "login|ip:192.0.2.1"
+	for range 2 {
+		countFree(t, s, key, t0, 2, time.Time{})
+	}
+	now := t0.Add(time.Hour)
+	if _, ok := countFree(t, s, key, now, 2, t0); ok {
+		t.Error("a count written at restart itself started again")
+	}
+	th, ok := countFree(t, s, key, now, 2, t0.Add(time.Second))
+	if !ok || th.Failures != 1 || !th.UpdatedAt.Equal(now.Truncate(time.Microsecond)) {
+		t.Errorf("CountFreeFailure after a quiet spell = %+v, %v; want 1 failure at %v", th, ok, now)
+	}
+}
+
+func testThrottleResetMany(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, key := range []string{"a", "b", "c"} {
+		get(s.AddFailure(ctx, key, t0, lockAfter3))(t)
+	}
+	must(t, s.ResetThrottle(ctx, "a", "c", "unknown"))
+	for key, want := range map[string]int{"a": 0, "b": 1, "c": 0} {
+		if got := get(s.GetThrottle(ctx, key))(t); got.Failures != want {
+			t.Errorf("%s after ResetThrottle(a, c) has %d failures, want %d", key, got.Failures, want)
+		}
+	}
 }
 
 func testThrottleUnknown(t *testing.T, s store.Store) {
