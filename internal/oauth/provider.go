@@ -111,6 +111,7 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 		compose.OAuth2TokenRevocationFactory,
 		compose.PushedAuthorizeHandlerFactory,
 	)
+	fc.TokenEndpointHandlers = filterGrants(fc.TokenEndpointHandlers)
 	p := &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, sessions: sessions, login: login, log: log}
 	p.clientJWKS = newJWKSCache(p.now)
 	p.backchannel = &Backchannel{Store: st, Keys: keys, Issuer: cfg.Issuer, Log: log, Now: cfg.Now}
