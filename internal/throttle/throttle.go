@@ -172,8 +172,11 @@ func CountRequest(ctx context.Context, st store.Store, key string, b Backoff, qu
 // countRequest is CountRequest, which also returns the count with this
 // request (0 when it was refused without being counted).
 func countRequest(ctx context.Context, st store.Store, key string, b Backoff, quiet time.Duration, now time.Time) (bool, int, error) {
-	if th, ok, err := st.CountFreeFailure(ctx, key, now, b.Free, now.Add(-quiet)); err != nil || ok {
-		return ok, countOf(th), err
+	switch th, ok, err := st.CountFreeFailure(ctx, key, now, b.Free, now.Add(-quiet)); {
+	case err != nil:
+		return false, 0, err
+	case ok:
+		return true, th.Failures, nil
 	}
 	before, err := st.GetThrottle(ctx, key)
 	if err != nil {
@@ -196,14 +199,6 @@ func countRequest(ctx context.Context, st store.Store, key string, b Backoff, qu
 	// As in Charge: requests counted between this one's read and write,
 	// beyond the free budget, mean a burst, which is refused.
 	return after.Failures <= seen+1 || after.Failures <= b.Free, after.Failures, nil
-}
-
-// countOf is th's count, or 0 for none.
-func countOf(th *store.Throttle) int {
-	if th == nil {
-		return 0
-	}
-	return th.Failures
 }
 
 // addressQuiet is how long an address must stay free of failures for its

@@ -106,15 +106,16 @@ func (s *Store) CountFreeFailure(ctx context.Context, key string, now time.Time,
 	return &th, true, nil
 }
 
-// ResetThrottle forgets the failures of keys; an unknown key is already
-// reset.
+// ResetThrottle forgets the failures of keys in one statement; an unknown
+// key is already reset.
 func (s *Store) ResetThrottle(ctx context.Context, keys ...string) error {
-	return s.inTx(ctx, func(q querier) error {
-		for _, key := range keys {
-			if _, err := q.ExecContext(ctx, `DELETE FROM throttles WHERE key = ?`, key); err != nil {
-				return wrap(err, "reset throttle %q", key)
-			}
-		}
+	if len(keys) == 0 {
 		return nil
-	})
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM throttles WHERE key IN (`+placeholders(len(keys))+`)`, args...)
+	return wrap(err, "reset throttles %q", keys)
 }
