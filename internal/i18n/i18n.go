@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -115,15 +116,17 @@ type state struct {
 	zone *time.Location
 	// prefs are kept so that a later ui_locales can be weighed against them.
 	prefs Prefs
-	// back is where the language selector returns to.
-	back string
+	// method and page are the request's, from which ReturnPath derives
+	// where the language selector returns to; nil page: "/".
+	method string
+	page   *url.URL
 }
 
 func from(ctx context.Context) state {
 	if s, ok := ctx.Value(ctxKey{}).(state); ok {
 		return s
 	}
-	return state{lang: Fallback, zone: time.UTC, back: "/"}
+	return state{lang: Fallback, zone: time.UTC}
 }
 
 // WithLanguage returns ctx speaking lang (a supported tag; anything else is
@@ -161,7 +164,13 @@ func Language(ctx context.Context) string { return from(ctx).lang }
 func Zone(ctx context.Context) *time.Location { return from(ctx).zone }
 
 // ReturnPath is where the language selector sends the browser back to.
-func ReturnPath(ctx context.Context) string { return from(ctx).back }
+func ReturnPath(ctx context.Context) string {
+	s := from(ctx)
+	if s.page == nil {
+		return "/"
+	}
+	return returnPath(s.method, s.page)
+}
 
 // T renders message id in ctx's language. kv alternates variable names and
 // values: T(ctx, "account.signed_in_as", "Username", name).

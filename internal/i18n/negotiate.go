@@ -95,12 +95,19 @@ func Middleware(def string, zone *time.Location, next http.Handler) http.Handler
 	if zone == nil {
 		zone = time.UTC
 	}
+	// Most requests (every machine-to-machine one) state no preference:
+	// their language is the default's, parsed once here.
+	byDefault := Negotiate(Prefs{Default: def})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := Prefs{AcceptLanguage: r.Header.Get("Accept-Language"), Default: def}
 		if c, err := r.Cookie(CookieName); err == nil {
 			p.Cookie = c.Value
 		}
-		s := state{lang: Negotiate(p), zone: zone, prefs: p, back: returnPath(r)}
+		lang := byDefault
+		if p.Cookie != "" || p.AcceptLanguage != "" {
+			lang = Negotiate(p)
+		}
+		s := state{lang: lang, zone: zone, prefs: p, method: r.Method, page: r.URL}
 		w.Header().Set("Content-Language", s.lang)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
 	})
@@ -109,12 +116,12 @@ func Middleware(def string, zone *time.Location, next http.Handler) http.Handler
 // returnPath is the page to show again after a language change: the same
 // page for a GET, else the start of the section a form was posted from
 // (a form's result cannot be fetched again).
-func returnPath(r *http.Request) string {
-	if r.Method == http.MethodGet {
-		return r.URL.RequestURI()
+func returnPath(method string, page *url.URL) string {
+	if method == http.MethodGet {
+		return page.RequestURI()
 	}
 	for _, section := range []string{"/admin", "/account", "/login"} {
-		if r.URL.Path == section || strings.HasPrefix(r.URL.Path, section+"/") {
+		if page.Path == section || strings.HasPrefix(page.Path, section+"/") {
 			return section
 		}
 	}

@@ -42,6 +42,28 @@ func TestMiddlewareAndSelector(t *testing.T) {
 	}
 }
 
+// A request without cookie or Accept-Language takes the configured default,
+// negotiated once when the middleware is built; one with either still
+// negotiates.
+func TestMiddlewareDefault(t *testing.T) {
+	for def, want := range map[string]string{"ja": "ja", "JA-jp": "ja", "xx": Fallback, "": Fallback} {
+		var seen string
+		h := Middleware(def, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen = Language(r.Context())
+		}))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/oauth2/token", nil))
+		if seen != want {
+			t.Errorf("default %q, no preference: %q, want %q", def, seen, want)
+		}
+		r := httptest.NewRequest("GET", "/login", nil)
+		r.Header.Set("Accept-Language", "en-GB")
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if seen != "en" {
+			t.Errorf("default %q, Accept-Language en-GB: %q, want en", def, seen)
+		}
+	}
+}
+
 func TestSelectHandler(t *testing.T) {
 	h := SelectHandler(true)
 	post := func(body string) *httptest.ResponseRecorder {

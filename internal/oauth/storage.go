@@ -29,6 +29,8 @@ type Storage struct {
 	RefreshReuseGrace time.Duration
 	// Now is the clock of the grace; nil means time.Now.
 	Now func() time.Time
+
+	accessSessions sessionCache
 }
 
 func (s *Storage) now() time.Time {
@@ -357,7 +359,7 @@ func (s *Storage) get(ctx context.Context, kind, sig string, sess fosite.Session
 	if sess == nil {
 		sess = NewSession("")
 	}
-	if err := json.Unmarshal(t.Session, sess); err != nil {
+	if err := s.decodeSession(kind, t.Session, sess); err != nil {
 		return nil, nil, fmt.Errorf("oauth: decode session: %w", err)
 	}
 	client, err := s.GetClient(ctx, t.ClientID)
@@ -379,6 +381,16 @@ func (s *Storage) get(ctx context.Context, kind, sig string, sess fosite.Session
 		Form:              form,
 		Session:           sess,
 	}, t, nil
+}
+
+// decodeSession fills sess from its stored JSON. Access token sessions, the
+// ones read again and again (introspection, userinfo), go through the cache
+// of decoded sessions; the others are decoded each time.
+func (s *Storage) decodeSession(kind string, raw []byte, sess fosite.Session) error {
+	if ds, ok := sess.(*openid.DefaultSession); ok && kind == store.TokenAccess {
+		return s.accessSessions.decode(raw, ds)
+	}
+	return json.Unmarshal(raw, sess)
 }
 
 func mapErr(err error) error {

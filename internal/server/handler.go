@@ -118,15 +118,29 @@ func (a *App) devMail(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(a.Outbox.Messages())
 }
 
+// securityHeaderValues are set on every response. The value slices are
+// shared rather than built per request: Header.Set replaces a slice and
+// Header.Add appends to a full one, so nothing writes into them.
+var securityHeaderValues = []struct {
+	key   string
+	value []string
+}{
+	{"Content-Security-Policy", []string{contentSecurityPolicy}},
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"Referrer-Policy", []string{"no-referrer"}},
+	{"X-Frame-Options", []string{"DENY"}},
+}
+
+var strictTransportSecurity = []string{"max-age=31536000"}
+
 func securityHeaders(next http.Handler, https bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		for _, kv := range securityHeaderValues {
+			h[kv.key] = kv.value
+		}
 		if https {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = strictTransportSecurity
 		}
 		next.ServeHTTP(w, r)
 	})

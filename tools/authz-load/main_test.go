@@ -144,7 +144,7 @@ PASS`
 }
 
 func TestSummaryVerdicts(t *testing.T) {
-	full := &backendResult{Backend: "sqlite", ReadyMs: 90, Argon2idMs: 25, Argon2idAllCoresPerS: 75, IdleRSSMB: 24, IdlePrivateMB: 9, FloodPeakMB: 150, FloodAlive: true, Flood503: 3,
+	full := &backendResult{Backend: "sqlite", ReadyMs: 90, Argon2idMs: 20, Argon2idAllCoresPerS: 75, IdleRSSMB: 24, IdlePrivateMB: 9, FloodPeakMB: 150, FloodAlive: true, Flood503: 3,
 		Runs: map[string]*loadgen.Report{
 			loadgen.ClientCredentials: {PerSecond: 2500}, halfRate: {P99ms: 30}, loadgen.Introspect: {PerSecond: 6000},
 			loadgen.Refresh: {PerSecond: 900}, loadgen.Login: {PerSecond: 70}, flood: {},
@@ -164,22 +164,24 @@ func TestSummaryVerdicts(t *testing.T) {
 		return nil
 	}
 	want := map[string][]string{
-		"client_credentials tokens/s":      {"2500", "ok", "-", "≥", "2000"},
-		"  p99 ms at half that rate":       {"30.0", "MISS", "-", "≤", "20"},
-		"refreshes/s":                      {"900", "MISS", "1200", "ok", "≥", "1000"},
-		"logins/s (share of hashing rate)": {"70.0", "(88%)", "ok", "60.0", "(75%)", "MISS", "≥", "85%"},
-		"login flood: peak RSS MB, 503s":   {"150,", "3", "ok", "-", "bounded,", "alive"},
-		"idle private memory MB (RssAnon)": {"9.0", "MISS", "0.0", "ok", "≤", "8", "(SQLite)"},
+		"client_credentials tokens/s":          {"2500", "ok", "-", "≥", "2000"},
+		"  p99 ms at half that rate":           {"30.0", "MISS", "-", "≤", "20"},
+		"refreshes/s":                          {"900", "MISS", "1200", "ok", "≥", "1000"},
+		"logins/s (share of all-core hashing)": {"70.0", "(93%)", "ok", "60.0", "(75%)", "MISS", "≥", "85%"},
+		"login flood: peak RSS MB, 503s":       {"150,", "3", "ok", "-", "bounded,", "alive"},
+		"idle private memory MB (RssAnon)":     {"9.0", "MISS", "0.0", "ok", "≤", "8", "(SQLite)"},
 	}
 	for name, w := range want {
 		if got := row(name); !slices.Equal(got, w) {
 			t.Errorf("%s: %q, want %q", name, got, w)
 		}
 	}
-	// 2 cores ÷ 25 ms = 80/s; hashing on both at once did 75/s, 94 % of
-	// that; the login run's 70/s is 93 % of 75. A backend without the
-	// measurement (the es256 fixture here) prints no such line.
-	if allCores := "  hashing alone on all 2 cores at once: 75.0 checks/s (94% of that); the login run reached 93% of it\n"; strings.Count(out.String(), "hashing alone on all") != 1 || !strings.Contains(out.String(), allCores) {
+	// 2 cores ÷ 20 ms = 100/s; hashing on both at once did 75/s, 75 % of
+	// that; the login run's 70/s is 93 % of 75, which the verdict judges
+	// (70 % of the cores ÷ one-check ceiling would miss). A backend without
+	// the measurement (the es256 fixture here) prints no such line, and is
+	// judged against the ceiling: 60/s of 2 ÷ 25 ms.
+	if allCores := "  hashing alone on all 2 cores at once: 75.0 checks/s (75% of that); the login run reached 93% of it\n"; strings.Count(out.String(), "hashing alone on all") != 1 || !strings.Contains(out.String(), allCores) {
 		t.Errorf("want the all-core hashing line %q once in\n%s", allCores, out.String())
 	}
 }

@@ -151,7 +151,7 @@ func (r *benchResults) summarize(w io.Writer) {
 		{"JWT client_credentials/s (share of signing rate)", fmt.Sprintf("≥ %.0f%%", targetJWTShare*100), jwtShare},
 		{"  at 256 workers: errors, max ms", "0, < deadline", jwtCrowdCell},
 		{"refreshes/s", fmt.Sprintf("≥ %.0f", targetRefresh), rate(loadgen.Refresh, targetRefresh)},
-		{"logins/s (share of hashing rate)", fmt.Sprintf("≥ %.0f%%", targetLoginShare*100), loginShare(r.GOMAXPROCS)},
+		{"logins/s (share of all-core hashing)", fmt.Sprintf("≥ %.0f%%", targetLoginShare*100), loginShare(r.GOMAXPROCS)},
 		{"idle private memory MB (RssAnon)", fmt.Sprintf("≤ %.0f (SQLite)", targetIdlePrivateMB), func(b *backendResult) (string, bool) {
 			v := fmt.Sprintf("%.1f", b.IdlePrivateMB)
 			if storeOf(b.Backend) != "sqlite" {
@@ -304,14 +304,21 @@ func loginsOfAllCores(b *backendResult, all float64) string {
 	return fmt.Sprintf("; the login run reached %.0f%% of it", r.PerSecond/all*100)
 }
 
+// loginShare judges the login rate against the all-core hashing rate of the
+// same run (issue 18): two checks at once share the cores' cache, so the
+// cores ÷ one-check ceiling of issue 7 is more than hashing alone reaches.
+// A run without that measurement falls back to the ceiling.
 func loginShare(procs int) func(*backendResult) (string, bool) {
 	return func(b *backendResult) (string, bool) {
 		r := b.Runs[loadgen.Login]
-		c := ceiling(procs, b.Argon2idMs)
-		if r == nil || c == 0 {
+		base := b.Argon2idAllCoresPerS
+		if base == 0 {
+			base = ceiling(procs, b.Argon2idMs)
+		}
+		if r == nil || base == 0 {
 			return notRun, false
 		}
-		share := r.PerSecond / c
+		share := r.PerSecond / base
 		return fmt.Sprintf("%.1f (%.0f%%)", r.PerSecond, share*100), share >= targetLoginShare && r.Errors == 0
 	}
 }

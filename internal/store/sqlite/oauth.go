@@ -142,8 +142,17 @@ func scanToken(sc scanner) (*store.OAuthToken, error) {
 }
 
 // CreateToken stores t; a taken (kind, signature) is store.ErrConflict.
+// Outside a transaction the insert may share its commit with others
+// (tokenBatcher).
 func (s *Store) CreateToken(ctx context.Context, t *store.OAuthToken) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO oauth_tokens (`+tokenCols+`) VALUES (`+placeholders(16)+`)`,
+	if txFrom(ctx) == nil {
+		return s.tokens.insert(ctx, t)
+	}
+	return insertToken(ctx, s.writer(ctx), t)
+}
+
+func insertToken(ctx context.Context, q querier, t *store.OAuthToken) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO oauth_tokens (`+tokenCols+`) VALUES (`+placeholders(16)+`)`,
 		t.Kind, t.Signature, t.RequestID, micro(t.RequestedAt), t.ClientID, t.Subject, list(t.Scopes),
 		list(t.GrantedScopes), list(t.Audience), list(t.GrantedAudience), t.Form, t.Session, t.Active,
 		t.AccessSignature, micro(t.ExpiresAt), micro(t.RotatedAt))

@@ -35,6 +35,7 @@ type Store struct {
 	// Prepared statements of each pool, by query text.
 	writeStmts, readStmts *stmtCache
 	ckpt                  *checkpointer
+	tokens                *tokenBatcher
 }
 
 var _ store.Store = (*Store)(nil)
@@ -69,7 +70,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	return &Store{write: write, read: read, writeStmts: newStmtCache(write), readStmts: newStmtCache(read), ckpt: ckpt}, nil
+	s := &Store{write: write, read: read, writeStmts: newStmtCache(write), readStmts: newStmtCache(read), ckpt: ckpt, tokens: newTokenBatcher()}
+	go s.tokens.run(s)
+	return s, nil
 }
 
 // createPrivate creates the database file readable by its owner only, or
@@ -137,10 +140,10 @@ func dsn(path string, readOnly bool) string {
 	return path + "?" + q.Encode()
 }
 
-// Close stops the checkpointer and closes both pools; closing the last
-// connection checkpoints what is left.
+// Close stops the token batcher and the checkpointer and closes both pools;
+// closing the last connection checkpoints what is left.
 func (s *Store) Close() error {
-	return errors.Join(s.ckpt.close(), s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
+	return errors.Join(s.tokens.close(), s.ckpt.close(), s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // Ping checks the database through the read pool, which never waits for an
