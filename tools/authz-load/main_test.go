@@ -203,6 +203,29 @@ func FuzzParseBench(f *testing.F) {
 	})
 }
 
+// The half-rate latency run keeps the narrow run's workers while half the
+// best rate is at most two thirds of what they reached, else the best run's.
+func TestHalfRateWorkers(t *testing.T) {
+	wide := &loadgen.Report{Workers: 32, PerSecond: 7200}
+	for _, c := range []struct {
+		narrow *loadgen.Report
+		want   int
+	}{
+		{&loadgen.Report{Workers: 8, PerSecond: 6200}, 8},             // 3600 ≤ 4133
+		{&loadgen.Report{Workers: 8, PerSecond: 5400}, 8},             // 3600 ≤ 3600
+		{&loadgen.Report{Workers: 8, PerSecond: 5000}, 32},            // 3600 > 3333
+		{&loadgen.Report{Workers: 8, PerSecond: 6200, Errors: 1}, 32}, // failed
+		{nil, 32}, // no narrow run (--wide-workers 0 makes the best the narrow one)
+	} {
+		if got := halfRateWorkers(wide, c.narrow); got != c.want {
+			t.Errorf("narrow %+v: %d workers, want %d", c.narrow, got, c.want)
+		}
+	}
+	if got := halfRateWorkers(&loadgen.Report{Workers: 8, PerSecond: 6200}, &loadgen.Report{Workers: 8, PerSecond: 6200}); got != 8 {
+		t.Errorf("narrow run best: %d workers, want 8", got)
+	}
+}
+
 // The token scenarios' figure is the faster run, but never one with errors
 // over one without.
 func TestBetterRun(t *testing.T) {
