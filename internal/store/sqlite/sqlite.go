@@ -128,11 +128,6 @@ func dsn(path string, readOnly bool) string {
 	// burst made larger is cut back then.
 	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "journal_size_limit(67108864)")
-	// 16 MiB of page cache a connection (SQLite's default is 2 MiB), taken
-	// only as the data grows: with a million tokens the interior pages of
-	// the token table's indexes alone outgrow 2 MiB, and every insert and
-	// lookup then read them again from the file.
-	q.Add("_pragma", "cache_size(-16384)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {

@@ -143,8 +143,6 @@ func TestPragmas(t *testing.T) {
 		{s.write, "busy_timeout", strconv.Itoa(busyTimeoutMS)},
 		{s.read, "journal_mode", "wal"},
 		{s.read, "query_only", "1"},
-		{s.write, "cache_size", "-16384"},
-		{s.read, "cache_size", "-16384"},
 	} {
 		var got string
 		if err := c.q.QueryRowContext(ctx, "PRAGMA "+c.name).Scan(&got); err != nil || got != c.want {
