@@ -38,10 +38,17 @@ func (c *sessionCache) decode(raw []byte, dst *openid.DefaultSession) error {
 			return err
 		}
 		c.mu.Lock()
-		if len(c.m) >= maxCachedSessions || c.m == nil {
-			// Dropping them all keeps this simple and bounded; a token in
-			// use is decoded again on its next introspection.
-			c.m = make(map[string]*openid.DefaultSession, maxCachedSessions)
+		if c.m == nil {
+			c.m = make(map[string]*openid.DefaultSession)
+		}
+		if len(c.m) >= maxCachedSessions {
+			// One entry goes, whichever the map's iteration starts at: a
+			// random eviction, so that more tokens in use than the bound
+			// still find most of theirs.
+			for k := range c.m {
+				delete(c.m, k)
+				break
+			}
 		}
 		c.m[string(raw)] = cached
 		c.mu.Unlock()

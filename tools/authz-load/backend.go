@@ -192,8 +192,6 @@ const jwtCrowdWorkers = 256
 // which the bench does not change.
 const defaultRequestTimeout = 20 * time.Second
 
-// better is the run with the higher rate, a run without errors before one
-// with any.
 // halfRateWorkers is how many workers pace the half-rate latency run: the
 // narrow run's when they reached at least half the best rate flat out (a
 // closed loop of them can keep that pace), else the best run's. Thirty-two
@@ -207,6 +205,8 @@ func halfRateWorkers(best, narrow *loadgen.Report) int {
 	return best.Workers
 }
 
+// better is the run with the higher rate, a run without errors before one
+// with any.
 func better(a, b *loadgen.Report) *loadgen.Report {
 	if (a.Errors == 0) != (b.Errors == 0) {
 		if a.Errors == 0 {

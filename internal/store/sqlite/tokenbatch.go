@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/authz/authz/internal/store"
@@ -11,8 +12,9 @@ import (
 // maxTokenBatch bounds how many token inserts share one commit.
 const maxTokenBatch = 64
 
-// errClosed answers a write that reaches a closed store.
-var errClosed = errors.New("sqlite: store closed")
+// errClosed answers a write that reaches a closed store (a server shutting
+// down): unavailable, so the client is told to come back.
+var errClosed = fmt.Errorf("sqlite: store closed: %w", store.ErrUnavailable)
 
 // A token insert outside a transaction (a client_credentials token, a
 // device's refresh) waits for the single write connection anyway. The token
@@ -103,11 +105,22 @@ func (b *tokenBatcher) commit(s *Store, batch []pendingToken) {
 	err := s.inTx(batch[0].ctx, func(q querier) error {
 		for i, p := range batch {
 			errs[i] = insertToken(p.ctx, q, p.token)
+			// A conflict aborts only its statement. Any other error
+			// (a full disk, I/O) may have rolled the whole transaction
+			// back, after which SQLite would commit each later insert on
+			// its own: the batch fails as one instead.
+			if errs[i] != nil && !errors.Is(errs[i], store.ErrConflict) {
+				return errs[i]
+			}
 		}
 		return nil
 	})
 	for i, p := range batch {
-		p.result <- errors.Join(err, errs[i])
+		if err != nil {
+			p.result <- err
+		} else {
+			p.result <- errs[i]
+		}
 	}
 	if err == nil && b.committed != nil {
 		b.committed(len(batch))

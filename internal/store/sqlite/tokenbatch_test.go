@@ -17,21 +17,6 @@ func batchToken(sig string) *store.OAuthToken {
 		Session: []byte(`{}`), Active: true, ExpiresAt: time.Now().Add(time.Hour)}
 }
 
-// holdWriter takes the write connection until the returned func runs, so
-// that inserts wait behind it.
-func holdWriter(t *testing.T, s *Store) (release func()) {
-	t.Helper()
-	tx, err := s.BeginTx(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func() {
-		if err := s.Rollback(tx); err != nil {
-			t.Error(err)
-		}
-	}
-}
-
 // Inserts that queue while the write connection is busy share one commit,
 // and each still succeeds or fails on its own: of two with the same
 // signature exactly one is a conflict, and the others are stored.
@@ -54,13 +39,11 @@ func TestTokenBatchCommitsQueuedInsertsTogether(t *testing.T) {
 	}
 	errs := make([]error, len(sigs))
 	var wg sync.WaitGroup
+	// One at a time, so that the duplicate is second in the batch and the
+	// inserts after it show the transaction going on past its conflict.
 	for i, sig := range sigs {
 		wg.Go(func() { errs[i] = s.CreateToken(context.Background(), batchToken(sig)) })
-	}
-	for deadline := time.Now().Add(10 * time.Second); len(s.tokens.queue) < len(sigs); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d inserts queued, want %d", len(s.tokens.queue), len(sigs))
-		}
+		waitQueue(t, s, func(n int) bool { return n == i+1 })
 	}
 	go s.tokens.run(s)
 	wg.Wait()
@@ -89,20 +72,34 @@ func TestTokenBatchCommitsQueuedInsertsTogether(t *testing.T) {
 	}
 }
 
+// waitQueue waits until the batcher's queue length satisfies ok.
+func waitQueue(t *testing.T, s *Store, ok func(n int) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(len(s.tokens.queue)); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue stuck at %d", len(s.tokens.queue))
+		}
+	}
+}
+
 // A caller that gives up while its insert waits is answered at once; an
 // insert after Close fails instead of hanging or panicking.
 func TestTokenBatchCancelAndClose(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	release := holdWriter(t, s)
+	if err := s.tokens.close(); err != nil {
+		t.Fatal(err)
+	}
+	s.tokens = newTokenBatcher() // not running: the insert stays queued
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.CreateToken(ctx, batchToken("waiting")) }()
+	waitQueue(t, s, func(n int) bool { return n == 1 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled insert: %v, want context.Canceled", err)
 	}
-	release()
+	go s.tokens.run(s)
 
 	if err := s.CreateToken(context.Background(), batchToken("before-close")); err != nil {
 		t.Fatal(err)
@@ -111,8 +108,33 @@ func TestTokenBatchCancelAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 20 {
-		if err := s.CreateToken(context.Background(), batchToken("after-close")); !errors.Is(err, errClosed) {
-			t.Fatalf("insert after close: %v, want errClosed", err)
+		if err := s.CreateToken(context.Background(), batchToken("after-close")); !errors.Is(err, errClosed) || !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("insert after close: %v, want errClosed (unavailable)", err)
+		}
+	}
+}
+
+// Inserts racing with Close each get an answer: stored, or the store is
+// closed (unavailable), never a hang.
+func TestTokenBatchInsertsDuringClose(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Go(func() { errs[i] = s.CreateToken(context.Background(), batchToken(fmt.Sprint("racing-", i))) })
+	}
+	if err := s.tokens.close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("insert %d: %v, want success or unavailable", i, err)
+		}
+		_, getErr := s.GetToken(context.Background(), store.TokenAccess, fmt.Sprint("racing-", i))
+		if (err == nil) != (getErr == nil) {
+			t.Errorf("insert %d answered %v, but the token read gives %v", i, err, getErr)
 		}
 	}
 }
