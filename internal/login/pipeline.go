@@ -138,9 +138,6 @@ func (p *Pipeline) load(ctx context.Context, lt *store.LoginTransaction) (*state
 
 // loadFor is load for a user the request has already read.
 func (p *Pipeline) loadFor(ctx context.Context, lt *store.LoginTransaction, u *store.User) (*state, error) {
-	if !u.Enabled {
-		return nil, errUserGone
-	}
 	c, err := p.Store.GetOTPCredential(ctx, u.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		c, err = nil, nil

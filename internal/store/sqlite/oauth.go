@@ -159,16 +159,8 @@ func insertToken(ctx context.Context, q querier, t *store.OAuthToken) error {
 	return wrap(err, "create %s token", t.Kind)
 }
 
-// GetToken returns the token, active or not. The read is one primary key
-// lookup, which a reader in WAL mode does not wait for, so once begun it is
-// not tied to ctx's cancellation: the driver would otherwise start a
-// goroutine to interrupt it, a few per cent of an introspection's CPU. A
-// request already past its deadline still does not read.
+// GetToken returns the token, active or not.
 func (s *Store) GetToken(ctx context.Context, kind, signature string) (*store.OAuthToken, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, wrap(err, "get %s token", kind)
-	}
-	ctx = context.WithoutCancel(ctx)
 	t, err := scanToken(s.reader(ctx).QueryRowContext(ctx,
 		`SELECT `+tokenCols+` FROM oauth_tokens WHERE kind = ? AND signature = ?`, kind, signature))
 	return t, wrap(err, "get %s token", kind)
