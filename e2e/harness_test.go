@@ -28,6 +28,7 @@ import (
 	"github.com/authz/authz/internal/server"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/testsupport/clienttransport"
 	"github.com/authz/authz/internal/testsupport/pgtest"
 	"github.com/authz/authz/internal/testsupport/sqlitetest"
 	"github.com/authz/authz/internal/testsupport/testkeys"
@@ -264,12 +265,12 @@ func newBrowserAt(t *testing.T, addr string) *browser {
 // forwardedFor is a transport that says its requests come from addr.
 func forwardedFor(addr string) http.RoundTripper {
 	if addr == "" {
-		return http.DefaultTransport
+		return clienttransport.Transport()
 	}
 	return roundTripper(func(req *http.Request) (*http.Response, error) {
 		req = req.Clone(req.Context())
 		req.Header.Set("X-Forwarded-For", addr)
-		return http.DefaultTransport.RoundTrip(req)
+		return clienttransport.Transport().RoundTrip(req)
 	})
 }
 
@@ -458,6 +459,7 @@ func (b *browser) sessionCookie(in *instance) string {
 }
 
 func TestMain(m *testing.M) {
+	clienttransport.Isolate()
 	os.Exit(m.Run())
 }
 
