@@ -241,6 +241,7 @@ func (p *Provider) newAuthorizeRequest(ctx context.Context, r *http.Request) (fo
 // sess, read by the caller in this request) and redirects back with the code.
 func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, sess *store.Session, u *store.User, requestedAt time.Time) {
 	ctx := r.Context()
+	orderRequestID(ar)
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}

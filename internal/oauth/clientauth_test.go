@@ -245,3 +245,24 @@ func TestIntrospectionForAnAudience(t *testing.T) {
 		}
 	}
 }
+
+// TestClientCredentialsRequestIDsGrow: the request IDs of client-credentials
+// tokens grow with each token issued, so the token table's request index
+// takes them at its end.
+func TestClientCredentialsRequestIDsGrow(t *testing.T) {
+	t.Parallel()
+	e := newEndpointEnv(t)
+	var ids []string
+	for range 20 {
+		tok := e.token("app")
+		// An HMAC token's stored signature is its part after the dot.
+		got, err := e.st.GetToken(context.Background(), store.TokenAccess, tok[strings.LastIndexByte(tok, '.')+1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) > 0 && got.RequestID <= ids[len(ids)-1] {
+			t.Fatalf("request ID %q of the token issued after one with %q does not sort after it", got.RequestID, ids[len(ids)-1])
+		}
+		ids = append(ids, got.RequestID)
+	}
+}

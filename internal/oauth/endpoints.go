@@ -123,6 +123,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		orderRequestID(ar)
 		for _, s := range ar.GetRequestedScopes() {
 			ar.GrantScope(s)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -230,4 +231,37 @@ func TestRefreshWithoutGrace(t *testing.T) {
 	e.wantActive("the rotated refresh token", false, first.refresh)
 	e.refused("reuse at once", first.refresh)
 	e.refused("the newest token after the reuse", next.refresh)
+}
+
+// TestGrantRequestIDsGrow: each new code grant's request ID sorts after the
+// one before, and its tokens, refreshed ones included, keep it, which
+// revoking the grant relies on.
+func TestGrantRequestIDsGrow(t *testing.T) {
+	t.Parallel()
+	e := newRefreshEnv(t, 0)
+	requestID := func(kind, tok string) string {
+		t.Helper()
+		// An HMAC token's stored signature is its part after the dot.
+		got, err := e.st.GetToken(context.Background(), kind, tok[strings.LastIndexByte(tok, '.')+1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.RequestID
+	}
+	last := ""
+	for range 10 {
+		p := e.signIn()
+		id := requestID(store.TokenAccess, p.access)
+		if id <= last {
+			t.Fatalf("grant request ID %q does not sort after the one before, %q", id, last)
+		}
+		last = id
+		if r := requestID(store.TokenRefresh, p.refresh); r != id {
+			t.Fatalf("refresh token of grant %q has request ID %q", id, r)
+		}
+		next := e.refreshed("refresh", p.refresh)
+		if got := requestID(store.TokenAccess, next.access); got != id {
+			t.Fatalf("refreshed access token of grant %q has request ID %q", id, got)
+		}
+	}
 }

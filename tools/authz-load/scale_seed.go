@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
@@ -88,6 +89,10 @@ func scaleTables(c scaleCounts, now time.Time, hash string, tmpl tokenTemplate, 
 		}
 		return hex.EncodeToString(x[:])
 	}
+	// Request IDs as authz makes them (UUID v7, oauth.orderRequestID):
+	// growing in the order the tokens were issued.
+	ids := rand.NewChaCha8([32]byte{1})
+	requestID := func() string { return uuid.Must(uuid.NewV7FromReader(ids)).String() }
 	types := []string{string(audit.LoginSuccess), string(audit.LoginFailure), string(audit.Logout), string(audit.UserUpdated), string(audit.OTPLockout)}
 	tokens := c.LiveTokens + c.ExpiredTokens
 	return []bulkRows{
@@ -111,7 +116,7 @@ func scaleTables(c scaleCounts, now time.Time, hash string, tmpl tokenTemplate, 
 				if i%2 == 1 { // live and expired interleaved, as they pile up
 					expires = now.Add(-time.Hour)
 				}
-				return []any{"access", sig(), sig(), t(expires.Add(-2 * time.Hour)), tmpl.ClientID, tmpl.Subject, list("api.read"),
+				return []any{"access", sig(), requestID(), t(expires.Add(-2 * time.Hour)), tmpl.ClientID, tmpl.Subject, list("api.read"),
 					list("api.read"), tmpl.Form, tmpl.Session, b(true), t(expires)}
 			}},
 		{"audit_events", []string{"time", "type", "actor_id", "user_id", "client_id", "ip", "detail"}, c.AuditEvents,
