@@ -42,12 +42,14 @@ func benchBackend(ctx context.Context, o *benchOptions, backend string, stderr i
 	if strings.HasSuffix(backend, "-es256") {
 		args = append(args, "--tokens-signing-algorithm", "ES256")
 	}
+	var dbURL string
 	if storeOf(backend) == "postgres" {
-		dbURL, drop, err := benchDatabase(ctx, o.adminURL)
+		u, drop, err := benchDatabase(ctx, o.adminURL)
 		if err != nil {
 			return nil, err
 		}
 		defer drop()
+		dbURL = u
 		args = append(args, "--database-url", dbURL)
 	}
 	port, err := freePort()
@@ -66,6 +68,7 @@ func benchBackend(ctx context.Context, o *benchOptions, backend string, stderr i
 		return nil, err
 	}
 	defer srv.stop()
+	srv.localDatabase = dbURL != "" && localDatabase(dbURL)
 	res.ReadyMs = ms(srv.ready)
 	time.Sleep(2 * time.Second) // let start-up garbage be collected before measuring idle memory
 	res.IdleRSSMB = srv.memoryMB("VmRSS")
@@ -94,13 +97,19 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 			// Long enough for the queue of logins to outlast the hasher's wait.
 			d = max(d, minFlood)
 		}
-		cpu := srv.cpuTime()
+		cpu, load := srv.cpuTime(), ownCPU()
+		var db map[int]time.Duration
+		if srv.localDatabase {
+			db = processesCPU("postgres")
+		}
 		r, err := loadgen.Run(ctx, loadgen.Options{Target: target, Scenario: scenario, Workers: workers, Duration: d, Rate: rate, Seed: seed})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
-		if used := srv.cpuTime() - cpu; r.OK > 0 && used > 0 {
-			r.ServerCPUPerOpUs = float64(used.Microseconds()) / float64(r.OK)
+		r.ServerCPUPerOpUs = perOpUs(srv.cpuTime()-cpu, r.OK)
+		r.LoadCPUPerOpUs = perOpUs(ownCPU()-load, r.OK)
+		if db != nil {
+			r.DatabaseCPUPerOpUs = perOpUs(cpuSince(db, processesCPU("postgres")), r.OK)
 		}
 		res.Runs[key] = r
 		_ = r.WriteTable(stderr)
@@ -303,6 +312,9 @@ type authzProcess struct {
 	done    chan struct{}
 	ready   time.Duration // from exec to the first 200 of /readyz
 	logPath string
+	// localDatabase is set when the server's PostgreSQL runs on this
+	// machine: the runs then measure its CPU too.
+	localDatabase bool
 }
 
 // startAuthz runs `authz serve` and waits until /readyz answers 200.
@@ -398,6 +410,14 @@ func (p *authzProcess) memoryMB(field string) float64 {
 		}
 	}
 	return 0
+}
+
+// perOpUs is used spread over ops operations, in µs; 0 when either is none.
+func perOpUs(used time.Duration, ops int) float64 {
+	if used <= 0 || ops <= 0 {
+		return 0
+	}
+	return float64(used.Microseconds()) / float64(ops)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -171,6 +171,10 @@ func (r *benchResults) summarize(w io.Writer) {
 		{"  login: server CPU µs/op", "", cpuPerOp(loadgen.Login, 0)},
 		{"  client_credentials at half rate: server CPU µs/op", "", cpuPerOp(halfRate, 0)},
 		{"  login flood: server CPU µs/op", "", cpuPerOp(flood, 0)},
+		{"  client_credentials: database CPU µs/op", "", databaseCPUPerOp(loadgen.ClientCredentials)},
+		{"  introspection: database CPU µs/op", "", databaseCPUPerOp(loadgen.Introspect)},
+		{"  login: database CPU µs/op", "", databaseCPUPerOp(loadgen.Login)},
+		{"  login: load generator CPU µs/op", "", loadCPUPerOp(loadgen.Login)},
 		{"login flood: peak RSS MB, 503s", "bounded, alive", func(b *backendResult) (string, bool) {
 			if b.Runs[flood] == nil {
 				return notRun, false
@@ -252,6 +256,35 @@ func cpuPerOp(key string, target float64) func(*backendResult) (string, bool) {
 			return v + noVerdict, true
 		}
 		return v, r.ServerCPUPerOpUs <= target
+	}
+}
+
+// databaseCPUPerOp is the CPU time per operation of run key of the
+// PostgreSQL server on this machine, which shares the cores: the login's
+// share of the hashing rate pays for it. SQLite's work is the server's own.
+func databaseCPUPerOp(key string) func(*backendResult) (string, bool) {
+	return func(b *backendResult) (string, bool) {
+		r := b.Runs[key]
+		switch {
+		case r == nil:
+			return notRun, false
+		case storeOf(b.Backend) == "sqlite":
+			return "in server" + noVerdict, true
+		case r.DatabaseCPUPerOpUs == 0:
+			return "not local" + noVerdict, true
+		}
+		return fmt.Sprintf("%.0f", r.DatabaseCPUPerOpUs) + noVerdict, true
+	}
+}
+
+// loadCPUPerOp is the load generator's CPU time per operation of run key.
+func loadCPUPerOp(key string) func(*backendResult) (string, bool) {
+	return func(b *backendResult) (string, bool) {
+		r := b.Runs[key]
+		if r == nil || r.LoadCPUPerOpUs == 0 {
+			return notRun, false
+		}
+		return fmt.Sprintf("%.0f", r.LoadCPUPerOpUs) + noVerdict, true
 	}
 }
 

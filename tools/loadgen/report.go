@@ -36,6 +36,14 @@ type Report struct {
 	// measured it (authz-load bench reads /proc): the load generator's own
 	// CPU on the same cores is not in it.
 	ServerCPUPerOpUs float64 `json:"server_cpu_us_per_op,omitempty"`
+	// DatabaseCPUPerOpUs is, when the caller measured it, the CPU time per
+	// successful operation of the PostgreSQL server on the same machine (all
+	// its processes): a PostgreSQL store's work, which ServerCPUPerOpUs
+	// leaves out.
+	DatabaseCPUPerOpUs float64 `json:"database_cpu_us_per_op,omitempty"`
+	// LoadCPUPerOpUs is, when the caller measured it, the load generator's
+	// own CPU time per successful operation.
+	LoadCPUPerOpUs float64 `json:"load_cpu_us_per_op,omitempty"`
 }
 
 func newReport(o Options, elapsed time.Duration, results []workerResult) *Report {
