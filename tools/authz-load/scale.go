@@ -49,6 +49,10 @@ type scaleResult struct {
 	Empty       *scalePhase   `json:"empty"`
 	Seeded      *scalePhase   `json:"seeded"`
 	Cleanup     *cleanupPhase `json:"cleanup"`
+	// Paired is, per scenario, the median over pairRounds of the seeded
+	// store's rate ÷ an empty twin's, measured in turns (pairedRatios); the
+	// growth verdicts judge it when present.
+	Paired map[string]float64 `json:"paired_ratios,omitempty"`
 	// BytesPerMillionTokens is the growth of the database per million
 	// tokens seeded (tables and indexes).
 	BytesPerMillionTokens float64           `json:"bytes_per_million_tokens"`
@@ -267,17 +271,9 @@ func scaleBackend(ctx context.Context, o *scaleOptions, backend string, stderr i
 	}
 	defer t.close()
 	res := &scaleResult{Backend: backend, Counts: countsAt(o.scale), Plans: map[string]string{}}
-	port, err := freePort()
+	target, args, err := scaleServerArgs(t)
 	if err != nil {
 		return nil, err
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	target := "http://" + addr
-	// As in bench: every simulated user comes from this one address.
-	args := []string{"--data-dir", t.dir, "--seal-key", randomKey(), "--log-level", "error", "--listen", addr, "--issuer", target,
-		"--login-anonymous-per-address", "1000000"}
-	if t.dbURL != "" {
-		args = append(args, "--database-url", t.dbURL)
 	}
 	seed, err := seedScaleClients(ctx, args, o.users)
 	if err != nil {
@@ -314,6 +310,9 @@ func scaleBackend(ctx context.Context, o *scaleOptions, backend string, stderr i
 		return nil, err
 	}
 	res.Seeded, err = measurePhase(ctx, o, target, seed, stderr)
+	if err == nil {
+		res.Paired, err = measurePaired(ctx, o, backend, target, seed.load, stderr)
+	}
 	srv.stop()
 	if err != nil {
 		return nil, err
@@ -369,11 +368,114 @@ func seedScaleClients(ctx context.Context, args []string, users int) (*scaleSeed
 	return s, nil
 }
 
+// scaleScenarios are the scenarios whose rates bench-scale compares.
+var scaleScenarios = []string{loadgen.ClientCredentials, loadgen.Introspect, loadgen.Refresh, loadgen.Login}
+
+// scaleServerArgs are the flags of a server on t at a free port, and the URL
+// it will answer at.
+func scaleServerArgs(t *scaleTarget) (target string, args []string, err error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	target = "http://" + addr
+	// As in bench: every simulated user comes from this one address.
+	args = []string{"--data-dir", t.dir, "--seal-key", randomKey(), "--log-level", "error", "--listen", addr, "--issuer", target,
+		"--login-anonymous-per-address", "1000000"}
+	if t.dbURL != "" {
+		args = append(args, "--database-url", t.dbURL)
+	}
+	return target, args, nil
+}
+
+// measurePaired starts a server on an empty twin of the backend's store
+// (a throwaway directory or database) and compares the seeded store at
+// seeded with it, pairedRatios. It returns nil when no twin can be made: a
+// PostgreSQL given only as --target-database-url.
+func measurePaired(ctx context.Context, o *scaleOptions, backend, seeded string, seededLoad *loadgen.SeedFile, stderr io.Writer) (map[string]float64, error) {
+	if backend == "postgres" && o.adminURL == "" {
+		fmt.Fprintln(stderr, "bench-scale: no empty twin without --database-url: growth judged on the phases alone")
+		return nil, nil
+	}
+	twin, err := openTarget(ctx, &scaleOptions{adminURL: o.adminURL}, backend)
+	if err != nil {
+		return nil, err
+	}
+	defer twin.close()
+	twinTarget, args, err := scaleServerArgs(twin)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := seedScaleClients(ctx, args, o.users)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startAuthz(ctx, o.authz, append(args, "--janitor-interval", "24h"), filepath.Join(twin.dir, "authz.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	fmt.Fprintf(stderr, "bench-scale: the seeded store and an empty twin in turns, %d rounds…\n", pairRounds)
+	return pairedRatios(stderr, func(empty bool, sc string) (float64, error) {
+		target, load := seeded, seededLoad
+		if empty {
+			target, load = twinTarget, seed.load
+		}
+		r, err := loadgen.Run(ctx, loadgen.Options{Target: target, Scenario: sc, Workers: o.workers, Duration: o.duration, Seed: load})
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", sc, err)
+		}
+		return r.PerSecond, nil
+	})
+}
+
+// pairRounds is how many times bench-scale measures each scenario on the
+// empty twin and on the seeded store in turn.
+const pairRounds = 3
+
+// pairedRatios measures each scenario on an empty store and on the seeded
+// one in turns (which goes first alternating by round), pairRounds times,
+// and returns per scenario the median of the rounds' seeded ÷ empty rates.
+// The two rates of a ratio are measured seconds apart, so the drift of a
+// shared host's speed (a third within minutes here) mostly cancels out of
+// it; the empty and seeded phases lie minutes apart. rate runs one
+// scenario on one side; each round's rates are logged to log.
+func pairedRatios(log io.Writer, rate func(empty bool, scenario string) (float64, error)) (map[string]float64, error) {
+	ratios := map[string]float64{}
+	for _, sc := range scaleScenarios {
+		var rs []float64
+		for round := range pairRounds {
+			var rates [2]float64 // seeded, empty
+			for _, empty := range []bool{round%2 == 0, round%2 != 0} {
+				r, err := rate(empty, sc)
+				if err != nil {
+					return nil, err
+				}
+				if empty {
+					rates[1] = r
+				} else {
+					rates[0] = r
+				}
+			}
+			if rates[1] > 0 {
+				rs = append(rs, rates[0]/rates[1])
+				fmt.Fprintf(log, "  %s, round %d: seeded %.1f/s, empty %.1f/s (%.0f%%)\n", sc, round+1, rates[0], rates[1], 100*rates[0]/rates[1])
+			}
+		}
+		if len(rs) > 0 {
+			slices.Sort(rs)
+			ratios[sc] = rs[len(rs)/2]
+		}
+	}
+	return ratios, nil
+}
+
 // measurePhase runs the token and login scenarios, then pages through the
 // admin lists.
 func measurePhase(ctx context.Context, o *scaleOptions, target string, seed *scaleSeed, stderr io.Writer) (*scalePhase, error) {
 	p := &scalePhase{Runs: map[string]*loadgen.Report{}}
-	for _, sc := range []string{loadgen.ClientCredentials, loadgen.Introspect, loadgen.Refresh, loadgen.Login} {
+	for _, sc := range scaleScenarios {
 		r, err := loadgen.Run(ctx, loadgen.Options{Target: target, Scenario: sc, Workers: o.workers, Duration: o.duration, Seed: seed.load})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc, err)
@@ -685,17 +787,21 @@ func printScale(w io.Writer, o *scaleOptions, results []*scaleResult) {
 	for _, r := range results {
 		fmt.Fprintf(w, "\n== %s, scale %g: %d users, %d clients, %d live + %d expired tokens, %d audit events; seeded in %.1f s\n",
 			r.Backend, o.scale, r.Counts.Users, r.Counts.Clients, r.Counts.LiveTokens, r.Counts.ExpiredTokens, r.Counts.AuditEvents, r.SeedSeconds)
-		fmt.Fprintf(w, "%-20s %12s %12s %8s %s\n", "", "empty", "seeded", "ratio", "target")
+		fmt.Fprintf(w, "%-20s %12s %12s %8s %8s %s\n", "", "empty", "seeded", "ratio", "paired", "target")
 		for _, sc := range []struct {
 			name   string
 			within float64
 		}{{loadgen.ClientCredentials, 0.2}, {loadgen.Introspect, 0.2}, {loadgen.Refresh, 0.2}, {loadgen.Login, 0.1}} {
 			e, s := r.Empty.Runs[sc.name], r.Seeded.Runs[sc.name]
-			ratio := s.PerSecond / e.PerSecond
-			fmt.Fprintf(w, "%-20s %10.1f/s %10.1f/s %7.0f%% %s\n", sc.name, e.PerSecond, s.PerSecond, 100*ratio, scaleVerdict(ratio >= 1-sc.within, fmt.Sprintf("≥ %.0f%%", 100*(1-sc.within))))
+			ratio, paired := s.PerSecond/e.PerSecond, "-"
+			if p, ok := r.Paired[sc.name]; ok {
+				ratio, paired = p, fmt.Sprintf("%.0f%%", 100*p)
+			}
+			fmt.Fprintf(w, "%-20s %10.1f/s %10.1f/s %7.0f%% %8s %s\n", sc.name, e.PerSecond, s.PerSecond, 100*s.PerSecond/e.PerSecond, paired,
+				scaleVerdict(ratio >= 1-sc.within, fmt.Sprintf("≥ %.0f%%", 100*(1-sc.within))))
 		}
-		fmt.Fprintf(w, "%-20s %10.1fms %10.1fms %8s %s (%d pages)\n", "users list p99", r.Empty.UsersP99ms, r.Seeded.UsersP99ms, "", scaleVerdict(r.Seeded.UsersP99ms <= 50, "≤ 50 ms"), r.Seeded.UsersPages)
-		fmt.Fprintf(w, "%-20s %10.1fms %10.1fms %8s %s (%d pages)\n", "audit list p99", r.Empty.AuditP99ms, r.Seeded.AuditP99ms, "", scaleVerdict(r.Seeded.AuditP99ms <= 50, "≤ 50 ms"), r.Seeded.AuditPages)
+		fmt.Fprintf(w, "%-20s %10.1fms %10.1fms %17s %s (%d pages)\n", "users list p99", r.Empty.UsersP99ms, r.Seeded.UsersP99ms, "", scaleVerdict(r.Seeded.UsersP99ms <= 50, "≤ 50 ms"), r.Seeded.UsersPages)
+		fmt.Fprintf(w, "%-20s %10.1fms %10.1fms %17s %s (%d pages)\n", "audit list p99", r.Empty.AuditP99ms, r.Seeded.AuditP99ms, "", scaleVerdict(r.Seeded.AuditP99ms <= 50, "≤ 50 ms"), r.Seeded.AuditPages)
 		if c := r.Cleanup; c != nil && c.Load != nil {
 			fmt.Fprintf(w, "cleanup: %d expired tokens deleted in %.1f s (finished: %v); client_credentials meanwhile %.0f/s, p99 %.1f ms, max %.1f ms, %d errors %s\n",
 				c.Deleted, c.Seconds, c.Finished, c.Load.PerSecond, c.Load.P99ms, c.Load.MaxMs, c.Load.Errors, scaleVerdict(c.Load.P99ms <= 100 && c.Finished, "p99 ≤ 100 ms"))

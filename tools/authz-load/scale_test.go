@@ -4,8 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/authz/authz/internal/testsupport/pgcluster"
+	"github.com/authz/authz/tools/loadgen"
 )
 
 func TestScaleBadFlags(t *testing.T) {
@@ -139,6 +144,71 @@ func TestParseCPUTime(t *testing.T) {
 	for _, bad := range []string{"", "4242 (authz", "4242 (authz) S 1 2", "1 (a) S 1 1 1 0 -1 0 0 0 0 0 x 5"} {
 		if got := parseCPUTime(bad); got != 0 {
 			t.Errorf("parseCPUTime(%q) = %v, want 0", bad, got)
+		}
+	}
+}
+
+// TestPairedRatios: each round measures both sides back to back, the empty
+// one first in odd rounds; the ratio is the median of the rounds', so a host
+// whose speed halves between rounds does not move it, and one bad round
+// does not either.
+func TestPairedRatios(t *testing.T) {
+	var calls []string
+	speed := map[int]float64{0: 1, 1: 0.5, 2: 2} // the host's speed by round
+	rate := func(empty bool, sc string) (float64, error) {
+		round := len(calls) / 2 % pairRounds
+		calls = append(calls, fmt.Sprint(empty))
+		base := 1000.0
+		if !empty {
+			base = 850 // the seeded store: 85 % of the empty one
+			if sc == loadgen.Login && round == 1 {
+				base = 100 // one disturbed run
+			}
+		}
+		return base * speed[round], nil
+	}
+	var log strings.Builder
+	got, err := pairedRatios(&log, rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range scaleScenarios {
+		if math.Abs(got[sc]-0.85) > 1e-9 {
+			t.Errorf("%s: paired ratio %v, want 0.85", sc, got[sc])
+		}
+	}
+	if want := []string{"true", "false", "false", "true", "true", "false"}; !slices.Equal(calls[:6], want) {
+		t.Errorf("sides of the first three rounds %v, want %v (empty first, then seeded first, alternating)", calls[:6], want)
+	}
+	if len(calls) != 2*pairRounds*len(scaleScenarios) || strings.Count(log.String(), "round") != pairRounds*len(scaleScenarios) {
+		t.Errorf("%d runs and log\n%s", len(calls), log.String())
+	}
+	if _, err := pairedRatios(io.Discard, func(bool, string) (float64, error) { return 0, errors.New("refused") }); err == nil {
+		t.Error("a failed run did not fail the paired measurement")
+	}
+}
+
+// TestPrintScaleJudgesPairedRatio: with paired ratios, the verdict follows
+// them, not the phases' ratio; without, the phases'.
+func TestPrintScaleJudgesPairedRatio(t *testing.T) {
+	phase := func(rate float64) *scalePhase {
+		runs := map[string]*loadgen.Report{}
+		for _, sc := range scaleScenarios {
+			runs[sc] = &loadgen.Report{PerSecond: rate}
+		}
+		return &scalePhase{Runs: runs}
+	}
+	r := &scaleResult{Backend: "sqlite", Empty: phase(1000), Seeded: phase(700),
+		Paired: map[string]float64{loadgen.ClientCredentials: 0.93, loadgen.Introspect: 0.79}}
+	var out strings.Builder
+	printScale(&out, &scaleOptions{scale: 1}, []*scaleResult{r})
+	for _, want := range []string{
+		"client-credentials       1000.0/s      700.0/s      70%      93% met (≥ 80%)",
+		"introspect               1000.0/s      700.0/s      70%      79% MISSED (≥ 80%)",
+		"refresh                  1000.0/s      700.0/s      70%        - MISSED (≥ 80%)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("want %q in\n%s", want, out.String())
 		}
 	}
 }
