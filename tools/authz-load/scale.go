@@ -271,11 +271,7 @@ func scaleBackend(ctx context.Context, o *scaleOptions, backend string, stderr i
 	}
 	defer t.close()
 	res := &scaleResult{Backend: backend, Counts: countsAt(o.scale), Plans: map[string]string{}}
-	target, args, err := scaleServerArgs(t)
-	if err != nil {
-		return nil, err
-	}
-	seed, err := seedScaleClients(ctx, args, o.users)
+	target, args, seed, err := scaleServer(ctx, t, o.users)
 	if err != nil {
 		return nil, err
 	}
@@ -371,12 +367,13 @@ func seedScaleClients(ctx context.Context, args []string, users int) (*scaleSeed
 // scaleScenarios are the scenarios whose rates bench-scale compares.
 var scaleScenarios = []string{loadgen.ClientCredentials, loadgen.Introspect, loadgen.Refresh, loadgen.Login}
 
-// scaleServerArgs are the flags of a server on t at a free port, and the URL
-// it will answer at.
-func scaleServerArgs(t *scaleTarget) (target string, args []string, err error) {
+// scaleServer seeds t with the clients and users of the load runs and
+// returns the flags of a server on t at a free port, and the URL it will
+// answer at.
+func scaleServer(ctx context.Context, t *scaleTarget, users int) (target string, args []string, seed *scaleSeed, err error) {
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	target = "http://" + addr
@@ -386,7 +383,8 @@ func scaleServerArgs(t *scaleTarget) (target string, args []string, err error) {
 	if t.dbURL != "" {
 		args = append(args, "--database-url", t.dbURL)
 	}
-	return target, args, nil
+	seed, err = seedScaleClients(ctx, args, users)
+	return target, args, seed, err
 }
 
 // measurePaired starts a server on an empty twin of the backend's store
@@ -403,11 +401,7 @@ func measurePaired(ctx context.Context, o *scaleOptions, backend, seeded string,
 		return nil, err
 	}
 	defer twin.close()
-	twinTarget, args, err := scaleServerArgs(twin)
-	if err != nil {
-		return nil, err
-	}
-	seed, err := seedScaleClients(ctx, args, o.users)
+	twinTarget, args, seed, err := scaleServer(ctx, twin, o.users)
 	if err != nil {
 		return nil, err
 	}
