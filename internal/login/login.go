@@ -150,7 +150,7 @@ func (p *Pipeline) withPendingTransaction(h stepHandler) http.HandlerFunc {
 
 func (p *Pipeline) loadingTransaction(h stepHandler, load func(*http.Request) (*store.LoginTransaction, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r = withPreread(r)
+		r = withPreread(r, throttle.AddressKey(clientip.FromContext(r.Context())))
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
 			p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.form_unreadable", "/login", "login.back")
@@ -173,7 +173,7 @@ func (p *Pipeline) loadingTransaction(h stepHandler, load func(*http.Request) (*
 			p.showStep(w, r, lt, msgBadForm, http.StatusForbidden)
 			return
 		}
-		err = throttle.Check(r.Context(), p.Store, throttle.AddressKey(clientip.FromContext(r.Context())), p.now())
+		err = p.checkAddress(r)
 		if msg := p.lockedMessage(r.Context(), err); msg != "" {
 			p.showStep(w, r, lt, msg, http.StatusTooManyRequests)
 			return
@@ -190,6 +190,17 @@ func (p *Pipeline) loadingTransaction(h stepHandler, load func(*http.Request) (*
 func checkCSRF(r *http.Request, lt *store.LoginTransaction) bool {
 	got := r.PostFormValue("csrf")
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(lt.CSRF)) == 1
+}
+
+// checkAddress is throttle.Check of the request's client address, with the
+// throttle read beside the login transaction when the request read one
+// (withPreread), else read now.
+func (p *Pipeline) checkAddress(r *http.Request) error {
+	key := throttle.AddressKey(clientip.FromContext(r.Context()))
+	if pr, _ := r.Context().Value(prereadKey{}).(*preread); pr != nil && pr.throttle != nil && pr.throttle.Key == key {
+		return throttle.Locked(pr.throttle, p.now())
+	}
+	return throttle.Check(r.Context(), p.Store, key, p.now())
 }
 
 // lockedMessage tells the user how long a lock lasts, or "" when err is not one.

@@ -184,14 +184,20 @@ func (p *Pipeline) stateOf(ctx context.Context, lt *store.LoginTransaction, u *s
 type preread struct {
 	ls     *store.LoginState
 	userID string // the transaction's user when it was read
+	// throttleKey is the throttle to read beside the transaction, and
+	// throttle what was read of it: a step's form checks its address's
+	// lockout with it (checkAddress).
+	throttleKey string
+	throttle    *store.Throttle
 }
 
 type prereadKey struct{}
 
 // withPreread lets transaction keep what it reads beside the transaction for
-// the rest of the request.
-func withPreread(r *http.Request) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), prereadKey{}, &preread{}))
+// the rest of the request, and read the throttle of throttleKey with it
+// (none when "").
+func withPreread(r *http.Request, throttleKey string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), prereadKey{}, &preread{throttleKey: throttleKey}))
 }
 
 // takePreread returns, once, what was read with lt, provided lt still names
@@ -312,15 +318,20 @@ func (p *Pipeline) transaction(r *http.Request) (*store.LoginTransaction, error)
 	if err != nil || c.Value == "" {
 		return nil, errNoTransaction
 	}
-	ls, err := p.Store.GetLoginState(r.Context(), session.TokenID(c.Value), p.now())
+	pr, _ := r.Context().Value(prereadKey{}).(*preread)
+	throttleKey := ""
+	if pr != nil {
+		throttleKey = pr.throttleKey
+	}
+	ls, err := p.Store.GetLoginState(r.Context(), session.TokenID(c.Value), throttleKey, p.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoTransaction
 	}
 	if err != nil {
 		return nil, err
 	}
-	if pr, ok := r.Context().Value(prereadKey{}).(*preread); ok {
-		pr.ls, pr.userID = ls, ls.Transaction.UserID
+	if pr != nil {
+		pr.ls, pr.userID, pr.throttle = ls, ls.Transaction.UserID, ls.Throttle
 	}
 	return ls.Transaction, nil
 }
@@ -340,7 +351,7 @@ func (p *Pipeline) transactionOrNew(w http.ResponseWriter, r *http.Request) (*st
 // show serves GET /login: the page of the current step, or for a browser
 // without a login in progress the sign-in form of a pending one.
 func (p *Pipeline) show(w http.ResponseWriter, r *http.Request) {
-	r = withPreread(r)
+	r = withPreread(r, "")
 	lt, err := p.transaction(r)
 	if errors.Is(err, errNoTransaction) {
 		p.showPending(w, r)

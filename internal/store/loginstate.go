@@ -12,17 +12,23 @@ type loginStateReader interface {
 	GetUser(ctx context.Context, id string) (*User, error)
 	GetOTPCredential(ctx context.Context, userID string) (*OTPCredential, error)
 	ListWebAuthnCredentials(ctx context.Context, userID string) ([]*WebAuthnCredential, error)
+	GetThrottle(ctx context.Context, key string) (*Throttle, error)
 }
 
 // ReadLoginState is GetLoginState as one read after another: what a backend
 // without round trips does, and a backend with them when its one round trip
 // saw the transaction change under it.
-func ReadLoginState(ctx context.Context, s loginStateReader, id string, now time.Time) (*LoginState, error) {
+func ReadLoginState(ctx context.Context, s loginStateReader, id, throttleKey string, now time.Time) (*LoginState, error) {
 	lt, err := s.GetLoginTransaction(ctx, id, now)
 	if err != nil {
 		return nil, err
 	}
 	ls := &LoginState{Transaction: lt}
+	if throttleKey != "" {
+		if ls.Throttle, err = s.GetThrottle(ctx, throttleKey); err != nil {
+			return nil, err
+		}
+	}
 	if lt.UserID == "" {
 		return ls, nil
 	}

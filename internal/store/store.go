@@ -231,6 +231,9 @@ type LoginState struct {
 	OTP *OTPCredential
 	// SecurityKeys are the user's security keys and passkeys.
 	SecurityKeys []*WebAuthnCredential
+	// Throttle is the throttle of the key asked for (a zero one with that
+	// key when none is stored); nil when none was asked for.
+	Throttle *Throttle
 }
 
 // LoginTransaction is the state of one walk through the login pipeline. It lives in
@@ -528,9 +531,10 @@ type Store interface {
 	GetLoginTransaction(ctx context.Context, id string, now time.Time) (*LoginTransaction, error)
 	// GetLoginState returns the transaction with what each step of the login
 	// pipeline reads beside it, as GetLoginTransaction, GetUser,
-	// GetOTPCredential and ListWebAuthnCredentials would, in one round trip
-	// where the backend has round trips; ErrNotFound as GetLoginTransaction.
-	GetLoginState(ctx context.Context, id string, now time.Time) (*LoginState, error)
+	// GetOTPCredential, ListWebAuthnCredentials and, when throttleKey is not
+	// empty, GetThrottle would, in one round trip where the backend has round
+	// trips; ErrNotFound as GetLoginTransaction.
+	GetLoginState(ctx context.Context, id, throttleKey string, now time.Time) (*LoginState, error)
 	// UpdateLoginTransaction writes every field but ID and CreatedAt;
 	// ErrNotFound when the transaction is gone.
 	UpdateLoginTransaction(ctx context.Context, lt *LoginTransaction) error

@@ -282,6 +282,11 @@ func Check(ctx context.Context, st store.Store, key string, now time.Time) error
 	if err != nil {
 		return err
 	}
+	return Locked(th, now)
+}
+
+// Locked is Check of a throttle already read.
+func Locked(th *store.Throttle, now time.Time) error {
 	if now.Before(th.LockedUntil) {
 		return &LockedError{Until: th.LockedUntil}
 	}

@@ -79,15 +79,22 @@ func exists(ctx context.Context, q querier, sql string, args ...any) error {
 
 // GetThrottle returns the throttle of key, or a zero one when there is none.
 func (s *Store) GetThrottle(ctx context.Context, key string) (*store.Throttle, error) {
-	t, err := scanThrottle(s.q(ctx).QueryRow(ctx,
-		`SELECT key, failures, locked_until, updated_at FROM throttles WHERE key = $1`, key))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return &store.Throttle{Key: key}, nil
-	}
+	t, err := scanThrottleOrZero(s.q(ctx).QueryRow(ctx, `SELECT `+throttleCols+` FROM throttles WHERE key = $1`, key), key)
 	if err != nil {
 		return nil, wrapf(err, "get throttle %q", key)
 	}
 	return t, nil
+}
+
+const throttleCols = `key, failures, locked_until, updated_at`
+
+// scanThrottleOrZero is scanThrottle, with a zero Throttle of key for no row.
+func scanThrottleOrZero(row pgx.Row, key string) (*store.Throttle, error) {
+	t, err := scanThrottle(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &store.Throttle{Key: key}, nil
+	}
+	return t, err
 }
 
 func scanThrottle(row pgx.Row) (*store.Throttle, error) {

@@ -127,16 +127,16 @@ func (s *Store) GetLoginTransaction(ctx context.Context, id string, now time.Tim
 // selected by the transaction's user_id; should a step of another request
 // change that between the batch's statements, each of which sees the
 // database as it is when it starts, the records are read again one by one.
-func (s *Store) GetLoginState(ctx context.Context, id string, now time.Time) (*store.LoginState, error) {
+func (s *Store) GetLoginState(ctx context.Context, id, throttleKey string, now time.Time) (*store.LoginState, error) {
 	if _, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return store.ReadLoginState(ctx, s, id, now)
+		return store.ReadLoginState(ctx, s, id, throttleKey, now)
 	}
-	ls, consistent, err := s.batchLoginState(ctx, id, now)
+	ls, consistent, err := s.batchLoginState(ctx, id, throttleKey, now)
 	if err != nil {
 		return nil, wrapf(err, "get login state")
 	}
 	if !consistent {
-		return store.ReadLoginState(ctx, s, id, now)
+		return store.ReadLoginState(ctx, s, id, throttleKey, now)
 	}
 	return ls, nil
 }
@@ -144,7 +144,7 @@ func (s *Store) GetLoginState(ctx context.Context, id string, now time.Time) (*s
 // ltUserID selects the user of login transaction $1.
 const ltUserID = `(SELECT user_id FROM login_transactions WHERE id = $1)`
 
-func (s *Store) batchLoginState(ctx context.Context, id string, now time.Time) (ls *store.LoginState, consistent bool, err error) {
+func (s *Store) batchLoginState(ctx context.Context, id, throttleKey string, now time.Time) (ls *store.LoginState, consistent bool, err error) {
 	ls = &store.LoginState{}
 	var ltErr error
 	b := &pgx.Batch{}
@@ -166,6 +166,12 @@ func (s *Store) batchLoginState(ctx context.Context, id string, now time.Time) (
 			ls.SecurityKeys, err = pgx.CollectRows(rows, scanWebAuthn)
 			return err
 		})
+	if throttleKey != "" {
+		b.Queue(`SELECT `+throttleCols+` FROM throttles WHERE key = $1`, throttleKey).QueryRow(func(row pgx.Row) (err error) {
+			ls.Throttle, err = scanThrottleOrZero(row, throttleKey)
+			return err
+		})
+	}
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, false, err
 	}

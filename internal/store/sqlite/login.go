@@ -157,6 +157,6 @@ func (s *Store) UseActionToken(ctx context.Context, id string, now time.Time) er
 
 // GetLoginState reads the transaction and its user's sign-in records one
 // after another: SQLite has no round trips to save.
-func (s *Store) GetLoginState(ctx context.Context, id string, now time.Time) (*store.LoginState, error) {
-	return store.ReadLoginState(ctx, s, id, now)
+func (s *Store) GetLoginState(ctx context.Context, id, throttleKey string, now time.Time) (*store.LoginState, error) {
+	return store.ReadLoginState(ctx, s, id, throttleKey, now)
 }

@@ -87,6 +87,7 @@ var loginTxTests = []test{
 	{"State", testLoginState},
 	{"StateWithoutUser", testLoginStateWithoutUser},
 	{"StateUserGone", testLoginStateUserGone},
+	{"StateThrottle", testLoginStateThrottle},
 }
 
 // testLoginState reads a transaction with its user's records, and none of
@@ -106,17 +107,20 @@ func testLoginState(t *testing.T, s store.Store) {
 	must(t, s.CreateLoginTransaction(ctx, lt))
 	must(t, s.CreateLoginTransaction(ctx, func() *store.LoginTransaction { b := fullLoginTx(); b.UserID = bob.ID; return b }()))
 
-	got := get(s.GetLoginState(ctx, lt.ID, t0))(t)
+	got := get(s.GetLoginState(ctx, lt.ID, "", t0))(t)
 	sameList(t, "GetLoginState security keys", keys, got.SecurityKeys)
 	same(t, "GetLoginState", &store.LoginState{Transaction: lt, User: alice, OTP: otp}, &store.LoginState{Transaction: got.Transaction, User: got.User, OTP: got.OTP})
+	if got.Throttle != nil {
+		t.Errorf("GetLoginState without a throttle key read throttle %+v", got.Throttle)
+	}
 
-	_, err := s.GetLoginState(ctx, lt.ID, lt.ExpiresAt.Add(time.Second))
+	_, err := s.GetLoginState(ctx, lt.ID, "", lt.ExpiresAt.Add(time.Second))
 	wantErr(t, "GetLoginState past expiry", err, store.ErrNotFound)
-	_, err = s.GetLoginState(ctx, store.NewID(), t0)
+	_, err = s.GetLoginState(ctx, store.NewID(), "", t0)
 	wantErr(t, "GetLoginState of an unknown transaction", err, store.ErrNotFound)
 	// Inside a transaction it reads what the transaction sees.
 	must(t, store.InTx(ctx, s, func(ctx context.Context) error {
-		in := get(s.GetLoginState(ctx, lt.ID, t0))(t)
+		in := get(s.GetLoginState(ctx, lt.ID, "", t0))(t)
 		sameList(t, "GetLoginState security keys in a transaction", keys, in.SecurityKeys)
 		same(t, "GetLoginState user in a transaction", alice, in.User)
 		return nil
@@ -127,7 +131,7 @@ func testLoginStateWithoutUser(t *testing.T, s store.Store) {
 	mkUser(t, s, "alice")
 	lt := &store.LoginTransaction{ID: store.NewID(), Purpose: store.PurposeLogin, CSRF: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
 	must(t, s.CreateLoginTransaction(t.Context(), lt))
-	got := get(s.GetLoginState(t.Context(), lt.ID, t0))(t)
+	got := get(s.GetLoginState(t.Context(), lt.ID, "", t0))(t)
 	if got.User != nil || got.OTP != nil || len(got.SecurityKeys) > 0 {
 		t.Errorf("GetLoginState before the password step = %+v, want the transaction alone", got)
 	}
@@ -141,7 +145,7 @@ func testLoginStateUserGone(t *testing.T, s store.Store) {
 	lt.UserID = u.ID
 	must(t, s.CreateLoginTransaction(ctx, lt))
 	must(t, s.DeleteUser(ctx, u.ID))
-	got := get(s.GetLoginState(ctx, lt.ID, t0))(t)
+	got := get(s.GetLoginState(ctx, lt.ID, "", t0))(t)
 	if got.User != nil || got.OTP != nil || len(got.SecurityKeys) > 0 {
 		t.Errorf("GetLoginState of a deleted user's transaction = %+v, want no user", got)
 	}
@@ -306,4 +310,39 @@ func testActionExpiry(t *testing.T, s store.Store) {
 	}
 	// The caller decides what an expired link means; the store just records use.
 	must(t, s.UseActionToken(ctx, at.ID, late))
+}
+
+// testLoginStateThrottle: with a throttle key, GetLoginState also returns
+// that key's throttle as GetThrottle does, a zero one for an unknown key,
+// whether the transaction has a user yet or not, and in a transaction too.
+func testLoginStateThrottle(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mkUser(t, s, "alice")
+	withUser := fullLoginTx()
+	withUser.UserID = u.ID
+	anonymous := &store.LoginTransaction{ID: store.NewID(), Purpose: store.PurposeLogin, CSRF: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
+	for _, lt := range []*store.LoginTransaction{withUser, anonymous} {
+		must(t, s.CreateLoginTransaction(ctx, lt))
+	}
+	get(s.AddFailure(ctx, "address:192.0.2.1", t0, func(int) time.Duration { return time.Hour }))(t)
+	want := get(s.GetThrottle(ctx, "address:192.0.2.1"))(t)
+	if want.Failures != 1 || want.LockedUntil.IsZero() {
+		t.Fatalf("throttle after one failure = %+v", want)
+	}
+	for _, lt := range []*store.LoginTransaction{withUser, anonymous} {
+		got := get(s.GetLoginState(ctx, lt.ID, "address:192.0.2.1", t0))(t)
+		same(t, "GetLoginState throttle", want, got.Throttle)
+		same(t, "GetLoginState transaction beside a throttle", lt, got.Transaction)
+		got = get(s.GetLoginState(ctx, lt.ID, "address:198.51.100.7", t0))(t)
+		same(t, "GetLoginState throttle of an unknown key", &store.Throttle{Key: "address:198.51.100.7"}, got.Throttle)
+	}
+	if got := get(s.GetLoginState(ctx, withUser.ID, "address:192.0.2.1", t0))(t); got.User == nil || got.User.ID != u.ID {
+		t.Errorf("GetLoginState with a throttle key: user %+v, want %s", got.User, u.ID)
+	}
+	must(t, store.InTx(ctx, s, func(ctx context.Context) error {
+		same(t, "GetLoginState throttle in a transaction", want, get(s.GetLoginState(ctx, withUser.ID, "address:192.0.2.1", t0))(t).Throttle)
+		return nil
+	}))
+	_, err := s.GetLoginState(ctx, store.NewID(), "address:192.0.2.1", t0)
+	wantErr(t, "GetLoginState of an unknown transaction with a throttle key", err, store.ErrNotFound)
 }
