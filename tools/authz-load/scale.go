@@ -440,21 +440,21 @@ func pairedRatios(log io.Writer, rate func(empty bool, scenario string) (float64
 	for _, sc := range scaleScenarios {
 		var rs []float64
 		for round := range pairRounds {
-			var rates [2]float64 // seeded, empty
-			for _, empty := range []bool{round%2 == 0, round%2 != 0} {
-				r, err := rate(empty, sc)
+			var seeded, empty float64
+			for _, onEmpty := range []bool{round%2 == 0, round%2 != 0} {
+				r, err := rate(onEmpty, sc)
 				if err != nil {
 					return nil, err
 				}
-				if empty {
-					rates[1] = r
+				if onEmpty {
+					empty = r
 				} else {
-					rates[0] = r
+					seeded = r
 				}
 			}
-			if rates[1] > 0 {
-				rs = append(rs, rates[0]/rates[1])
-				fmt.Fprintf(log, "  %s, round %d: seeded %.1f/s, empty %.1f/s (%.0f%%)\n", sc, round+1, rates[0], rates[1], 100*rates[0]/rates[1])
+			if empty > 0 {
+				rs = append(rs, seeded/empty)
+				fmt.Fprintf(log, "  %s, round %d: seeded %.1f/s, empty %.1f/s (%.0f%%)\n", sc, round+1, seeded, empty, 100*seeded/empty)
 			}
 		}
 		if len(rs) > 0 {
