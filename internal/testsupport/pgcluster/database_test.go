@@ -28,7 +28,10 @@ func TestCreateDatabase(t *testing.T) {
 	}
 	for name, serverURL := range map[string]string{"url": server, "key=value": keyValue} {
 		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			// DROP DATABASE waits for an immediate checkpoint. On a server
+			// other test packages are writing to, that took over a minute in
+			// one CI run: the deadline only stops a hang.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			dbURL, drop, err := pgcluster.CreateDatabase(ctx, serverURL, "authz_cd_")
 			if err != nil {
