@@ -607,16 +607,15 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	if authTime.IsZero() {
 		authTime = now
 	}
-	sess := &store.Session{UserID: u.ID, AuthTime: authTime, AMR: amr, Provider: lt.UpstreamAlias, IP: clientip.FromContext(ctx)}
-	if err := p.Sessions.Create(w, r, sess, p.SessionTTL); err != nil {
+	ip := clientip.FromContext(ctx)
+	sess := &store.Session{UserID: u.ID, AuthTime: authTime, AMR: amr, Provider: lt.UpstreamAlias, IP: ip}
+	signIn := &store.AuditEvent{Time: now, Type: string(audit.LoginSuccess), ActorID: u.ID, UserID: u.ID,
+		ClientID: lt.ClientID, IP: ip, Detail: "amr=" + strings.Join(amr, ",")}
+	if err := p.Sessions.SignIn(w, r, sess, p.SessionTTL, signIn); err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	p.replaceSession(ctx, old, sess)
-	if err := p.Store.SetLastLogin(ctx, u.ID, now); err != nil {
-		p.Log.ErrorContext(ctx, "record last login", "err", err)
-	}
-	p.audit(ctx, audit.LoginSuccess, u.ID, u.ID, lt.ClientID, "amr="+strings.Join(amr, ","))
 	if lt.AuthRequest != "" {
 		p.Resume.ResumeAuthorization(w, r, lt, sess, u)
 		return

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/session"
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/testsupport/sqlitetest"
@@ -69,7 +70,8 @@ func (e *startEnv) signedIn(t *testing.T, otp bool, amr ...string) *http.Cookie 
 	}
 	rec := httptest.NewRecorder()
 	s := &store.Session{UserID: u.ID, AuthTime: e.now.Add(-10 * time.Minute), AMR: amr}
-	if err := e.p.Sessions.Create(rec, httptest.NewRequest("GET", "/", nil), s, time.Hour); err != nil {
+	signIn := &store.AuditEvent{Time: e.now, Type: string(audit.LoginSuccess), ActorID: u.ID, UserID: u.ID}
+	if err := e.p.Sessions.SignIn(rec, httptest.NewRequest("GET", "/", nil), s, time.Hour, signIn); err != nil {
 		t.Fatal(err)
 	}
 	return rec.Result().Cookies()[0]

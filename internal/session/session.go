@@ -222,17 +222,18 @@ func (m *Manager) Current(r *http.Request) (*store.Session, error) {
 // maxUserAgent bounds the browser description a session keeps.
 const maxUserAgent = 512
 
-// Create stores a session for userID and sets its cookie. The session
-// records the request's browser; s.IP is the caller's to set, since only the
-// caller knows which proxies to trust.
-func (m *Manager) Create(w http.ResponseWriter, r *http.Request, s *store.Session, ttl time.Duration) error {
+// SignIn stores a session for s.UserID, with the user's last login and the
+// sign-in's audit event e (store.Store.SignIn), and sets its cookie. The
+// session records the request's browser; s.IP is the caller's to set, since
+// only the caller knows which proxies to trust.
+func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, s *store.Session, ttl time.Duration, e *store.AuditEvent) error {
 	token, id := NewToken()
 	now := m.now()
 	s.ID, s.CreatedAt, s.ExpiresAt, s.LastSeenAt = id, now, now.Add(ttl), now
 	if s.UserAgent == "" {
 		s.UserAgent = truncate(r.UserAgent(), maxUserAgent)
 	}
-	if err := m.Store.CreateSession(r.Context(), s); err != nil {
+	if err := m.Store.SignIn(r.Context(), s, e); err != nil {
 		return err
 	}
 	m.SetCookie(w, Cookie, token, s.ExpiresAt)

@@ -57,7 +57,7 @@ func cookieOf(rec *httptest.ResponseRecorder, name string) (string, bool) {
 	return "", false
 }
 
-func TestManagerCreateCurrentEnd(t *testing.T) {
+func TestManagerSignInCurrentEnd(t *testing.T) {
 	t.Parallel()
 	st := openStore(t)
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -65,8 +65,15 @@ func TestManagerCreateCurrentEnd(t *testing.T) {
 
 	rec := httptest.NewRecorder()
 	s := &store.Session{UserID: "u1", AuthTime: now, AMR: []string{AMRPassword, AMROTP}}
-	if err := m.Create(rec, httptest.NewRequest("GET", "/", nil), s, time.Hour); err != nil {
+	e := &store.AuditEvent{Time: now, Type: "login.success", ActorID: "u1", UserID: "u1"}
+	if err := m.SignIn(rec, httptest.NewRequest("GET", "/", nil), s, time.Hour, e); err != nil {
 		t.Fatal(err)
+	}
+	if u, err := st.GetUser(context.Background(), "u1"); err != nil || !u.LastLoginAt.Equal(now) {
+		t.Fatalf("after SignIn the user's last login is %v (%v), want %v", u.LastLoginAt, err, now)
+	}
+	if events, _, err := st.ListAudit(context.Background(), store.AuditFilter{UserID: "u1"}); err != nil || len(events) != 1 || events[0].ID != e.ID {
+		t.Fatalf("after SignIn the audit log holds %v (%v), want the sign-in's event", events, err)
 	}
 	token, _ := cookieOf(rec, Cookie)
 	if token == "" || s.ID != TokenID(token) {
@@ -159,7 +166,7 @@ func TestSessionsListedTouchedAndEndedElsewhere(t *testing.T) {
 		r.Header.Set("User-Agent", ua)
 		rec := httptest.NewRecorder()
 		s := &store.Session{UserID: "u1", AuthTime: now, IP: "192.0.2.1"}
-		if err := m.Create(rec, r, s, time.Hour); err != nil {
+		if err := m.SignIn(rec, r, s, time.Hour, &store.AuditEvent{Time: now, Type: "login.success", UserID: "u1"}); err != nil {
 			t.Fatal(err)
 		}
 		token, _ := cookieOf(rec, Cookie)

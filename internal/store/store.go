@@ -455,10 +455,6 @@ type Store interface {
 	// UpdateUser writes every field but ID and CreatedAt; ErrNotFound when the
 	// user is gone, ErrConflict when the new username or e-mail is taken.
 	UpdateUser(ctx context.Context, u *User) error
-	// SetLastLogin sets LastLoginAt alone, so it never writes back over a
-	// concurrent change to the user's other fields; ErrNotFound when the user
-	// is gone.
-	SetLastLogin(ctx context.Context, id string, at time.Time) error
 	// DeleteUser deletes the user and everything that belongs to them;
 	// ErrNotFound when unknown.
 	DeleteUser(ctx context.Context, id string) error
@@ -513,6 +509,12 @@ type Store interface {
 
 	// CreateSession stores s; ErrConflict when its ID is taken.
 	CreateSession(ctx context.Context, s *Session) error
+	// SignIn stores the new session s, sets its user's LastLoginAt (alone, so
+	// a concurrent change to the user's other fields stays) to s.CreatedAt and
+	// appends e, setting its ID: the writes of a completed sign-in, all or
+	// none of them, in one round trip where the backend can. ErrConflict when
+	// s's ID is taken.
+	SignIn(ctx context.Context, s *Session, e *AuditEvent) error
 	// GetSession returns the session; ErrNotFound when unknown or past its
 	// expiry at now.
 	GetSession(ctx context.Context, id string, now time.Time) (*Session, error)

@@ -36,14 +36,18 @@ func (s *Store) GetConsent(ctx context.Context, userID, clientID string) (*store
 
 // AppendAudit stores e and sets e.ID.
 func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
-	err := s.q(ctx).QueryRow(ctx, `INSERT INTO audit_events
-		(time, type, actor_id, user_id, client_id, ip, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		auditTime(e.Time), e.Type, e.ActorID, e.UserID, e.ClientID, e.IP, e.Detail).Scan(&e.ID)
-	if err != nil {
+	if err := s.q(ctx).QueryRow(ctx, appendAudit, auditArgs(e)...).Scan(&e.ID); err != nil {
 		return wrapf(err, "append %s audit event", e.Type)
 	}
 	return nil
+}
+
+const appendAudit = `INSERT INTO audit_events
+	(time, type, actor_id, user_id, client_id, ip, detail)
+	VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
+
+func auditArgs(e *store.AuditEvent) []any {
+	return []any{auditTime(e.Time), e.Type, e.ActorID, e.UserID, e.ClientID, e.IP, e.Detail}
 }
 
 // auditWhere is the WHERE clause of ListAudit; an empty or zero filter field

@@ -59,7 +59,8 @@ func TestOutsideTxLostWritesRunAgain(t *testing.T) {
 			if err := s.CreateUser(ctx, u); err != nil {
 				return err
 			}
-			return s.SetLastLogin(ctx, u.ID, now)
+			u.FirstName = "Alice"
+			return s.UpdateUser(ctx, u)
 		}, nil},
 		{"QueryRow", "audit_events", "INSERT", "40P01", func(s *postgres.Store) error {
 			e := &store.AuditEvent{Time: now, Type: "user.created"}
@@ -71,6 +72,23 @@ func TestOutsideTxLostWritesRunAgain(t *testing.T) {
 			}
 			return nil
 		}, nil},
+		{"Batch", "audit_events", "INSERT", "40001", func(s *postgres.Store) error {
+			u := newUser("alice")
+			if err := s.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			sess := &store.Session{ID: "s1", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			return s.SignIn(ctx, sess, &store.AuditEvent{Time: now, Type: "login.success", UserID: u.ID})
+		}, func(t *testing.T, s *postgres.Store) {
+			// A lost batch took its session and last login back with it, or
+			// the next run's insert of the same session would conflict.
+			if _, err := s.GetSession(ctx, "s1", now); err != nil {
+				t.Errorf("the signed-in session: %v", err)
+			}
+			if _, n, err := s.ListAudit(ctx, store.AuditFilter{}); err != nil || n != 1 {
+				t.Errorf("%d audit events (%v), want the one sign-in", n, err)
+			}
+		}},
 		{"OwnTransaction", "throttles", "INSERT", "40001", func(s *postgres.Store) error {
 			_, err := s.AddFailure(ctx, "otp:alice", now, func(int) time.Duration { return 0 })
 			return err
@@ -106,12 +124,12 @@ func TestOutsideTxGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	attempts := lose(t, s, "users", "UPDATE", 1<<30, "40001")
-	err := s.SetLastLogin(t.Context(), u.ID, time.Now())
+	err := s.UpdateUser(t.Context(), u)
 	if !errors.Is(err, store.ErrRetry) || !errors.Is(err, store.ErrUnavailable) {
-		t.Errorf("SetLastLogin that always loses: %v, want ErrRetry and ErrUnavailable", err)
+		t.Errorf("UpdateUser that always loses: %v, want ErrRetry and ErrUnavailable", err)
 	}
 	if errors.Is(err, store.ErrConflict) {
-		t.Errorf("SetLastLogin that always loses: %v, contention taken for a conflict", err)
+		t.Errorf("UpdateUser that always loses: %v, contention taken for a conflict", err)
 	}
 	if got := attempts(); got != store.TxAttempts {
 		t.Errorf("%d attempts, want store.TxAttempts = %d", got, store.TxAttempts)
@@ -131,7 +149,7 @@ func TestInsideTxLostWriteRunsTxAgain(t *testing.T) {
 	runs := 0
 	err := store.InTx(ctx, s, func(ctx context.Context) error {
 		runs++
-		return s.SetLastLogin(ctx, u.ID, time.Now())
+		return s.UpdateUser(ctx, u)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -12,13 +12,46 @@ import (
 
 // CreateSession stores s; ErrNotFound when its user does not exist.
 func (s *Store) CreateSession(ctx context.Context, se *store.Session) error {
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO sessions (`+sessionCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		se.ID, se.UserID, ts(se.AuthTime), strs(se.AMR), se.Provider, ts(se.CreatedAt),
-		ts(se.ExpiresAt), se.UserAgent, se.IP, ts(se.LastSeenAt))
-	if err != nil {
+	if _, err := s.q(ctx).Exec(ctx, insertSession, sessionArgs(se)...); err != nil {
 		return wrapf(err, "create session of user %q", se.UserID)
 	}
+	return nil
+}
+
+const insertSession = `INSERT INTO sessions (` + sessionCols + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+
+func sessionArgs(se *store.Session) []any {
+	return []any{se.ID, se.UserID, ts(se.AuthTime), strs(se.AMR), se.Provider, ts(se.CreatedAt),
+		ts(se.ExpiresAt), se.UserAgent, se.IP, ts(se.LastSeenAt)}
+}
+
+const setLastLogin = `UPDATE users SET last_login_at = $2 WHERE id = $1`
+
+// SignIn sends the sign-in's three writes as one batch: one round trip, and
+// one implicit transaction, so a failed one takes the others back. The
+// session's foreign key makes sure its user is there for the update.
+func (s *Store) SignIn(ctx context.Context, se *store.Session, e *store.AuditEvent) error {
+	var id int64
+	send := func(conn interface {
+		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+	}) error {
+		b := &pgx.Batch{}
+		b.Queue(insertSession, sessionArgs(se)...)
+		b.Queue(setLastLogin, se.UserID, ts(se.CreatedAt))
+		b.Queue(appendAudit, auditArgs(e)...).QueryRow(func(row pgx.Row) error { return row.Scan(&id) })
+		return conn.SendBatch(ctx, b).Close()
+	}
+	var err error
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		err = send(tx)
+	} else {
+		err = store.Retry(ctx, func() error { return retryable(send(s.pool)) })
+	}
+	if err != nil {
+		return wrapf(err, "sign in user %q", se.UserID)
+	}
+	e.ID = id
 	return nil
 }
 

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -77,14 +76,6 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 		u.OTPRequired, u.Role, ts(u.UpdatedAt), ts(u.LastLoginAt), u.MustChangePassword, u.Locale)
 	if err != nil {
 		return wrapf(err, "update user %q", u.ID)
-	}
-	return nil
-}
-
-// SetLastLogin implements store.Store.
-func (s *Store) SetLastLogin(ctx context.Context, id string, at time.Time) error {
-	if err := execOne(ctx, s.q(ctx), `UPDATE users SET last_login_at = $2 WHERE id = $1`, id, ts(at)); err != nil {
-		return wrapf(err, "set last login of user %q", id)
 	}
 	return nil
 }

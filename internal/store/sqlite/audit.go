@@ -8,9 +8,14 @@ import (
 
 // AppendAudit stores e and sets e.ID.
 func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
-	err := s.writer(ctx).QueryRowContext(ctx, `INSERT INTO audit_events (time, type, actor_id, user_id, client_id, ip, detail)
+	return appendAudit(ctx, s.writer(ctx), e, &e.ID)
+}
+
+// appendAudit stores e and sets *id to its ID.
+func appendAudit(ctx context.Context, q querier, e *store.AuditEvent, id *int64) error {
+	err := q.QueryRowContext(ctx, `INSERT INTO audit_events (time, type, actor_id, user_id, client_id, ip, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		micro(e.Time), e.Type, e.ActorID, e.UserID, e.ClientID, e.IP, e.Detail).Scan(&e.ID)
+		micro(e.Time), e.Type, e.ActorID, e.UserID, e.ClientID, e.IP, e.Detail).Scan(id)
 	return wrap(err, "append %s audit event", e.Type)
 }
 

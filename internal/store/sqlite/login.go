@@ -13,7 +13,35 @@ import (
 
 // CreateSession stores ss.
 func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
+	return createSession(ctx, s.writer(ctx), ss)
+}
+
+// SignIn writes the session, the last login and the event in one
+// transaction, so the three share one commit.
+func (s *Store) SignIn(ctx context.Context, ss *store.Session, e *store.AuditEvent) error {
+	var id int64
+	err := s.inTx(ctx, func(q querier) error {
+		if err := createSession(ctx, q, ss); err != nil {
+			return err
+		}
+		if err := setLastLogin(ctx, q, ss.UserID, ss.CreatedAt); err != nil {
+			return err
+		}
+		return appendAudit(ctx, q, e, &id)
+	})
+	if err == nil {
+		e.ID = id
+	}
+	return err
+}
+
+func setLastLogin(ctx context.Context, q querier, id string, at time.Time) error {
+	err := exactlyOne(q.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, micro(at), id))
+	return wrap(err, "set last login of user %q", id)
+}
+
+func createSession(ctx context.Context, q querier, ss *store.Session) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.ID, ss.UserID, micro(ss.AuthTime), list(ss.AMR), ss.Provider, micro(ss.CreatedAt), micro(ss.ExpiresAt),
 		ss.UserAgent, ss.IP, micro(ss.LastSeenAt))

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"time"
 
 	"github.com/authz/authz/internal/store"
 )
@@ -62,12 +61,6 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 		u.Username, u.Email, u.FirstName, u.LastName, u.PasswordHash, u.Enabled, u.OTPRequired, u.Role,
 		micro(u.UpdatedAt), micro(u.LastLoginAt), u.MustChangePassword, u.Locale, u.ID))
 	return wrap(err, "update user %q", u.ID)
-}
-
-// SetLastLogin implements store.Store.
-func (s *Store) SetLastLogin(ctx context.Context, id string, at time.Time) error {
-	err := exactlyOne(s.writer(ctx).ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, micro(at), id))
-	return wrap(err, "set last login of user %q", id)
 }
 
 // DeleteUser deletes the user; foreign keys take their sessions, OTP

@@ -13,6 +13,7 @@ var sessionTests = []test{
 	{"ZeroFields", testSessionZeroFields},
 	{"Expired", testSessionExpired},
 	{"Duplicate", testSessionDuplicate},
+	{"SignIn", testSessionSignIn},
 	{"Delete", testSessionDelete},
 	{"DeleteUserSessions", testSessionDeleteUser},
 }
@@ -46,6 +47,51 @@ func testSessionDuplicate(t *testing.T, s store.Store) {
 	b := fullSession(u.ID)
 	b.ID = a.ID
 	wantErr(t, "CreateSession same ID", s.CreateSession(t.Context(), b), store.ErrConflict)
+}
+
+// testSessionSignIn: a sign-in stores its session, its user's last login
+// and its event together; one with a taken session ID or a missing user
+// leaves all three as they were.
+func testSessionSignIn(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mkUser(t, s, "alice")
+	// A change made since u was read must survive: only the last login moves.
+	changed := clone(u)
+	changed.FirstName, changed.Role = "Changed", store.RoleAdmin
+	must(t, s.UpdateUser(ctx, changed))
+	ss := fullSession(u.ID)
+	e := &store.AuditEvent{Time: ss.CreatedAt, Type: "login.success", ActorID: u.ID, UserID: u.ID,
+		ClientID: "app", IP: "192.0.2.1", Detail: "amr=pwd,otp,mfa"}
+	must(t, s.SignIn(ctx, ss, e))
+	same(t, "GetSession", ss, get(s.GetSession(ctx, ss.ID, t0))(t))
+	want := clone(changed)
+	want.LastLoginAt = ss.CreatedAt
+	same(t, "GetUser after SignIn", want, get(s.GetUser(ctx, u.ID))(t))
+	signedIn := ss.CreatedAt.Truncate(time.Microsecond) // what a store keeps of a time
+	if e.ID == 0 {
+		t.Fatal("SignIn left the event's ID unset")
+	}
+	events, _, err := s.ListAudit(ctx, store.AuditFilter{Limit: 10})
+	must(t, err)
+	sameList(t, "ListAudit after SignIn", []*store.AuditEvent{e}, events)
+
+	taken := fullSession(u.ID)
+	taken.ID, taken.CreatedAt = ss.ID, ss.CreatedAt.Add(time.Hour)
+	refused := &store.AuditEvent{Time: taken.CreatedAt, Type: "login.success", UserID: u.ID}
+	wantErr(t, "SignIn with a taken session ID", s.SignIn(ctx, taken, refused), store.ErrConflict)
+	if got := get(s.GetUser(ctx, u.ID))(t).LastLoginAt; !got.Equal(signedIn) {
+		t.Fatalf("a refused sign-in moved LastLoginAt to %v", got)
+	}
+	ghost := fullSession("ghost")
+	if err := s.SignIn(ctx, ghost, &store.AuditEvent{Time: t0, Type: "login.success", UserID: "ghost"}); err == nil {
+		t.Fatal("SignIn of a missing user succeeded")
+	}
+	events, _, err = s.ListAudit(ctx, store.AuditFilter{Limit: 10})
+	must(t, err)
+	sameList(t, "ListAudit after two refused sign-ins", []*store.AuditEvent{e}, events)
+	if refused.ID != 0 {
+		t.Fatalf("a refused sign-in set its event's ID to %d", refused.ID)
+	}
 }
 
 func testSessionDelete(t *testing.T, s store.Store) {

@@ -15,7 +15,6 @@ var userTests = []test{
 	{"GetMissing", testUserGetMissing},
 	{"Update", testUserUpdate},
 	{"UpdateMissing", testUserUpdateMissing},
-	{"SetLastLogin", testUserSetLastLogin},
 	{"Delete", testUserDelete},
 	{"UniqueUsername", testUserUniqueUsername},
 	{"UniqueEmail", testUserUniqueEmail},
@@ -93,21 +92,6 @@ func testUserUpdate(t *testing.T, s store.Store) {
 
 func testUserUpdateMissing(t *testing.T, s store.Store) {
 	wantErr(t, "UpdateUser", s.UpdateUser(t.Context(), fullUser("ghost")), store.ErrNotFound)
-}
-
-func testUserSetLastLogin(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	u := mkUser(t, s, "alice")
-	// A change made since u was read must survive: only the last login moves.
-	changed := clone(u)
-	changed.FirstName, changed.Role = "Changed", store.RoleAdmin
-	must(t, s.UpdateUser(ctx, changed))
-	at := t0.Add(42 * time.Hour)
-	must(t, s.SetLastLogin(ctx, u.ID, at))
-	want := clone(changed)
-	want.LastLoginAt = at
-	same(t, "GetUser after SetLastLogin", want, get(s.GetUser(ctx, u.ID))(t))
-	wantErr(t, "SetLastLogin of a missing user", s.SetLastLogin(ctx, "ghost", at), store.ErrNotFound)
 }
 
 func testUserDelete(t *testing.T, s store.Store) {
