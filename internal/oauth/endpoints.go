@@ -109,6 +109,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.accessError(w, r, nil, fosite.ErrUnsupportedGrantType)
 		return
 	}
+	if code := r.PostForm.Get("code"); code != "" && r.PostForm.Get("grant_type") == "authorization_code" {
+		ctx = withCodeGrant(ctx, p.codeSignature(ctx, code), hashCode(code))
+	}
 	ar, err := p.fosite.NewAccessRequest(ctx, r, NewSession(""))
 	if err != nil {
 		p.accessError(w, r, ar, err)

@@ -53,6 +53,8 @@ type Provider struct {
 	clientJWKS *jwksCache
 	// backchannel delivers back-channel logouts.
 	backchannel *Backchannel
+	// codeSignature is the key fosite stores an authorization code under.
+	codeSignature func(ctx context.Context, code string) string
 }
 
 // Backchannel returns the provider's back-channel logout worker, which the
@@ -112,7 +114,8 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 		compose.PushedAuthorizeHandlerFactory,
 	)
 	fc.TokenEndpointHandlers = filterGrants(fc.TokenEndpointHandlers)
-	p := &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, sessions: sessions, login: login, log: log}
+	p := &Provider{cfg: cfg, fosite: f, store: st, keys: keys, hasher: hasher, sessions: sessions, login: login, log: log,
+		codeSignature: strategy.CoreStrategy.AuthorizeCodeSignature}
 	p.clientJWKS = newJWKSCache(p.now)
 	p.backchannel = &Backchannel{Store: st, Keys: keys, Issuer: cfg.Issuer, Log: log, Now: cfg.Now}
 	fc.ClientAuthenticationStrategy = p.authenticateClient(f.(*fosite.Fosite))

@@ -125,6 +125,7 @@ func (s *Storage) GetAuthorizeCodeSession(ctx context.Context, sig string, sess 
 // InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage. It is a
 // conditional update, so of two concurrent redemptions only one succeeds.
 func (s *Storage) InvalidateAuthorizeCodeSession(ctx context.Context, sig string) error {
+	forgetCodeGrantToken(ctx, store.TokenKey{Kind: store.TokenCode, Signature: sig})
 	return mapErr(s.Store.DeactivateToken(ctx, store.TokenCode, sig))
 }
 
@@ -232,6 +233,7 @@ func (s *Storage) GetPKCERequestSession(ctx context.Context, sig string, sess fo
 
 // DeletePKCERequestSession implements pkce.PKCERequestStorage.
 func (s *Storage) DeletePKCERequestSession(ctx context.Context, sig string) error {
+	forgetCodeGrantToken(ctx, store.TokenKey{Kind: store.TokenPKCE, Signature: sig})
 	return mapErr(s.Store.DeleteToken(ctx, store.TokenPKCE, sig))
 }
 
@@ -249,6 +251,7 @@ func (s *Storage) GetOpenIDConnectSession(ctx context.Context, code string, r fo
 
 // DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
 func (s *Storage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	forgetCodeGrantToken(ctx, store.TokenKey{Kind: store.TokenOIDC, Signature: hashCode(code)})
 	return mapErr(s.Store.DeleteToken(ctx, store.TokenOIDC, hashCode(code)))
 }
 
@@ -352,7 +355,10 @@ func (s *Storage) create(ctx context.Context, kind, sig, accessSig string, r fos
 // too. sess may be nil (fosite's revocation path), in which case a fresh
 // session is decoded.
 func (s *Storage) get(ctx context.Context, kind, sig string, sess fosite.Session) (*fosite.Request, *store.OAuthToken, error) {
-	t, err := s.Store.GetToken(ctx, kind, sig)
+	t, ok, err := codeGrantToken(ctx, s.Store, store.TokenKey{Kind: kind, Signature: sig})
+	if !ok {
+		t, err = s.Store.GetToken(ctx, kind, sig)
+	}
 	if err != nil {
 		return nil, nil, mapErr(err)
 	}

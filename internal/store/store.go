@@ -368,6 +368,11 @@ type AuditFilter struct {
 	Limit  int
 }
 
+// TokenKey names one stored token: its kind and signature.
+type TokenKey struct {
+	Kind, Signature string
+}
+
 // OAuth token kinds, one table (or partition) each in a backend.
 const (
 	TokenCode    = "code"
@@ -609,6 +614,9 @@ type Store interface {
 	CreateToken(ctx context.Context, t *OAuthToken) error
 	// GetToken returns the token even when inactive; ErrNotFound when unknown.
 	GetToken(ctx context.Context, kind, signature string) (*OAuthToken, error)
+	// GetTokens is GetToken for several keys at once (one round trip on
+	// PostgreSQL): their tokens in the keys' order, nil where none is stored.
+	GetTokens(ctx context.Context, keys []TokenKey) ([]*OAuthToken, error)
 	// DeactivateToken sets Active to false; ErrConflict when it already was
 	// (of concurrent calls exactly one succeeds), ErrNotFound when unknown.
 	DeactivateToken(ctx context.Context, kind, signature string) error

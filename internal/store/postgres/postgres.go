@@ -111,6 +111,20 @@ type querier interface {
 
 type txKey struct{}
 
+// batcher is what sends a pgx batch: a transaction or the pool.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// batcher returns the transaction ctx carries, or the pool, on which a
+// batch is one implicit transaction.
+func (s *Store) batcher(ctx context.Context) batcher {
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		return tx
+	}
+	return s.pool
+}
+
 // q returns the transaction carried by ctx, or the pool, on which each
 // statement is a transaction of its own that runs again when it loses.
 func (s *Store) q(ctx context.Context) querier {

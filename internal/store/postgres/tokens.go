@@ -30,14 +30,22 @@ func (s *Store) CreateToken(ctx context.Context, t *store.OAuthToken) error {
 
 // GetToken returns the token, active or not.
 func (s *Store) GetToken(ctx context.Context, kind, signature string) (*store.OAuthToken, error) {
-	var t store.OAuthToken
-	err := s.q(ctx).QueryRow(ctx, `SELECT `+tokenCols+` FROM oauth_tokens
-		WHERE kind = $1 AND signature = $2`, kind, signature).
-		Scan(&t.Kind, &t.Signature, &t.RequestID, tsDst{&t.RequestedAt}, &t.ClientID,
-			&t.Subject, &t.Scopes, &t.GrantedScopes, &t.Audience, &t.GrantedAudience, &t.Form,
-			&t.Session, &t.Active, &t.AccessSignature, tsDst{&t.ExpiresAt}, tsDst{&t.RotatedAt})
+	t, err := scanToken(s.q(ctx).QueryRow(ctx, selectToken, kind, signature))
 	if err != nil {
 		return nil, wrapf(err, "get %s token", kind)
+	}
+	return t, nil
+}
+
+const selectToken = `SELECT ` + tokenCols + ` FROM oauth_tokens WHERE kind = $1 AND signature = $2`
+
+func scanToken(row pgx.Row) (*store.OAuthToken, error) {
+	var t store.OAuthToken
+	err := row.Scan(&t.Kind, &t.Signature, &t.RequestID, tsDst{&t.RequestedAt}, &t.ClientID,
+		&t.Subject, &t.Scopes, &t.GrantedScopes, &t.Audience, &t.GrantedAudience, &t.Form,
+		&t.Session, &t.Active, &t.AccessSignature, tsDst{&t.ExpiresAt}, tsDst{&t.RotatedAt})
+	if err != nil {
+		return nil, err
 	}
 	t.Scopes = noEmpty(t.Scopes)
 	t.GrantedScopes = noEmpty(t.GrantedScopes)
@@ -45,6 +53,22 @@ func (s *Store) GetToken(ctx context.Context, kind, signature string) (*store.OA
 	t.GrantedAudience = noEmpty(t.GrantedAudience)
 	t.Session = noEmpty(t.Session)
 	return &t, nil
+}
+
+// GetTokens reads the tokens of keys in one batch.
+func (s *Store) GetTokens(ctx context.Context, keys []store.TokenKey) ([]*store.OAuthToken, error) {
+	out := make([]*store.OAuthToken, len(keys))
+	b := &pgx.Batch{}
+	for i, k := range keys {
+		b.Queue(selectToken, k.Kind, k.Signature).QueryRow(func(row pgx.Row) (err error) {
+			out[i], err = scanToken(row)
+			return noRowsIsNil(err)
+		})
+	}
+	if err := s.batcher(ctx).SendBatch(ctx, b).Close(); err != nil {
+		return nil, wrapf(err, "get %d tokens", len(keys))
+	}
+	return out, nil
 }
 
 // DeactivateToken marks the token inactive. Testing "still active" in the UPDATE

@@ -166,6 +166,23 @@ func (s *Store) GetToken(ctx context.Context, kind, signature string) (*store.OA
 	return t, wrap(err, "get %s token", kind)
 }
 
+// GetTokens reads the tokens one by one: in process, a batch would save no
+// round trip.
+func (s *Store) GetTokens(ctx context.Context, keys []store.TokenKey) ([]*store.OAuthToken, error) {
+	out := make([]*store.OAuthToken, len(keys))
+	for i, k := range keys {
+		t, err := s.GetToken(ctx, k.Kind, k.Signature)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			out[i] = t
+		}
+	}
+	return out, nil
+}
+
 // DeactivateToken marks the token inactive; only the first of racing callers
 // succeeds, which is what makes refresh-token rotation single-use.
 func (s *Store) DeactivateToken(ctx context.Context, kind, signature string) error {

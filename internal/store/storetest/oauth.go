@@ -226,6 +226,7 @@ func testKeyRetire(t *testing.T, s store.Store) {
 
 var tokenTests = []test{
 	{"CreateAndGet", testTokenCreateGet},
+	{"GetSeveral", testTokenGetSeveral},
 	{"ZeroFields", testTokenZeroFields},
 	{"Duplicate", testTokenDuplicate},
 	{"Missing", testTokenMissing},
@@ -278,6 +279,44 @@ func testTokenCreateGet(t *testing.T, s store.Store) {
 	}
 	for _, tok := range want {
 		same(t, "GetToken "+tok.Kind, tok, get(s.GetToken(ctx, tok.Kind, tok.Signature))(t))
+	}
+}
+
+// testTokenGetSeveral: GetTokens answers each key as GetToken does, in the
+// keys' order, with nil for a key nothing is stored under (an unknown
+// signature, or a known one under another kind), also in a transaction.
+func testTokenGetSeveral(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	code, oidc := fullToken(store.TokenCode, "sig-1"), fullToken(store.TokenOIDC, "sig-2")
+	code.RotatedAt, oidc.RotatedAt = t0.Add(-time.Minute), t0.Add(-time.Hour) // only for the round trip
+	complete(t, code)
+	complete(t, oidc)
+	must(t, s.CreateToken(ctx, code))
+	must(t, s.CreateToken(ctx, oidc))
+	must(t, s.DeactivateToken(ctx, code.Kind, code.Signature))
+	code.Active = false
+	keys := []store.TokenKey{
+		{Kind: store.TokenOIDC, Signature: "sig-2"},
+		{Kind: store.TokenPKCE, Signature: "sig-1"},
+		{Kind: store.TokenCode, Signature: "sig-1"},
+		{Kind: store.TokenCode, Signature: "unknown"},
+	}
+	check := func(ctx context.Context, name string) {
+		got, err := s.GetTokens(ctx, keys)
+		must(t, err)
+		if len(got) != len(keys) || got[1] != nil || got[3] != nil {
+			t.Fatalf("%s: %d tokens %v, want 4 with nil for the second and fourth key", name, len(got), got)
+		}
+		same(t, name+" OIDC", oidc, got[0])
+		same(t, name+" inactive code", code, got[2])
+	}
+	check(ctx, "GetTokens")
+	must(t, store.InTx(ctx, s, func(ctx context.Context) error {
+		check(ctx, "GetTokens in a transaction")
+		return nil
+	}))
+	if got, err := s.GetTokens(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("GetTokens of no keys: %v, %v", got, err)
 	}
 }
 

@@ -1,0 +1,115 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/authz/authz/internal/store"
+	"github.com/authz/authz/internal/testsupport/sqlitetest"
+)
+
+// countingReads is a store that counts its token reads.
+type countingReads struct {
+	store.Store
+	one, several atomic.Int32
+}
+
+func (s *countingReads) GetToken(ctx context.Context, kind, sig string) (*store.OAuthToken, error) {
+	s.one.Add(1)
+	return s.Store.GetToken(ctx, kind, sig)
+}
+
+func (s *countingReads) GetTokens(ctx context.Context, keys []store.TokenKey) ([]*store.OAuthToken, error) {
+	s.several.Add(1)
+	return s.Store.GetTokens(ctx, keys)
+}
+
+// A code exchange's four reads of its code, PKCE request and OpenID Connect
+// session are one store call; a record written since is read from the
+// store again, so a used code shows as used and a deleted record as gone.
+func TestCodeGrantReadsOnce(t *testing.T) {
+	t.Parallel()
+	st := &countingReads{Store: sqlitetest.Open(t)}
+	s := &Storage{Store: st}
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if err := st.CreateClient(ctx, &store.Client{ID: "web", Name: "Web", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := s.GetClient(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &fosite.Request{ID: "grant-1", RequestedAt: now, Client: client, Session: NewSession("alice")}
+	const code, sig = "raw-code.signature", "signature"
+	for _, create := range []func() error{
+		func() error { return s.CreateAuthorizeCodeSession(ctx, sig, req) },
+		func() error { return s.CreatePKCERequestSession(ctx, sig, req) },
+		func() error { return s.CreateOpenIDConnectSession(ctx, code, req) },
+	} {
+		if err := create(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ctx = withCodeGrant(ctx, sig, hashCode(code))
+	for i := range 2 {
+		if got, err := s.GetAuthorizeCodeSession(ctx, sig, NewSession("")); err != nil || got.GetID() != "grant-1" {
+			t.Fatalf("code read %d: %v, %v", i+1, got, err)
+		}
+	}
+	if _, err := s.GetPKCERequestSession(ctx, sig, NewSession("")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetOpenIDConnectSession(ctx, code, req); err != nil {
+		t.Fatal(err)
+	}
+	if one, several := st.one.Load(), st.several.Load(); one != 0 || several != 1 {
+		t.Fatalf("four reads of the grant took %d single reads and %d batched; want 0 and 1", one, several)
+	}
+
+	if err := s.InvalidateAuthorizeCodeSession(ctx, sig); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetAuthorizeCodeSession(ctx, sig, NewSession("")); !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		t.Fatalf("code read after its use: %v, want ErrInvalidatedAuthorizeCode", err)
+	}
+	if err := s.DeletePKCERequestSession(ctx, sig); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetPKCERequestSession(ctx, sig, NewSession("")); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("PKCE read after its deletion: %v, want ErrNotFound", err)
+	}
+	if one := st.one.Load(); one != 2 {
+		t.Fatalf("reads after writes took %d single reads, want 2", one)
+	}
+	// A key the exchange did not name (another code) is read as before.
+	if _, err := s.GetAuthorizeCodeSession(ctx, "other", NewSession("")); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("another code: %v, want ErrNotFound", err)
+	}
+	if one := st.one.Load(); one != 3 {
+		t.Fatalf("another code's read took %d single reads in all, want 3", one)
+	}
+}
+
+// An exchange whose code names nothing stored answers every read with
+// ErrNotFound from its one batched read.
+func TestCodeGrantUnknownCode(t *testing.T) {
+	t.Parallel()
+	st := &countingReads{Store: sqlitetest.Open(t)}
+	s := &Storage{Store: st}
+	ctx := withCodeGrant(context.Background(), "nothing", hashCode("nothing.nothing"))
+	for range 2 {
+		if _, err := s.GetAuthorizeCodeSession(ctx, "nothing", NewSession("")); !errors.Is(err, fosite.ErrNotFound) {
+			t.Fatalf("unknown code: %v, want ErrNotFound", err)
+		}
+	}
+	if one, several := st.one.Load(), st.several.Load(); one != 0 || several != 1 {
+		t.Fatalf("%d single reads and %d batched, want 0 and 1", one, several)
+	}
+}
