@@ -267,8 +267,18 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 			return
 		}
 	}
+	ctx, issued := withCodeIssue(ctx)
 	resp, err := p.fosite.NewAuthorizeResponse(ctx, ar, fs)
 	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	if err := p.store.CreateTokens(ctx, issued.tokens); err != nil {
+		if storeDown(err) {
+			err = fosite.ErrTemporarilyUnavailable.WithWrap(err)
+		} else {
+			err = fosite.ErrServerError.WithWrap(err)
+		}
 		p.authorizeError(w, r, ar, err)
 		return
 	}

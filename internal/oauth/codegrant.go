@@ -16,7 +16,37 @@ import (
 // still rests on the conditional update of InvalidateAuthorizeCodeSession,
 // as it did when the reads were apart.
 
+// The authorization response's three writes under a new code (the code,
+// its PKCE request, its OpenID Connect session) are kept likewise
+// (withCodeIssue) and stored together once fosite has built the response
+// (store.Store.CreateTokens): one round trip, and no code without its
+// records.
+
 type codeGrantKey struct{}
+
+type codeIssueKey struct{}
+
+// codeIssue collects the records an authorization response stores under its
+// new code.
+type codeIssue struct{ tokens []*store.OAuthToken }
+
+// withCodeIssue returns ctx collecting the records the authorization
+// response stores under its new code, and what collects them.
+func withCodeIssue(ctx context.Context) (context.Context, *codeIssue) {
+	ci := &codeIssue{}
+	return context.WithValue(ctx, codeIssueKey{}, ci), ci
+}
+
+// collectIssued keeps t for the response's one write, and reports whether
+// it did: only a code's records in a context from withCodeIssue.
+func collectIssued(ctx context.Context, t *store.OAuthToken) bool {
+	ci, _ := ctx.Value(codeIssueKey{}).(*codeIssue)
+	if ci == nil || (t.Kind != store.TokenCode && t.Kind != store.TokenPKCE && t.Kind != store.TokenOIDC) {
+		return false
+	}
+	ci.tokens = append(ci.tokens, t)
+	return true
+}
 
 // codeGrant holds the records of one code exchange. A request is served on
 // one goroutine, and fosite calls the storage on it, so it needs no lock.

@@ -113,3 +113,58 @@ func TestCodeGrantUnknownCode(t *testing.T) {
 		t.Fatalf("%d single reads and %d batched, want 0 and 1", one, several)
 	}
 }
+
+// An authorization response's records under its new code are kept, not
+// stored, until the response stores them together; other tokens are stored
+// at once.
+func TestCodeIssueStoresTogether(t *testing.T) {
+	t.Parallel()
+	st := sqlitetest.Open(t)
+	s := &Storage{Store: st}
+	now := time.Now().UTC()
+	if err := st.CreateClient(context.Background(), &store.Client{ID: "web", Name: "Web", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := s.GetClient(context.Background(), "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &fosite.Request{ID: "grant-1", RequestedAt: now, Client: client, Session: NewSession("alice")}
+	ctx, issued := withCodeIssue(context.Background())
+	const code, sig = "raw-code.signature", "signature"
+	for _, create := range []func() error{
+		func() error { return s.CreateAuthorizeCodeSession(ctx, sig, req) },
+		func() error { return s.CreatePKCERequestSession(ctx, sig, req) },
+		func() error { return s.CreateOpenIDConnectSession(ctx, code, req) },
+		func() error { return s.CreateAccessTokenSession(ctx, "access", req) },
+	} {
+		if err := create(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := []store.TokenKey{{Kind: store.TokenCode, Signature: sig}, {Kind: store.TokenPKCE, Signature: sig}, {Kind: store.TokenOIDC, Signature: hashCode(code)}}
+	stored := func() (n int) {
+		tokens, err := st.GetTokens(context.Background(), keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range tokens {
+			if tok != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if n := stored(); n != 0 || len(issued.tokens) != 3 {
+		t.Fatalf("before the response's write: %d of the code's records stored, %d kept; want 0 and 3", n, len(issued.tokens))
+	}
+	if _, err := st.GetToken(context.Background(), store.TokenAccess, "access"); err != nil {
+		t.Fatalf("an access token is stored at once: %v", err)
+	}
+	if err := st.CreateTokens(ctx, issued.tokens); err != nil {
+		t.Fatal(err)
+	}
+	if n := stored(); n != 3 {
+		t.Fatalf("after the response's write: %d of the code's 3 records stored", n)
+	}
+}

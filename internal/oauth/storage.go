@@ -332,7 +332,7 @@ func (s *Storage) create(ctx context.Context, kind, sig, accessSig string, r fos
 		// fosite leaves the expiry of an OIDC/PKCE record to the code's.
 		expires = time.Now().Add(24 * time.Hour)
 	}
-	return mapErr(s.Store.CreateToken(ctx, &store.OAuthToken{
+	t := &store.OAuthToken{
 		Kind:            kind,
 		Signature:       sig,
 		RequestID:       r.GetID(),
@@ -348,7 +348,11 @@ func (s *Storage) create(ctx context.Context, kind, sig, accessSig string, r fos
 		Active:          true,
 		AccessSignature: accessSig,
 		ExpiresAt:       expires,
-	}))
+	}
+	if collectIssued(ctx, t) {
+		return nil
+	}
+	return mapErr(s.Store.CreateToken(ctx, t))
 }
 
 // get rebuilds the fosite request of a stored token, and returns the token

@@ -612,6 +612,9 @@ type Store interface {
 
 	// CreateToken stores t; ErrConflict when (Kind, Signature) is taken.
 	CreateToken(ctx context.Context, t *OAuthToken) error
+	// CreateTokens stores ts, all or none of them (one round trip on
+	// PostgreSQL); ErrConflict when the key of one is taken.
+	CreateTokens(ctx context.Context, ts []*OAuthToken) error
 	// GetToken returns the token even when inactive; ErrNotFound when unknown.
 	GetToken(ctx context.Context, kind, signature string) (*OAuthToken, error)
 	// GetTokens is GetToken for several keys at once (one round trip on

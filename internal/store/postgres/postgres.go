@@ -111,18 +111,14 @@ type querier interface {
 
 type txKey struct{}
 
-// batcher is what sends a pgx batch: a transaction or the pool.
-type batcher interface {
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
-
-// batcher returns the transaction ctx carries, or the pool, on which a
-// batch is one implicit transaction.
-func (s *Store) batcher(ctx context.Context) batcher {
+// sendBatch sends the batch build makes in the transaction ctx carries, or
+// else on the pool, where PostgreSQL runs it as one implicit transaction,
+// run again whole (built anew) when it loses to a concurrent one.
+func (s *Store) sendBatch(ctx context.Context, build func() *pgx.Batch) error {
 	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return tx
+		return tx.SendBatch(ctx, build()).Close()
 	}
-	return s.pool
+	return store.Retry(ctx, func() error { return retryable(s.pool.SendBatch(ctx, build()).Close()) })
 }
 
 // q returns the transaction carried by ctx, or the pool, on which each

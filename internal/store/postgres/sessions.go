@@ -33,19 +33,13 @@ const setLastLogin = `UPDATE users SET last_login_at = $2 WHERE id = $1`
 // session's foreign key makes sure its user is there for the update.
 func (s *Store) SignIn(ctx context.Context, se *store.Session, e *store.AuditEvent) error {
 	var id int64
-	send := func() error {
+	err := s.sendBatch(ctx, func() *pgx.Batch {
 		b := &pgx.Batch{}
 		b.Queue(insertSession, sessionArgs(se)...)
 		b.Queue(setLastLogin, se.UserID, ts(se.CreatedAt))
 		b.Queue(appendAudit, auditArgs(e)...).QueryRow(func(row pgx.Row) error { return row.Scan(&id) })
-		return s.batcher(ctx).SendBatch(ctx, b).Close()
-	}
-	var err error
-	if _, inTx := ctx.Value(txKey{}).(pgx.Tx); inTx {
-		err = send()
-	} else {
-		err = store.Retry(ctx, func() error { return retryable(send()) })
-	}
+		return b
+	})
 	if err != nil {
 		return wrapf(err, "sign in user %q", se.UserID)
 	}

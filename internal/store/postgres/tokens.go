@@ -16,14 +16,37 @@ const tokenCols = `kind, signature, request_id, requested_at, client_id, subject
 
 // CreateToken stores t; ErrConflict when (kind, signature) is taken.
 func (s *Store) CreateToken(ctx context.Context, t *store.OAuthToken) error {
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO oauth_tokens (`+tokenCols+`) VALUES
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		t.Kind, t.Signature, t.RequestID, ts(t.RequestedAt), t.ClientID, t.Subject,
-		strs(t.Scopes), strs(t.GrantedScopes), strs(t.Audience), strs(t.GrantedAudience),
-		t.Form, blob(t.Session), t.Active, t.AccessSignature, ts(t.ExpiresAt), ts(t.RotatedAt))
-	if err != nil {
+	if _, err := s.q(ctx).Exec(ctx, insertToken, tokenArgs(t)...); err != nil {
 		// Signatures are bearer secrets' hashes; the request ID identifies the grant.
 		return wrapf(err, "create %s token of request %q", t.Kind, t.RequestID)
+	}
+	return nil
+}
+
+const insertToken = `INSERT INTO oauth_tokens (` + tokenCols + `) VALUES
+	($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+
+func tokenArgs(t *store.OAuthToken) []any {
+	return []any{t.Kind, t.Signature, t.RequestID, ts(t.RequestedAt), t.ClientID, t.Subject,
+		strs(t.Scopes), strs(t.GrantedScopes), strs(t.Audience), strs(t.GrantedAudience),
+		t.Form, blob(t.Session), t.Active, t.AccessSignature, ts(t.ExpiresAt), ts(t.RotatedAt)}
+}
+
+// CreateTokens sends the inserts as one batch, which PostgreSQL runs as one
+// implicit transaction.
+func (s *Store) CreateTokens(ctx context.Context, tokens []*store.OAuthToken) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	err := s.sendBatch(ctx, func() *pgx.Batch {
+		b := &pgx.Batch{}
+		for _, t := range tokens {
+			b.Queue(insertToken, tokenArgs(t)...)
+		}
+		return b
+	})
+	if err != nil {
+		return wrapf(err, "create %d tokens of request %q", len(tokens), tokens[0].RequestID)
 	}
 	return nil
 }
@@ -58,14 +81,17 @@ func scanToken(row pgx.Row) (*store.OAuthToken, error) {
 // GetTokens reads the tokens of keys in one batch.
 func (s *Store) GetTokens(ctx context.Context, keys []store.TokenKey) ([]*store.OAuthToken, error) {
 	out := make([]*store.OAuthToken, len(keys))
-	b := &pgx.Batch{}
-	for i, k := range keys {
-		b.Queue(selectToken, k.Kind, k.Signature).QueryRow(func(row pgx.Row) (err error) {
-			out[i], err = scanToken(row)
-			return noRowsIsNil(err)
-		})
-	}
-	if err := s.batcher(ctx).SendBatch(ctx, b).Close(); err != nil {
+	err := s.sendBatch(ctx, func() *pgx.Batch {
+		b := &pgx.Batch{}
+		for i, k := range keys {
+			b.Queue(selectToken, k.Kind, k.Signature).QueryRow(func(row pgx.Row) (err error) {
+				out[i], err = scanToken(row)
+				return noRowsIsNil(err)
+			})
+		}
+		return b
+	})
+	if err != nil {
 		return nil, wrapf(err, "get %d tokens", len(keys))
 	}
 	return out, nil

@@ -151,6 +151,18 @@ func (s *Store) CreateToken(ctx context.Context, t *store.OAuthToken) error {
 	return insertToken(ctx, s.writer(ctx), t)
 }
 
+// CreateTokens stores ts in one transaction: one commit.
+func (s *Store) CreateTokens(ctx context.Context, ts []*store.OAuthToken) error {
+	return s.inTx(ctx, func(q querier) error {
+		for _, t := range ts {
+			if err := insertToken(ctx, q, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func insertToken(ctx context.Context, q querier, t *store.OAuthToken) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO oauth_tokens (`+tokenCols+`) VALUES (`+placeholders(16)+`)`,
 		t.Kind, t.Signature, t.RequestID, micro(t.RequestedAt), t.ClientID, t.Subject, list(t.Scopes),

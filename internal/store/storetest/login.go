@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authz/authz/internal/audit"
 	"github.com/authz/authz/internal/store"
 )
 
@@ -60,7 +61,7 @@ func testSessionSignIn(t *testing.T, s store.Store) {
 	changed.FirstName, changed.Role = "Changed", store.RoleAdmin
 	must(t, s.UpdateUser(ctx, changed))
 	ss := fullSession(u.ID)
-	e := &store.AuditEvent{Time: ss.CreatedAt, Type: "login.success", ActorID: u.ID, UserID: u.ID,
+	e := &store.AuditEvent{Time: ss.CreatedAt, Type: string(audit.LoginSuccess), ActorID: u.ID, UserID: u.ID,
 		ClientID: "app", IP: "192.0.2.1", Detail: "amr=pwd,otp,mfa"}
 	must(t, s.SignIn(ctx, ss, e))
 	same(t, "GetSession", ss, get(s.GetSession(ctx, ss.ID, t0))(t))
@@ -77,13 +78,13 @@ func testSessionSignIn(t *testing.T, s store.Store) {
 
 	taken := fullSession(u.ID)
 	taken.ID, taken.CreatedAt = ss.ID, ss.CreatedAt.Add(time.Hour)
-	refused := &store.AuditEvent{Time: taken.CreatedAt, Type: "login.success", UserID: u.ID}
+	refused := &store.AuditEvent{Time: taken.CreatedAt, Type: string(audit.LoginSuccess), UserID: u.ID}
 	wantErr(t, "SignIn with a taken session ID", s.SignIn(ctx, taken, refused), store.ErrConflict)
 	if got := get(s.GetUser(ctx, u.ID))(t).LastLoginAt; !got.Equal(signedIn) {
 		t.Fatalf("a refused sign-in moved LastLoginAt to %v", got)
 	}
 	ghost := fullSession("ghost")
-	if err := s.SignIn(ctx, ghost, &store.AuditEvent{Time: t0, Type: "login.success", UserID: "ghost"}); err == nil {
+	if err := s.SignIn(ctx, ghost, &store.AuditEvent{Time: t0, Type: string(audit.LoginSuccess), UserID: "ghost"}); err == nil {
 		t.Fatal("SignIn of a missing user succeeded")
 	}
 	events, _, err = s.ListAudit(ctx, store.AuditFilter{Limit: 10})

@@ -227,6 +227,7 @@ func testKeyRetire(t *testing.T, s store.Store) {
 var tokenTests = []test{
 	{"CreateAndGet", testTokenCreateGet},
 	{"GetSeveral", testTokenGetSeveral},
+	{"CreateSeveral", testTokenCreateSeveral},
 	{"ZeroFields", testTokenZeroFields},
 	{"Duplicate", testTokenDuplicate},
 	{"Missing", testTokenMissing},
@@ -318,6 +319,26 @@ func testTokenGetSeveral(t *testing.T, s store.Store) {
 	if got, err := s.GetTokens(ctx, nil); err != nil || len(got) != 0 {
 		t.Fatalf("GetTokens of no keys: %v, %v", got, err)
 	}
+}
+
+// testTokenCreateSeveral: CreateTokens stores every token; when the key of
+// one is taken, it stores none of them.
+func testTokenCreateSeveral(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	code, pkce := fullToken(store.TokenCode, "sev-1"), fullToken(store.TokenPKCE, "sev-1")
+	for _, tok := range []*store.OAuthToken{code, pkce} {
+		tok.RotatedAt = t0.Add(-time.Minute) // only for the round trip
+		complete(t, tok)
+	}
+	must(t, s.CreateTokens(ctx, []*store.OAuthToken{code, pkce}))
+	same(t, "GetToken of the code", code, get(s.GetToken(ctx, code.Kind, code.Signature))(t))
+	same(t, "GetToken of the PKCE request", pkce, get(s.GetToken(ctx, pkce.Kind, pkce.Signature))(t))
+
+	fresh, taken := fullToken(store.TokenOIDC, "sev-2"), fullToken(store.TokenCode, "sev-1")
+	wantErr(t, "CreateTokens with a taken key", s.CreateTokens(ctx, []*store.OAuthToken{fresh, taken}), store.ErrConflict)
+	_, err := s.GetToken(ctx, fresh.Kind, fresh.Signature)
+	wantErr(t, "GetToken of a token stored beside a taken key", err, store.ErrNotFound)
+	must(t, s.CreateTokens(ctx, nil))
 }
 
 func testTokenZeroFields(t *testing.T, s store.Store) {
