@@ -274,12 +274,7 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 		return
 	}
 	if err := p.store.CreateTokens(ctx, issued.tokens); err != nil {
-		if storeDown(err) {
-			err = fosite.ErrTemporarilyUnavailable.WithWrap(err)
-		} else {
-			err = fosite.ErrServerError.WithWrap(err)
-		}
-		p.authorizeError(w, r, ar, err)
+		p.authorizeError(w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
 		return
 	}
 	if ar.GetState() == "" {

@@ -51,9 +51,8 @@ func collectIssued(ctx context.Context, t *store.OAuthToken) bool {
 // codeGrant holds the records of one code exchange. A request is served on
 // one goroutine, and fosite calls the storage on it, so it needs no lock.
 type codeGrant struct {
-	keys   []store.TokenKey // still answered from tokens; a write takes its key out
-	tokens map[store.TokenKey]*store.OAuthToken
-	read   bool
+	keys   []store.TokenKey                     // still answered from tokens; a write takes its key out
+	tokens map[store.TokenKey]*store.OAuthToken // nil until the first read
 }
 
 // withCodeGrant returns ctx naming the records of the code whose signature
@@ -74,7 +73,7 @@ func codeGrantToken(ctx context.Context, st store.Store, key store.TokenKey) (*s
 	if g == nil || !slices.Contains(g.keys, key) {
 		return nil, false, nil
 	}
-	if !g.read {
+	if g.tokens == nil {
 		tokens, err := st.GetTokens(ctx, g.keys)
 		if err != nil {
 			return nil, true, err
@@ -83,7 +82,6 @@ func codeGrantToken(ctx context.Context, st store.Store, key store.TokenKey) (*s
 		for i, k := range g.keys {
 			g.tokens[k] = tokens[i]
 		}
-		g.read = true
 	}
 	if t := g.tokens[key]; t != nil {
 		return t, true, nil

@@ -16,9 +16,9 @@ const maxTokenBatch = 64
 // down): unavailable, so the client is told to come back.
 var errClosed = fmt.Errorf("sqlite: store closed: %w", store.ErrUnavailable)
 
-// A token insert outside a transaction (a client_credentials token, the
-// records of an authorization code; code exchanges and refreshes run in
-// fosite's transactions) waits for the single write connection anyway. The token
+// A token insert outside a transaction (a client_credentials token; an
+// authorization code's records go in CreateTokens' transaction, code
+// exchanges and refreshes in fosite's) waits for the single write connection anyway. The token
 // batcher commits the inserts that queued up while the connection was busy
 // together, in one transaction: a commit's WAL writes and locks were two
 // thirds of an insert's cost, and the rows of one batch share the pages they
