@@ -583,20 +583,17 @@ func (p *Pipeline) replaceSession(ctx context.Context, old, sess *store.Session)
 }
 
 // finish creates the browser session and resumes the authorization request, or
-// shows the account page.
+// shows the account page. The sign-in ends lt in the same write (as useUp
+// would), so of two requests ending it only one signs in.
 func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	ctx := r.Context()
 	lt, u := st.lt, st.user
-	if !p.useUp(w, r, lt) {
-		return
-	}
 	amr := lt.AMR
 	if slices.Contains(amr, session.AMRPassword) && session.SecondFactor(amr) && !slices.Contains(amr, session.AMRMFA) {
 		amr = append(amr, session.AMRMFA)
 	}
 	if st.codeSkipped() {
 		amr = append(amr, session.AMRRemembered)
-		p.rememberedUsed(ctx, st)
 	}
 	old, err := p.Sessions.Current(r)
 	if err != nil {
@@ -611,9 +608,16 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	sess := &store.Session{UserID: u.ID, AuthTime: authTime, AMR: amr, Provider: lt.UpstreamAlias, IP: ip}
 	signIn := &store.AuditEvent{Time: now, Type: string(audit.LoginSuccess), ActorID: u.ID, UserID: u.ID,
 		ClientID: lt.ClientID, IP: ip, Detail: "amr=" + strings.Join(amr, ",")}
-	if err := p.Sessions.SignIn(w, r, sess, p.SessionTTL, signIn); err != nil {
+	switch err := p.Sessions.SignIn(w, r, lt.ID, sess, p.SessionTTL, signIn); {
+	case errors.Is(err, store.ErrNotFound):
+		p.expired(w, r)
+		return
+	case err != nil:
 		p.fail(w, r, err)
 		return
+	}
+	if st.codeSkipped() {
+		p.rememberedUsed(ctx, st)
 	}
 	p.replaceSession(ctx, old, sess)
 	if lt.AuthRequest != "" {

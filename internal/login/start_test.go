@@ -71,7 +71,7 @@ func (e *startEnv) signedIn(t *testing.T, otp bool, amr ...string) *http.Cookie 
 	rec := httptest.NewRecorder()
 	s := &store.Session{UserID: u.ID, AuthTime: e.now.Add(-10 * time.Minute), AMR: amr}
 	signIn := &store.AuditEvent{Time: e.now, Type: string(audit.LoginSuccess), ActorID: u.ID, UserID: u.ID}
-	if err := e.p.Sessions.SignIn(rec, httptest.NewRequest("GET", "/", nil), s, time.Hour, signIn); err != nil {
+	if err := e.p.Sessions.SignIn(rec, httptest.NewRequest("GET", "/", nil), "", s, time.Hour, signIn); err != nil {
 		t.Fatal(err)
 	}
 	return rec.Result().Cookies()[0]

@@ -86,13 +86,14 @@ func (v *Verifier) Verify(ctx context.Context, cred *store.OTPCredential, code s
 	}
 	// LastStep above spares a write for the common replay; this conditional
 	// update is what stops two replicas accepting the same code concurrently.
-	if err := v.Store.AcceptOTPStep(ctx, userID, step); err != nil {
+	// The lockout's reset rides on the same write: one round trip.
+	if err := v.Store.AcceptOTPStep(ctx, userID, step, throttle.OTPKey(userID)); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return refused(th, now)
 		}
 		return fmt.Errorf("mfa: record accepted step: %w", err)
 	}
-	return v.succeed(ctx, userID)
+	return nil
 }
 
 // Enroll confirms that the user's app holds secret by checking code at now

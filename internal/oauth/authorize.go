@@ -255,17 +255,15 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	if sess.Provider != "" {
 		fs.Claims.Extra["idp"] = sess.Provider
 	}
+	// The session's client is recorded with the code, before the code goes
+	// out, so that the end of the session reaches every client that holds
+	// tokens of it.
+	var client *store.SessionClient
 	if sess.ID != "" {
 		sid := session.SID(sess.ID)
 		fs.Claims.Extra["sid"] = sid
-		// Recorded before the code goes out, so that the end of the session
-		// reaches every client that holds tokens of it.
-		err := p.store.RecordSessionClient(ctx, &store.SessionClient{SessionID: sess.ID, ClientID: ar.GetClient().GetID(),
-			UserID: u.ID, SID: sid, CreatedAt: p.now(), ExpiresAt: sess.ExpiresAt})
-		if err != nil {
-			p.authorizeError(w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
-			return
-		}
+		client = &store.SessionClient{SessionID: sess.ID, ClientID: ar.GetClient().GetID(),
+			UserID: u.ID, SID: sid, CreatedAt: p.now(), ExpiresAt: sess.ExpiresAt}
 	}
 	ctx, issued := withCodeIssue(ctx)
 	resp, err := p.fosite.NewAuthorizeResponse(ctx, ar, fs)
@@ -273,7 +271,7 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	if err := p.store.CreateTokens(ctx, issued.tokens); err != nil {
+	if err := p.store.CreateTokens(ctx, issued.tokens, client); err != nil {
 		p.authorizeError(w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
 		return
 	}

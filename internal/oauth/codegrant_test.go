@@ -13,10 +13,16 @@ import (
 	"github.com/authz/authz/internal/testsupport/sqlitetest"
 )
 
-// countingReads is a store that counts its token reads.
+// countingReads is a store that counts its token reads, and its calls
+// deleting several tokens.
 type countingReads struct {
 	store.Store
-	one, several atomic.Int32
+	one, several, deletes atomic.Int32
+}
+
+func (s *countingReads) DeleteTokens(ctx context.Context, keys []store.TokenKey) error {
+	s.deletes.Add(1)
+	return s.Store.DeleteTokens(ctx, keys)
 }
 
 func (s *countingReads) GetToken(ctx context.Context, kind, sig string) (*store.OAuthToken, error) {
@@ -30,8 +36,10 @@ func (s *countingReads) GetTokens(ctx context.Context, keys []store.TokenKey) ([
 }
 
 // A code exchange's four reads of its code, PKCE request and OpenID Connect
-// session are one store call; a record written since is read from the
-// store again, so a used code shows as used and a deleted record as gone.
+// session are one store call; a used code is read from the store again, so
+// it shows as used; a deleted record is gone at once for the exchange's
+// reads, and from the store when the exchange's deletions are flushed, both
+// in one call.
 func TestCodeGrantReadsOnce(t *testing.T) {
 	t.Parallel()
 	st := &countingReads{Store: sqlitetest.Open(t)}
@@ -82,18 +90,37 @@ func TestCodeGrantReadsOnce(t *testing.T) {
 	if err := s.DeletePKCERequestSession(ctx, sig); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.DeleteOpenIDConnectSession(ctx, code); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.GetPKCERequestSession(ctx, sig, NewSession("")); !errors.Is(err, fosite.ErrNotFound) {
 		t.Fatalf("PKCE read after its deletion: %v, want ErrNotFound", err)
 	}
-	if one := st.one.Load(); one != 2 {
-		t.Fatalf("reads after writes took %d single reads, want 2", one)
+	if _, err := s.GetOpenIDConnectSession(ctx, code, req); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("OpenID Connect session read after its deletion: %v, want ErrNotFound", err)
+	}
+	if one := st.one.Load(); one != 1 {
+		t.Fatalf("reads after writes took %d single reads, want 1 (the used code)", one)
+	}
+	keys := []store.TokenKey{{Kind: store.TokenPKCE, Signature: sig}, {Kind: store.TokenOIDC, Signature: hashCode(code)}}
+	if got, err := st.Store.GetTokens(ctx, keys); err != nil || got[0] == nil || got[1] == nil {
+		t.Fatalf("records before the flush: %v, %v; want both still stored", got, err)
+	}
+	if err := flushCodeGrantDeletes(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Store.GetTokens(ctx, keys); err != nil || got[0] != nil || got[1] != nil {
+		t.Fatalf("records after the flush: %v, %v; want both deleted", got, err)
+	}
+	if n := st.deletes.Load(); n != 1 {
+		t.Fatalf("the flush took %d store calls, want 1", n)
 	}
 	// A key the exchange did not name (another code) is read as before.
 	if _, err := s.GetAuthorizeCodeSession(ctx, "other", NewSession("")); !errors.Is(err, fosite.ErrNotFound) {
 		t.Fatalf("another code: %v, want ErrNotFound", err)
 	}
-	if one := st.one.Load(); one != 3 {
-		t.Fatalf("another code's read took %d single reads in all, want 3", one)
+	if one := st.one.Load(); one != 2 {
+		t.Fatalf("another code's read took %d single reads in all, want 2", one)
 	}
 }
 
@@ -161,10 +188,103 @@ func TestCodeIssueStoresTogether(t *testing.T) {
 	if _, err := st.GetToken(context.Background(), store.TokenAccess, "access"); err != nil {
 		t.Fatalf("an access token is stored at once: %v", err)
 	}
-	if err := st.CreateTokens(ctx, issued.tokens); err != nil {
+	if err := st.CreateTokens(ctx, issued.tokens, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := stored(); n != 3 {
 		t.Fatalf("after the response's write: %d of the code's 3 records stored", n)
+	}
+}
+
+// creatingTokens is a store that counts its calls storing several tokens.
+type creatingTokens struct {
+	store.Store
+	calls atomic.Int32
+}
+
+func (s *creatingTokens) CreateTokens(ctx context.Context, ts []*store.OAuthToken, sc *store.SessionClient) error {
+	s.calls.Add(1)
+	return s.Store.CreateTokens(ctx, ts, sc)
+}
+
+// The tokens a fosite transaction creates are stored at its commit, in one
+// call; a transaction whose tokens cannot be stored fails its commit and
+// rolls back whole, the code's use included.
+func TestTransactionStoresTokensAtCommit(t *testing.T) {
+	t.Parallel()
+	st := &creatingTokens{Store: sqlitetest.Open(t)}
+	s := &Storage{Store: st}
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if err := st.CreateClient(ctx, &store.Client{ID: "web", Name: "Web", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := s.GetClient(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &fosite.Request{ID: "grant-1", RequestedAt: now, Client: client, Session: NewSession("alice")}
+	for _, sig := range []string{"code-1", "code-2"} {
+		if err := s.CreateAuthorizeCodeSession(ctx, sig, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := func(kind, sig string) bool {
+		_, err := st.GetToken(ctx, kind, sig)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+
+	tx, err := s.BeginTX(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InvalidateAuthorizeCodeSession(tx, "code-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAccessTokenSession(tx, "access-1", req); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRefreshTokenSession(tx, "refresh-1", "access-1", req); err != nil {
+		t.Fatal(err)
+	}
+	if stored(store.TokenAccess, "access-1") || st.calls.Load() != 0 {
+		t.Fatal("a token was stored before the commit")
+	}
+	if err := s.Commit(tx); err != nil {
+		t.Fatal(err)
+	}
+	if !stored(store.TokenAccess, "access-1") || !stored(store.TokenRefresh, "refresh-1") || st.calls.Load() != 1 {
+		t.Fatalf("after the commit: access %v, refresh %v, %d calls; want both stored in 1",
+			stored(store.TokenAccess, "access-1"), stored(store.TokenRefresh, "refresh-1"), st.calls.Load())
+	}
+
+	// A second transaction creating a taken signature fails at its commit.
+	tx, err = s.BeginTX(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InvalidateAuthorizeCodeSession(tx, "code-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAccessTokenSession(tx, "access-2", req); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRefreshTokenSession(tx, "refresh-1", "access-2", req); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(tx); err == nil {
+		t.Fatal("commit with a taken refresh signature succeeded")
+	}
+	if err := s.Rollback(tx); err != nil {
+		t.Fatal(err)
+	}
+	if stored(store.TokenAccess, "access-2") {
+		t.Fatal("the failed transaction's access token is stored")
+	}
+	if code, err := st.GetToken(ctx, store.TokenCode, "code-2"); err != nil || !code.Active {
+		t.Fatalf("code of the failed transaction: %+v, %v; want it still active", code, err)
 	}
 }

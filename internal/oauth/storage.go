@@ -93,12 +93,36 @@ func (s *Storage) SetClientAssertionJWT(context.Context, string, time.Time) erro
 // BeginTX implements storage.Transactional. fosite's transactions rely on the
 // conditional updates for single use, so READ COMMITTED suffices and spares
 // unrelated grants the serialization aborts of SERIALIZABLE.
+//
+// The tokens a transaction creates (a code exchange's or a refresh's access
+// and refresh token) are kept until Commit and stored there together, one
+// round trip: nothing in the transaction reads them back, and a conflict
+// still aborts it.
 func (s *Storage) BeginTX(ctx context.Context) (context.Context, error) {
-	return s.Store.BeginTx(store.ReadCommitted(ctx))
+	ctx, err := s.Store.BeginTx(store.ReadCommitted(ctx))
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, txCreatesKey{}, &txCreates{}), nil
 }
 
-// Commit implements storage.Transactional.
-func (s *Storage) Commit(ctx context.Context) error { return s.Store.Commit(ctx) }
+// Commit implements storage.Transactional: it stores the transaction's new
+// tokens, then commits. fosite rolls back when it fails.
+func (s *Storage) Commit(ctx context.Context) error {
+	if c, _ := ctx.Value(txCreatesKey{}).(*txCreates); c != nil && len(c.tokens) > 0 {
+		if err := s.Store.CreateTokens(ctx, c.tokens, nil); err != nil {
+			return mapErr(err)
+		}
+		c.tokens = nil
+	}
+	return s.Store.Commit(ctx)
+}
+
+type txCreatesKey struct{}
+
+// txCreates collects the tokens a fosite transaction creates. A request
+// runs its transaction on one goroutine, so it needs no lock.
+type txCreates struct{ tokens []*store.OAuthToken }
 
 // Rollback implements storage.Transactional.
 func (s *Storage) Rollback(ctx context.Context) error { return s.Store.Rollback(ctx) }
@@ -233,8 +257,7 @@ func (s *Storage) GetPKCERequestSession(ctx context.Context, sig string, sess fo
 
 // DeletePKCERequestSession implements pkce.PKCERequestStorage.
 func (s *Storage) DeletePKCERequestSession(ctx context.Context, sig string) error {
-	forgetCodeGrantToken(ctx, store.TokenKey{Kind: store.TokenPKCE, Signature: sig})
-	return mapErr(s.Store.DeleteToken(ctx, store.TokenPKCE, sig))
+	return s.deleteCodeRecord(ctx, store.TokenKey{Kind: store.TokenPKCE, Signature: sig})
 }
 
 // CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage. fosite
@@ -251,8 +274,18 @@ func (s *Storage) GetOpenIDConnectSession(ctx context.Context, code string, r fo
 
 // DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
 func (s *Storage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
-	forgetCodeGrantToken(ctx, store.TokenKey{Kind: store.TokenOIDC, Signature: hashCode(code)})
-	return mapErr(s.Store.DeleteToken(ctx, store.TokenOIDC, hashCode(code)))
+	return s.deleteCodeRecord(ctx, store.TokenKey{Kind: store.TokenOIDC, Signature: hashCode(code)})
+}
+
+// deleteCodeRecord deletes a PKCE request or OpenID Connect session kept
+// under a code: in a code exchange, with the exchange's other deletions
+// once it is answered (see deferCodeGrantDelete).
+func (s *Storage) deleteCodeRecord(ctx context.Context, key store.TokenKey) error {
+	if deferCodeGrantDelete(ctx, key) {
+		return nil
+	}
+	forgetCodeGrantToken(ctx, key)
+	return mapErr(s.Store.DeleteToken(ctx, key.Kind, key.Signature))
 }
 
 // CreatePARSession implements fosite.PARStorage: the pushed request is kept
@@ -350,6 +383,10 @@ func (s *Storage) create(ctx context.Context, kind, sig, accessSig string, r fos
 		ExpiresAt:       expires,
 	}
 	if collectIssued(ctx, t) {
+		return nil
+	}
+	if c, _ := ctx.Value(txCreatesKey{}).(*txCreates); c != nil {
+		c.tokens = append(c.tokens, t)
 		return nil
 	}
 	return mapErr(s.Store.CreateToken(ctx, t))

@@ -222,19 +222,24 @@ func (m *Manager) Current(r *http.Request) (*store.Session, error) {
 // maxUserAgent bounds the browser description a session keeps.
 const maxUserAgent = 512
 
-// SignIn stores a session for s.UserID, with the user's last login and the
-// sign-in's audit event e (store.Store.SignIn), and sets its cookie. The
+// SignIn ends the login transaction loginID (none when empty) and stores a
+// session for s.UserID, with the user's last login and the sign-in's audit
+// event e (store.Store.SignIn: store.ErrNotFound when the transaction is
+// gone), and sets the session's cookie and clears the transaction's. The
 // session records the request's browser; s.IP is the caller's to set, since
 // only the caller knows which proxies to trust.
-func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, s *store.Session, ttl time.Duration, e *store.AuditEvent) error {
+func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, loginID string, s *store.Session, ttl time.Duration, e *store.AuditEvent) error {
 	token, id := NewToken()
 	now := m.now()
 	s.ID, s.CreatedAt, s.ExpiresAt, s.LastSeenAt = id, now, now.Add(ttl), now
 	if s.UserAgent == "" {
 		s.UserAgent = truncate(r.UserAgent(), maxUserAgent)
 	}
-	if err := m.Store.SignIn(r.Context(), s, e); err != nil {
+	if err := m.Store.SignIn(r.Context(), loginID, s, e); err != nil {
 		return err
+	}
+	if loginID != "" {
+		m.SetCookie(w, TransactionCookie, "", time.Time{})
 	}
 	m.SetCookie(w, Cookie, token, s.ExpiresAt)
 	return nil

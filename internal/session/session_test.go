@@ -66,7 +66,7 @@ func TestManagerSignInCurrentEnd(t *testing.T) {
 	rec := httptest.NewRecorder()
 	s := &store.Session{UserID: "u1", AuthTime: now, AMR: []string{AMRPassword, AMROTP}}
 	e := &store.AuditEvent{Time: now, Type: "login.success", ActorID: "u1", UserID: "u1"}
-	if err := m.SignIn(rec, httptest.NewRequest("GET", "/", nil), s, time.Hour, e); err != nil {
+	if err := m.SignIn(rec, httptest.NewRequest("GET", "/", nil), "", s, time.Hour, e); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := st.GetUser(context.Background(), "u1"); err != nil || !u.LastLoginAt.Equal(now) {
@@ -166,7 +166,7 @@ func TestSessionsListedTouchedAndEndedElsewhere(t *testing.T) {
 		r.Header.Set("User-Agent", ua)
 		rec := httptest.NewRecorder()
 		s := &store.Session{UserID: "u1", AuthTime: now, IP: "192.0.2.1"}
-		if err := m.SignIn(rec, r, s, time.Hour, &store.AuditEvent{Time: now, Type: "login.success", UserID: "u1"}); err != nil {
+		if err := m.SignIn(rec, r, "", s, time.Hour, &store.AuditEvent{Time: now, Type: "login.success", UserID: "u1"}); err != nil {
 			t.Fatal(err)
 		}
 		token, _ := cookieOf(rec, Cookie)

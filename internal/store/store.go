@@ -477,10 +477,13 @@ type Store interface {
 	GetOTPCredential(ctx context.Context, userID string) (*OTPCredential, error)
 	// DeleteOTPCredential deletes the user's credential; ErrNotFound when none.
 	DeleteOTPCredential(ctx context.Context, userID string) error
-	// AcceptOTPStep records step as used; ErrConflict when step ≤ the last
-	// one (a replay, or a concurrent use of the same code that won),
-	// ErrNotFound when the user has no credential.
-	AcceptOTPStep(ctx context.Context, userID string, step int64) error
+	// AcceptOTPStep records step as used and, only then and when
+	// throttleKey is not empty, forgets that key's failures as ResetThrottle
+	// would: both or neither, in one round trip where the backend has round
+	// trips. ErrConflict when step ≤ the last one (a replay, or a concurrent
+	// use of the same code that won), ErrNotFound when the user has no
+	// credential; the throttle stays as it was in both cases.
+	AcceptOTPStep(ctx context.Context, userID string, step int64, throttleKey string) error
 
 	// GetThrottle returns the throttle for key, or a zero Throttle with that
 	// key; never ErrNotFound.
@@ -514,12 +517,15 @@ type Store interface {
 
 	// CreateSession stores s; ErrConflict when its ID is taken.
 	CreateSession(ctx context.Context, s *Session) error
-	// SignIn stores the new session s, sets its user's LastLoginAt (alone, so
-	// a concurrent change to the user's other fields stays) to s.CreatedAt and
-	// appends e, setting its ID: the writes of a completed sign-in, all or
-	// none of them, in one round trip where the backend can. ErrConflict when
-	// s's ID is taken.
-	SignIn(ctx context.Context, s *Session, e *AuditEvent) error
+	// SignIn ends the login transaction loginID (deletes it) unless loginID
+	// is empty, stores the new session s, sets its user's LastLoginAt
+	// (alone, so a concurrent change to the user's other fields stays) to
+	// s.CreatedAt and appends e, setting its ID: the writes of a completed
+	// sign-in, all or none of them, in one round trip where the backend
+	// can. ErrNotFound when the login transaction is gone (of concurrent
+	// sign-ins ending one, exactly one succeeds), ErrConflict when s's ID is
+	// taken.
+	SignIn(ctx context.Context, loginID string, s *Session, e *AuditEvent) error
 	// GetSession returns the session; ErrNotFound when unknown or past its
 	// expiry at now.
 	GetSession(ctx context.Context, id string, now time.Time) (*Session, error)
@@ -612,9 +618,11 @@ type Store interface {
 
 	// CreateToken stores t; ErrConflict when (Kind, Signature) is taken.
 	CreateToken(ctx context.Context, t *OAuthToken) error
-	// CreateTokens stores ts, all or none of them (one round trip on
-	// PostgreSQL); ErrConflict when the key of one is taken.
-	CreateTokens(ctx context.Context, ts []*OAuthToken) error
+	// CreateTokens stores ts and, when sc is not nil, records the session's
+	// client that receives them as RecordSessionClient does: all or none,
+	// in one round trip on PostgreSQL. ErrConflict when the key of a token
+	// is taken.
+	CreateTokens(ctx context.Context, ts []*OAuthToken, sc *SessionClient) error
 	// GetToken returns the token even when inactive; ErrNotFound when unknown.
 	GetToken(ctx context.Context, kind, signature string) (*OAuthToken, error)
 	// GetTokens is GetToken for several keys at once (one round trip on
@@ -632,6 +640,9 @@ type Store interface {
 	RotateToken(ctx context.Context, kind, signature string, now, graceSince time.Time) (graced bool, err error)
 	// DeleteToken deletes the token; ErrNotFound when unknown.
 	DeleteToken(ctx context.Context, kind, signature string) error
+	// DeleteTokens deletes the tokens under keys that are stored, in one
+	// round trip on PostgreSQL; unknown keys are no error.
+	DeleteTokens(ctx context.Context, keys []TokenKey) error
 	// DeactivateTokensByRequest revokes every token of kind issued under
 	// requestID, if any: Active false and RotatedAt zero, so that no token
 	// of the grant is within a rotation grace any more.

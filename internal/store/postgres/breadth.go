@@ -38,11 +38,16 @@ func wrapIf(err error, format string, args ...any) error {
 
 // RecordSessionClient creates or replaces the record of (SessionID, ClientID).
 func (s *Store) RecordSessionClient(ctx context.Context, sc *store.SessionClient) error {
-	_, err := s.q(ctx).Exec(ctx, `INSERT INTO session_clients (session_id, client_id, user_id, sid, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, client_id) DO UPDATE SET user_id = excluded.user_id,
-		sid = excluded.sid, expires_at = excluded.expires_at`,
-		sc.SessionID, sc.ClientID, sc.UserID, sc.SID, ts(sc.CreatedAt), ts(sc.ExpiresAt))
+	_, err := s.q(ctx).Exec(ctx, recordSessionClient, sessionClientArgs(sc)...)
 	return wrapIf(err, "record client %q of session", sc.ClientID)
+}
+
+const recordSessionClient = `INSERT INTO session_clients (session_id, client_id, user_id, sid, created_at, expires_at)
+	VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, client_id) DO UPDATE SET user_id = excluded.user_id,
+	sid = excluded.sid, expires_at = excluded.expires_at`
+
+func sessionClientArgs(sc *store.SessionClient) []any {
+	return []any{sc.SessionID, sc.ClientID, sc.UserID, sc.SID, ts(sc.CreatedAt), ts(sc.ExpiresAt)}
 }
 
 // ListSessionClients returns the clients recorded in a session.

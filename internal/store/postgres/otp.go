@@ -54,15 +54,15 @@ func (s *Store) DeleteOTPCredential(ctx context.Context, userID string) error {
 }
 
 // AcceptOTPStep records step as the last one used. The comparison happens in the
-// UPDATE itself, so of two replicas verifying the same code only one wins.
-func (s *Store) AcceptOTPStep(ctx context.Context, userID string, step int64) error {
+// UPDATE itself, so of two replicas verifying the same code only one wins;
+// the throttle's DELETE runs in the same statement, and only for the winner.
+func (s *Store) AcceptOTPStep(ctx context.Context, userID string, step int64, throttleKey string) error {
 	q := s.q(ctx)
-	tag, err := q.Exec(ctx, `UPDATE otp_credentials SET last_step = $2
-		WHERE user_id = $1 AND last_step < $2`, userID, step)
-	if err != nil {
+	var accepted int
+	if err := q.QueryRow(ctx, acceptOTPStep, userID, step, throttleKey).Scan(&accepted); err != nil {
 		return wrapf(err, "accept otp step of user %q", userID)
 	}
-	if tag.RowsAffected() == 1 {
+	if accepted == 1 {
 		return nil
 	}
 	if err := exists(ctx, q, `SELECT FROM otp_credentials WHERE user_id = $1`, userID); err != nil {
@@ -70,6 +70,11 @@ func (s *Store) AcceptOTPStep(ctx context.Context, userID string, step int64) er
 	}
 	return wrapf(store.ErrConflict, "accept otp step %d of user %q: replayed", step, userID)
 }
+
+const acceptOTPStep = `WITH accepted AS (
+		UPDATE otp_credentials SET last_step = $2 WHERE user_id = $1 AND last_step < $2 RETURNING user_id),
+	cleared AS (DELETE FROM throttles WHERE key = $3 AND $3 <> '' AND EXISTS (SELECT FROM accepted))
+	SELECT count(*) FROM accepted`
 
 // exists returns pgx.ErrNoRows when the query finds no row; conditional updates
 // use it to tell a missing row from one in the wrong state.

@@ -78,7 +78,7 @@ func TestOutsideTxLostWritesRunAgain(t *testing.T) {
 				return err
 			}
 			sess := &store.Session{ID: "s1", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-			return s.SignIn(ctx, sess, &store.AuditEvent{Time: now, Type: "login.success", UserID: u.ID})
+			return s.SignIn(ctx, "", sess, &store.AuditEvent{Time: now, Type: "login.success", UserID: u.ID})
 		}, func(t *testing.T, s *postgres.Store) {
 			// A lost batch took its session and last login back with it, or
 			// the next run's insert of the same session would conflict.

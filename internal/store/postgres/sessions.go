@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/authz/authz/internal/store"
 )
@@ -26,26 +27,53 @@ func sessionArgs(se *store.Session) []any {
 		ts(se.ExpiresAt), se.UserAgent, se.IP, ts(se.LastSeenAt)}
 }
 
-const setLastLogin = `UPDATE users SET last_login_at = $2 WHERE id = $1`
-
-// SignIn sends the sign-in's three writes as one batch: one round trip, and
-// one implicit transaction, so a failed one takes the others back. The
-// session's foreign key makes sure its user is there for the update.
-func (s *Store) SignIn(ctx context.Context, se *store.Session, e *store.AuditEvent) error {
-	var id int64
+// SignIn sends the sign-in's writes as one batch: one round trip, and one
+// implicit transaction, so a failed one takes the others back. The login
+// transaction's deletion cannot abort the batch when it finds nothing, so
+// each write after it is conditional on the one before: the session on the
+// deletion, the last login and the event on the session. The session's
+// foreign key makes sure its user is there for the update.
+func (s *Store) SignIn(ctx context.Context, loginID string, se *store.Session, e *store.AuditEvent) error {
+	var (
+		id      int64
+		started bool
+	)
 	err := s.sendBatch(ctx, func() *pgx.Batch {
 		b := &pgx.Batch{}
-		b.Queue(insertSession, sessionArgs(se)...)
-		b.Queue(setLastLogin, se.UserID, ts(se.CreatedAt))
-		b.Queue(appendAudit, auditArgs(e)...).QueryRow(func(row pgx.Row) error { return row.Scan(&id) })
+		b.Queue(signInSession, append(sessionArgs(se), loginID)...).Exec(func(tag pgconn.CommandTag) error {
+			started = tag.RowsAffected() == 1
+			return nil
+		})
+		b.Queue(signInLastLogin, se.UserID, ts(se.CreatedAt), se.ID)
+		b.Queue(signInAudit, append(auditArgs(e), se.ID)...).QueryRow(func(row pgx.Row) error {
+			if err := row.Scan(&id); err != nil && (started || !errors.Is(err, pgx.ErrNoRows)) {
+				return err
+			}
+			return nil
+		})
 		return b
 	})
+	if err == nil && !started {
+		err = store.ErrNotFound
+	}
 	if err != nil {
 		return wrapf(err, "sign in user %q", se.UserID)
 	}
 	e.ID = id
 	return nil
 }
+
+const (
+	signInSession = `WITH ended AS (DELETE FROM login_transactions WHERE id = $11 RETURNING id)
+		INSERT INTO sessions (` + sessionCols + `)
+		SELECT $1, $2, $3::timestamptz, $4::text[], $5, $6::timestamptz, $7::timestamptz, $8, $9, $10::timestamptz
+		WHERE $11 = '' OR EXISTS (SELECT FROM ended)`
+	signInLastLogin = `UPDATE users SET last_login_at = $2
+		WHERE id = $1 AND EXISTS (SELECT FROM sessions WHERE id = $3)`
+	signInAudit = `INSERT INTO audit_events (time, type, actor_id, user_id, client_id, ip, detail)
+		SELECT $1::timestamptz, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT FROM sessions WHERE id = $8)
+		RETURNING id`
+)
 
 // GetSession returns the session unless it expired at now. Expired rows stay
 // until DeleteExpired, so the check is in the query.

@@ -34,8 +34,8 @@ func tokenArgs(t *store.OAuthToken) []any {
 
 // CreateTokens sends the inserts as one batch, which PostgreSQL runs as one
 // implicit transaction.
-func (s *Store) CreateTokens(ctx context.Context, tokens []*store.OAuthToken) error {
-	if len(tokens) == 0 {
+func (s *Store) CreateTokens(ctx context.Context, tokens []*store.OAuthToken, sc *store.SessionClient) error {
+	if len(tokens) == 0 && sc == nil {
 		return nil
 	}
 	err := s.sendBatch(ctx, func() *pgx.Batch {
@@ -43,10 +43,13 @@ func (s *Store) CreateTokens(ctx context.Context, tokens []*store.OAuthToken) er
 		for _, t := range tokens {
 			b.Queue(insertToken, tokenArgs(t)...)
 		}
+		if sc != nil {
+			b.Queue(recordSessionClient, sessionClientArgs(sc)...)
+		}
 		return b
 	})
 	if err != nil {
-		return wrapf(err, "create %d tokens of request %q", len(tokens), tokens[0].RequestID)
+		return wrapf(err, "create %d tokens", len(tokens))
 	}
 	return nil
 }
@@ -154,6 +157,23 @@ func (s *Store) DeleteToken(ctx context.Context, kind, signature string) error {
 		WHERE kind = $1 AND signature = $2`, kind, signature)
 	if err != nil {
 		return wrapf(err, "delete %s token", kind)
+	}
+	return nil
+}
+
+// DeleteTokens deletes the tokens under keys in one statement.
+func (s *Store) DeleteTokens(ctx context.Context, keys []store.TokenKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	kinds, sigs := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		kinds[i], sigs[i] = k.Kind, k.Signature
+	}
+	_, err := s.q(ctx).Exec(ctx, `DELETE FROM oauth_tokens
+		WHERE (kind, signature) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, kinds, sigs)
+	if err != nil {
+		return wrapf(err, "delete %d tokens", len(keys))
 	}
 	return nil
 }

@@ -18,9 +18,15 @@ func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 
 // SignIn writes the session, the last login and the event in one
 // transaction, so the three share one commit.
-func (s *Store) SignIn(ctx context.Context, ss *store.Session, e *store.AuditEvent) error {
+func (s *Store) SignIn(ctx context.Context, loginID string, ss *store.Session, e *store.AuditEvent) error {
 	var id int64
 	err := s.inTx(ctx, func(q querier) error {
+		if loginID != "" {
+			err := exactlyOne(q.ExecContext(ctx, `DELETE FROM login_transactions WHERE id = ?`, loginID))
+			if err != nil {
+				return wrap(err, "end login transaction")
+			}
+		}
 		if err := createSession(ctx, q, ss); err != nil {
 			return err
 		}

@@ -151,15 +151,18 @@ func (s *Store) CreateToken(ctx context.Context, t *store.OAuthToken) error {
 	return insertToken(ctx, s.writer(ctx), t)
 }
 
-// CreateTokens stores ts in one transaction: one commit.
-func (s *Store) CreateTokens(ctx context.Context, ts []*store.OAuthToken) error {
+// CreateTokens stores ts and sc in one transaction: one commit.
+func (s *Store) CreateTokens(ctx context.Context, ts []*store.OAuthToken, sc *store.SessionClient) error {
 	return s.inTx(ctx, func(q querier) error {
 		for _, t := range ts {
 			if err := insertToken(ctx, q, t); err != nil {
 				return err
 			}
 		}
-		return nil
+		if sc == nil {
+			return nil
+		}
+		return recordSessionClient(ctx, q, sc)
 	})
 }
 
@@ -233,6 +236,22 @@ func (s *Store) DeleteToken(ctx context.Context, kind, signature string) error {
 	err := exactlyOne(s.writer(ctx).ExecContext(ctx,
 		`DELETE FROM oauth_tokens WHERE kind = ? AND signature = ?`, kind, signature))
 	return wrap(err, "delete %s token", kind)
+}
+
+// DeleteTokens deletes the tokens under keys in one transaction: one commit.
+func (s *Store) DeleteTokens(ctx context.Context, keys []store.TokenKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(q querier) error {
+		for _, k := range keys {
+			if _, err := q.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE kind = ? AND signature = ?`, k.Kind, k.Signature); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap(err, "delete %d tokens", len(keys))
 }
 
 // DeactivateTokensByRequest revokes every token of kind issued under requestID.

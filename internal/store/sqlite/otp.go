@@ -40,10 +40,17 @@ func (s *Store) DeleteOTPCredential(ctx context.Context, userID string) error {
 
 // AcceptOTPStep records step as the last one used. The comparison is in the
 // UPDATE itself, so two logins racing with one code cannot both pass.
-func (s *Store) AcceptOTPStep(ctx context.Context, userID string, step int64) error {
-	err := conditional(ctx, s.writer(ctx),
-		`UPDATE otp_credentials SET last_step = ? WHERE user_id = ? AND last_step < ?`, []any{step, userID, step},
-		`SELECT count(*) FROM otp_credentials WHERE user_id = ?`, userID)
+func (s *Store) AcceptOTPStep(ctx context.Context, userID string, step int64, throttleKey string) error {
+	err := s.inTx(ctx, func(q querier) error {
+		err := conditional(ctx, q,
+			`UPDATE otp_credentials SET last_step = ? WHERE user_id = ? AND last_step < ?`, []any{step, userID, step},
+			`SELECT count(*) FROM otp_credentials WHERE user_id = ?`, userID)
+		if err != nil || throttleKey == "" {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `DELETE FROM throttles WHERE key = ?`, throttleKey)
+		return err
+	})
 	return wrap(err, "accept OTP step %d of %q", step, userID)
 }
 

@@ -16,6 +16,7 @@ var concurrencyTests = []test{
 	{"AddFailureLockAtomic", testRaceAddFailureLockAtomic},
 	{"CountFreeFailure", testRaceCountFreeFailure},
 	{"UseActionToken", testRaceUseActionToken},
+	{"SignInEndsLogin", testRaceSignIn},
 	{"DeactivateToken", testRaceDeactivateToken},
 	{"RotateToken", testRaceRotateToken},
 	{"RotateTokenGrace", testRaceRotateTokenGrace},
@@ -142,6 +143,35 @@ func testRaceUseActionToken(t *testing.T, s store.Store) {
 	}))
 }
 
+// testRaceSignIn: of concurrent sign-ins ending one login transaction,
+// exactly one stores its session.
+func testRaceSignIn(t *testing.T, s store.Store) {
+	u := mkUser(t, s, "alice")
+	lt := fullLoginTx()
+	must(t, s.CreateLoginTransaction(t.Context(), lt))
+	sessions := make([]*store.Session, 10)
+	for i := range sessions {
+		sessions[i] = fullSession(u.ID)
+	}
+	errs := race(len(sessions), func(i int) error {
+		return s.SignIn(t.Context(), lt.ID, sessions[i], &store.AuditEvent{Time: t0, Type: signInEvent, UserID: u.ID})
+	})
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("SignIn #%d: %v, want nil or ErrNotFound", i, err)
+		}
+	}
+	stored := 0
+	for _, ss := range sessions {
+		if _, err := s.GetSession(t.Context(), ss.ID, t0); err == nil {
+			stored++
+		}
+	}
+	if stored != 1 {
+		t.Errorf("%d sessions stored, want 1", stored)
+	}
+}
+
 func testRaceDeactivateToken(t *testing.T, s store.Store) {
 	tok := fullToken(store.TokenRefresh, "sig")
 	must(t, s.CreateToken(t.Context(), tok))
@@ -194,7 +224,7 @@ func testRaceOTPSameStep(t *testing.T, s store.Store) {
 	c := fullOTP(mkUser(t, s, "alice").ID)
 	must(t, s.CreateOTPCredential(t.Context(), c))
 	oneWinner(t, "AcceptOTPStep", race(10, func(int) error {
-		return s.AcceptOTPStep(t.Context(), c.UserID, c.LastStep+1)
+		return s.AcceptOTPStep(t.Context(), c.UserID, c.LastStep+1, "")
 	}))
 }
 
@@ -203,7 +233,7 @@ func testRaceOTPRisingSteps(t *testing.T, s store.Store) {
 	must(t, s.CreateOTPCredential(t.Context(), c))
 	const n = 10
 	errs := race(n, func(i int) error {
-		return s.AcceptOTPStep(t.Context(), c.UserID, c.LastStep+1+int64(i))
+		return s.AcceptOTPStep(t.Context(), c.UserID, c.LastStep+1+int64(i), "")
 	})
 	for i, err := range errs {
 		if err != nil && !errors.Is(err, store.ErrConflict) {

@@ -14,6 +14,7 @@ var sessionTests = []test{
 	{"Expired", testSessionExpired},
 	{"Duplicate", testSessionDuplicate},
 	{"SignIn", testSessionSignIn},
+	{"SignInEndsLogin", testSessionSignInEndsLogin},
 	{"Delete", testSessionDelete},
 	{"DeleteUserSessions", testSessionDeleteUser},
 }
@@ -66,7 +67,7 @@ func testSessionSignIn(t *testing.T, s store.Store) {
 	ss := fullSession(u.ID)
 	e := &store.AuditEvent{Time: ss.CreatedAt, Type: signInEvent, ActorID: u.ID, UserID: u.ID,
 		ClientID: "app", IP: "192.0.2.1", Detail: "amr=pwd,otp,mfa"}
-	must(t, s.SignIn(ctx, ss, e))
+	must(t, s.SignIn(ctx, "", ss, e))
 	same(t, "GetSession", ss, get(s.GetSession(ctx, ss.ID, t0))(t))
 	want := clone(changed)
 	want.LastLoginAt = ss.CreatedAt
@@ -82,12 +83,12 @@ func testSessionSignIn(t *testing.T, s store.Store) {
 	taken := fullSession(u.ID)
 	taken.ID, taken.CreatedAt = ss.ID, ss.CreatedAt.Add(time.Hour)
 	refused := &store.AuditEvent{Time: taken.CreatedAt, Type: signInEvent, UserID: u.ID}
-	wantErr(t, "SignIn with a taken session ID", s.SignIn(ctx, taken, refused), store.ErrConflict)
+	wantErr(t, "SignIn with a taken session ID", s.SignIn(ctx, "", taken, refused), store.ErrConflict)
 	if got := get(s.GetUser(ctx, u.ID))(t).LastLoginAt; !got.Equal(signedIn) {
 		t.Fatalf("a refused sign-in moved LastLoginAt to %v", got)
 	}
 	ghost := fullSession("ghost")
-	if err := s.SignIn(ctx, ghost, &store.AuditEvent{Time: t0, Type: signInEvent, UserID: "ghost"}); err == nil {
+	if err := s.SignIn(ctx, "", ghost, &store.AuditEvent{Time: t0, Type: signInEvent, UserID: "ghost"}); err == nil {
 		t.Fatal("SignIn of a missing user succeeded")
 	}
 	events, _, err = s.ListAudit(ctx, store.AuditFilter{Limit: 10})
@@ -95,6 +96,42 @@ func testSessionSignIn(t *testing.T, s store.Store) {
 	sameList(t, "ListAudit after two refused sign-ins", []*store.AuditEvent{e}, events)
 	if refused.ID != 0 {
 		t.Fatalf("a refused sign-in set its event's ID to %d", refused.ID)
+	}
+}
+
+// testSessionSignInEndsLogin: a sign-in deletes its login transaction; a
+// second sign-in ending the same one finds it gone and writes nothing, and
+// one refused for a taken session ID leaves the transaction there.
+func testSessionSignInEndsLogin(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := mkUser(t, s, "alice")
+	lt, other := fullLoginTx(), fullLoginTx()
+	must(t, s.CreateLoginTransaction(ctx, lt))
+	must(t, s.CreateLoginTransaction(ctx, other))
+	first := fullSession(u.ID)
+	must(t, s.SignIn(ctx, lt.ID, first, &store.AuditEvent{Time: first.CreatedAt, Type: signInEvent, UserID: u.ID}))
+	_, err := s.GetLoginTransaction(ctx, lt.ID, t0)
+	wantErr(t, "GetLoginTransaction after its sign-in", err, store.ErrNotFound)
+	get(s.GetSession(ctx, first.ID, t0))(t)
+
+	again := fullSession(u.ID)
+	again.CreatedAt = first.CreatedAt.Add(time.Hour)
+	refused := &store.AuditEvent{Time: again.CreatedAt, Type: signInEvent, UserID: u.ID}
+	wantErr(t, "SignIn of an ended login", s.SignIn(ctx, lt.ID, again, refused), store.ErrNotFound)
+	_, err = s.GetSession(ctx, again.ID, t0)
+	wantErr(t, "GetSession of a refused sign-in", err, store.ErrNotFound)
+	if got := get(s.GetUser(ctx, u.ID))(t).LastLoginAt; !got.Equal(first.CreatedAt.Truncate(time.Microsecond)) {
+		t.Errorf("a refused sign-in moved LastLoginAt to %v", got)
+	}
+	taken := fullSession(u.ID)
+	taken.ID = first.ID
+	wantErr(t, "SignIn with a taken session ID", s.SignIn(ctx, other.ID, taken, refused), store.ErrConflict)
+	get(s.GetLoginTransaction(ctx, other.ID, t0))(t)
+	if events, _, err := s.ListAudit(ctx, store.AuditFilter{Limit: 10}); err != nil || len(events) != 1 {
+		t.Errorf("audit after one sign-in and two refused: %d events, %v; want 1", len(events), err)
+	}
+	if refused.ID != 0 {
+		t.Errorf("a refused sign-in set its event's ID to %d", refused.ID)
 	}
 }
 

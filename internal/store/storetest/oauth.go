@@ -236,6 +236,7 @@ var tokenTests = []test{
 	{"RotateGrace", testTokenRotateGrace},
 	{"RotateRevoked", testTokenRotateRevoked},
 	{"Delete", testTokenDelete},
+	{"DeleteSeveral", testTokenDeleteSeveral},
 	{"ByRequest", testTokenByRequest},
 	{"BySubject", testTokenBySubject},
 }
@@ -321,8 +322,8 @@ func testTokenGetSeveral(t *testing.T, s store.Store) {
 	}
 }
 
-// testTokenCreateSeveral: CreateTokens stores every token; when the key of
-// one is taken, it stores none of them.
+// testTokenCreateSeveral: CreateTokens stores every token and the session's
+// client; when the key of one token is taken, it stores none of them.
 func testTokenCreateSeveral(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	code, pkce := fullToken(store.TokenCode, "sev-1"), fullToken(store.TokenPKCE, "sev-1")
@@ -330,15 +331,23 @@ func testTokenCreateSeveral(t *testing.T, s store.Store) {
 		tok.RotatedAt = t0.Add(-time.Minute) // only for the round trip
 		complete(t, tok)
 	}
-	must(t, s.CreateTokens(ctx, []*store.OAuthToken{code, pkce}))
+	sc := &store.SessionClient{SessionID: "sess-1", ClientID: code.ClientID, UserID: "u-1", SID: "sid-1",
+		CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	must(t, s.CreateTokens(ctx, []*store.OAuthToken{code, pkce}, sc))
 	same(t, "GetToken of the code", code, get(s.GetToken(ctx, code.Kind, code.Signature))(t))
 	same(t, "GetToken of the PKCE request", pkce, get(s.GetToken(ctx, pkce.Kind, pkce.Signature))(t))
+	sameList(t, "ListSessionClients", []*store.SessionClient{sc}, get(s.ListSessionClients(ctx, sc.SessionID))(t))
 
 	fresh, taken := fullToken(store.TokenOIDC, "sev-2"), fullToken(store.TokenCode, "sev-1")
-	wantErr(t, "CreateTokens with a taken key", s.CreateTokens(ctx, []*store.OAuthToken{fresh, taken}), store.ErrConflict)
+	other := &store.SessionClient{SessionID: "sess-2", ClientID: code.ClientID, UserID: "u-1", SID: "sid-2",
+		CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	wantErr(t, "CreateTokens with a taken key", s.CreateTokens(ctx, []*store.OAuthToken{fresh, taken}, other), store.ErrConflict)
 	_, err := s.GetToken(ctx, fresh.Kind, fresh.Signature)
 	wantErr(t, "GetToken of a token stored beside a taken key", err, store.ErrNotFound)
-	must(t, s.CreateTokens(ctx, nil))
+	if got := get(s.ListSessionClients(ctx, other.SessionID))(t); len(got) != 0 {
+		t.Errorf("session client stored beside a taken key: %+v", got)
+	}
+	must(t, s.CreateTokens(ctx, nil, nil))
 }
 
 func testTokenZeroFields(t *testing.T, s store.Store) {
@@ -488,6 +497,33 @@ func testTokenDelete(t *testing.T, s store.Store) {
 	wantErr(t, "GetToken after delete", err, store.ErrNotFound)
 	wantErr(t, "DeleteToken twice", s.DeleteToken(ctx, tok.Kind, tok.Signature), store.ErrNotFound)
 	get(s.GetToken(ctx, keep.Kind, keep.Signature))(t)
+}
+
+// testTokenDeleteSeveral: DeleteTokens deletes exactly the tokens under its
+// keys (same signature under another kind stays), and unknown keys are no
+// error.
+func testTokenDeleteSeveral(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	pkce, oidc := fullToken(store.TokenPKCE, "del-1"), fullToken(store.TokenOIDC, "del-2")
+	sameSig, other := fullToken(store.TokenCode, "del-1"), fullToken(store.TokenPKCE, "del-3")
+	for _, tok := range []*store.OAuthToken{pkce, oidc, sameSig, other} {
+		must(t, s.CreateToken(ctx, tok))
+	}
+	must(t, s.DeleteTokens(ctx, []store.TokenKey{
+		{Kind: pkce.Kind, Signature: pkce.Signature},
+		{Kind: oidc.Kind, Signature: oidc.Signature},
+		{Kind: store.TokenOIDC, Signature: "never stored"},
+	}))
+	got := get(s.GetTokens(ctx, []store.TokenKey{
+		{Kind: pkce.Kind, Signature: pkce.Signature},
+		{Kind: oidc.Kind, Signature: oidc.Signature},
+		{Kind: sameSig.Kind, Signature: sameSig.Signature},
+		{Kind: other.Kind, Signature: other.Signature},
+	}))(t)
+	if got[0] != nil || got[1] != nil || got[2] == nil || got[3] == nil {
+		t.Errorf("after DeleteTokens: stored %v, want only the last two", []bool{got[0] != nil, got[1] != nil, got[2] != nil, got[3] != nil})
+	}
+	must(t, s.DeleteTokens(ctx, nil))
 }
 
 func testTokenByRequest(t *testing.T, s store.Store) {

@@ -14,6 +14,7 @@ var otpTests = []test{
 	{"Delete", testOTPDelete},
 	{"Missing", testOTPMissing},
 	{"AcceptStep", testOTPAcceptStep},
+	{"AcceptStepResetsThrottle", testOTPAcceptStepThrottle},
 }
 
 func testOTPCreateGet(t *testing.T, s store.Store) {
@@ -52,7 +53,7 @@ func testOTPMissing(t *testing.T, s store.Store) {
 	_, err := s.GetOTPCredential(ctx, u.ID)
 	wantErr(t, "GetOTPCredential", err, store.ErrNotFound)
 	wantErr(t, "DeleteOTPCredential", s.DeleteOTPCredential(ctx, u.ID), store.ErrNotFound)
-	wantErr(t, "AcceptOTPStep", s.AcceptOTPStep(ctx, u.ID, 1), store.ErrNotFound)
+	wantErr(t, "AcceptOTPStep", s.AcceptOTPStep(ctx, u.ID, 1, ""), store.ErrNotFound)
 }
 
 func testOTPAcceptStep(t *testing.T, s store.Store) {
@@ -72,7 +73,7 @@ func testOTPAcceptStep(t *testing.T, s store.Store) {
 		{1005, true},  // steps may be skipped
 		{1004, false},
 	} {
-		err := s.AcceptOTPStep(ctx, c.UserID, step.n)
+		err := s.AcceptOTPStep(ctx, c.UserID, step.n, "")
 		if step.ok {
 			must(t, err)
 		} else {
@@ -81,6 +82,36 @@ func testOTPAcceptStep(t *testing.T, s store.Store) {
 	}
 	if got := get(s.GetOTPCredential(ctx, c.UserID))(t); got.LastStep != 1005 {
 		t.Errorf("LastStep = %d, want 1005", got.LastStep)
+	}
+}
+
+// testOTPAcceptStepThrottle: an accepted step forgets its throttle key's
+// failures, and only that key's; a replayed step or a user without a
+// credential leaves the count as it was.
+func testOTPAcceptStepThrottle(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c := fullOTP(mkUser(t, s, "alice").ID)
+	c.LastStep = 1000
+	must(t, s.CreateOTPCredential(ctx, c))
+	bob := mkUser(t, s, "bob")
+	for _, key := range []string{"otp:alice", "otp:bob", "other"} {
+		get(s.AddFailure(ctx, key, t0, lockAfter3))(t)
+		get(s.AddFailure(ctx, key, t0, lockAfter3))(t)
+	}
+	failures := func(key string) int { return get(s.GetThrottle(ctx, key))(t).Failures }
+
+	wantErr(t, "AcceptOTPStep replay", s.AcceptOTPStep(ctx, c.UserID, 1000, "otp:alice"), store.ErrConflict)
+	wantErr(t, "AcceptOTPStep without credential", s.AcceptOTPStep(ctx, bob.ID, 1, "otp:bob"), store.ErrNotFound)
+	if a, b := failures("otp:alice"), failures("otp:bob"); a != 2 || b != 2 {
+		t.Errorf("failures after refused steps = %d and %d, want 2 and 2", a, b)
+	}
+	must(t, s.AcceptOTPStep(ctx, c.UserID, 1001, "otp:alice"))
+	same(t, "throttle after accepted step", &store.Throttle{Key: "otp:alice"}, get(s.GetThrottle(ctx, "otp:alice"))(t))
+	if got := failures("other"); got != 2 {
+		t.Errorf("other key after accepted step: %d failures, want 2", got)
+	}
+	if got := get(s.GetOTPCredential(ctx, c.UserID))(t); got.LastStep != 1001 {
+		t.Errorf("LastStep = %d, want 1001", got.LastStep)
 	}
 }
 

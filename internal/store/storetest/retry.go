@@ -119,7 +119,7 @@ func testRetryNotConflict(t *testing.T, s store.Store) {
 			return s.UseActionToken(ctx, at.ID, t0.Add(time.Hour))
 		}, store.ErrConflict},
 		{"AcceptOTPStep of a replayed step", func(ctx context.Context) error {
-			return s.AcceptOTPStep(ctx, u.ID, cred.LastStep)
+			return s.AcceptOTPStep(ctx, u.ID, cred.LastStep, "")
 		}, store.ErrConflict},
 		{"UseActionToken of an unknown link", func(ctx context.Context) error {
 			return s.UseActionToken(ctx, "nope", t0)

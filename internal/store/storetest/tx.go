@@ -125,7 +125,7 @@ func testTxConditional(t *testing.T, s store.Store) {
 			s.UseActionToken(ctx, at.ID, t0.Add(time.Minute)),
 			s.DeactivateToken(ctx, tok.Kind, tok.Signature),
 			second(s.RotateToken(ctx, rot.Kind, rot.Signature, t0, time.Time{})),
-			s.AcceptOTPStep(ctx, u.ID, cred.LastStep+1),
+			s.AcceptOTPStep(ctx, u.ID, cred.LastStep+1, ""),
 			boom)
 	})
 	wantErr(t, "InTx", err, boom)
@@ -136,7 +136,7 @@ func testTxConditional(t *testing.T, s store.Store) {
 	if graced := get(s.RotateToken(ctx, rot.Kind, rot.Signature, t0, time.Time{}))(t); graced {
 		t.Error("RotateToken after the rolled-back one: graced, want rotated")
 	}
-	must(t, s.AcceptOTPStep(ctx, u.ID, cred.LastStep+1))
+	must(t, s.AcceptOTPStep(ctx, u.ID, cred.LastStep+1, ""))
 }
 
 func testTxNone(t *testing.T, s store.Store) {
