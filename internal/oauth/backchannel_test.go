@@ -105,7 +105,7 @@ func (e *logoutEnv) endSession(t *testing.T, sid string) {
 	if err := e.st.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.RecordSessionClient(ctx, &store.SessionClient{SessionID: sess.ID, ClientID: "rp", UserID: e.user.ID, SID: sid, CreatedAt: now, ExpiresAt: sess.ExpiresAt}); err != nil {
+	if err := e.st.CreateTokens(ctx, nil, &store.SessionClient{SessionID: sess.ID, ClientID: "rp", UserID: e.user.ID, SID: sid, CreatedAt: now, ExpiresAt: sess.ExpiresAt}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.DeleteSession(ctx, sess.ID); err != nil {

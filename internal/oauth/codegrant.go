@@ -19,8 +19,8 @@ import (
 // The authorization response's three writes under a new code (the code,
 // its PKCE request, its OpenID Connect session) are kept likewise
 // (withCodeIssue) and stored together once fosite has built the response
-// with the session's client (store.Store.CreateTokens): one round trip, and no
-// code without its records.
+// with the session's client (store.Store.CreateTokens): one round trip, and
+// no code without its records.
 
 type codeGrantKey struct{}
 
@@ -48,18 +48,11 @@ func collectIssued(ctx context.Context, t *store.OAuthToken) bool {
 	return true
 }
 
-// The exchange's deletions of the PKCE request and the OpenID Connect
-// session wait until the exchange is answered and go out together
-// (flushCodeGrantDeletes: one round trip instead of two). Nothing depends on
-// their being gone sooner: the code's deactivation is what stops a second
-// exchange, and a read of a deleted record meanwhile answers not found.
-
 // codeGrant holds the records of one code exchange. A request is served on
 // one goroutine, and fosite calls the storage on it, so it needs no lock.
 type codeGrant struct {
-	keys    []store.TokenKey                     // still answered from tokens; a write takes its key out
-	tokens  map[store.TokenKey]*store.OAuthToken // nil until the first read
-	deletes []store.TokenKey                     // deleted, to be stored at the end
+	keys   []store.TokenKey                     // still answered from tokens; a write takes its key out
+	tokens map[store.TokenKey]*store.OAuthToken // nil until the first read
 }
 
 // withCodeGrant returns ctx naming the records of the code whose signature
@@ -94,31 +87,6 @@ func codeGrantToken(ctx context.Context, st store.Store, key store.TokenKey) (*s
 		return t, true, nil
 	}
 	return nil, true, store.ErrNotFound
-}
-
-// deferCodeGrantDelete records the deletion of key for
-// flushCodeGrantDeletes and reports whether it did: only for a record of
-// the exchange that its first read found.
-func deferCodeGrantDelete(ctx context.Context, key store.TokenKey) bool {
-	g, _ := ctx.Value(codeGrantKey{}).(*codeGrant)
-	if g == nil || g.tokens == nil || g.tokens[key] == nil || !slices.Contains(g.keys, key) {
-		return false
-	}
-	g.tokens[key] = nil
-	g.deletes = append(g.deletes, key)
-	return true
-}
-
-// flushCodeGrantDeletes stores the deletions deferCodeGrantDelete kept, if
-// any.
-func flushCodeGrantDeletes(ctx context.Context, st store.Store) error {
-	g, _ := ctx.Value(codeGrantKey{}).(*codeGrant)
-	if g == nil || len(g.deletes) == 0 {
-		return nil
-	}
-	err := st.DeleteTokens(ctx, g.deletes)
-	g.deletes = nil
-	return err
 }
 
 // forgetCodeGrantToken takes key out of what the exchange answers from its

@@ -113,9 +113,6 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		ctx = withCodeGrant(ctx, p.codeSignature(ctx, code), hashCode(code))
 	}
 	ar, err := p.fosite.NewAccessRequest(ctx, r, NewSession(""))
-	// Whatever the outcome, the deletions fosite made under the code are
-	// stored, as they would have been at once.
-	defer p.flushCodeGrantDeletes(ctx)
 	if err != nil {
 		p.accessError(w, r, ar, err)
 		return
@@ -178,15 +175,6 @@ func (p *Provider) logFailure(r *http.Request, msg string, err error) {
 		p.log.DebugContext(r.Context(), msg+": client gone", "err", err)
 	default:
 		p.log.ErrorContext(r.Context(), msg, "err", err, "debug", rfc.DebugField)
-	}
-}
-
-// flushCodeGrantDeletes stores the deletions a code exchange kept for its
-// end (see deferCodeGrantDelete). Its answer is out by then; a record left
-// behind is harmless under a used code and goes with the expired tokens.
-func (p *Provider) flushCodeGrantDeletes(ctx context.Context) {
-	if err := flushCodeGrantDeletes(ctx, p.store); err != nil {
-		p.log.ErrorContext(ctx, "delete the records of an exchanged code", "err", err)
 	}
 }
 

@@ -257,7 +257,8 @@ func (s *Storage) GetPKCERequestSession(ctx context.Context, sig string, sess fo
 
 // DeletePKCERequestSession implements pkce.PKCERequestStorage.
 func (s *Storage) DeletePKCERequestSession(ctx context.Context, sig string) error {
-	return s.deleteCodeRecord(ctx, store.TokenKey{Kind: store.TokenPKCE, Signature: sig})
+	forgetCodeGrantToken(ctx, store.TokenKey{Kind: store.TokenPKCE, Signature: sig})
+	return mapErr(s.Store.DeleteToken(ctx, store.TokenPKCE, sig))
 }
 
 // CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage. fosite
@@ -274,18 +275,8 @@ func (s *Storage) GetOpenIDConnectSession(ctx context.Context, code string, r fo
 
 // DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
 func (s *Storage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
-	return s.deleteCodeRecord(ctx, store.TokenKey{Kind: store.TokenOIDC, Signature: hashCode(code)})
-}
-
-// deleteCodeRecord deletes a PKCE request or OpenID Connect session kept
-// under a code: in a code exchange, with the exchange's other deletions
-// once it is answered (see deferCodeGrantDelete).
-func (s *Storage) deleteCodeRecord(ctx context.Context, key store.TokenKey) error {
-	if deferCodeGrantDelete(ctx, key) {
-		return nil
-	}
-	forgetCodeGrantToken(ctx, key)
-	return mapErr(s.Store.DeleteToken(ctx, key.Kind, key.Signature))
+	forgetCodeGrantToken(ctx, store.TokenKey{Kind: store.TokenOIDC, Signature: hashCode(code)})
+	return mapErr(s.Store.DeleteToken(ctx, store.TokenOIDC, hashCode(code)))
 }
 
 // CreatePARSession implements fosite.PARStorage: the pushed request is kept

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -55,6 +56,45 @@ func cookieOf(rec *httptest.ResponseRecorder, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// A sign-in that ends a login transaction deletes it and its cookie; a
+// second sign-in ending the same one is refused and sets no cookie.
+func TestManagerSignInEndsLogin(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	m := &Manager{Store: st, SecureCookies: true, Now: func() time.Time { return now }}
+	lt := &store.LoginTransaction{ID: TokenID("lt-token"), Purpose: store.PurposeLogin, CSRF: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.CreateLoginTransaction(context.Background(), lt); err != nil {
+		t.Fatal(err)
+	}
+	signIn := func() (*httptest.ResponseRecorder, error) {
+		rec := httptest.NewRecorder()
+		s := &store.Session{UserID: "u1", AuthTime: now, AMR: []string{AMRPassword, AMROTP}}
+		e := &store.AuditEvent{Time: now, Type: "login.success", ActorID: "u1", UserID: "u1"}
+		return rec, m.SignIn(rec, httptest.NewRequest("POST", "/login/otp", nil), lt.ID, s, time.Hour, e)
+	}
+	rec, err := signIn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, deleted := cookieOf(rec, TransactionCookie); !deleted {
+		t.Error("the sign-in kept the login transaction's cookie")
+	}
+	if token, _ := cookieOf(rec, Cookie); token == "" {
+		t.Error("the sign-in set no session cookie")
+	}
+	if _, err := st.GetLoginTransaction(context.Background(), lt.ID, now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("login transaction after the sign-in: %v, want ErrNotFound", err)
+	}
+	rec, err = signIn()
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second sign-in ending the same login: %v, want ErrNotFound", err)
+	}
+	if len(rec.Result().Cookies()) != 0 {
+		t.Errorf("a refused sign-in set cookies: %v", rec.Result().Cookies())
+	}
 }
 
 func TestManagerSignInCurrentEnd(t *testing.T) {

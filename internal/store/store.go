@@ -618,10 +618,10 @@ type Store interface {
 
 	// CreateToken stores t; ErrConflict when (Kind, Signature) is taken.
 	CreateToken(ctx context.Context, t *OAuthToken) error
-	// CreateTokens stores ts and, when sc is not nil, records the session's
-	// client that receives them as RecordSessionClient does: all or none,
-	// in one round trip on PostgreSQL. ErrConflict when the key of a token
-	// is taken.
+	// CreateTokens stores ts and, when sc is not nil, records that
+	// sc.ClientID received tokens in the browser session sc.SessionID
+	// (creating or replacing the record of the pair): all or none, in one
+	// round trip on PostgreSQL. ErrConflict when the key of a token is taken.
 	CreateTokens(ctx context.Context, ts []*OAuthToken, sc *SessionClient) error
 	// GetToken returns the token even when inactive; ErrNotFound when unknown.
 	GetToken(ctx context.Context, kind, signature string) (*OAuthToken, error)
@@ -640,9 +640,6 @@ type Store interface {
 	RotateToken(ctx context.Context, kind, signature string, now, graceSince time.Time) (graced bool, err error)
 	// DeleteToken deletes the token; ErrNotFound when unknown.
 	DeleteToken(ctx context.Context, kind, signature string) error
-	// DeleteTokens deletes the tokens under keys that are stored, in one
-	// round trip on PostgreSQL; unknown keys are no error.
-	DeleteTokens(ctx context.Context, keys []TokenKey) error
 	// DeactivateTokensByRequest revokes every token of kind issued under
 	// requestID, if any: Active false and RotatedAt zero, so that no token
 	// of the grant is within a rotation grace any more.
@@ -658,14 +655,11 @@ type Store interface {
 
 	// Sessions ended through DeleteSession and DeleteUserSessions queue a
 	// back-channel logout (see the OpenID provider breadth block below) for
-	// every client RecordSessionClient recorded in them.
+	// every client CreateTokens recorded in them.
 
 	// --- OpenID provider breadth (issue 16): back-channel logout, client
 	// assertions. ---
 
-	// RecordSessionClient records that sc.ClientID received tokens in the
-	// browser session sc.SessionID, creating or replacing the row.
-	RecordSessionClient(ctx context.Context, sc *SessionClient) error
 	// ListSessionClients returns the clients recorded in a session, by client ID.
 	ListSessionClients(ctx context.Context, sessionID string) ([]*SessionClient, error)
 	// TransferSessionClients moves the clients recorded in session fromID to

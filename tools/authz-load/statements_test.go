@@ -78,11 +78,10 @@ func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBa
 // one batch (four reads before), 29 since the authorization response
 // stores those three in one batch, 27 since an accepted one-time code
 // clears its lockout in the same statement and the session's client is
-// stored with the code's records, 25 since a code exchange stores its
-// access and refresh token at its commit and deletes its PKCE request and
-// OpenID Connect session together, and 24 since the sign-in ends the login
-// transaction in its own batch.
-const maxLoginStatements = 24
+// stored with the code's records, 26 since a code exchange stores its
+// access and refresh token at its commit in one batch, and 25 since the sign-in ends the login
+// transaction in the sign-in's batch.
+const maxLoginStatements = 25
 
 // TestLoginStatementsPostgres counts the statements of five full logins
 // one after another, the journey of the login scenario, on PostgreSQL: their

@@ -36,12 +36,7 @@ func wrapIf(err error, format string, args ...any) error {
 	return wrapf(err, format, args...)
 }
 
-// RecordSessionClient creates or replaces the record of (SessionID, ClientID).
-func (s *Store) RecordSessionClient(ctx context.Context, sc *store.SessionClient) error {
-	_, err := s.q(ctx).Exec(ctx, recordSessionClient, sessionClientArgs(sc)...)
-	return wrapIf(err, "record client %q of session", sc.ClientID)
-}
-
+// recordSessionClient creates or replaces the record of (SessionID, ClientID).
 const recordSessionClient = `INSERT INTO session_clients (session_id, client_id, user_id, sid, created_at, expires_at)
 	VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, client_id) DO UPDATE SET user_id = excluded.user_id,
 	sid = excluded.sid, expires_at = excluded.expires_at`

@@ -35,25 +35,25 @@ func sessionArgs(se *store.Session) []any {
 // foreign key makes sure its user is there for the update.
 func (s *Store) SignIn(ctx context.Context, loginID string, se *store.Session, e *store.AuditEvent) error {
 	var (
-		id      int64
-		started bool
+		id    int64
+		ended bool
 	)
 	err := s.sendBatch(ctx, func() *pgx.Batch {
 		b := &pgx.Batch{}
 		b.Queue(signInSession, append(sessionArgs(se), loginID)...).Exec(func(tag pgconn.CommandTag) error {
-			started = tag.RowsAffected() == 1
+			ended = tag.RowsAffected() == 1
 			return nil
 		})
 		b.Queue(signInLastLogin, se.UserID, ts(se.CreatedAt), se.ID)
 		b.Queue(signInAudit, append(auditArgs(e), se.ID)...).QueryRow(func(row pgx.Row) error {
-			if err := row.Scan(&id); err != nil && (started || !errors.Is(err, pgx.ErrNoRows)) {
+			if err := row.Scan(&id); err != nil && (ended || !errors.Is(err, pgx.ErrNoRows)) {
 				return err
 			}
 			return nil
 		})
 		return b
 	})
-	if err == nil && !started {
+	if err == nil && !ended {
 		err = store.ErrNotFound
 	}
 	if err != nil {

@@ -161,23 +161,6 @@ func (s *Store) DeleteToken(ctx context.Context, kind, signature string) error {
 	return nil
 }
 
-// DeleteTokens deletes the tokens under keys in one statement.
-func (s *Store) DeleteTokens(ctx context.Context, keys []store.TokenKey) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	kinds, sigs := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		kinds[i], sigs[i] = k.Kind, k.Signature
-	}
-	_, err := s.q(ctx).Exec(ctx, `DELETE FROM oauth_tokens
-		WHERE (kind, signature) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, kinds, sigs)
-	if err != nil {
-		return wrapf(err, "delete %d tokens", len(keys))
-	}
-	return nil
-}
-
 // DeactivateTokensByRequest revokes every token of kind issued under
 // requestID. Under READ COMMITTED one UPDATE misses a token that a concurrent
 // rotation inserts: the UPDATE waits for the rotation's lock on the old token

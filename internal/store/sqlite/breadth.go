@@ -24,11 +24,7 @@ func queueLogouts(ctx context.Context, q querier, cond string, arg any) error {
 	return err
 }
 
-// RecordSessionClient creates or replaces the record of (SessionID, ClientID).
-func (s *Store) RecordSessionClient(ctx context.Context, sc *store.SessionClient) error {
-	return recordSessionClient(ctx, s.writer(ctx), sc)
-}
-
+// recordSessionClient creates or replaces the record of (SessionID, ClientID).
 func recordSessionClient(ctx context.Context, q querier, sc *store.SessionClient) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO session_clients (session_id, client_id, user_id, sid, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, client_id) DO UPDATE SET user_id = excluded.user_id,

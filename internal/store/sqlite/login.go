@@ -16,8 +16,8 @@ func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 	return createSession(ctx, s.writer(ctx), ss)
 }
 
-// SignIn writes the session, the last login and the event in one
-// transaction, so the three share one commit.
+// SignIn ends the login transaction and writes the session, the last login
+// and the event in one transaction, so all of them share one commit.
 func (s *Store) SignIn(ctx context.Context, loginID string, ss *store.Session, e *store.AuditEvent) error {
 	var id int64
 	err := s.inTx(ctx, func(q querier) error {

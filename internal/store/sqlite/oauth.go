@@ -238,22 +238,6 @@ func (s *Store) DeleteToken(ctx context.Context, kind, signature string) error {
 	return wrap(err, "delete %s token", kind)
 }
 
-// DeleteTokens deletes the tokens under keys in one transaction: one commit.
-func (s *Store) DeleteTokens(ctx context.Context, keys []store.TokenKey) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	err := s.inTx(ctx, func(q querier) error {
-		for _, k := range keys {
-			if _, err := q.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE kind = ? AND signature = ?`, k.Kind, k.Signature); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return wrap(err, "delete %d tokens", len(keys))
-}
-
 // DeactivateTokensByRequest revokes every token of kind issued under requestID.
 func (s *Store) DeactivateTokensByRequest(ctx context.Context, kind, requestID string) error {
 	_, err := s.writer(ctx).ExecContext(ctx,

@@ -92,7 +92,8 @@ func introspectOps(ctx context.Context, s store.Store, sig string) error {
 
 // refreshOps: authenticate the client, load the refresh token and its user,
 // then rotate it in one READ COMMITTED transaction, as the token endpoint
-// does (oauth.Storage.BeginTX); store.InTx runs it again when it loses to a
+// does (oauth.Storage.BeginTX; the endpoint stores the two new tokens in
+// one CreateTokens at the commit, this inserts them one by one); store.InTx runs it again when it loses to a
 // concurrent one (attempts counts the runs). The refresh token to rotate is
 // created first, inside the measured time: one rotation creates one refresh
 // token, so the store grows as it does in production.

@@ -39,7 +39,7 @@ func signedIn(t *testing.T, s store.Store, u *store.User, sid string, clients ..
 	ss := fullSession(u.ID)
 	must(t, s.CreateSession(t.Context(), ss))
 	for _, c := range clients {
-		must(t, s.RecordSessionClient(t.Context(), &store.SessionClient{SessionID: ss.ID, ClientID: c.ID, UserID: u.ID, SID: sid, CreatedAt: t0, ExpiresAt: ss.ExpiresAt}))
+		must(t, s.CreateTokens(t.Context(), nil, &store.SessionClient{SessionID: ss.ID, ClientID: c.ID, UserID: u.ID, SID: sid, CreatedAt: t0, ExpiresAt: ss.ExpiresAt}))
 	}
 	return ss
 }
@@ -64,11 +64,11 @@ func testSessionClientsRoundTrip(t *testing.T, s store.Store) {
 	must(t, s.CreateSession(ctx, ss))
 	sc := &store.SessionClient{SessionID: ss.ID, ClientID: "c1", UserID: u.ID, SID: "sid-1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	complete(t, sc)
-	must(t, s.RecordSessionClient(ctx, sc))
+	must(t, s.CreateTokens(ctx, nil, sc))
 	// Recording again replaces, never duplicates.
 	sc2 := clone(sc)
 	sc2.ExpiresAt = t0.Add(2 * time.Hour)
-	must(t, s.RecordSessionClient(ctx, sc2))
+	must(t, s.CreateTokens(ctx, nil, sc2))
 	sameList(t, "ListSessionClients", []*store.SessionClient{sc2}, get(s.ListSessionClients(ctx, ss.ID))(t))
 	if got := get(s.ListSessionClients(ctx, "nobody"))(t); len(got) != 0 {
 		t.Errorf("ListSessionClients of an unknown session: %d rows", len(got))

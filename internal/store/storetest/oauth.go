@@ -236,7 +236,6 @@ var tokenTests = []test{
 	{"RotateGrace", testTokenRotateGrace},
 	{"RotateRevoked", testTokenRotateRevoked},
 	{"Delete", testTokenDelete},
-	{"DeleteSeveral", testTokenDeleteSeveral},
 	{"ByRequest", testTokenByRequest},
 	{"BySubject", testTokenBySubject},
 }
@@ -497,33 +496,6 @@ func testTokenDelete(t *testing.T, s store.Store) {
 	wantErr(t, "GetToken after delete", err, store.ErrNotFound)
 	wantErr(t, "DeleteToken twice", s.DeleteToken(ctx, tok.Kind, tok.Signature), store.ErrNotFound)
 	get(s.GetToken(ctx, keep.Kind, keep.Signature))(t)
-}
-
-// testTokenDeleteSeveral: DeleteTokens deletes exactly the tokens under its
-// keys (same signature under another kind stays), and unknown keys are no
-// error.
-func testTokenDeleteSeveral(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	pkce, oidc := fullToken(store.TokenPKCE, "del-1"), fullToken(store.TokenOIDC, "del-2")
-	sameSig, other := fullToken(store.TokenCode, "del-1"), fullToken(store.TokenPKCE, "del-3")
-	for _, tok := range []*store.OAuthToken{pkce, oidc, sameSig, other} {
-		must(t, s.CreateToken(ctx, tok))
-	}
-	must(t, s.DeleteTokens(ctx, []store.TokenKey{
-		{Kind: pkce.Kind, Signature: pkce.Signature},
-		{Kind: oidc.Kind, Signature: oidc.Signature},
-		{Kind: store.TokenOIDC, Signature: "never stored"},
-	}))
-	got := get(s.GetTokens(ctx, []store.TokenKey{
-		{Kind: pkce.Kind, Signature: pkce.Signature},
-		{Kind: oidc.Kind, Signature: oidc.Signature},
-		{Kind: sameSig.Kind, Signature: sameSig.Signature},
-		{Kind: other.Kind, Signature: other.Signature},
-	}))(t)
-	if got[0] != nil || got[1] != nil || got[2] == nil || got[3] == nil {
-		t.Errorf("after DeleteTokens: stored %v, want only the last two", []bool{got[0] != nil, got[1] != nil, got[2] != nil, got[3] != nil})
-	}
-	must(t, s.DeleteTokens(ctx, nil))
 }
 
 func testTokenByRequest(t *testing.T, s store.Store) {
