@@ -98,7 +98,7 @@ func driveScenarios(ctx context.Context, o *benchOptions, target string, seed *l
 			d = max(d, minFlood)
 		}
 		cpu, load := srv.cpuTime(), ownCPU()
-		var db map[int]time.Duration
+		var db map[int]procCPU
 		if srv.localDatabase {
 			db = processesCPU("postgres")
 		}
@@ -440,18 +440,30 @@ func (p *authzProcess) cpuTime() time.Duration {
 // line. The command name (field 2) may hold spaces and parentheses, so the
 // fields are counted from its closing parenthesis.
 func parseCPUTime(stat string) time.Duration {
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(stat[i+1:])
+	f := statFields(stat)
 	if len(f) < 13 {
 		return 0
 	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	return clockTicks(f[11], f[12])
+}
+
+// statFields are the fields of a /proc/PID/stat after the command name
+// (which may hold spaces and parentheses): the process state first.
+func statFields(stat string) []string {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(stat[i+1:])
+}
+
+// clockTicks is the sum of two times in clock ticks; 0 when one is not a
+// number.
+func clockTicks(a, b string) time.Duration {
+	x, err1 := strconv.ParseInt(a, 10, 64)
+	y, err2 := strconv.ParseInt(b, 10, 64)
 	if err1 != nil || err2 != nil {
 		return 0
 	}
-	return time.Duration(utime+stime) * time.Second / userHZ
+	return time.Duration(x+y) * time.Second / userHZ
 }

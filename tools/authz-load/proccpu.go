@@ -10,10 +10,19 @@ import (
 	"time"
 )
 
-// processesCPU is the CPU time so far, user and system, of every process
-// whose command name (/proc/PID/comm) is name, by PID.
-func processesCPU(name string) map[int]time.Duration {
-	cpu := map[int]time.Duration{}
+// procCPU is a process's CPU time so far, user and system: its own, and its
+// children's that it has waited for (a PostgreSQL server's backends and
+// autovacuum workers, which end with their connection or table, are children
+// of its postmaster); and its parent's PID.
+type procCPU struct {
+	own, children time.Duration
+	parent        int
+}
+
+// processesCPU is the CPU time so far of every process whose command name
+// (/proc/PID/comm) is name, by PID.
+func processesCPU(name string) map[int]procCPU {
+	cpu := map[int]procCPU{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, dir := range dirs {
 		pid, err := strconv.Atoi(filepath.Base(dir))
@@ -25,25 +34,46 @@ func processesCPU(name string) map[int]time.Duration {
 			continue
 		}
 		if stat, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
-			cpu[pid] = parseCPUTime(string(stat))
+			cpu[pid] = parseProcCPU(string(stat))
 		}
 	}
 	return cpu
 }
 
-// cpuSince is the CPU time the processes of now used since before: a
-// process started since counts whole (also under a reused PID: its time
-// is then below the old process's), one that ended since is lost (a
-// connection pool keeps its database connections over a run).
-func cpuSince(before, now map[int]time.Duration) time.Duration {
-	var used time.Duration
+// cpuSince is the CPU time the processes of now used since before. A
+// process started since counts whole (also under a reused PID: its time is
+// then below the old process's). One that ended since counts through its
+// parent's children's time, less what it had used by before, when the
+// parent is one of the processes; a process ending whose parent is not is
+// lost, and never takes time off the others.
+func cpuSince(before, now map[int]procCPU) time.Duration {
+	var live, children, ended time.Duration
 	for pid, t := range now {
-		if b := before[pid]; b <= t {
-			t -= b
+		b, ok := before[pid]
+		if !ok || t.own < b.own {
+			b = procCPU{} // new since before
 		}
-		used += t
+		live += t.own - b.own
+		children += max(t.children-b.children, 0)
 	}
-	return used
+	for pid, b := range before {
+		if _, ok := now[pid]; !ok {
+			if _, reaped := now[b.parent]; reaped {
+				ended += b.own + b.children
+			}
+		}
+	}
+	return live + max(children-ended, 0)
+}
+
+// parseProcCPU reads a process's CPU times from its /proc/PID/stat.
+func parseProcCPU(stat string) procCPU {
+	f := statFields(stat)
+	if len(f) < 15 {
+		return procCPU{}
+	}
+	parent, _ := strconv.Atoi(f[1])
+	return procCPU{own: clockTicks(f[11], f[12]), children: clockTicks(f[13], f[14]), parent: parent}
 }
 
 // ownCPU is the CPU time this process has used so far.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestProcessesCPUFindsThisProcess(t *testing.T) {
 	if _, ok := got[os.Getpid()]; !ok {
 		t.Fatalf("processesCPU(%q) = %v, missing this process %d", comm, got, os.Getpid())
 	}
-	if own := ownCPU(); own <= 0 || got[os.Getpid()] > own {
+	if own := ownCPU(); own <= 0 || got[os.Getpid()].own > own {
 		t.Errorf("ownCPU = %v, processesCPU gave %v for this process before it", own, got[os.Getpid()])
 	}
 	if len(processesCPU("no-such-command")) != 0 {
@@ -31,12 +32,43 @@ func TestProcessesCPUFindsThisProcess(t *testing.T) {
 }
 
 func TestCPUSince(t *testing.T) {
-	before := map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: time.Second}
-	// 1 used 500 ms, 3 ended, 4 started and used 250 ms; a PID reused by a
-	// new process that has used less than the old one counts whole.
-	now := map[int]time.Duration{1: 1500 * time.Millisecond, 2: 500 * time.Millisecond, 4: 250 * time.Millisecond}
-	if got, want := cpuSince(before, now), 1250*time.Millisecond; got != want {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	before := map[int]procCPU{1: {own: ms(1000), children: ms(300)}, 2: {own: ms(2000)}, 3: {own: ms(1000), parent: 1}, 5: {own: ms(100), parent: 9}}
+	// 1 used 500 ms, and reaped 3, which had used 1000 ms by before and
+	// 200 ms since; 4 started and used 250 ms; a PID reused by a new
+	// process that has used less than the old one (2) counts whole.
+	now := map[int]procCPU{1: {own: ms(1500), children: ms(1500)}, 2: {own: ms(500)}, 4: {own: ms(250)}}
+	// 5 ended too, reaped by none of them: lost, and it takes nothing off.
+	if got, want := cpuSince(before, now), ms(500+200+250+500); got != want {
 		t.Errorf("cpuSince = %v, want %v", got, want)
+	}
+}
+
+// TestCPUSinceCountsEndedChildren: a process of the same command that
+// starts and ends between the two readings, reaped by one that is read,
+// counts with the CPU time it used.
+func TestCPUSinceCountsEndedChildren(t *testing.T) {
+	if os.Getenv("AUTHZ_LOAD_BURN") != "" {
+		for start := time.Now(); time.Since(start) < 200*time.Millisecond; {
+			// Use CPU for the parent to find in its children's time.
+		}
+		return
+	}
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Skip("no /proc here: ", err)
+	}
+	name := strings.TrimSpace(string(comm))
+	before := processesCPU(name)
+	child := exec.Command(os.Args[0], "-test.run=^TestCPUSinceCountsEndedChildren$")
+	child.Env = append(os.Environ(), "AUTHZ_LOAD_BURN=1")
+	if out, err := child.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	used := child.ProcessState.UserTime() + child.ProcessState.SystemTime()
+	// /proc counts in clock ticks, the child's own figure is exact.
+	if got, tick := cpuSince(before, processesCPU(name)), time.Second/userHZ; got < used-2*tick {
+		t.Errorf("cpuSince = %v, want at least the ended child's %v", got, used)
 	}
 }
 
