@@ -15,9 +15,8 @@ type loginStateReader interface {
 	GetThrottle(ctx context.Context, key string) (*Throttle, error)
 }
 
-// ReadLoginState is GetLoginState as one read after another: what a backend
-// without round trips does, and a backend with them when its one round trip
-// saw the transaction change under it.
+// ReadLoginState is GetLoginState as one read after another, for a backend
+// to run inside a snapshot: a transaction, or SQLite's read transaction.
 func ReadLoginState(ctx context.Context, s loginStateReader, id, throttleKey string, now time.Time) (*LoginState, error) {
 	lt, err := s.GetLoginTransaction(ctx, id, now)
 	if err != nil {

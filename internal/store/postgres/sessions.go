@@ -184,12 +184,9 @@ func (s *Store) GetLoginState(ctx context.Context, id, throttleKey string, now t
 	if _, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
 		return store.ReadLoginState(ctx, s, id, throttleKey, now)
 	}
-	ls, consistent, err := s.batchLoginState(ctx, id, throttleKey, now)
+	ls, err := s.batchLoginState(ctx, id, throttleKey, now)
 	if err != nil {
 		return nil, wrapf(err, "get login state")
-	}
-	if !consistent {
-		return store.ReadLoginState(ctx, s, id, throttleKey, now)
 	}
 	return ls, nil
 }
@@ -197,10 +194,17 @@ func (s *Store) GetLoginState(ctx context.Context, id, throttleKey string, now t
 // ltUserID selects the user of login transaction $1.
 const ltUserID = `(SELECT user_id FROM login_transactions WHERE id = $1)`
 
-func (s *Store) batchLoginState(ctx context.Context, id, throttleKey string, now time.Time) (ls *store.LoginState, consistent bool, err error) {
-	ls = &store.LoginState{}
+// batchLoginState reads the login state in one batch. Its statements share
+// one snapshot (a read-only REPEATABLE READ transaction begun and committed
+// inside the batch): each record is selected by the transaction's user_id,
+// and under READ COMMITTED a user_id changed between two statements (a
+// password step, then an upstream sign-in, in one browser's login) would
+// pair one user with the other's records, or with none of them.
+func (s *Store) batchLoginState(ctx context.Context, id, throttleKey string, now time.Time) (*store.LoginState, error) {
+	ls := &store.LoginState{}
 	var ltErr error
 	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	b.Queue(`SELECT `+ltCols+` FROM login_transactions WHERE id = $1 AND expires_at > $2`, id, ts(now)).
 		QueryRow(func(row pgx.Row) error {
 			ls.Transaction, ltErr = scanLT(row)
@@ -225,18 +229,16 @@ func (s *Store) batchLoginState(ctx context.Context, id, throttleKey string, now
 			return err
 		})
 	}
+	// A batch that fails leaves its connection in the aborted transaction;
+	// the pool closes such a connection instead of reusing it.
+	b.Queue(`COMMIT`)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if ltErr != nil {
-		return nil, false, ltErr
+		return nil, ltErr
 	}
-	uid := ls.Transaction.UserID
-	consistent = (ls.User == nil || ls.User.ID == uid) && (ls.OTP == nil || ls.OTP.UserID == uid)
-	for _, k := range ls.SecurityKeys {
-		consistent = consistent && k.UserID == uid
-	}
-	return ls, consistent, nil
+	return ls, nil
 }
 
 // noRowsIsNil is err, except that no row is no error.

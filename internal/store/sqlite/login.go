@@ -190,7 +190,13 @@ func (s *Store) UseActionToken(ctx context.Context, id string, now time.Time) er
 }
 
 // GetLoginState reads the transaction and its user's sign-in records one
-// after another: SQLite has no round trips to save.
+// after another (SQLite has no round trips to save) in one read
+// transaction, so that all of them are of one moment.
 func (s *Store) GetLoginState(ctx context.Context, id, throttleKey string, now time.Time) (*store.LoginState, error) {
-	return store.ReadLoginState(ctx, s, id, throttleKey, now)
+	var ls *store.LoginState
+	err := s.inSnapshot(ctx, func(ctx context.Context) (err error) {
+		ls, err = store.ReadLoginState(ctx, s, id, throttleKey, now)
+		return err
+	})
+	return ls, err
 }

@@ -208,12 +208,32 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// reader is where a read runs: the caller's transaction, or the read pool.
+// reader is where a read runs: the caller's transaction, a read snapshot
+// (inSnapshot), or the read pool.
 func (s *Store) reader(ctx context.Context) querier {
 	if tx := txFrom(ctx); tx != nil {
 		return cachedQuerier{cache: s.writeStmts, tx: tx}
 	}
-	return cachedQuerier{cache: s.readStmts}
+	tx, _ := ctx.Value(readTxKey{}).(*sql.Tx)
+	return cachedQuerier{cache: s.readStmts, tx: tx}
+}
+
+type readTxKey struct{}
+
+// inSnapshot runs fn with a context whose reads see one snapshot of the
+// database (a read transaction on the read pool), unless ctx carries a
+// transaction already: reads one after another otherwise each see the
+// latest commit, and may see a write land between them.
+func (s *Store) inSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	if txFrom(ctx) != nil {
+		return fn(ctx)
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return wrap(err, "begin read")
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(context.WithValue(ctx, readTxKey{}, tx))
 }
 
 // writer is where a single-statement write runs: the caller's transaction,

@@ -17,6 +17,7 @@ var concurrencyTests = []test{
 	{"CountFreeFailure", testRaceCountFreeFailure},
 	{"UseActionToken", testRaceUseActionToken},
 	{"SignInEndsLogin", testRaceSignIn},
+	{"LoginStateOneUser", testRaceLoginState},
 	{"DeactivateToken", testRaceDeactivateToken},
 	{"RotateToken", testRaceRotateToken},
 	{"RotateTokenGrace", testRaceRotateTokenGrace},
@@ -169,6 +170,57 @@ func testRaceSignIn(t *testing.T, s store.Store) {
 	}
 	if stored != 1 {
 		t.Errorf("%d sessions stored, want 1", stored)
+	}
+}
+
+// testRaceLoginState: while the login transaction's user changes back and
+// forth (a password step, then an upstream sign-in, in one browser's
+// login), GetLoginState never pairs one user with another's missing
+// records. alice has an authenticator and a security key, bob neither: a
+// state of alice without them would send her to enrolment after her
+// password alone.
+func testRaceLoginState(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice, bob := mkUser(t, s, "alice"), mkUser(t, s, "bob")
+	must(t, s.CreateOTPCredential(ctx, fullOTP(alice.ID)))
+	must(t, s.CreateWebAuthnCredential(ctx, fullWebAuthn(alice.ID, "YubiKey", t0)))
+	lt := fullLoginTx()
+	lt.UserID = alice.ID
+	must(t, s.CreateLoginTransaction(ctx, lt))
+
+	done := make(chan struct{})
+	flipped := make(chan error, 1)
+	go func() {
+		flip := clone(lt)
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				flipped <- nil
+				return
+			default:
+			}
+			flip.UserID = []string{bob.ID, alice.ID}[i%2]
+			if err := s.UpdateLoginTransaction(ctx, flip); err != nil {
+				flipped <- err
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(done)
+		must(t, <-flipped)
+	}()
+	for range 2000 {
+		ls := get(s.GetLoginState(ctx, lt.ID, "", t0))(t)
+		if ls.User == nil || ls.User.ID != ls.Transaction.UserID {
+			t.Fatalf("GetLoginState: transaction of %s with user %+v", ls.Transaction.UserID, ls.User)
+		}
+		if ls.User.ID == alice.ID && (ls.OTP == nil || len(ls.SecurityKeys) != 1) {
+			t.Fatalf("GetLoginState: alice with authenticator %+v and %d security keys, want hers", ls.OTP, len(ls.SecurityKeys))
+		}
+		if ls.User.ID == bob.ID && (ls.OTP != nil || len(ls.SecurityKeys) != 0) {
+			t.Fatalf("GetLoginState: bob with authenticator %+v and %d security keys, want none", ls.OTP, len(ls.SecurityKeys))
+		}
 	}
 }
 
