@@ -546,9 +546,10 @@ type Store interface {
 	// pipeline reads beside it, as GetLoginTransaction, GetUser,
 	// GetOTPCredential, ListWebAuthnCredentials and, when throttleKey is not
 	// empty, GetThrottle would, in one round trip where the backend has round
-	// trips; ErrNotFound as GetLoginTransaction. All of it is read from one
-	// snapshot, so the records are always those of the transaction's user,
-	// even while a concurrent request changes that user.
+	// trips; ErrNotFound as GetLoginTransaction. Outside a transaction all of
+	// it is read from one snapshot, so the records are always those of the
+	// transaction's user, even while a concurrent request changes that user;
+	// inside one it reads what the transaction sees.
 	GetLoginState(ctx context.Context, id, throttleKey string, now time.Time) (*LoginState, error)
 	// UpdateLoginTransaction writes every field but ID and CreatedAt;
 	// ErrNotFound when the transaction is gone.

@@ -45,25 +45,26 @@ func processesCPU(name string) map[int]procCPU {
 // then below the old process's). One that ended since counts through its
 // parent's children's time, less what it had used by before, when the
 // parent is one of the processes; a process ending whose parent is not is
-// lost, and never takes time off the others.
+// lost, and takes no time off the others. The readings are not atomic: a
+// process that ends between its parent's reading and its own is counted
+// short, the other way round long.
 func cpuSince(before, now map[int]procCPU) time.Duration {
-	var live, children, ended time.Duration
+	endedBy := map[int]time.Duration{} // by parent: what ended children had used by before
+	for pid, b := range before {
+		if _, ok := now[pid]; !ok {
+			endedBy[b.parent] += b.own + b.children
+		}
+	}
+	var used time.Duration
 	for pid, t := range now {
 		b, ok := before[pid]
 		if !ok || t.own < b.own {
-			b = procCPU{} // new since before
+			used += t.own + t.children // new since before
+			continue
 		}
-		live += t.own - b.own
-		children += max(t.children-b.children, 0)
+		used += t.own - b.own + max(t.children-b.children-endedBy[pid], 0)
 	}
-	for pid, b := range before {
-		if _, ok := now[pid]; !ok {
-			if _, reaped := now[b.parent]; reaped {
-				ended += b.own + b.children
-			}
-		}
-	}
-	return live + max(children-ended, 0)
+	return used
 }
 
 // parseProcCPU reads a process's CPU times from its /proc/PID/stat.

@@ -3,7 +3,9 @@ package postgres_test
 import (
 	"net/url"
 	"testing"
+	"time"
 
+	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/testsupport/pgtest"
 )
 
@@ -23,5 +25,40 @@ func TestPoolSize(t *testing.T) {
 	u.RawQuery = q.Encode()
 	if got := open(t, u.String()).Pool().Config().MaxConns; got != 3 {
 		t.Errorf("pool_max_conns=3 gave a pool of %d", got)
+	}
+}
+
+// A login-state batch that fails after its BEGIN leaves its connection in
+// an aborted transaction; the pool must not hand that connection out again.
+func TestFailedLoginStateLeavesNoAbortedConnection(t *testing.T) {
+	t.Parallel()
+	raw := pgtest.URL(t)
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		t.Skipf("%s is not a URL; this test rewrites its query", pgtest.EnvURL)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "1")
+	u.RawQuery = q.Encode()
+	s := open(t, u.String())
+	ctx := t.Context()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	lt := &store.LoginTransaction{ID: store.NewID(), Purpose: store.PurposeLogin, CSRF: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateLoginTransaction(ctx, lt); err != nil {
+		t.Fatal(err)
+	}
+	// A key that is not UTF-8 fails on the server, at the throttle's SELECT.
+	if _, err := s.GetLoginState(ctx, lt.ID, "\xff", now); err == nil {
+		t.Fatal("GetLoginState with a key that is not UTF-8 succeeded")
+	}
+	if _, err := s.GetLoginState(ctx, lt.ID, "", now); err != nil {
+		t.Fatalf("GetLoginState after a failed one: %v", err)
+	}
+	lt.CSRF = "d"
+	if err := s.UpdateLoginTransaction(ctx, lt); err != nil {
+		t.Fatalf("a write after a failed GetLoginState: %v", err)
 	}
 }

@@ -176,10 +176,9 @@ func (s *Store) GetLoginTransaction(ctx context.Context, id string, now time.Tim
 }
 
 // GetLoginState reads the transaction, its user, the user's authenticator
-// and security keys in one batch, one round trip. The user's records are
-// selected by the transaction's user_id; should a step of another request
-// change that between the batch's statements, each of which sees the
-// database as it is when it starts, the records are read again one by one.
+// and security keys in one batch, one round trip, as one read-only
+// REPEATABLE READ transaction (see batchLoginState); inside the caller's
+// transaction it reads one statement after another.
 func (s *Store) GetLoginState(ctx context.Context, id, throttleKey string, now time.Time) (*store.LoginState, error) {
 	if _, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
 		return store.ReadLoginState(ctx, s, id, throttleKey, now)

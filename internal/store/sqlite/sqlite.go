@@ -224,8 +224,9 @@ type readTxKey struct{}
 // database (a read transaction on the read pool), unless ctx carries a
 // transaction already: reads one after another otherwise each see the
 // latest commit, and may see a write land between them.
+// The context given to fn must not outlive it.
 func (s *Store) inSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
-	if txFrom(ctx) != nil {
+	if _, reading := ctx.Value(readTxKey{}).(*sql.Tx); reading || txFrom(ctx) != nil {
 		return fn(ctx)
 	}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})

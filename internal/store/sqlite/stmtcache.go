@@ -24,6 +24,9 @@ const maxCachedStmts = 512
 // forever. A statement first needed inside a transaction therefore runs
 // unprepared once while it is prepared in the background, as soon as the
 // connection is free. No lock is held while preparing, for the same reason.
+// Read transactions (a login state's snapshot) take the same path: with
+// every read connection held by one, a prepare on the pool would wait for
+// them just as long.
 type stmtCache struct {
 	db      *sql.DB
 	mu      sync.RWMutex
@@ -129,8 +132,9 @@ func (q cachedQuerier) stmt(ctx context.Context, query string) (*sql.Stmt, error
 	if err != nil || st == nil || q.tx == nil {
 		return st, err
 	}
-	// The write pool has one connection, on which the statement is prepared
-	// already: binding it to the transaction prepares nothing.
+	// On the write pool's one connection the statement is prepared already,
+	// so binding it to the transaction prepares nothing; a read transaction's
+	// connection prepares it the first time only (database/sql keeps it).
 	return q.tx.StmtContext(ctx, st), nil
 }
 
