@@ -29,23 +29,30 @@ func (s *countingReads) GetTokens(ctx context.Context, keys []store.TokenKey) ([
 	return s.Store.GetTokens(ctx, keys)
 }
 
+// grantStorage returns a Storage over st, which it gives a client, and a
+// request of that client for alice, as a grant's records are stored with.
+func grantStorage(t *testing.T, st store.Store) (*Storage, *fosite.Request) {
+	t.Helper()
+	s := &Storage{Store: st}
+	now := time.Now().UTC()
+	if err := st.CreateClient(context.Background(), &store.Client{ID: "web", Name: "Web", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := s.GetClient(context.Background(), "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, &fosite.Request{ID: "grant-1", RequestedAt: now, Client: client, Session: NewSession("alice")}
+}
+
 // A code exchange's four reads of its code, PKCE request and OpenID Connect
 // session are one store call; a record written since is read from the
 // store again, so a used code shows as used and a deleted record as gone.
 func TestCodeGrantReadsOnce(t *testing.T) {
 	t.Parallel()
 	st := &countingReads{Store: sqlitetest.Open(t)}
-	s := &Storage{Store: st}
+	s, req := grantStorage(t, st)
 	ctx := context.Background()
-	now := time.Now().UTC()
-	if err := st.CreateClient(ctx, &store.Client{ID: "web", Name: "Web", CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	client, err := s.GetClient(ctx, "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := &fosite.Request{ID: "grant-1", RequestedAt: now, Client: client, Session: NewSession("alice")}
 	const code, sig = "raw-code.signature", "signature"
 	for _, create := range []func() error{
 		func() error { return s.CreateAuthorizeCodeSession(ctx, sig, req) },
@@ -186,17 +193,8 @@ func (s *creatingTokens) CreateTokens(ctx context.Context, ts []*store.OAuthToke
 func TestTransactionStoresTokensAtCommit(t *testing.T) {
 	t.Parallel()
 	st := &creatingTokens{Store: sqlitetest.Open(t)}
-	s := &Storage{Store: st}
+	s, req := grantStorage(t, st)
 	ctx := context.Background()
-	now := time.Now().UTC()
-	if err := st.CreateClient(ctx, &store.Client{ID: "web", Name: "Web", CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	client, err := s.GetClient(ctx, "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := &fosite.Request{ID: "grant-1", RequestedAt: now, Client: client, Session: NewSession("alice")}
 	for _, sig := range []string{"code-1", "code-2"} {
 		if err := s.CreateAuthorizeCodeSession(ctx, sig, req); err != nil {
 			t.Fatal(err)
@@ -210,19 +208,27 @@ func TestTransactionStoresTokensAtCommit(t *testing.T) {
 		return err == nil
 	}
 
-	tx, err := s.BeginTX(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// exchange begins a transaction exchanging code for an access and a
+	// refresh token, as fosite's code flow does, and returns it uncommitted.
+	exchange := func(code, access, refresh string) context.Context {
+		t.Helper()
+		tx, err := s.BeginTX(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range []error{
+			s.InvalidateAuthorizeCodeSession(tx, code),
+			s.CreateAccessTokenSession(tx, access, req),
+			s.CreateRefreshTokenSession(tx, refresh, access, req),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tx
 	}
-	if err := s.InvalidateAuthorizeCodeSession(tx, "code-1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateAccessTokenSession(tx, "access-1", req); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateRefreshTokenSession(tx, "refresh-1", "access-1", req); err != nil {
-		t.Fatal(err)
-	}
+
+	tx := exchange("code-1", "access-1", "refresh-1")
 	if stored(store.TokenAccess, "access-1") || st.calls.Load() != 0 {
 		t.Fatal("a token was stored before the commit")
 	}
@@ -235,19 +241,7 @@ func TestTransactionStoresTokensAtCommit(t *testing.T) {
 	}
 
 	// A second transaction creating a taken signature fails at its commit.
-	tx, err = s.BeginTX(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.InvalidateAuthorizeCodeSession(tx, "code-2"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateAccessTokenSession(tx, "access-2", req); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateRefreshTokenSession(tx, "refresh-1", "access-2", req); err != nil {
-		t.Fatal(err)
-	}
+	tx = exchange("code-2", "access-2", "refresh-1")
 	if err := s.Commit(tx); err == nil {
 		t.Fatal("commit with a taken refresh signature succeeded")
 	}

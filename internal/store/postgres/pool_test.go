@@ -2,12 +2,27 @@ package postgres_test
 
 import (
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/authz/authz/internal/store"
 	"github.com/authz/authz/internal/testsupport/pgtest"
 )
+
+// withPoolSize returns the database URL raw with a pool of n connections;
+// it skips the test when raw is not a URL (a key=value string).
+func withPoolSize(t *testing.T, raw string, n int) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		t.Skipf("%s is not a URL; the test rewrites its query", pgtest.EnvURL)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(n))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
 
 // The pool is large enough for concurrent requests unless the URL sizes it.
 func TestPoolSize(t *testing.T) {
@@ -16,14 +31,7 @@ func TestPoolSize(t *testing.T) {
 	if got := open(t, raw).Pool().Config().MaxConns; got < 16 {
 		t.Errorf("default pool size %d, want at least 16", got)
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" {
-		t.Skipf("%s is not a URL; the rest rewrites its query", pgtest.EnvURL)
-	}
-	q := u.Query()
-	q.Set("pool_max_conns", "3")
-	u.RawQuery = q.Encode()
-	if got := open(t, u.String()).Pool().Config().MaxConns; got != 3 {
+	if got := open(t, withPoolSize(t, raw, 3)).Pool().Config().MaxConns; got != 3 {
 		t.Errorf("pool_max_conns=3 gave a pool of %d", got)
 	}
 }
@@ -32,15 +40,7 @@ func TestPoolSize(t *testing.T) {
 // an aborted transaction; the pool must not hand that connection out again.
 func TestFailedLoginStateLeavesNoAbortedConnection(t *testing.T) {
 	t.Parallel()
-	raw := pgtest.URL(t)
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" {
-		t.Skipf("%s is not a URL; this test rewrites its query", pgtest.EnvURL)
-	}
-	q := u.Query()
-	q.Set("pool_max_conns", "1")
-	u.RawQuery = q.Encode()
-	s := open(t, u.String())
+	s := open(t, withPoolSize(t, pgtest.URL(t), 1))
 	ctx := t.Context()
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
