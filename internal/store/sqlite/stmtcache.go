@@ -33,10 +33,19 @@ type stmtCache struct {
 	stmts   map[string]*sql.Stmt
 	pending map[string]bool
 	closed  bool
+
+	// Background prepares: close cancels and waits for them, since
+	// sql.DB.Close does not wait for a connection in use, and the pool's
+	// last connection, closing, is what checkpoints the database.
+	background     sync.WaitGroup
+	stopBackground context.CancelFunc
+	backgroundCtx  context.Context
 }
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{},
+		backgroundCtx: ctx, stopBackground: cancel}
 }
 
 // prepareTimeout bounds a background prepare's wait for the write connection.
@@ -92,9 +101,11 @@ func (c *stmtCache) prepareLater(query string) {
 		return
 	}
 	c.pending[query] = true
+	c.background.Add(1)
 	c.mu.Unlock()
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), prepareTimeout)
+		defer c.background.Done()
+		ctx, cancel := context.WithTimeout(c.backgroundCtx, prepareTimeout)
 		defer cancel()
 		_, _ = c.prepare(ctx, query) // on failure the query keeps running unprepared
 		c.mu.Lock()
@@ -103,11 +114,16 @@ func (c *stmtCache) prepareLater(query string) {
 	}()
 }
 
-// close closes every statement; the pool itself stays open.
+// close closes every statement, once no background prepare holds a
+// connection any more; the pool itself stays open.
 func (c *stmtCache) close() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
+	c.mu.Unlock()
+	c.stopBackground()
+	c.background.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var errs []error
 	for q, st := range c.stmts {
 		errs = append(errs, st.Close())

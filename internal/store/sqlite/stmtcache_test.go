@@ -90,3 +90,29 @@ func TestStatementCacheConcurrency(t *testing.T) {
 		t.Error("a closed store must fail")
 	}
 }
+
+// Closing the cache stops and waits for a background prepare that waits for
+// the pool's connection, so that no prepare still holds or takes a
+// connection once the store closes its pools (the last connection's close
+// checkpoints the database).
+func TestStatementCacheCloseWaitsForBackground(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	tx, err := s.write.BeginTx(ctx, nil) // holds the write pool's one connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	const query = "SELECT count(*) FROM users WHERE username <> 'background'"
+	s.writeStmts.prepareLater(query)
+	if err := s.writeStmts.close(); err != nil {
+		t.Fatal(err)
+	}
+	s.writeStmts.mu.RLock()
+	pending, stmts := len(s.writeStmts.pending), len(s.writeStmts.stmts)
+	s.writeStmts.mu.RUnlock()
+	if pending != 0 || stmts != 0 {
+		t.Fatalf("after close: %d prepares pending, %d statements cached; want none", pending, stmts)
+	}
+}
