@@ -127,16 +127,7 @@ func TestCodeGrantUnknownCode(t *testing.T) {
 func TestCodeIssueStoresTogether(t *testing.T) {
 	t.Parallel()
 	st := sqlitetest.Open(t)
-	s := &Storage{Store: st}
-	now := time.Now().UTC()
-	if err := st.CreateClient(context.Background(), &store.Client{ID: "web", Name: "Web", CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	client, err := s.GetClient(context.Background(), "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := &fosite.Request{ID: "grant-1", RequestedAt: now, Client: client, Session: NewSession("alice")}
+	s, req := grantStorage(t, st)
 	ctx, issued := withCodeIssue(context.Background())
 	const code, sig = "raw-code.signature", "signature"
 	for _, create := range []func() error{
