@@ -140,7 +140,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.accessError(w, r, ar, err)
 		return
 	}
-	p.fosite.WriteAccessResponse(ctx, w, ar, resp)
+	writeAccessResponse(w, resp)
 }
 
 // grantAudience grants the client's audience: itself and its resource servers.
@@ -224,7 +224,8 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.writeClientError(w, r, fosite.ErrInvalidRequest.WithHint("The token parameter is missing."))
 		return
 	}
-	use, ar, err := p.fosite.IntrospectToken(ctx, r.PostForm.Get("token"), fosite.TokenUse(r.PostForm.Get("token_type_hint")), NewSession(""))
+	// The stored session replaces the one given, so an empty one will do.
+	_, ar, err := p.fosite.IntrospectToken(ctx, r.PostForm.Get("token"), fosite.TokenUse(r.PostForm.Get("token_type_hint")), &openid.DefaultSession{})
 	if storeDown(err) {
 		p.unavailable(w, r, err)
 		return
@@ -242,14 +243,9 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		p.fosite.WriteIntrospectionResponse(ctx, w, &fosite.IntrospectionResponse{Active: false})
-		return
+		ar = nil
 	}
-	ir := &fosite.IntrospectionResponse{Active: true, AccessRequester: ar, TokenUse: use}
-	if use == fosite.AccessToken {
-		ir.AccessTokenType = fosite.BearerAccessToken
-	}
-	p.fosite.WriteIntrospectionResponse(ctx, w, ir)
+	writeIntrospection(w, ar)
 }
 
 // mayIntrospect reports whether caller may learn about the token of ar: it

@@ -62,7 +62,7 @@ func forBackends(b *testing.B, fn func(b *testing.B, a *App, h http.Handler)) {
 	})
 }
 
-func benchApp(b *testing.B, args ...string) *App {
+func benchApp(b testing.TB, args ...string) *App {
 	b.Helper()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	l := config.Register(fs)
@@ -81,7 +81,7 @@ func benchApp(b *testing.B, args ...string) *App {
 	return a
 }
 
-func benchClient(b *testing.B, a *App) (id, secret string) {
+func benchClient(b testing.TB, a *App) (id, secret string) {
 	b.Helper()
 	secret, hash, err := a.Provider.Hasher().NewClientSecret()
 	if err != nil {
@@ -107,7 +107,7 @@ func runParallel(b *testing.B, fn func()) {
 	})
 }
 
-func benchPost(b *testing.B, h http.Handler, path, form, id, secret string) []byte {
+func benchPost(b testing.TB, h http.Handler, path, form, id, secret string) []byte {
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(id, secret)

@@ -127,12 +127,18 @@ func (s *Store) LockSigningKeys(ctx context.Context) error {
 	return nil
 }
 
-const tokenCols = `kind, signature, request_id, requested_at, client_id, subject, scopes, granted_scopes,
+const tokenCols = `kind, signature, ` + tokenValueCols
+
+// tokenValueCols are the columns of a token beside its key, (kind, signature).
+const tokenValueCols = `request_id, requested_at, client_id, subject, scopes, granted_scopes,
 	audience, granted_audience, form, session, active, access_signature, expires_at, rotated_at`
 
-func scanToken(sc scanner) (*store.OAuthToken, error) {
-	var t store.OAuthToken
-	err := sc.Scan(&t.Kind, &t.Signature, &t.RequestID, microTime{&t.RequestedAt}, &t.ClientID, &t.Subject,
+// scanToken reads the token whose key the caller looked it up by: the key is
+// not read back, since each column read costs the driver allocations, on
+// the read every introspection makes.
+func scanToken(sc scanner, kind, signature string) (*store.OAuthToken, error) {
+	t := store.OAuthToken{Kind: kind, Signature: signature}
+	err := sc.Scan(&t.RequestID, microTime{&t.RequestedAt}, &t.ClientID, &t.Subject,
 		jsonList{&t.Scopes}, jsonList{&t.GrantedScopes}, jsonList{&t.Audience}, jsonList{&t.GrantedAudience},
 		&t.Form, &t.Session, &t.Active, &t.AccessSignature, microTime{&t.ExpiresAt}, microTime{&t.RotatedAt})
 	if err != nil {
@@ -177,7 +183,7 @@ func insertToken(ctx context.Context, q querier, t *store.OAuthToken) error {
 // GetToken returns the token, active or not.
 func (s *Store) GetToken(ctx context.Context, kind, signature string) (*store.OAuthToken, error) {
 	t, err := scanToken(s.reader(ctx).QueryRowContext(ctx,
-		`SELECT `+tokenCols+` FROM oauth_tokens WHERE kind = ? AND signature = ?`, kind, signature))
+		`SELECT `+tokenValueCols+` FROM oauth_tokens WHERE kind = ? AND signature = ?`, kind, signature), kind, signature)
 	return t, wrap(err, "get %s token", kind)
 }
 

@@ -38,7 +38,7 @@ func TestStatementFirstUsedInTransaction(t *testing.T) {
 	if _, err := s.GetToken(ctx, tok.Kind, tok.Signature); err != nil {
 		t.Fatal(err)
 	}
-	if !cached(s.readStmts, "SELECT kind, signature") {
+	if !cached(s.readStmts, "SELECT request_id, requested_at") {
 		t.Error("a read outside a transaction must be cached on the read pool")
 	}
 }

