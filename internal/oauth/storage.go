@@ -202,36 +202,21 @@ func (s *Storage) DeleteRefreshTokenSession(ctx context.Context, sig string) err
 
 // RotateRefreshToken implements oauth2.RefreshTokenStorage: the used refresh token
 // is kept, inactive and stamped with the time, so a later reuse is detected;
-// the access token issued with it goes. Of concurrent refreshes with one token
-// exactly one rotates it. Within the grace the others, and later uses, succeed
-// too and leave everything as it is: each gets a pair of its own in the same
-// grant, and the pairs issued before stay valid, so two tabs refreshing at
-// once both carry on. A rotation does not reset the grace, and revoking the
-// grant ends it.
-func (s *Storage) RotateRefreshToken(ctx context.Context, requestID, sig string) error {
-	// The access signature never changes, so reading it first is safe.
-	t, err := s.Store.GetToken(ctx, store.TokenRefresh, sig)
-	if err != nil {
-		return mapErr(err)
-	}
+// the access token issued with it goes, in the same statement (only this
+// token's own: the grant's others belong to pairs issued within the grace,
+// to other tabs). Of concurrent refreshes with one token exactly one rotates
+// it. Within the grace the others, and later uses, succeed too and leave
+// everything as it is: each gets a pair of its own in the same grant, and
+// the pairs issued before stay valid, so two tabs refreshing at once both
+// carry on. A rotation does not reset the grace, and revoking the grant ends
+// it.
+func (s *Storage) RotateRefreshToken(ctx context.Context, _, sig string) error {
 	now := s.now()
-	graced, err := s.Store.RotateToken(ctx, store.TokenRefresh, sig, now, s.graceSince(now))
-	switch {
-	case errors.Is(err, store.ErrConflict):
+	_, err := s.Store.RotateToken(ctx, store.TokenRefresh, sig, now, s.graceSince(now))
+	if errors.Is(err, store.ErrConflict) {
 		return fosite.ErrInactiveToken
-	case err != nil:
-		return mapErr(err)
-	case graced:
-		return nil
-	case t.AccessSignature == "":
-		return mapErr(s.Store.DeleteTokensByRequest(ctx, store.TokenAccess, requestID))
 	}
-	// Only this token's own access token: the grant's others belong to pairs
-	// issued within the grace, to other tabs.
-	if err := s.Store.DeleteToken(ctx, store.TokenAccess, t.AccessSignature); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return mapErr(err)
-	}
-	return nil
+	return mapErr(err)
 }
 
 // RevokeRefreshToken implements oauth2.TokenRevocationStorage.

@@ -635,11 +635,15 @@ type Store interface {
 	// (of concurrent calls exactly one succeeds), ErrNotFound when unknown.
 	DeactivateToken(ctx context.Context, kind, signature string) error
 	// RotateToken retires an active token: Active false, RotatedAt now; of
-	// concurrent calls exactly one does, and gets graced false. A token that
+	// concurrent calls exactly one does, and gets graced false. With it goes
+	// the access token it was issued with, in the same statement: the one
+	// whose signature is its AccessSignature or, when that is empty, every
+	// access token of its request. A token that
 	// RotateToken retired after graceSince (strictly), and whose grant has not
 	// been revoked since, is left as it is and graced is true; a zero
 	// graceSince grants no grace. Any other inactive token is ErrConflict;
-	// ErrNotFound when unknown.
+	// ErrNotFound when unknown. A rotation that retires nothing deletes
+	// nothing.
 	RotateToken(ctx context.Context, kind, signature string, now, graceSince time.Time) (graced bool, err error)
 	// DeleteToken deletes the token; ErrNotFound when unknown.
 	DeleteToken(ctx context.Context, kind, signature string) error

@@ -30,11 +30,12 @@ import (
 type statementCounter struct {
 	mu    sync.Mutex
 	on    bool
+	ops   int // operations counted, of count
 	total int
 	texts map[string]int
 }
 
-func (c *statementCounter) count(sql string) {
+func (c *statementCounter) record(sql string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.on {
@@ -47,7 +48,7 @@ func (c *statementCounter) count(sql string) {
 
 // TraceQueryStart implements pgx.QueryTracer.
 func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	c.count(d.SQL)
+	c.record(d.SQL)
 	return ctx
 }
 
@@ -56,7 +57,7 @@ func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQu
 
 // TraceBatchStart implements pgx.BatchTracer: a batch is one round trip.
 func (c *statementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	c.count("batch of " + strings.Repeat("x", d.Batch.Len()))
+	c.record("batch of " + strings.Repeat("x", d.Batch.Len()))
 	return ctx
 }
 
@@ -83,10 +84,51 @@ func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBa
 // transaction in the sign-in's batch.
 const maxLoginStatements = 25
 
+// maxRefreshStatements is what one refresh-token rotation may cost on
+// PostgreSQL (docs/performance.md, "Login round trips on PostgreSQL"): 8,
+// then 6 since the rotation deletes the access token issued with the old
+// refresh token in its own statement, with no read of it before.
+const maxRefreshStatements = 6
+
 // TestLoginStatementsPostgres counts the statements of five full logins
 // one after another, the journey of the login scenario, on PostgreSQL: their
 // number per login must not grow past maxLoginStatements.
 func TestLoginStatementsPostgres(t *testing.T) {
+	counter, logins := countingServer(t)
+	const n = 5
+	counter.count(n, func() {
+		for range n {
+			if err := logins.SignIn(context.Background()); err != nil {
+				t.Fatalf("login: %v", err)
+			}
+		}
+	})
+	counter.check(t, "login", maxLoginStatements)
+}
+
+// TestRefreshStatementsPostgres counts the statements of five rotations of
+// one refresh token, the refresh scenario's operation.
+func TestRefreshStatementsPostgres(t *testing.T) {
+	counter, logins := countingServer(t)
+	refresh, err := logins.Refresher(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	counter.count(n, func() {
+		for range n {
+			if err := refresh(context.Background()); err != nil {
+				t.Fatalf("refresh: %v", err)
+			}
+		}
+	})
+	counter.check(t, "refresh", maxRefreshStatements)
+}
+
+// countingServer serves authz on a new PostgreSQL database whose statements
+// counter counts, with seeded users for logins.
+func countingServer(t *testing.T) (*statementCounter, *loadgen.Logins) {
+	t.Helper()
 	admin := os.Getenv("AUTHZ_TEST_DATABASE_URL")
 	if admin == "" {
 		if os.Getenv("AUTHZ_REQUIRE_POSTGRES") != "" {
@@ -134,25 +176,34 @@ func TestLoginStatementsPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logins.Close()
-	counter.mu.Lock()
-	counter.on = true
-	counter.mu.Unlock()
-	const n = 5
-	for range n {
-		if err := logins.SignIn(ctx); err != nil {
-			t.Fatalf("login: %v", err)
-		}
-	}
-	counter.mu.Lock()
-	defer counter.mu.Unlock()
-	per := counter.total / n
+	t.Cleanup(logins.Close)
+	return counter, logins
+}
+
+// count counts the statements of fn, which makes n operations.
+func (c *statementCounter) count(n int, fn func()) {
+	c.mu.Lock()
+	c.on, c.ops = true, n
+	c.mu.Unlock()
+	fn()
+	c.mu.Lock()
+	c.on = false
+	c.mu.Unlock()
+}
+
+// check logs the statements counted and fails t when an operation took more
+// than max.
+func (c *statementCounter) check(t *testing.T, op string, max int) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	per := c.total / c.ops
 	var lines []string
-	for _, k := range slices.Sorted(maps.Keys(counter.texts)) {
-		lines = append(lines, strconv.Itoa(counter.texts[k])+"  "+k)
+	for _, k := range slices.Sorted(maps.Keys(c.texts)) {
+		lines = append(lines, strconv.Itoa(c.texts[k])+"  "+k)
 	}
-	t.Logf("%d logins, %d statements, %d a login:\n%s", n, counter.total, per, strings.Join(lines, "\n"))
-	if per > maxLoginStatements {
-		t.Errorf("%d statements a login, want at most %d", per, maxLoginStatements)
+	t.Logf("%s × %d: %d statements, %d each:\n%s", op, c.ops, c.total, per, strings.Join(lines, "\n"))
+	if per > max {
+		t.Errorf("%d statements a %s, want at most %d", per, op, max)
 	}
 }

@@ -362,5 +362,12 @@ func (l *Logins) SignIn(ctx context.Context) error {
 	return err
 }
 
+// Refresher signs a user in and returns the refresh scenario's operation
+// for that user: each call rotates the refresh token once and checks the new
+// ID token.
+func (l *Logins) Refresher(ctx context.Context) (func(context.Context) error, error) {
+	return refresh(ctx, l.e)
+}
+
 // Close releases the connections.
 func (l *Logins) Close() { l.e.client.CloseIdleConnections() }

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/authz/authz/internal/store"
@@ -216,25 +218,49 @@ func (s *Store) DeactivateToken(ctx context.Context, kind, signature string) err
 // RotateToken retires the active token at now, or finds it retired within
 // the grace. SQLite has one writer at a time, so no revocation can come
 // between the check and the tokens the caller's transaction issues next.
-func (s *Store) RotateToken(ctx context.Context, kind, signature string, now, graceSince time.Time) (bool, error) {
-	q := s.writer(ctx)
-	err := exactlyOne(q.ExecContext(ctx,
-		`UPDATE oauth_tokens SET active = 0, rotated_at = ? WHERE kind = ? AND signature = ? AND active = 1`,
-		micro(now), kind, signature))
-	if !errors.Is(err, store.ErrNotFound) {
-		return false, wrap(err, "rotate %s token", kind)
+func (s *Store) RotateToken(ctx context.Context, kind, signature string, now, graceSince time.Time) (graced bool, err error) {
+	err = s.inTx(ctx, func(q querier) error {
+		var requestID, accessSig string
+		err := q.QueryRowContext(ctx, `UPDATE oauth_tokens SET active = 0, rotated_at = ?
+			WHERE kind = ? AND signature = ? AND active = 1 RETURNING request_id, access_signature`,
+			micro(now), kind, signature).Scan(&requestID, &accessSig)
+		switch {
+		case err == nil:
+			return deleteIssuedAccess(ctx, q, requestID, accessSig)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		graced, err = retired(ctx, q, kind, signature, graceSince)
+		return err
+	})
+	return graced, wrap(err, "rotate %s token", kind)
+}
+
+// deleteIssuedAccess deletes the access token a rotated token was issued
+// with: the one it names, or every one of its request when it names none.
+func deleteIssuedAccess(ctx context.Context, q querier, requestID, accessSig string) error {
+	if accessSig == "" {
+		_, err := q.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE kind = ? AND request_id = ?`, store.TokenAccess, requestID)
+		return err
 	}
+	_, err := q.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE kind = ? AND signature = ?`, store.TokenAccess, accessSig)
+	return err
+}
+
+// retired tells of a token RotateToken found inactive whether it was rotated
+// within the grace (graced), or refuses it.
+func retired(ctx context.Context, q querier, kind, signature string, graceSince time.Time) (bool, error) {
 	var active bool
 	var rotatedAt int64
-	err = q.QueryRowContext(ctx, `SELECT active, rotated_at FROM oauth_tokens WHERE kind = ? AND signature = ?`,
+	err := q.QueryRowContext(ctx, `SELECT active, rotated_at FROM oauth_tokens WHERE kind = ? AND signature = ?`,
 		kind, signature).Scan(&active, &rotatedAt)
 	switch {
 	case err != nil:
-		return false, wrap(err, "rotate %s token", kind)
+		return false, err
 	case !active && rotatedAt != 0 && !graceSince.IsZero() && rotatedAt > micro(graceSince):
 		return true, nil
 	}
-	return false, wrap(store.ErrConflict, "rotate %s token: inactive already", kind)
+	return false, fmt.Errorf("inactive already: %w", store.ErrConflict)
 }
 
 // DeleteToken deletes the token.

@@ -233,6 +233,7 @@ var tokenTests = []test{
 	{"Missing", testTokenMissing},
 	{"Deactivate", testTokenDeactivate},
 	{"Rotate", testTokenRotate},
+	{"RotateDeletesIssuedAccess", testTokenRotateDeletesIssuedAccess},
 	{"RotateGrace", testTokenRotateGrace},
 	{"RotateRevoked", testTokenRotateRevoked},
 	{"Delete", testTokenDelete},
@@ -414,6 +415,48 @@ func testTokenRotate(t *testing.T, s store.Store) {
 	if !get(s.GetToken(ctx, other.Kind, other.Signature))(t).Active {
 		t.Error("rotating a refresh token deactivated the access token with the same signature")
 	}
+}
+
+// A rotation deletes the access token issued with the rotated token, and
+// nothing else: not when it is graced or refused, not another grant's.
+func testTokenRotateDeletesIssuedAccess(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	refresh := fullToken(store.TokenRefresh, "r")
+	issued := fullToken(store.TokenAccess, refresh.AccessSignature)
+	issued.RequestID = refresh.RequestID
+	sibling := fullToken(store.TokenAccess, "sibling") // same grant, another pair
+	sibling.RequestID = refresh.RequestID
+	for _, tok := range []*store.OAuthToken{refresh, issued, sibling} {
+		must(t, s.CreateToken(ctx, tok))
+	}
+	at := t0.Add(time.Hour)
+	get(s.RotateToken(ctx, refresh.Kind, refresh.Signature, at, at.Add(-time.Minute)))(t)
+	_, err := s.GetToken(ctx, issued.Kind, issued.Signature)
+	wantErr(t, "GetToken of the rotated token's access token", err, store.ErrNotFound)
+	same(t, "GetToken of the grant's other access token", sibling, get(s.GetToken(ctx, sibling.Kind, sibling.Signature))(t))
+
+	// Graced, then refused: the access token under that signature stays.
+	must(t, s.CreateToken(ctx, issued))
+	if graced := get(s.RotateToken(ctx, refresh.Kind, refresh.Signature, at.Add(time.Second), at.Add(-time.Minute)))(t); !graced {
+		t.Fatal("second rotation within the grace: not graced")
+	}
+	_, err = s.RotateToken(ctx, refresh.Kind, refresh.Signature, at.Add(time.Second), time.Time{})
+	wantErr(t, "RotateToken without grace", err, store.ErrConflict)
+	same(t, "GetToken after a graced and a refused rotation", issued, get(s.GetToken(ctx, issued.Kind, issued.Signature))(t))
+
+	// A token stored without its access signature takes its request's
+	// access tokens, and only those.
+	legacy := fullToken(store.TokenRefresh, "legacy")
+	legacy.AccessSignature = ""
+	mine, theirs := fullToken(store.TokenAccess, "mine"), fullToken(store.TokenAccess, "theirs")
+	mine.RequestID = legacy.RequestID
+	for _, tok := range []*store.OAuthToken{legacy, mine, theirs} {
+		must(t, s.CreateToken(ctx, tok))
+	}
+	get(s.RotateToken(ctx, legacy.Kind, legacy.Signature, at, time.Time{}))(t)
+	_, err = s.GetToken(ctx, mine.Kind, mine.Signature)
+	wantErr(t, "GetToken of the legacy token's request's access token", err, store.ErrNotFound)
+	same(t, "GetToken of another request's access token", theirs, get(s.GetToken(ctx, theirs.Kind, theirs.Signature))(t))
 }
 
 // A token rotated after graceSince may be rotated again, as often as asked,
