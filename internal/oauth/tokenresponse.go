@@ -18,6 +18,9 @@ var accessContentType = []string{"application/json;charset=UTF-8"}
 // each member and sorts the keys through reflect values; the members fosite
 // sets are plain strings and integers, which appendTokenJSON writes itself.
 func writeAccessResponse(w http.ResponseWriter, resp fosite.AccessResponder) {
+	h := w.Header()
+	h["Cache-Control"] = noStore
+	h["Pragma"] = noCache
 	m := resp.ToMap()
 	body, ok := appendTokenJSON(make([]byte, 0, 1024), m)
 	if !ok {
@@ -27,9 +30,6 @@ func writeAccessResponse(w http.ResponseWriter, resp fosite.AccessResponder) {
 			return
 		}
 	}
-	h := w.Header()
-	h["Cache-Control"] = noStore
-	h["Pragma"] = noCache
 	h["Content-Type"] = accessContentType
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)

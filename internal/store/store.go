@@ -634,7 +634,7 @@ type Store interface {
 	// DeactivateToken sets Active to false; ErrConflict when it already was
 	// (of concurrent calls exactly one succeeds), ErrNotFound when unknown.
 	DeactivateToken(ctx context.Context, kind, signature string) error
-	// RotateToken retires an active token: Active false, RotatedAt now; of
+	// RotateToken retires an active refresh token: Active false, RotatedAt now; of
 	// concurrent calls exactly one does, and gets graced false. With it goes
 	// the access token it was issued with, in the same statement: the one
 	// whose signature is its AccessSignature or, when that is empty, every

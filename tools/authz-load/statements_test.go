@@ -95,6 +95,11 @@ const maxRefreshStatements = 6
 // number per login must not grow past maxLoginStatements.
 func TestLoginStatementsPostgres(t *testing.T) {
 	counter, logins := countingServer(t)
+	// One login first, uncounted, so that what is read once and then
+	// cached (the client) is not counted as a login's.
+	if err := logins.SignIn(context.Background()); err != nil {
+		t.Fatalf("login: %v", err)
+	}
 	const n = 5
 	counter.count(n, func() {
 		for range n {
@@ -203,7 +208,7 @@ func (c *statementCounter) check(t *testing.T, op string, max int) {
 		lines = append(lines, strconv.Itoa(c.texts[k])+"  "+k)
 	}
 	t.Logf("%s × %d: %d statements, %d each:\n%s", op, c.ops, c.total, per, strings.Join(lines, "\n"))
-	if per > max {
+	if c.total > max*c.ops {
 		t.Errorf("%d statements a %s, want at most %d", per, op, max)
 	}
 }

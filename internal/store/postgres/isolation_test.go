@@ -18,17 +18,12 @@ func isoToken(kind, sig, requestID string) *store.OAuthToken {
 		Subject: "u", Form: "grant_type=refresh_token", Session: []byte(`{}`), Active: true, ExpiresAt: now.Add(time.Hour)}
 }
 
-// rotateRC rotates one refresh token the way fosite's refresh grant does,
-// in a store.ReadCommitted transaction.
+// rotateRC rotates one refresh token the way oauth.Storage does for
+// fosite's refresh grant, in a store.ReadCommitted transaction: the rotation
+// (which deletes the old access token), then the new pair.
 func rotateRC(ctx context.Context, s store.Store, old *store.OAuthToken, next string) error {
 	return store.InTx(store.ReadCommitted(ctx), s, func(ctx context.Context) error {
-		if _, err := s.GetToken(ctx, store.TokenRefresh, old.Signature); err != nil {
-			return err
-		}
 		if _, err := s.RotateToken(ctx, store.TokenRefresh, old.Signature, time.Now(), time.Time{}); err != nil {
-			return err
-		}
-		if err := s.DeleteTokensByRequest(ctx, store.TokenAccess, old.RequestID); err != nil {
 			return err
 		}
 		if err := s.CreateToken(ctx, isoToken(store.TokenAccess, "a-"+next, old.RequestID)); err != nil {

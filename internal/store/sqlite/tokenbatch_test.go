@@ -145,6 +145,8 @@ func TestTokenBatchInsertsDuringClose(t *testing.T) {
 // batcher gathers unless it yields, so without yielding the first commit of
 // each round holds one insert. The scheduler looks at its global queue now
 // and then, so a yield does not always come back last: most rounds, not all.
+// (Under load the yield costs a wait: the batcher queues behind the
+// goroutines runnable on its processor, where before it ran at once.)
 func TestTokenBatchWaitsForRunnableInserts(t *testing.T) {
 	s := newStore(t)
 	var mu sync.Mutex
@@ -173,7 +175,10 @@ func TestTokenBatchWaitsForRunnableInserts(t *testing.T) {
 		}
 		mu.Unlock()
 	}
-	if whole < rounds/2 {
-		t.Errorf("the %d runnable inserts shared the first commit in %d of %d rounds, want most", inserts, whole, rounds)
+	// Under -race the scheduler runs a woken goroutine next only half the
+	// time, so without the yield about half the rounds would pass: want
+	// three quarters.
+	if whole < rounds*3/4 {
+		t.Errorf("the %d runnable inserts shared the first commit in %d of %d rounds, want three quarters", inserts, whole, rounds)
 	}
 }

@@ -114,8 +114,10 @@ func testTxConditional(t *testing.T, s store.Store) {
 	at := newActionToken(u.ID, store.ActionReset, t0)
 	must(t, s.CreateActionToken(ctx, at))
 	tok, rot := fullToken(store.TokenRefresh, "sig"), fullToken(store.TokenRefresh, "rot")
+	issued := fullToken(store.TokenAccess, rot.AccessSignature)
 	must(t, s.CreateToken(ctx, tok))
 	must(t, s.CreateToken(ctx, rot))
+	must(t, s.CreateToken(ctx, issued))
 	cred := fullOTP(u.ID)
 	must(t, s.CreateOTPCredential(ctx, cred))
 
@@ -130,7 +132,9 @@ func testTxConditional(t *testing.T, s store.Store) {
 	})
 	wantErr(t, "InTx", err, boom)
 
-	// A failed login must not burn the link, the token or the code.
+	// A failed login must not burn the link, the token or the code; the
+	// rotation's deletion of its access token is undone with it.
+	same(t, "the rotated token's access token after the rollback", issued, get(s.GetToken(ctx, issued.Kind, issued.Signature))(t))
 	must(t, s.UseActionToken(ctx, at.ID, t0.Add(time.Minute)))
 	must(t, s.DeactivateToken(ctx, tok.Kind, tok.Signature))
 	if graced := get(s.RotateToken(ctx, rot.Kind, rot.Signature, t0, time.Time{}))(t); graced {
