@@ -44,7 +44,12 @@ func TestTokenEndpointAllocations(t *testing.T) {
 		{"introspection", "/oauth2/introspect", introspect, maxIntrospectionAllocs},
 		{"client credentials", "/oauth2/token", issue, maxClientCredentialsAllocs},
 	} {
-		n := testing.AllocsPerRun(100, func() { benchPost(t, h, c.path, c.form, id, secret) })
+		// The least of three: the App's background work (the SQLite
+		// checkpointer) allocates too, now and then.
+		n := c.max + raceAllocs + 1
+		for range 3 {
+			n = min(n, testing.AllocsPerRun(300, func() { benchPost(t, h, c.path, c.form, id, secret) }))
+		}
 		t.Logf("%s: %.0f allocations a request", c.name, n)
 		if n > c.max+raceAllocs {
 			t.Errorf("%s: %.0f allocations a request, more than %.0f", c.name, n, c.max+raceAllocs)
