@@ -25,20 +25,20 @@ type activeToken struct {
 	Username string   `json:"username,omitempty"`
 }
 
-// The headers of an introspection answer, shared by every response: Header
-// replaces a slice on Set and Add appends to a full one, so nothing writes
-// into them.
+// The headers of the introspection and token answers, as fosite sends them,
+// shared by every response: Header replaces a slice on Set and Add appends to
+// a full one, so nothing writes into them.
 var (
-	introspectionContentType = []string{"application/json;charset=UTF-8"}
-	noStore                  = []string{"no-store"}
-	noCache                  = []string{"no-cache"}
+	fositeJSON = []string{"application/json;charset=UTF-8"}
+	noStore    = []string{"no-store"}
+	noCache    = []string{"no-cache"}
 )
 
 // writeIntrospection answers an introspection request about the token of
 // ar, or that it is not active when ar is nil.
 func writeIntrospection(w http.ResponseWriter, ar fosite.Requester) {
 	h := w.Header()
-	h["Content-Type"] = introspectionContentType
+	h["Content-Type"] = fositeJSON
 	h["Cache-Control"] = noStore
 	h["Pragma"] = noCache
 	// The status is sent with the first byte: an encoding error can only be

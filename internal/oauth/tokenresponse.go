@@ -9,9 +9,6 @@ import (
 	"github.com/ory/fosite"
 )
 
-// accessContentType is the token endpoint's media type, as fosite sends it.
-var accessContentType = []string{"application/json;charset=UTF-8"}
-
 // writeAccessResponse answers a token request as fosite's
 // WriteAccessResponse does, byte for byte, with its headers and status.
 // fosite encodes the response's map with encoding/json, which reflects over
@@ -30,7 +27,7 @@ func writeAccessResponse(w http.ResponseWriter, resp fosite.AccessResponder) {
 			return
 		}
 	}
-	h["Content-Type"] = accessContentType
+	h["Content-Type"] = fositeJSON
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
