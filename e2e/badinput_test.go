@@ -101,7 +101,7 @@ func TestAuthorizeRejectsBadClientsAndRedirects(t *testing.T) {
 			"plain PKCE":       {with("code_challenge_method", "plain"), "invalid_request"},
 			"unsupported type": {with("response_type", "token"), "unsupported_response_type"},
 			"unknown scope":    {with("scope", "openid admin"), "invalid_scope"},
-			"short state":      {with("state", "abc"), "invalid_state"},
+			"short state":      {with("state", "abc"), "invalid_request"},
 			"public without PKCE": {base + url.Values{"client_id": {pub}, "redirect_uri": {callbackURL}, "response_type": {"code"},
 				"scope": {"openid"}, "state": {"state-12345678"}}.Encode(), "invalid_request"},
 		} {

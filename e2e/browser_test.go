@@ -433,13 +433,18 @@ func newRelyingApp(t *testing.T, in *instance) *relyingApp {
 		mu.Lock()
 		verifiers[state] = v
 		mu.Unlock()
-		http.Redirect(w, r, app.config.AuthCodeURL(state, oauth2.S256ChallengeOption(v), oidc.Nonce("nonce-"+state)), http.StatusFound)
+		opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(v), oidc.Nonce("nonce-" + state)}
+		if mode := r.URL.Query().Get("response_mode"); mode != "" {
+			opts = append(opts, oauth2.SetAuthURLParam("response_mode", mode))
+		}
+		http.Redirect(w, r, app.config.AuthCodeURL(state, opts...), http.StatusFound)
 	})
+	// The answer comes in the query, or posted (response_mode form_post).
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		v := verifiers[r.URL.Query().Get("state")]
+		v := verifiers[r.FormValue("state")]
 		mu.Unlock()
-		tok, err := app.config.Exchange(r.Context(), r.URL.Query().Get("code"), oauth2.VerifierOption(v))
+		tok, err := app.config.Exchange(r.Context(), r.FormValue("code"), oauth2.VerifierOption(v))
 		if err != nil {
 			http.Error(w, "exchange: "+err.Error(), 400)
 			return

@@ -38,8 +38,8 @@ func TestStateOptionalWithPKCE(t *testing.T) {
 			"short state, PKCE": r.config.AuthCodeURL("abc", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
 		} {
 			p := newBrowser(t).get(authURL)
-			if p.URL.Host != "127.0.0.1:9" || p.URL.Query().Get("error") != "invalid_state" {
-				t.Errorf("%s: want error=invalid_state at the relying party, got %d %s", name, p.Status, p.URL)
+			if p.URL.Host != "127.0.0.1:9" || p.URL.Query().Get("error") != "invalid_request" {
+				t.Errorf("%s: want error=invalid_request at the relying party, got %d %s", name, p.Status, p.URL)
 			}
 		}
 	})

@@ -251,6 +251,11 @@ func setIssuer(c *Config, v string) error {
 		return fmt.Errorf("%q must not have a query or fragment", v)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
+	if u.Path != "" || u.User != nil {
+		// Every route is served at the root: an issuer with a path would
+		// publish discovery where nobody looks for it (OIDC Discovery §4).
+		return fmt.Errorf("%q must be a scheme and host only, with no path or user", v)
+	}
 	c.Issuer = u
 	return nil
 }

@@ -75,7 +75,7 @@ func TestPrecedenceFileEnvFlag(t *testing.T) {
 	file := writeFile(t, "listen: 127.0.0.1:1000\nissuer: https://file.example\nsmtp:\n  host: file-smtp\n  port: 25\nlog:\n  format: json\n")
 	c, err := load(t, []string{"--config", file, "--listen", "127.0.0.1:3000"}, map[string]string{
 		"AUTHZ_LISTEN": "127.0.0.1:2000",
-		"AUTHZ_ISSUER": "https://env.example/base/",
+		"AUTHZ_ISSUER": "https://env.example/",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestPrecedenceFileEnvFlag(t *testing.T) {
 	if c.Listen != "127.0.0.1:3000" {
 		t.Errorf("flag must win: %q", c.Listen)
 	}
-	if c.Issuer.String() != "https://env.example/base" {
+	if c.Issuer.String() != "https://env.example" {
 		t.Errorf("env must beat file, trailing slash trimmed: %q", c.Issuer)
 	}
 	if c.SMTPHost != "file-smtp" || c.SMTPPort != 25 || c.LogFormat != "json" {
@@ -116,6 +116,7 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{name: "duration out of range", args: []string{"--tokens-access-ttl", "1s"}, wantKey: "tokens.access_ttl", want: "out of range"},
 		{name: "bad enum", args: []string{"--log-format", "xml"}, wantKey: "log.format", want: "text, json"},
 		{name: "bad issuer", env: map[string]string{"AUTHZ_ISSUER": "localhost:8080"}, wantKey: "issuer", want: "absolute"},
+		{name: "issuer with a path", args: []string{"--issuer", "https://id.example.com/realms/main"}, wantKey: "issuer", want: "no path"},
 		{name: "bad port", args: []string{"--listen", "127.0.0.1:99999"}, wantKey: "listen", want: "0-65535"},
 		{name: "request timeout past the write timeout", args: []string{"--request-timeout", "1m"}, wantKey: "request_timeout", want: "out of range"},
 		{name: "bad metrics address", env: map[string]string{"AUTHZ_METRICS_LISTEN": "9090"}, wantKey: "metrics.listen", want: "host:port"},
@@ -195,7 +196,7 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 // host and mails as noreply there, never noreply@localhost; site_name and
 // smtp.from override.
 func TestSiteAndSender(t *testing.T) {
-	c, err := load(t, []string{"--issuer", "https://login.example.com:8443/base"}, nil)
+	c, err := load(t, []string{"--issuer", "https://login.example.com:8443"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,10 +38,15 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.authorize_repeated")
 		return
 	}
-	if !p.checkClientAndRedirect(w, r) {
+	c, ok := p.checkClientAndRedirect(w, r)
+	if !ok {
 		return
 	}
-	pushed := r.Form.Get("request_uri") != ""
+	pushed := isPushed(r.Form)
+	if err := unsupportedRequestObject(r.Form); err != nil {
+		p.authorizeError(w, r, verifiedRedirect(r.Form, c), err)
+		return
+	}
 	if pushed {
 		// RFC 9126 §4: only the pushed parameters count; anything else on
 		// the URL (a prompt, another redirect_uri) is ignored, not merged.
@@ -58,12 +63,15 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = checkState(ar)
 	}
-	if err == nil && !pushed {
-		if c, ok := ar.GetClient().(Client); ok && c.RequirePAR {
-			err = fosite.ErrInvalidRequest.WithHint("This client must push its authorization requests (RFC 9126) first.")
-		}
+	if err == nil && !pushed && c.RequirePAR {
+		err = fosite.ErrInvalidRequest.WithHint("This client must push its authorization requests (RFC 9126) first.")
 	}
 	if err != nil {
+		if !pushed && (ar == nil || !ar.IsRedirectURIValid()) {
+			// fosite stopped before it took the redirect_uri, which
+			// checkClientAndRedirect has verified: the error goes there.
+			ar = verifiedRedirect(r.Form, c)
+		}
 		p.authorizeError(w, r, ar, err)
 		return
 	}
@@ -78,30 +86,71 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkClientAndRedirect answers with an error page, never a redirect, when the
-// client is unknown or the redirect_uri is missing or not registered exactly.
-func (p *Provider) checkClientAndRedirect(w http.ResponseWriter, r *http.Request) bool {
+// client is unknown or the redirect_uri is missing or not registered for it
+// (redirectRegistered), and otherwise returns the client.
+func (p *Provider) checkClientAndRedirect(w http.ResponseWriter, r *http.Request) (*store.Client, bool) {
 	clientID := r.Form.Get("client_id")
 	c, err := p.store.GetClient(r.Context(), clientID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.log.ErrorContext(r.Context(), "authorize: load client", "err", err)
 		p.errorPage(w, r, http.StatusServiceUnavailable, "err.unavailable", "err.try_later")
-		return false
+		return nil, false
 	}
 	if err != nil || c.Disabled || clientID == "" {
 		p.errorPage(w, r, http.StatusBadRequest, "err.unknown_client", "err.unknown_client_text")
-		return false
+		return nil, false
 	}
-	if r.Form.Get("request_uri") != "" {
+	if isPushed(r.Form) {
 		// A pushed request: its redirect_uri was checked when it was pushed,
 		// and comes from the store, not from this request.
-		return true
+		return c, true
 	}
-	uri := r.Form.Get("redirect_uri")
-	if uri == "" || !slices.Contains(c.RedirectURIs, uri) {
+	if !redirectRegistered(c.RedirectURIs, r.Form.Get("redirect_uri")) {
 		p.errorPage(w, r, http.StatusBadRequest, "err.bad_redirect", "err.bad_redirect_text")
-		return false
+		return nil, false
 	}
-	return true
+	return c, true
+}
+
+// pushedPrefix starts every request_uri the PAR endpoint issues (RFC 9126 §2.2).
+const pushedPrefix = "urn:ietf:params:oauth:request_uri:"
+
+// isPushed reports whether form refers to a pushed authorization request.
+// Any other request_uri is a request object by reference (OpenID Connect
+// Core §6.2), which authz does not support.
+func isPushed(form url.Values) bool {
+	return strings.HasPrefix(form.Get("request_uri"), pushedPrefix)
+}
+
+// unsupportedRequestObject refuses request objects, by value or by reference
+// (discovery says neither is supported), before fosite would try them.
+func unsupportedRequestObject(form url.Values) error {
+	switch {
+	case form.Has("request"):
+		return fosite.ErrRequestNotSupported.WithHint("Request objects are not supported.")
+	case form.Get("request_uri") != "" && !isPushed(form):
+		return fosite.ErrRequestURINotSupported.WithHint("Only request_uri values from the pushed authorization request endpoint are supported.")
+	}
+	return nil
+}
+
+// verifiedRedirect is the request to answer an error with when fosite gave
+// none with a redirect URI: form's redirect_uri, which must already be
+// verified for c, with form's state and response mode.
+func verifiedRedirect(form url.Values, c *store.Client) fosite.AuthorizeRequester {
+	u, err := url.Parse(form.Get("redirect_uri"))
+	if err != nil {
+		return nil
+	}
+	ar := fosite.NewAuthorizeRequest()
+	ar.Client = Client{c}
+	ar.RedirectURI = u
+	ar.State = form.Get("state")
+	switch m := fosite.ResponseModeType(form.Get("response_mode")); m {
+	case fosite.ResponseModeQuery, fosite.ResponseModeFragment, fosite.ResponseModeFormPost:
+		ar.ResponseMode = m
+	}
+	return ar
 }
 
 // repeatedParam returns the first (by name) parameter of form given more
@@ -125,7 +174,7 @@ func errRepeated(name string) error {
 	if len(name) > 40 {
 		name = name[:40]
 	}
-	return fosite.ErrInvalidRequest.WithHintf("The %q parameter is included more than once.", name)
+	return fosite.ErrInvalidRequest.WithHintf("The '%s' parameter is included more than once.", name)
 }
 
 // minStateLength is the shortest state accepted: shorter values are guessable
@@ -141,7 +190,8 @@ func checkState(ar fosite.AuthorizeRequester) error {
 	case state == "" && ar.GetRequestForm().Get("code_challenge") != "":
 		return nil
 	case len(state) < minStateLength:
-		return fosite.ErrInvalidState.WithHintf("The state parameter must be at least %d characters long, or PKCE (S256) used instead.", minStateLength)
+		// invalid_request: RFC 6749 §4.1.2.1 has no code of its own for it.
+		return fosite.ErrInvalidRequest.WithHintf("The state parameter must be at least %d characters long, or PKCE (S256) used instead.", minStateLength)
 	}
 	return nil
 }
@@ -275,12 +325,37 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 		p.authorizeError(w, r, ar, fosite.ErrTemporarilyUnavailable.WithWrap(err))
 		return
 	}
+	params := resp.GetParameters()
 	if ar.GetState() == "" {
 		// No state was sent (PKCE instead): none goes back, not an empty one.
-		resp.GetParameters().Del("state")
+		params.Del("state")
 	}
-	resp.AddParameter("iss", p.cfg.Issuer)
-	p.fosite.WriteAuthorizeResponse(ctx, w, ar, resp)
+	params.Set("iss", p.cfg.Issuer)
+	p.answer(w, r, ar, params)
+}
+
+// answer sends params to the verified redirect URI of ar in its response
+// mode: in the query (the code flow's default), in the fragment, or posted
+// by the browser (form_post). fosite's own writer is not used for form_post:
+// its page submits by an inline script, which the CSP refuses.
+func (p *Provider) answer(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, params url.Values) {
+	target := *ar.GetRedirectURI()
+	target.Fragment, target.RawFragment = "", ""
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	switch ar.GetResponseMode() {
+	case fosite.ResponseModeFormPost:
+		views.Render(w, r, http.StatusOK, views.FormPost(target.String(), params), p.log)
+	case fosite.ResponseModeFragment:
+		http.Redirect(w, r, target.String()+"#"+params.Encode(), http.StatusSeeOther)
+	default:
+		q := target.Query()
+		for k, v := range params {
+			q[k] = v
+		}
+		target.RawQuery = q.Encode()
+		http.Redirect(w, r, target.String(), http.StatusSeeOther)
+	}
 }
 
 // authorizeError redirects an OAuth error back to a verified redirect_uri, with
@@ -293,17 +368,25 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 			i18n.T(r.Context(), "err.authorize_failed_text", "Error", rfc.ErrorField, "Description", rfc.GetDescription()))
 		return
 	}
-	target := *ar.GetRedirectURI()
-	q := target.Query()
-	q.Set("error", rfc.ErrorField)
-	q.Set("error_description", rfc.GetDescription())
+	params := url.Values{"error": {rfc.ErrorField}, "error_description": {descriptionChars(rfc.GetDescription())}, "iss": {p.cfg.Issuer}}
 	if s := ar.GetState(); s != "" {
-		q.Set("state", s)
+		params.Set("state", s)
 	}
-	q.Set("iss", p.cfg.Issuer)
-	target.RawQuery, target.Fragment = q.Encode(), ""
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, target.String(), http.StatusSeeOther)
+	p.answer(w, r, ar, params)
+}
+
+// descriptionChars makes d an error_description RFC 6749 §4.1.2.1 allows:
+// printable ASCII without '"' and '\'. fosite's hints quote what they name.
+func descriptionChars(d string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r == '\\' || r < 0x20 || r > 0x7e:
+			return ' '
+		}
+		return r
+	}, d)
 }
 
 // errorPage renders the error page from message IDs (or text already

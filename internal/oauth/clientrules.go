@@ -74,6 +74,34 @@ func ValidateRedirectURI(field, raw string) error {
 	return nil
 }
 
+// redirectRegistered reports whether uri may receive a client's
+// authorization responses: it is one of the client's registered URIs
+// exactly, or, for a native app (RFC 8252 §7.3), a registered http URI on a
+// loopback IP literal with another port, which the app picks when it runs.
+func redirectRegistered(registered []string, uri string) bool {
+	if uri == "" {
+		return false
+	}
+	if slices.Contains(registered, uri) {
+		return true
+	}
+	req, err := url.Parse(uri)
+	if err != nil || req.Scheme != "http" || req.User != nil || strings.Contains(uri, "#") {
+		return false
+	}
+	if ip := net.ParseIP(req.Hostname()); ip == nil || !ip.IsLoopback() {
+		return false
+	}
+	for _, r := range registered {
+		reg, err := url.Parse(r)
+		if err == nil && reg.Scheme == "http" && reg.User == nil && reg.Hostname() == req.Hostname() &&
+			reg.EscapedPath() == req.EscapedPath() && reg.RawQuery == req.RawQuery && reg.ForceQuery == req.ForceQuery {
+			return true
+		}
+	}
+	return false
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true

@@ -22,19 +22,29 @@ const maxTokenBody = 16 << 10
 
 // Register adds the provider's routes to mux.
 func (p *Provider) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
-	mux.HandleFunc("GET /.well-known/jwks.json", p.jwks)
+	mux.HandleFunc("GET /.well-known/openid-configuration", crossOrigin(p.discovery))
+	// RFC 8414 §3: the same metadata where OAuth-only clients look for it.
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", crossOrigin(p.discovery))
+	mux.HandleFunc("GET /.well-known/jwks.json", crossOrigin(p.jwks))
 	mux.HandleFunc("GET /oauth2/auth", p.authorize)
 	mux.HandleFunc("POST /oauth2/auth", p.authorize)
-	mux.HandleFunc("POST /oauth2/token", p.clientAuthenticated(p.token))
-	mux.HandleFunc("POST /oauth2/par", p.clientAuthenticated(p.pushedAuthorize))
-	mux.HandleFunc("GET /userinfo", p.userinfo)
-	mux.HandleFunc("POST /userinfo", p.limitBody(p.userinfo))
-	mux.HandleFunc("POST /oauth2/revoke", p.clientAuthenticated(p.revoke))
+	mux.HandleFunc("POST /oauth2/token", crossOrigin(p.clientAuthenticated(p.token)))
+	mux.HandleFunc("POST /oauth2/par", crossOrigin(p.clientAuthenticated(p.pushedAuthorize)))
+	mux.HandleFunc("GET /userinfo", crossOrigin(p.userinfo))
+	mux.HandleFunc("POST /userinfo", crossOrigin(p.limitBody(p.userinfo)))
+	mux.HandleFunc("POST /oauth2/revoke", crossOrigin(p.clientAuthenticated(p.revoke)))
 	mux.HandleFunc("POST /oauth2/introspect", p.clientAuthenticated(p.introspect))
 	mux.HandleFunc("GET /oauth2/logout", p.logout)
 	mux.HandleFunc("POST /oauth2/logout", p.logout)
+	for _, path := range CrossOriginPaths {
+		mux.HandleFunc("OPTIONS "+path, preflight)
+	}
 }
+
+// CrossOriginPaths are the endpoints applications in browsers may call
+// from another origin (crossOrigin).
+var CrossOriginPaths = []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
+	"/.well-known/jwks.json", "/oauth2/token", "/oauth2/par", "/userinfo", "/oauth2/revoke"}
 
 func (p *Provider) limitBody(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +75,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"backchannel_logout_session_supported":                     true,
 		"require_pushed_authorization_requests":                    false,
 		"response_types_supported":                                 []string{"code"},
-		"response_modes_supported":                                 []string{"query"},
+		"response_modes_supported":                                 []string{"query", "fragment", "form_post"},
 		"grant_types_supported":                                    []string{"authorization_code", "refresh_token", "client_credentials"},
 		"subject_types_supported":                                  []string{"public"},
 		"id_token_signing_alg_values_supported":                    algs,
@@ -196,6 +206,12 @@ func (p *Provider) unavailable(w http.ResponseWriter, r *http.Request, err error
 
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 	err := p.fosite.NewRevocationRequest(r.Context(), r)
+	if err == nil && r.PostForm.Get("token") == "" {
+		// fosite answers 200, as for a token it does not know; RFC 7009
+		// §2.1 requires the parameter (checked after the client, which
+		// hears invalid_client first).
+		err = fosite.ErrInvalidRequest.WithHint("The token parameter is missing.")
+	}
 	if storeDown(err) {
 		p.unavailable(w, r, err)
 		return
@@ -225,12 +241,12 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The stored session replaces the one given, so an empty one will do.
-	_, ar, err := p.fosite.IntrospectToken(ctx, r.PostForm.Get("token"), fosite.TokenUse(r.PostForm.Get("token_type_hint")), &openid.DefaultSession{})
+	use, ar, err := p.fosite.IntrospectToken(ctx, r.PostForm.Get("token"), fosite.TokenUse(r.PostForm.Get("token_type_hint")), &openid.DefaultSession{})
 	if storeDown(err) {
 		p.unavailable(w, r, err)
 		return
 	}
-	if err == nil && !mayIntrospect(caller, ar) {
+	if err == nil && !mayIntrospect(caller, use, ar) {
 		err = fosite.ErrInactiveToken
 	}
 	// A token stays active as long as its user may still sign in, as in
@@ -245,14 +261,19 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		ar = nil
 	}
-	writeIntrospection(w, ar)
+	writeIntrospection(w, use, ar)
 }
 
-// mayIntrospect reports whether caller may learn about the token of ar: it
-// was issued to caller, names caller as an audience, or caller is a resource
-// server allowed to introspect every token.
-func mayIntrospect(caller *store.Client, ar fosite.Requester) bool {
-	return caller.IntrospectAny || ar.GetClient().GetID() == caller.ID || slices.Contains(ar.GetGrantedAudience(), caller.ID)
+// mayIntrospect reports whether caller may learn about the token (of type
+// use) of ar: it was issued to caller, names caller as an audience, or caller
+// is a resource server allowed to introspect every token. A refresh token is
+// reported to its own client only: it is no credential at a resource server,
+// and an answer of active there would let one pass as an access token.
+func mayIntrospect(caller *store.Client, use fosite.TokenUse, ar fosite.Requester) bool {
+	if ar.GetClient().GetID() == caller.ID {
+		return true
+	}
+	return use == fosite.AccessToken && (caller.IntrospectAny || slices.Contains(ar.GetGrantedAudience(), caller.ID))
 }
 
 // userBehind is subjectEnabled for the user a token was issued to; a token
@@ -270,12 +291,20 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
-		httpjson.Write(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "A bearer token is required."})
+		// RFC 6750 §3.1: a request without credentials gets a challenge
+		// without an error code.
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		httpjson.Write(w, http.StatusUnauthorized, map[string]string{"error_description": "A bearer token is required."})
 		return
 	}
-	_, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, NewSession(""))
-	if err != nil {
+	// The token use is only a hint to fosite, which tries a refresh token
+	// next: the answer's use is what keeps refresh tokens out.
+	use, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, NewSession(""))
+	if storeDown(err) {
+		p.unavailable(w, r, err)
+		return
+	}
+	if err != nil || use != fosite.AccessToken {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		httpjson.Write(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The access token is not active."})
 		return

@@ -37,3 +37,11 @@ func (c Client) IsPublic() bool { return c.Public }
 func (c Client) GetAudience() fosite.Arguments {
 	return append(fosite.Arguments{c.ID}, c.Audiences...)
 }
+
+// responseModes are the response modes every client may ask for.
+var responseModes = []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFragment, fosite.ResponseModeFormPost}
+
+// GetResponseModes implements fosite.ResponseModeClient. Without it fosite
+// refuses any response_mode sent explicitly, even query (which oidc-client-ts
+// sends by default).
+func (c Client) GetResponseModes() []fosite.ResponseModeType { return responseModes }

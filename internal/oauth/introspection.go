@@ -34,21 +34,21 @@ var (
 	noCache    = []string{"no-cache"}
 )
 
-// writeIntrospection answers an introspection request about the token of
-// ar, or that it is not active when ar is nil.
-func writeIntrospection(w http.ResponseWriter, ar fosite.Requester) {
+// writeIntrospection answers an introspection request about the token (of
+// type use) of ar, or that it is not active when ar is nil.
+func writeIntrospection(w http.ResponseWriter, use fosite.TokenUse, ar fosite.Requester) {
 	h := w.Header()
 	h["Content-Type"] = fositeJSON
 	h["Cache-Control"] = noStore
 	h["Pragma"] = noCache
 	// The status is sent with the first byte: an encoding error can only be
 	// a client gone.
-	_ = json.NewEncoder(w).Encode(introspectionOf(ar))
+	_ = json.NewEncoder(w).Encode(introspectionOf(use, ar))
 }
 
-// introspectionOf tells what may be said about the token of ar; the zero
-// value says only that it is not active.
-func introspectionOf(ar fosite.Requester) activeToken {
+// introspectionOf tells what may be said about the token (of type use) of
+// ar; the zero value says only that it is not active.
+func introspectionOf(use fosite.TokenUse, ar fosite.Requester) activeToken {
 	if ar == nil {
 		return activeToken{}
 	}
@@ -61,7 +61,7 @@ func introspectionOf(ar fosite.Requester) activeToken {
 		Sub:      s.GetSubject(),
 		Username: s.GetUsername(),
 	}
-	if exp := s.GetExpiresAt(fosite.AccessToken); !exp.IsZero() {
+	if exp := s.GetExpiresAt(use); !exp.IsZero() {
 		t.Exp = exp.Unix()
 	}
 	if iat := ar.GetRequestedAt(); !iat.IsZero() {

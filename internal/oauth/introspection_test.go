@@ -8,6 +8,8 @@ import (
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
+
+	"github.com/authz/authz/internal/store"
 )
 
 // TestIntrospectionAsFosite: the answer is byte for byte the one fosite's
@@ -41,7 +43,7 @@ func TestIntrospectionAsFosite(t *testing.T) {
 			want := httptest.NewRecorder()
 			(&fosite.Fosite{}).WriteIntrospectionResponse(context.Background(), want, ir)
 			got := httptest.NewRecorder()
-			writeIntrospection(got, ar)
+			writeIntrospection(got, fosite.AccessToken, ar)
 			if got.Body.String() != want.Body.String() {
 				t.Errorf("body\n got %s\nwant %s", got.Body, want.Body)
 			}
@@ -54,5 +56,40 @@ func TestIntrospectionAsFosite(t *testing.T) {
 				t.Errorf("status %d, want %d", got.Code, want.Code)
 			}
 		})
+	}
+}
+
+// TestIntrospectionOfRefreshToken: a refresh token is reported with its own
+// expiry, not its access token's (RFC 7662 §2.2).
+func TestIntrospectionOfRefreshToken(t *testing.T) {
+	at := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
+	s := NewSession("user-1")
+	s.SetExpiresAt(fosite.AccessToken, at.Add(time.Hour))
+	s.SetExpiresAt(fosite.RefreshToken, at.Add(720*time.Hour))
+	r := &fosite.Request{RequestedAt: at, Client: &fosite.DefaultClient{ID: "web"}, Session: s}
+	if got := introspectionOf(fosite.RefreshToken, r).Exp; got != at.Add(720*time.Hour).Unix() {
+		t.Errorf("refresh token exp %d, want %d", got, at.Add(720*time.Hour).Unix())
+	}
+	if got := introspectionOf(fosite.AccessToken, r).Exp; got != at.Add(time.Hour).Unix() {
+		t.Errorf("access token exp %d, want %d", got, at.Add(time.Hour).Unix())
+	}
+}
+
+// TestMayIntrospect: an access token is told to its client, its audience and
+// a resource server allowed every token; a refresh token to its client only.
+func TestMayIntrospect(t *testing.T) {
+	r := &fosite.Request{Client: &fosite.DefaultClient{ID: "web"}, GrantedAudience: fosite.Arguments{"web", "api"}, Session: NewSession("u")}
+	own, audience, every, other := &store.Client{ID: "web"}, &store.Client{ID: "api"}, &store.Client{ID: "rs", IntrospectAny: true}, &store.Client{ID: "x"}
+	for _, tc := range []struct {
+		caller *store.Client
+		use    fosite.TokenUse
+		want   bool
+	}{
+		{own, fosite.AccessToken, true}, {audience, fosite.AccessToken, true}, {every, fosite.AccessToken, true}, {other, fosite.AccessToken, false},
+		{own, fosite.RefreshToken, true}, {audience, fosite.RefreshToken, false}, {every, fosite.RefreshToken, false}, {other, fosite.RefreshToken, false},
+	} {
+		if got := mayIntrospect(tc.caller, tc.use, r); got != tc.want {
+			t.Errorf("%s asking about a %s: %v, want %v", tc.caller.ID, tc.use, got, tc.want)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -67,7 +66,7 @@ func checkPushed(ar fosite.AuthorizeRequester) error {
 		return fosite.ErrRequestNotSupported.WithHint("Request objects are not supported.")
 	}
 	c, ok := ar.GetClient().(Client)
-	if !ok || !slices.Contains(c.RedirectURIs, form.Get("redirect_uri")) {
+	if !ok || !redirectRegistered(c.RedirectURIs, form.Get("redirect_uri")) {
 		return fosite.ErrInvalidRequest.WithHint("The redirect_uri is missing or not registered for this client exactly.")
 	}
 	if err := checkPKCE(ar); err != nil {

@@ -140,7 +140,7 @@ func TestPARBadInput(t *testing.T) {
 		{"request_uri pushed", "web", with("request_uri", parURIPrefix+"x"), 400, "invalid_request"},
 		{"unregistered redirect", "web", with("redirect_uri", "https://evil.test/cb"), 400, "invalid_request"},
 		{"no redirect", "web", with("redirect_uri", ""), 400, "invalid_request"},
-		{"short state without PKCE", "web", with("state", "abc"), 400, "invalid_state"},
+		{"short state without PKCE", "web", with("state", "abc"), 400, "invalid_request"},
 		{"request object", "web", with("request", "eyJhbGciOiJub25lIn0.e30."), 400, "request_not_supported"},
 		{"plain PKCE", "web", with("code_challenge_method", "plain"), 400, "invalid_request"},
 		{"unknown scope", "web", with("scope", "openid admin"), 400, "invalid_scope"},

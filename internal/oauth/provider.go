@@ -92,6 +92,10 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 		AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
 		RefreshTokenScopes:             []string{"offline_access", "offline"},
 		SendDebugMessagesToClients:     false,
+		// OpenID Connect sets no least length for a nonce, and fosite would
+		// refuse a short one only at the code exchange; checkState keeps
+		// authz's own rule for state.
+		MinParameterEntropy: 1,
 		// RFC 9126 §2.2: a short lifetime; the request_uri is also single use.
 		PushedAuthorizeRequestURIPrefix: parURIPrefix,
 		PushedAuthorizeContextLifespan:  parLifetime,

@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"github.com/authz/authz/internal/i18n"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
+
+	"github.com/authz/authz/internal/i18n"
 
 	"github.com/authz/authz/internal/clientip"
 	"github.com/authz/authz/views"
@@ -16,7 +19,7 @@ import (
 // contentSecurityPolicy allows one script, the WebAuthn ceremony's static
 // file, by its hash (no inline script, no other file), styles and images
 // from authz only (QR codes are data: URIs), and no framing.
-var contentSecurityPolicy = "default-src 'none'; script-src " + views.WebAuthnScriptHash + "; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
+var contentSecurityPolicy = "default-src 'none'; script-src " + views.WebAuthnScriptHash + " " + views.FormPostScriptHash + "; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 
 // routes is every route of the app: the route table of docs/design.md
 // (routes_test.go holds the two together).
@@ -29,7 +32,7 @@ func (a *App) routes() *http.ServeMux {
 	if a.Config.MetricsListen == "" {
 		mux.Handle("GET /metrics", a.Metrics.Handler())
 	}
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(views.Static)))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(filesOnly{views.Static})))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 	})
@@ -52,7 +55,7 @@ func (a *App) Handler() http.Handler {
 	// clients in browsers); they authenticate clients, not cookies. An
 	// authorization request may be a cross-site form post (OIDC Core 3.1.2.1)
 	// and changes nothing by itself; logout checks its own confirmation token.
-	for _, p := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/userinfo", "/oauth2/auth", "/oauth2/logout"} {
+	for _, p := range []string{"/oauth2/token", "/oauth2/par", "/oauth2/revoke", "/oauth2/introspect", "/userinfo", "/oauth2/auth", "/oauth2/logout"} {
 		cop.AddInsecureBypassPattern("POST " + p)
 	}
 	var h http.Handler = recordRoute(mux)
@@ -155,7 +158,7 @@ func (a *App) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				a.Log.Error("panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				a.Log.Error("panic serving request", "path", loggedPath(r.URL.Path), "panic", v, "stack", string(debug.Stack()))
 				writePlain(w, http.StatusInternalServerError, "internal error")
 			}
 		}()
@@ -197,7 +200,36 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 		// Checked first: the arguments would be boxed (allocated) for a
 		// record that, at the default level, nobody writes.
 		if a.Log.Enabled(r.Context(), level) {
-			a.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+			a.Log.Log(r.Context(), level, "request", "method", r.Method, "path", loggedPath(r.URL.Path), "status", rec.status, "duration", time.Since(start))
 		}
 	})
+}
+
+// filesOnly serves files and no directory listings: a directory is not found.
+type filesOnly struct{ fs.FS }
+
+// Open implements fs.FS.
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		_ = file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
+}
+
+// linkPrefix starts the path of an e-mailed link, whose last segment is the
+// link's secret.
+const linkPrefix = "/link/"
+
+// loggedPath is path as a log may keep it: without the secret of a link
+// (whoever reads the log must not be able to use it).
+func loggedPath(path string) string {
+	if strings.HasPrefix(path, linkPrefix) {
+		return linkPrefix + "…"
+	}
+	return path
 }

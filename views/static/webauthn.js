@@ -1,4 +1,4 @@
-// The WebAuthn ceremony, the only script authz serves. A form marked
+// The WebAuthn ceremony, one of the two scripts authz serves. A form marked
 // data-webauthn="create" or "get" carries the server's options in
 // data-options; its button runs navigator.credentials, puts the answer in
 // the hidden "credential" field and posts the form. Messages come from the
