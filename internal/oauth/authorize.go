@@ -265,10 +265,10 @@ func (p *Provider) rebuild(r *http.Request, lt *store.LoginTransaction) (fosite.
 	return p.newAuthorizeRequest(ctx, req)
 }
 
-// noState stands in for the state of a request that has none but uses PKCE:
-// fosite insists on a state of 8 characters, authz does not (checkState),
-// so fosite sees this one and authz takes it back out. A client that sends it
-// as its own state only loses it from its own response.
+// noState stands in for the state of a request that has none: fosite
+// insists on a state, authz decides by its own rule (checkState: PKCE may
+// stand in for it), so fosite sees this one and authz takes it back out. A
+// client that sends it as its own state only loses it from its own response.
 const noState = "authz:no-state"
 
 // newAuthorizeRequest is fosite's NewAuthorizeRequest with checkState's rule
@@ -277,7 +277,7 @@ func (p *Provider) newAuthorizeRequest(ctx context.Context, r *http.Request) (fo
 	if err := r.ParseForm(); err != nil {
 		return nil, fosite.ErrInvalidRequest.WithHint("The authorization request could not be read.")
 	}
-	if r.Form.Get("state") == "" && r.Form.Get("code_challenge") != "" {
+	if r.Form.Get("state") == "" {
 		r.Form.Set("state", noState)
 	}
 	ar, err := p.fosite.NewAuthorizeRequest(ctx, r)

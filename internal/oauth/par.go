@@ -33,9 +33,9 @@ func (p *Provider) pushedAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.pushError(w, r, nil, errRepeated(name))
 		return
 	}
-	// As at the authorization endpoint, PKCE may stand in for state (see
-	// newAuthorizeRequest); the stand-in is not stored.
-	if r.Form.Get("state") == "" && r.Form.Get("code_challenge") != "" {
+	// As at the authorization endpoint, checkPushed decides about state, not
+	// fosite (see newAuthorizeRequest); the stand-in is not stored.
+	if r.Form.Get("state") == "" {
 		r.Form.Set("state", noState)
 	}
 	ar, err := p.fosite.NewPushedAuthorizeRequest(ctx, r)
