@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -282,10 +283,20 @@ func TestHTTPSAndSecureCookies(t *testing.T) {
 	resp.Body.Close()
 	var secure bool
 	for _, c := range resp.Cookies() {
-		secure = c.Secure && c.HttpOnly && c.SameSite == http.SameSiteLaxMode
+		// __Host-: no subdomain or network attacker can plant the cookie.
+		secure = c.Secure && c.HttpOnly && c.SameSite == http.SameSiteLaxMode && strings.HasPrefix(c.Name, "__Host-") && c.Path == "/" && c.Domain == ""
 	}
 	if !secure || resp.Header.Get("Strict-Transport-Security") == "" {
-		t.Errorf("cookies behind TLS must be Secure, HttpOnly, SameSite=Lax; HSTS set: %v %q", resp.Cookies(), resp.Header.Get("Strict-Transport-Security"))
+		t.Errorf("cookies behind TLS must be Secure, HttpOnly, SameSite=Lax, __Host-; HSTS set: %v %q", resp.Cookies(), resp.Header.Get("Strict-Transport-Security"))
+	}
+	// A browser keeps such a cookie and sends it back: the sign-in form's
+	// post belongs to the login it began.
+	jar, _ := cookiejar.New(nil)
+	b := &browser{t: t, client: &http.Client{Jar: jar, Transport: client.Transport}}
+	page := b.get("https://" + addr + "/login")
+	page = b.submit(page, "/login/password", url.Values{"username": {"nobody"}, "password": {"wrong"}})
+	if page.Status != http.StatusUnauthorized || !strings.Contains(page.Body, `action="/login/password"`) {
+		t.Errorf("the sign-in form over HTTPS: %d, want the form again with its error\n%s", page.Status, page.Body)
 	}
 	p, err := oidc.NewProvider(oidc.ClientContext(context.Background(), client), "https://"+addr)
 	if err != nil || !strings.HasPrefix(p.Endpoint().TokenURL, "https://") {

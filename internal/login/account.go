@@ -147,7 +147,7 @@ func (p *Pipeline) accountData(r *http.Request, a *account) (views.AccountData, 
 	if err != nil {
 		return d, err
 	}
-	d.Remembered = rememberedRows(ctx, browsers, currentRemembered(r))
+	d.Remembered = rememberedRows(ctx, browsers, p.currentRemembered(r))
 	sessions, err := p.Sessions.List(ctx, u.ID)
 	if err != nil {
 		return d, err

@@ -57,9 +57,9 @@ func (p *Pipeline) postForgot(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "err.bad_request", "err.form_unreadable", "/login/forgot", "err.try_again")
 		return
 	}
-	c, err := r.Cookie(session.TransactionCookie)
-	if err != nil || c.Value == "" || len(c.Value) > 128 ||
-		subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(forgotCSRF(session.TokenID(c.Value)))) != 1 {
+	token := p.Sessions.CookieValue(r, session.TransactionCookie)
+	if token == "" || len(token) > 128 ||
+		subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(forgotCSRF(session.TokenID(token)))) != 1 {
 		p.errorPage(w, r, http.StatusForbidden, "err.form_stale_title", msgBadForm, "/login/forgot", "err.try_again")
 		return
 	}

@@ -314,8 +314,8 @@ func (p *Pipeline) begin(w http.ResponseWriter, r *http.Request, lt *store.Login
 
 // transaction loads the LT of the request's cookie.
 func (p *Pipeline) transaction(r *http.Request) (*store.LoginTransaction, error) {
-	c, err := r.Cookie(session.TransactionCookie)
-	if err != nil || c.Value == "" {
+	token := p.Sessions.CookieValue(r, session.TransactionCookie)
+	if token == "" {
 		return nil, errNoTransaction
 	}
 	pr, _ := r.Context().Value(prereadKey{}).(*preread)
@@ -323,7 +323,7 @@ func (p *Pipeline) transaction(r *http.Request) (*store.LoginTransaction, error)
 	if pr != nil {
 		throttleKey = pr.throttleKey
 	}
-	ls, err := p.Store.GetLoginState(r.Context(), session.TokenID(c.Value), throttleKey, p.now())
+	ls, err := p.Store.GetLoginState(r.Context(), session.TokenID(token), throttleKey, p.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoTransaction
 	}
@@ -378,8 +378,8 @@ func pendingCSRF(id string) string {
 // cookieID is the ID of the browser's login cookie, which it sets first when
 // the browser has none: the key of the forms whose CSRF secret derives from it.
 func (p *Pipeline) cookieID(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(session.TransactionCookie); err == nil && c.Value != "" && len(c.Value) <= 128 {
-		return session.TokenID(c.Value)
+	if token := p.Sessions.CookieValue(r, session.TransactionCookie); token != "" && len(token) <= 128 {
+		return session.TokenID(token)
 	}
 	token, id := session.NewToken()
 	p.Sessions.SetCookie(w, session.TransactionCookie, token, p.now().Add(p.TransactionTTL))
@@ -407,11 +407,11 @@ var errNotPendingForm = errors.New("login: form without the pending login's CSRF
 // against the client address like any other login nobody is signed in to:
 // cookies cost nothing, so neither would a flood of posted forms.
 func (p *Pipeline) storePending(r *http.Request) (*store.LoginTransaction, error) {
-	c, err := r.Cookie(session.TransactionCookie)
-	if err != nil || c.Value == "" {
+	token := p.Sessions.CookieValue(r, session.TransactionCookie)
+	if token == "" {
 		return nil, errNoTransaction
 	}
-	id := session.TokenID(c.Value)
+	id := session.TokenID(token)
 	if got := r.PostFormValue("csrf"); subtle.ConstantTimeCompare([]byte(got), []byte(pendingCSRF(id))) != 1 {
 		return nil, errNotPendingForm
 	}
@@ -420,7 +420,7 @@ func (p *Pipeline) storePending(r *http.Request) (*store.LoginTransaction, error
 	}
 	now := p.now()
 	lt := &store.LoginTransaction{ID: id, CSRF: pendingCSRF(id), Purpose: store.PurposeLogin, CreatedAt: now, ExpiresAt: now.Add(p.TransactionTTL)}
-	err = p.Store.CreateLoginTransaction(r.Context(), lt)
+	err := p.Store.CreateLoginTransaction(r.Context(), lt)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, errNoTransaction
 	}

@@ -35,7 +35,7 @@ func (p *Pipeline) checkRemembered(r *http.Request, st *state) error {
 	if p.RememberDays <= 0 || u == nil || u.Role == store.RoleAdmin || st.lt.Purpose != store.PurposeLogin {
 		return nil
 	}
-	id := currentRemembered(r)
+	id := p.currentRemembered(r)
 	if id == "" {
 		return nil
 	}
@@ -130,10 +130,10 @@ func truncate(s string, n int) string {
 }
 
 // currentRemembered is the store ID of the request's remember cookie, or "".
-func currentRemembered(r *http.Request) string {
-	c, err := r.Cookie(session.RememberCookie)
-	if err != nil || c.Value == "" || len(c.Value) > 128 {
+func (p *Pipeline) currentRemembered(r *http.Request) string {
+	token := p.Sessions.CookieValue(r, session.RememberCookie)
+	if token == "" || len(token) > 128 {
 		return ""
 	}
-	return session.TokenID(c.Value)
+	return session.TokenID(token)
 }

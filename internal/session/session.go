@@ -183,13 +183,36 @@ func (m *Manager) now() time.Time {
 // SetCookie sets an HttpOnly, SameSite=Lax cookie valid until expires, or
 // deletes it when expires is zero.
 func (m *Manager) SetCookie(w http.ResponseWriter, name, value string, expires time.Time) {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: m.SecureCookies, SameSite: http.SameSiteLaxMode}
+	c := &http.Cookie{Name: m.CookieName(name), Value: value, Path: "/", HttpOnly: true, Secure: m.SecureCookies, SameSite: http.SameSiteLaxMode}
 	if expires.IsZero() {
 		c.MaxAge = -1
 	} else {
 		c.Expires = expires
 	}
 	http.SetCookie(w, c)
+}
+
+// CookieName is cookie name as the browser holds it: with the __Host-
+// prefix when cookies are Secure. A browser takes such a cookie only from
+// this very host over TLS, with Path=/ and no Domain, so neither a
+// neighbouring subdomain nor a network attacker can plant one: a login
+// cookie of the attacker's choosing would let them follow the victim's
+// login (its ID and the pending form's CSRF secret derive from it).
+func (m *Manager) CookieName(name string) string {
+	if m.SecureCookies {
+		return "__Host-" + name
+	}
+	return name
+}
+
+// CookieValue is the value of the request's cookie name (see CookieName),
+// or "" when it has none.
+func (m *Manager) CookieValue(r *http.Request, name string) string {
+	c, err := r.Cookie(m.CookieName(name))
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 // touchEvery is how stale a session's LastSeenAt may get before a request
@@ -200,12 +223,12 @@ const touchEvery = 5 * time.Minute
 // Current returns the browser session of r, or nil when there is none. A
 // session not seen for a while is marked seen now.
 func (m *Manager) Current(r *http.Request) (*store.Session, error) {
-	c, err := r.Cookie(Cookie)
-	if err != nil || c.Value == "" {
+	token := m.CookieValue(r, Cookie)
+	if token == "" {
 		return nil, nil
 	}
 	now := m.now()
-	s, err := m.Store.GetSession(r.Context(), TokenID(c.Value), now)
+	s, err := m.Store.GetSession(r.Context(), TokenID(token), now)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -251,8 +274,8 @@ func (m *Manager) SignIn(w http.ResponseWriter, r *http.Request, loginID string,
 // or nil.
 func (m *Manager) End(w http.ResponseWriter, r *http.Request) (*store.Session, error) {
 	ctx := r.Context()
-	if c, err := r.Cookie(TransactionCookie); err == nil && c.Value != "" {
-		if err := m.Store.DeleteLoginTransaction(ctx, TokenID(c.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if token := m.CookieValue(r, TransactionCookie); token != "" {
+		if err := m.Store.DeleteLoginTransaction(ctx, TokenID(token)); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
 	}

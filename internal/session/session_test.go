@@ -79,10 +79,10 @@ func TestManagerSignInEndsLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, deleted := cookieOf(rec, TransactionCookie); !deleted {
+	if _, deleted := cookieOf(rec, m.CookieName(TransactionCookie)); !deleted {
 		t.Error("the sign-in kept the login transaction's cookie")
 	}
-	if token, _ := cookieOf(rec, Cookie); token == "" {
+	if token, _ := cookieOf(rec, m.CookieName(Cookie)); token == "" {
 		t.Error("the sign-in set no session cookie")
 	}
 	if _, err := st.GetLoginTransaction(context.Background(), lt.ID, now); !errors.Is(err, store.ErrNotFound) {
@@ -115,7 +115,12 @@ func TestManagerSignInCurrentEnd(t *testing.T) {
 	if events, _, err := st.ListAudit(context.Background(), store.AuditFilter{UserID: "u1"}); err != nil || len(events) != 1 || events[0].ID != e.ID {
 		t.Fatalf("after SignIn the audit log holds %v (%v), want the sign-in's event", events, err)
 	}
-	token, _ := cookieOf(rec, Cookie)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == Cookie {
+			t.Error("a Secure session cookie must carry the __Host- prefix")
+		}
+	}
+	token, _ := cookieOf(rec, "__Host-"+Cookie)
 	if token == "" || s.ID != TokenID(token) {
 		t.Fatalf("cookie %q for session %q", token, s.ID)
 	}
@@ -123,13 +128,20 @@ func TestManagerSignInCurrentEnd(t *testing.T) {
 		t.Errorf("cookie attributes: %+v", c)
 	}
 
+	// A cookie without the prefix, as a neighbouring subdomain could plant
+	// it, is not read.
+	planted := httptest.NewRequest("GET", "/", nil)
+	planted.AddCookie(&http.Cookie{Name: Cookie, Value: token})
+	if got, err := m.Current(planted); got != nil || err != nil {
+		t.Errorf("a cookie without the __Host- prefix was taken: %+v, %v", got, err)
+	}
 	req := httptest.NewRequest("GET", "/", nil)
-	req.AddCookie(&http.Cookie{Name: Cookie, Value: token})
+	req.AddCookie(&http.Cookie{Name: "__Host-" + Cookie, Value: token})
 	got, err := m.Current(req)
 	if err != nil || got == nil || got.UserID != "u1" {
 		t.Fatalf("Current = %+v, %v", got, err)
 	}
-	if later, _ := (&Manager{Store: st, Now: func() time.Time { return now.Add(2 * time.Hour) }}).Current(req); later != nil {
+	if later, _ := (&Manager{Store: st, SecureCookies: true, Now: func() time.Time { return now.Add(2 * time.Hour) }}).Current(req); later != nil {
 		t.Error("an expired session is still current")
 	}
 
@@ -137,13 +149,13 @@ func TestManagerSignInCurrentEnd(t *testing.T) {
 	if err := st.CreateLoginTransaction(context.Background(), lt); err != nil {
 		t.Fatal(err)
 	}
-	req.AddCookie(&http.Cookie{Name: TransactionCookie, Value: "lt-token"})
+	req.AddCookie(&http.Cookie{Name: "__Host-" + TransactionCookie, Value: "lt-token"})
 	rec = httptest.NewRecorder()
 	ended, err := m.End(rec, req)
 	if err != nil || ended == nil || ended.ID != s.ID {
 		t.Fatalf("End = %+v, %v", ended, err)
 	}
-	if _, deleted := cookieOf(rec, Cookie); !deleted {
+	if _, deleted := cookieOf(rec, "__Host-"+Cookie); !deleted {
 		t.Error("End kept the session cookie")
 	}
 	if again, _ := m.Current(req); again != nil {
