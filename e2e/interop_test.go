@@ -420,3 +420,37 @@ func TestBrowserFormPost(t *testing.T) {
 		t.Errorf("the application signed in %q", who)
 	}
 }
+
+// TestSilentRenewalAcrossKeyRotation: prompt=none with the id_token_hint of
+// the last sign-in (what oidc-client-ts sends to renew silently) still
+// works once another key signs; a hint about another user or not from this
+// server does not.
+func TestSilentRenewalAcrossKeyRotation(t *testing.T) {
+	t.Parallel()
+	in := startServer(t, "sqlite")
+	clk := driveKeys(in)
+	id, secret := in.createClient(clientSpec{SkipConsent: true})
+	r := newRP(t, in, id, secret)
+	b, tok, _ := signIn(t, in, r, in.createUser("renew", false))
+	hint := tok.Extra("id_token").(string)
+	_, other, _ := signIn(t, in, r, in.createUser("other", false))
+
+	_, activateAt, err := in.App.Keys.Rotate(context.Background(), "RS256", in.App.RetireAfter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.reach(activateAt)
+	f := r.start(oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("id_token_hint", hint))
+	r.exchange(r.callback(b.get(f.authURL), f, in.URL), f)
+
+	for name, tc := range map[string]struct{ hint, want string }{
+		"another user's":  {other.Extra("id_token").(string), "login_required"},
+		"not an ID token": {tok.AccessToken, "invalid_request"},
+		"forged":          {hint[:strings.LastIndex(hint, ".")] + ".c2lnbmF0dXJl", "invalid_request"},
+	} {
+		f := r.start(oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("id_token_hint", tc.hint))
+		if p := b.get(f.authURL); p.URL.Query().Get("error") != tc.want {
+			t.Errorf("%s hint: %d %s, want error %s", name, p.Status, p.URL, tc.want)
+		}
+	}
+}

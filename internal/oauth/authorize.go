@@ -291,6 +291,10 @@ func (p *Provider) newAuthorizeRequest(ctx context.Context, r *http.Request) (fo
 // sess, read by the caller in this request) and redirects back with the code.
 func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, sess *store.Session, u *store.User, requestedAt time.Time) {
 	ctx := r.Context()
+	if err := p.checkIDTokenHint(ctx, ar, u); err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
 	orderRequestID(ar)
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
@@ -332,6 +336,32 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	}
 	params.Set("iss", p.cfg.Issuer)
 	p.answer(w, r, ar, params)
+}
+
+// checkIDTokenHint checks the request's id_token_hint, if any, against u,
+// the user about to be answered for: it must be an ID token of this server
+// (expired or not) about u. fosite would check it against the current
+// signing key only, so that after a key rotation a relying party's silent
+// renewal (prompt=none with the hint, as oidc-client-ts sends it) would
+// fail; it is taken out of the request once checked here against every
+// published key.
+func (p *Provider) checkIDTokenHint(ctx context.Context, ar fosite.AuthorizeRequester, u *store.User) error {
+	form := ar.GetRequestForm()
+	hint := form.Get("id_token_hint")
+	if hint == "" {
+		return nil
+	}
+	_, sub, err := p.verifyIDTokenHint(ctx, hint)
+	switch {
+	case storeDown(err):
+		return fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	case err != nil:
+		return fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token of this server.").WithWrap(err)
+	case sub != u.ID:
+		return fosite.ErrLoginRequired.WithHint("The signed-in user is not the one the id_token_hint names.")
+	}
+	form.Del("id_token_hint")
+	return nil
 }
 
 // answer sends params to the verified redirect URI of ar in its response
