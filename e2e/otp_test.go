@@ -237,6 +237,40 @@ func TestSetupLinkAndEnrollmentBadInput(t *testing.T) {
 	})
 }
 
+// TestReplacedLinkStopsItsSetUp: a set-up begun from a link ends when the
+// link is replaced (an administrator sends a new one) or expires, at
+// whichever step it is: the old link enrolls no authenticator.
+func TestReplacedLinkStopsItsSetUp(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		ctx := context.Background()
+		u := in.newSetupUser(t, "lou", true)
+		b := newBrowser(t)
+		p := b.get(in.issueLink(t, u.ID, store.ActionSetup, time.Hour, time.Now().UTC()) + "?continue=1")
+		if !strings.Contains(p.Body, `action="/login/enroll"`) {
+			t.Fatalf("continue must lead to the authenticator set-up, got %d %s", p.Status, p.URL)
+		}
+		key := enrollmentKey(t, b, in)
+		in.issueLink(t, u.ID, store.ActionSetup, time.Hour, time.Now().UTC())
+		got := b.submit(p, "/login/enroll", url.Values{"otp": {otpCode(t, key, in.clock.now())}})
+		if got.Status != http.StatusForbidden || !strings.Contains(got.Body, "replaced by a newer one") {
+			t.Errorf("enrollment from a replaced link: %d\n%s", got.Status, got.Body)
+		}
+		if _, err := in.App.Store.GetOTPCredential(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a replaced link enrolled an authenticator: %v", err)
+		}
+
+		// An expired one: the page after it says so too.
+		b = newBrowser(t)
+		p = b.get(in.issueLink(t, u.ID, store.ActionSetup, time.Minute, time.Now().UTC()) + "?continue=1")
+		in.clock.advance(2 * time.Minute)
+		if got := b.get(in.URL + "/login"); got.Status != http.StatusForbidden || strings.Contains(got.Body, `action="/login/enroll"`) {
+			t.Errorf("set-up from an expired link: %d", got.Status)
+		}
+	})
+}
+
 func TestPasswordEqualToUsernameIsRefused(t *testing.T) {
 	t.Parallel()
 	in := startServer(t, "sqlite")

@@ -57,6 +57,7 @@ type state struct {
 
 var (
 	errUserGone      = errors.New("login: user disabled or deleted")
+	errLinkGone      = errors.New("login: the set-up or reset link was used, replaced or has expired")
 	errNoTransaction = errors.New("login: no login transaction")
 )
 
@@ -154,11 +155,34 @@ func (p *Pipeline) loadFor(ctx context.Context, lt *store.LoginTransaction, u *s
 	return p.stateOf(ctx, lt, u, c, keys)
 }
 
+// checkLink returns errLinkGone when lt was begun from a link that has since
+// been used, replaced by a newer one (which deletes it) or expired: every
+// step of it answers to the link, not only the password that uses it up,
+// or a voided link could still enroll an authenticator for the user.
+func (p *Pipeline) checkLink(ctx context.Context, lt *store.LoginTransaction) error {
+	if lt.ActionTokenID == "" {
+		return nil
+	}
+	at, err := p.Store.GetActionToken(ctx, lt.ActionTokenID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errLinkGone
+	case err != nil:
+		return err
+	case !at.UsedAt.IsZero() || !p.now().Before(at.ExpiresAt):
+		return errLinkGone
+	}
+	return nil
+}
+
 // stateOf is the state of lt for user u, with u's authenticator app (nil for
 // none) and security keys.
 func (p *Pipeline) stateOf(ctx context.Context, lt *store.LoginTransaction, u *store.User, cred *store.OTPCredential, keys []*store.WebAuthnCredential) (*state, error) {
 	if !u.Enabled {
 		return nil, errUserGone
+	}
+	if err := p.checkLink(ctx, lt); err != nil {
+		return nil, err
 	}
 	st := &state{lt: lt, user: u, cred: cred}
 	if p.Passkeys != nil {
@@ -433,6 +457,10 @@ func (p *Pipeline) derive(w http.ResponseWriter, r *http.Request, lt *store.Logi
 	st, err := p.load(r.Context(), lt)
 	if errors.Is(err, errUserGone) {
 		p.abandon(w, r, lt, msgDisabled)
+		return nil, 0, false
+	}
+	if errors.Is(err, errLinkGone) {
+		p.abandon(w, r, lt, "err.link_gone")
 		return nil, 0, false
 	}
 	if err == nil {

@@ -69,6 +69,8 @@ func (p *Pipeline) postSetPassword(w http.ResponseWriter, r *http.Request, lt *s
 	if kind == store.ActionReset {
 		p.notify(ctx, st.user, notify.Note{Kind: notify.PasswordChanged})
 	}
+	// The link is used up: the steps left answer to the password now.
+	lt.ActionTokenID = ""
 	if !slices.Contains(lt.AMR, session.AMRPassword) {
 		lt.AMR = append(lt.AMR, session.AMRPassword)
 	}
