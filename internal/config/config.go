@@ -325,7 +325,7 @@ func setDatabaseURL(c *Config, v string) error {
 var keys = []key{
 	{name: "listen", def: "127.0.0.1:8080", doc: "Address the HTTP(S) server listens on.", set: setListen},
 	{name: "metrics.listen", def: "", doc: "Address of a separate plain-HTTP listener for /metrics (with /healthz and /readyz), e.g. an internal interface; /metrics then leaves the main listener. Empty: /metrics on the main listener.", set: setMetricsListen},
-	{name: "issuer", def: "http://localhost:8080", doc: "Public issuer URL; decides the scheme and host in every URL authz hands out (set it when behind a reverse proxy).", set: setIssuer},
+	{name: "issuer", def: "http://localhost:8080", doc: "Public issuer URL, a scheme and host without a path; decides the scheme and host in every URL authz hands out (set it when behind a reverse proxy). With https, cookies are Secure and named with the __Host- prefix.", set: setIssuer},
 	{name: "site_name", def: "", doc: "Name of this service in e-mails and pages. Empty: the issuer's host.", set: setString(func(c *Config) *string { return &c.SiteName })},
 	{name: "default_locale", def: "en", doc: "Language of pages when the browser asks for none that authz has (the selector's cookie, ui_locales and Accept-Language come first), and of e-mails to users without a preferred language: en or ja.", set: setDefaultLocale},
 	{name: "time_zone", def: "UTC", doc: "Time zone (IANA name, e.g. Asia/Tokyo) of the dates and times on pages and in e-mails.", set: setTimeZone},

@@ -107,8 +107,10 @@ func plausibleName(name string) bool {
 
 // chargePassword counts the attempt against the account at this address and
 // against the account overall, before the check (see throttle.Backoff.Charge);
-// the lock that holds longer is the answer. It returns the keys to reset on
-// success and the per-address count.
+// the lock that holds longer is the answer. A browser the account signed in
+// with before (knownDevice) answers to its address's count only, so that
+// guesses from elsewhere cannot lock the owner out. It returns the keys to
+// reset on success and the per-address count.
 func (p *Pipeline) chargePassword(r *http.Request, u *store.User, name string) ([]string, *store.Throttle, error) {
 	account := "name:" + name
 	if u != nil {
@@ -118,6 +120,9 @@ func (p *Pipeline) chargePassword(r *http.Request, u *store.User, name string) (
 	th, err := throttle.Password.Charge(r.Context(), p.Store, atAddress, p.now())
 	if err != nil {
 		return nil, nil, err
+	}
+	if u != nil && p.knownDevice(r, u.ID) {
+		return []string{atAddress, overall}, th, nil
 	}
 	if _, err := throttle.PasswordAccount.Charge(r.Context(), p.Store, overall, p.now()); err != nil {
 		return nil, nil, err

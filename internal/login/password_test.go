@@ -100,6 +100,12 @@ func (s *loginServer) signIn(addr, name, pw string) int {
 func (s *loginServer) browse(addr, name, pw string) (int, func(method, path string, form url.Values) (int, string)) {
 	s.t.Helper()
 	jar, _ := cookiejar.New(nil)
+	return s.browseIn(jar, addr, name, pw)
+}
+
+// browseIn is browse in a browser that keeps its cookies in jar.
+func (s *loginServer) browseIn(jar http.CookieJar, addr, name, pw string) (int, func(method, path string, form url.Values) (int, string)) {
+	s.t.Helper()
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var csrf string
 	do := func(method, path string, form url.Values) (int, string) {
@@ -172,6 +178,50 @@ func TestOneAddressCannotLockAnAccountForEveryone(t *testing.T) {
 		}
 		if got := s.signIn("198.51.100.8", "ann", "right password"); got != http.StatusTooManyRequests {
 			t.Errorf("after %d failures over many addresses: %d, want 429", throttle.PasswordAccount.Free+1, got)
+		}
+	})
+}
+
+// TestKnownBrowserIsSparedTheAccountLock: guesses spread over many
+// addresses lock the account everywhere, but not in a browser its owner
+// signed in with before, from whichever address; a note that is forged or
+// about another account spares nothing.
+func TestKnownBrowserIsSparedTheAccountLock(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		hash, _ := s.p.Passwords.Hash(context.Background(), "bob's password")
+		now := time.Now().UTC()
+		if err := st.CreateUser(context.Background(), &store.User{ID: store.NewID(), Username: "bob", Email: "bob@example.com", PasswordHash: hash, Enabled: true, Role: store.RoleUser, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		owners, _ := cookiejar.New(nil)
+		if got, _ := s.browseIn(owners, "198.51.100.1", "ann", "right password"); got != http.StatusSeeOther {
+			t.Fatalf("the owner's first sign-in: %d", got)
+		}
+		bobs, _ := cookiejar.New(nil)
+		if got, _ := s.browseIn(bobs, "198.51.100.2", "bob", "bob's password"); got != http.StatusSeeOther {
+			t.Fatalf("bob's sign-in: %d", got)
+		}
+		forged, _ := cookiejar.New(nil)
+		base, _ := url.Parse(s.srv.URL)
+		forged.SetCookies(base, []*http.Cookie{{Name: session.DeviceCookie, Value: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}})
+
+		for n, a := 0, 0; n <= throttle.PasswordAccount.Free; a++ {
+			for range throttle.Password.Free {
+				s.signIn("203.0.113."+strconv.Itoa(a), "ann", "wrong")
+				n++
+			}
+		}
+		if got := s.signIn("198.51.100.8", "ann", "right password"); got != http.StatusTooManyRequests {
+			t.Fatalf("a new browser after the spread guesses: %d, want 429", got)
+		}
+		for name, jar := range map[string]http.CookieJar{"forged note": forged, "another account's browser": bobs} {
+			if got, _ := s.browseIn(jar, "198.51.100.9", "ann", "right password"); got != http.StatusTooManyRequests {
+				t.Errorf("%s: %d, want 429", name, got)
+			}
+		}
+		if got, _ := s.browseIn(owners, "198.51.100.10", "ann", "right password"); got != http.StatusSeeOther {
+			t.Errorf("the owner's browser, from a new address: %d, want 303", got)
 		}
 	})
 }

@@ -647,6 +647,9 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 	if st.codeSkipped() {
 		p.rememberedUsed(ctx, st)
 	}
+	if slices.Contains(amr, session.AMRPassword) {
+		p.markKnownDevice(w, u.ID)
+	}
 	p.replaceSession(ctx, old, sess)
 	if lt.AuthRequest != "" {
 		p.Resume.ResumeAuthorization(w, r, lt, sess, u)

@@ -33,6 +33,9 @@ const (
 	// RememberCookie carries the token of a remembered browser: logins of
 	// its user there skip the one-time-code step until it expires.
 	RememberCookie = "authz_remember"
+	// DeviceCookie carries a sealed note that a user completed a sign-in in
+	// the browser: its password attempts are spared the account-wide lock.
+	DeviceCookie = "authz_device"
 )
 
 // Authentication method references (RFC 8176) recorded in sessions and ID tokens.
