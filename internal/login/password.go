@@ -54,7 +54,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		p.fail(w, r, err)
 		return
 	}
-	keys, th, err := p.chargePassword(r, u, name)
+	keys, th, err := p.chargePassword(r, u, name, u != nil && p.knownDevice(r, u.ID))
 	if msg := p.lockedMessage(r.Context(), err); msg != "" {
 		p.showStep(w, r, lt, msg, http.StatusTooManyRequests)
 		return
@@ -107,11 +107,12 @@ func plausibleName(name string) bool {
 
 // chargePassword counts the attempt against the account at this address and
 // against the account overall, before the check (see throttle.Backoff.Charge);
-// the lock that holds longer is the answer. A browser the account signed in
-// with before (knownDevice) answers to its address's count only, so that
-// guesses from elsewhere cannot lock the owner out. It returns the keys to
+// the lock that holds longer is the answer. At sign-in, a browser the account
+// signed in with before (knownDevice) answers to its address's count only,
+// so that guesses from elsewhere cannot lock the owner out; the account page,
+// whose caller holds a session already, counts both. It returns the keys to
 // reset on success and the per-address count.
-func (p *Pipeline) chargePassword(r *http.Request, u *store.User, name string) ([]string, *store.Throttle, error) {
+func (p *Pipeline) chargePassword(r *http.Request, u *store.User, name string, knownDevice bool) ([]string, *store.Throttle, error) {
 	account := "name:" + name
 	if u != nil {
 		account = "user:" + u.ID
@@ -121,7 +122,7 @@ func (p *Pipeline) chargePassword(r *http.Request, u *store.User, name string) (
 	if err != nil {
 		return nil, nil, err
 	}
-	if u != nil && p.knownDevice(r, u.ID) {
+	if knownDevice {
 		return []string{atAddress, overall}, th, nil
 	}
 	if _, err := throttle.PasswordAccount.Charge(r.Context(), p.Store, overall, p.now()); err != nil {
