@@ -326,7 +326,8 @@ func TestAnonymousLoginFloodIsBounded(t *testing.T) {
 
 // TestPublicClientRevokesItsOwnToken: a public client (no secret) revokes
 // its own refresh token with its client_id alone (RFC 7009 §2.1), which ends
-// the grant; another client naming its own id cannot revoke it.
+// the grant; another client naming its own id cannot revoke it, and hears
+// unauthorized_client.
 func TestPublicClientRevokesItsOwnToken(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, backend string) {
@@ -345,7 +346,9 @@ func TestPublicClientRevokesItsOwnToken(t *testing.T) {
 			resp.Body.Close()
 			return resp.StatusCode
 		}
-		revoke(other)
+		if status := revoke(other); status != http.StatusBadRequest {
+			t.Errorf("revocation by another client: %d, want 400 unauthorized_client (RFC 7009 §2.1)", status)
+		}
 		if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err != nil {
 			t.Fatalf("another client revoked the token: %v", err)
 		}

@@ -216,6 +216,12 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 		p.unavailable(w, r, err)
 		return
 	}
+	if errors.Is(err, fosite.ErrUnauthorizedClient) {
+		// RFC 7009 §2.1: a token issued to another client is refused, and
+		// the client told so (as Keycloak does); fosite would answer 200.
+		p.writeClientError(w, r, fosite.ErrUnauthorizedClient.WithHint("The token was not issued to this client."))
+		return
+	}
 	p.fosite.WriteRevocationResponse(r.Context(), w, err)
 }
 
