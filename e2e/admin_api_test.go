@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/authz/authz/internal/server"
+	"github.com/authz/authz/internal/store"
 )
 
 // A script administers authz over the admin API with a token that authz
@@ -176,6 +177,46 @@ func TestClientChangesReachTheTokenEndpoint(t *testing.T) {
 				t.Fatal("a client disabled by another process still gets tokens after 5 s")
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
+
+// TestNewEmailVoidsSentLinks: a set-up link e-mailed to a user's old address
+// stops working when an administrator changes the address; a change of
+// anything else leaves it alone.
+func TestNewEmailVoidsSentLinks(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, backend string) {
+		in := startServer(t, backend)
+		robot, robotSecret := in.createClient(clientSpec{Grants: []string{"client_credentials"}, Scopes: []string{"authz.admin"}})
+		cc := clientcredentials.Config{ClientID: robot, ClientSecret: robotSecret, TokenURL: in.URL + "/oauth2/token", Scopes: []string{"authz.admin"}}
+		admin, err := cc.Token(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := in.newSetupUser(t, "moved", false)
+		link := in.issueLink(t, u.ID, store.ActionSetup, time.Hour, time.Now().UTC())
+		patch := func(body string) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPatch, in.URL+"/admin/api/v1/users/"+u.ID, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+admin.AccessToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("PATCH %s: %d", body, resp.StatusCode)
+			}
+		}
+		patch(`{"first_name":"Mo"}`)
+		if p := newBrowser(t).get(link); p.Status != http.StatusOK {
+			t.Fatalf("a link after a change of name: %d, want 200", p.Status)
+		}
+		patch(`{"email":"moved@elsewhere.test"}`)
+		if p := newBrowser(t).get(link); p.Status != http.StatusNotFound {
+			t.Errorf("a link sent to the old address: %d, want 404", p.Status)
 		}
 	})
 }

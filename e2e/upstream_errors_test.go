@@ -84,6 +84,7 @@ func TestUpstreamProfileFromUserInfo(t *testing.T) {
 // TestUpstreamProfileSync: with "sync profile" on, a linked user's names and
 // verified e-mail follow the provider at each login; an address another user
 // has is left alone, and the link never moves; with it off nothing changes.
+// Links e-mailed to the old address stop working when it changes.
 func TestUpstreamProfileSync(t *testing.T) {
 	forEachStore(t, func(t *testing.T, backend string) {
 		in := startServer(t, backend)
@@ -116,8 +117,12 @@ func TestUpstreamProfileSync(t *testing.T) {
 		if err := in.App.Store.UpdateProvider(ctx, p); err != nil {
 			t.Fatal(err)
 		}
+		link := in.issueLink(t, u.ID, store.ActionReset, time.Hour, time.Now().UTC())
 		if got := login(renamed); got.FirstName != "Samuel" || got.LastName != "Stone" || got.Email != "samuel@example.test" {
 			t.Errorf("not synced: %+v", got)
+		}
+		if p := newBrowser(t).get(link); p.Status != http.StatusNotFound {
+			t.Errorf("a link sent to the address before the sync: %d, want 404", p.Status)
 		}
 		if got := login(map[string]any{"email": "unverified@example.test", "email_verified": false}); got.Email != "samuel@example.test" {
 			t.Errorf("an unverified e-mail was taken: %q", got.Email)

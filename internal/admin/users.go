@@ -357,6 +357,13 @@ func (s *Service) afterUpdate(ctx context.Context, a Actor, old, u *store.User) 
 			return err
 		}
 	}
+	if !strings.EqualFold(old.Email, u.Email) {
+		// A set-up or reset link e-mailed to the old address must not
+		// outlive it: whoever reads that mailbox now is not the user.
+		if err := s.Store.DeleteUnusedActionTokens(ctx, u.ID); err != nil {
+			return fmt.Errorf("admin: void links of %s: %w", u.ID, err)
+		}
+	}
 	if old.Role != u.Role {
 		if err := s.record(ctx, a, event{typ: audit.UserRoleChanged, userID: u.ID, detail: "role=" + u.Role}); err != nil {
 			return err

@@ -451,6 +451,13 @@ func (s *Service) syncProfile(ctx context.Context, p *store.Provider, claims map
 		}
 		return fmt.Errorf("federation: sync profile of %s: %w", u.ID, err)
 	}
+	if !strings.EqualFold(next.Email, u.Email) {
+		// As when an administrator changes it: links sent to the old
+		// address stop working.
+		if err := s.Store.DeleteUnusedActionTokens(ctx, u.ID); err != nil {
+			return fmt.Errorf("federation: void links of %s: %w", u.ID, err)
+		}
+	}
 	*u = next
 	return nil
 }
