@@ -263,7 +263,9 @@ func TestReplacedLinkStopsItsSetUp(t *testing.T) {
 
 		// An expired one: the page after it says so too.
 		b = newBrowser(t)
-		p = b.get(in.issueLink(t, u.ID, store.ActionSetup, time.Minute, time.Now().UTC()) + "?continue=1")
+		if p := b.get(in.issueLink(t, u.ID, store.ActionSetup, time.Minute, time.Now().UTC()) + "?continue=1"); !strings.Contains(p.Body, `action="/login/enroll"`) {
+			t.Fatalf("continue must lead to the authenticator set-up, got %d %s", p.Status, p.URL)
+		}
 		in.clock.advance(2 * time.Minute)
 		if got := b.get(in.URL + "/login"); got.Status != http.StatusForbidden || strings.Contains(got.Body, `action="/login/enroll"`) {
 			t.Errorf("set-up from an expired link: %d", got.Status)
