@@ -152,7 +152,7 @@ func (p *Pipeline) replacePassword(ctx context.Context, userID, hash string) err
 		if err := p.Store.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		return p.passwordReplaced(ctx, userID)
+		return p.passwordReplaced(ctx, userID, "")
 	})
 }
 

@@ -297,3 +297,35 @@ func TestPendingLoginNeedsItsOwnForm(t *testing.T) {
 		}
 	})
 }
+
+// TestNewPasswordEndsLoginsInFlight: whoever passed the old password in
+// another browser, and waits at the next step, gets no further once the
+// owner sets a new one.
+func TestNewPasswordEndsLoginsInFlight(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		ctx := context.Background()
+		u, err := st.GetUserByUsername(ctx, "ann")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.OTPRequired = true // the password step leads to enrollment
+		if err := st.UpdateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		_, intruder := s.browse("203.0.113.7", "ann", "right password")
+		_, owner := s.browse("198.51.100.1", "ann", "right password")
+		if status, body := intruder("POST", "/login/enroll", url.Values{"code": {"000000"}}); status == http.StatusBadRequest && strings.Contains(body, "expired or was already completed") {
+			t.Fatalf("the login ended before the password changed: %d", status)
+		}
+		hash, _ := s.p.Passwords.Hash(ctx, "the owner's new password")
+		if err := s.p.replacePassword(ctx, u.ID, hash); err != nil {
+			t.Fatal(err)
+		}
+		for name, do := range map[string]func(string, string, url.Values) (int, string){"intruder": intruder, "owner's other browser": owner} {
+			if status, body := do("POST", "/login/enroll", url.Values{"code": {"000000"}}); status != http.StatusBadRequest || !strings.Contains(body, "expired or was already completed") {
+				t.Errorf("%s after the new password: %d, want 400 and the expired page:\n%.300s", name, status, body)
+			}
+		}
+	})
+}

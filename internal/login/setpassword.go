@@ -114,7 +114,7 @@ func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction
 		if _, err := p.Store.DeleteRememberedBrowsers(ctx, userID); err != nil {
 			return err
 		}
-		if err := p.passwordReplaced(ctx, userID); err != nil {
+		if err := p.passwordReplaced(ctx, userID, lt.ID); err != nil {
 			return err
 		}
 		return p.Store.DeleteUserSessions(ctx, userID)
@@ -124,10 +124,15 @@ func (p *Pipeline) storePassword(ctx context.Context, lt *store.LoginTransaction
 
 // passwordReplaced ends, inside the caller's transaction, what outlives a
 // password otherwise: the user's OAuth tokens (refresh tokens kept by
-// applications, access tokens still valid), and the unused set-up and reset
-// links, any of which would set another password.
-func (p *Pipeline) passwordReplaced(ctx context.Context, userID string) error {
+// applications, access tokens still valid), the unused set-up and reset
+// links, any of which would set another password, and the user's logins in
+// flight but keepLogin (the one setting the password, if any), so that whoever
+// passed the old password in another browser gets no further.
+func (p *Pipeline) passwordReplaced(ctx context.Context, userID, keepLogin string) error {
 	if err := p.Store.DeleteSubjectTokens(ctx, userID); err != nil {
+		return err
+	}
+	if err := p.Store.DeleteUserLoginTransactions(ctx, userID, keepLogin); err != nil {
 		return err
 	}
 	return p.Store.DeleteUnusedActionTokens(ctx, userID)

@@ -556,6 +556,9 @@ type Store interface {
 	UpdateLoginTransaction(ctx context.Context, lt *LoginTransaction) error
 	// DeleteLoginTransaction deletes the transaction; ErrNotFound when unknown.
 	DeleteLoginTransaction(ctx context.Context, id string) error
+	// DeleteUserLoginTransactions deletes every login transaction of the
+	// user but the one with ID keepID (none when ""), if any.
+	DeleteUserLoginTransactions(ctx context.Context, userID, keepID string) error
 
 	// CreateActionToken stores t and deletes older unused tokens of the same user
 	// and kind, so that only the newest link works; ErrConflict when its ID

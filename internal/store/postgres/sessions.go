@@ -274,6 +274,14 @@ func (s *Store) DeleteLoginTransaction(ctx context.Context, id string) error {
 	return nil
 }
 
+// DeleteUserLoginTransactions deletes the user's login transactions but keepID.
+func (s *Store) DeleteUserLoginTransactions(ctx context.Context, userID, keepID string) error {
+	if _, err := s.q(ctx).Exec(ctx, `DELETE FROM login_transactions WHERE user_id = $1 AND user_id <> '' AND id <> $2`, userID, keepID); err != nil {
+		return wrapf(err, "delete login transactions of user %q", userID)
+	}
+	return nil
+}
+
 const actionTokenCols = `id, user_id, kind, created_at, expires_at, used_at`
 
 // CreateActionToken stores t and deletes the user's other unused tokens of the

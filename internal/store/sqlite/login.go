@@ -143,6 +143,12 @@ func (s *Store) DeleteLoginTransaction(ctx context.Context, id string) error {
 	return wrap(err, "delete login transaction")
 }
 
+// DeleteUserLoginTransactions deletes the user's login transactions but keepID.
+func (s *Store) DeleteUserLoginTransactions(ctx context.Context, userID, keepID string) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM login_transactions WHERE user_id = ? AND user_id <> '' AND id <> ?`, userID, keepID)
+	return wrap(err, "delete login transactions of %q", userID)
+}
+
 // CreateActionToken stores t and deletes the user's other unused links of the
 // same kind, in one transaction, so only the newest e-mail works.
 func (s *Store) CreateActionToken(ctx context.Context, t *store.ActionToken) error {

@@ -171,6 +171,7 @@ var loginTxTests = []test{
 	{"Duplicate", testLoginTxDuplicate},
 	{"Update", testLoginTxUpdate},
 	{"Delete", testLoginTxDelete},
+	{"DeleteUsers", testLoginTxDeleteUsers},
 	{"State", testLoginState},
 	{"StateWithoutUser", testLoginStateWithoutUser},
 	{"StateUserGone", testLoginStateUserGone},
@@ -300,6 +301,29 @@ func testLoginTxDelete(t *testing.T, s store.Store) {
 	wantErr(t, "GetLoginTransaction after delete", err, store.ErrNotFound)
 	wantErr(t, "DeleteLoginTransaction twice", s.DeleteLoginTransaction(ctx, lt.ID), store.ErrNotFound)
 	get(s.GetLoginTransaction(ctx, keep.ID, t0))(t)
+}
+
+// testLoginTxDeleteUsers ends a user's logins in flight but the one kept,
+// and leaves other users' and unidentified ones alone.
+func testLoginTxDeleteUsers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mine, kept, theirs, anonymous := fullLoginTx(), fullLoginTx(), fullLoginTx(), fullLoginTx()
+	kept.UserID = mine.UserID
+	anonymous.UserID = ""
+	for _, lt := range []*store.LoginTransaction{mine, kept, theirs, anonymous} {
+		must(t, s.CreateLoginTransaction(ctx, lt))
+	}
+	must(t, s.DeleteUserLoginTransactions(ctx, mine.UserID, kept.ID))
+	_, err := s.GetLoginTransaction(ctx, mine.ID, t0)
+	wantErr(t, "GetLoginTransaction of an ended login", err, store.ErrNotFound)
+	for _, lt := range []*store.LoginTransaction{kept, theirs, anonymous} {
+		same(t, "a login left alone", lt, get(s.GetLoginTransaction(ctx, lt.ID, t0))(t))
+	}
+	must(t, s.DeleteUserLoginTransactions(ctx, mine.UserID, ""))
+	_, err = s.GetLoginTransaction(ctx, kept.ID, t0)
+	wantErr(t, "GetLoginTransaction of the kept login, none kept", err, store.ErrNotFound)
+	must(t, s.DeleteUserLoginTransactions(ctx, mine.UserID, "")) // nothing left: still fine
+	get(s.GetLoginTransaction(ctx, theirs.ID, t0))(t)
 }
 
 var actionTokenTests = []test{
