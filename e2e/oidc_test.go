@@ -103,6 +103,9 @@ type idClaims struct {
 	Email    string   `json:"email"`
 	Username string   `json:"preferred_username"`
 	Iat      int64    `json:"iat"`
+	// An int64, as relying parties written in Go declare it: a claim that
+	// is a whole number must not come as 1.7e+09.
+	UpdatedAt int64 `json:"updated_at"`
 }
 
 func claimsOf(t *testing.T, idt *oidc.IDToken) idClaims {
@@ -161,7 +164,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 		if c.AuthTime < before || !slices.Equal(c.AMR, []string{"pwd"}) {
 			t.Errorf("auth_time %d (>= %d), amr %v", c.AuthTime, before, c.AMR)
 		}
-		if c.Email != u.Email || c.Username != "alice" {
+		if c.Email != u.Email || c.Username != "alice" || c.UpdatedAt < before {
 			t.Errorf("claims: %+v", c)
 		}
 		if kidOf(t, tok.Extra("id_token").(string)) == "" {
@@ -210,8 +213,16 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		if fresh.RefreshToken == "" || fresh.RefreshToken == old {
 			t.Fatal("refresh token was not rotated")
 		}
-		if _, ok := fresh.Extra("id_token").(string); !ok {
-			t.Error("refresh did not return a new ID token")
+		raw, ok := fresh.Extra("id_token").(string)
+		if !ok {
+			t.Fatal("refresh did not return a new ID token")
+		}
+		idt, err := r.verifier.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("refreshed ID token: %v", err)
+		}
+		if c := claimsOf(t, idt); c.UpdatedAt == 0 || c.AuthTime == 0 {
+			t.Errorf("refreshed ID token's claims: %+v", c)
 		}
 
 		// Reusing the old refresh token fails and revokes the whole grant.

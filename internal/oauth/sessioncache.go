@@ -3,9 +3,11 @@ package oauth
 import (
 	"encoding/json"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 
+	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 )
 
@@ -34,7 +36,7 @@ func (c *sessionCache) decode(raw []byte, dst *openid.DefaultSession) error {
 	c.mu.Unlock()
 	if !ok {
 		cached = NewSession("")
-		if err := json.Unmarshal(raw, cached); err != nil {
+		if err := unmarshalSession(raw, cached); err != nil {
 			return err
 		}
 		c.mu.Lock()
@@ -74,4 +76,22 @@ func cloneSession(s *openid.DefaultSession) openid.DefaultSession {
 	}
 	c.ExpiresAt = maps.Clone(s.ExpiresAt)
 	return c
+}
+
+// unmarshalSession is json.Unmarshal of a stored session, but for the whole
+// numbers among the claims: JSON gives them back as float64, which fosite's
+// JWT encoder writes as 1.796642676e+09, and a relying party that declares
+// updated_at an integer (OIDC Core §5.1: seconds) cannot decode it.
+func unmarshalSession(raw []byte, sess fosite.Session) error {
+	if err := json.Unmarshal(raw, sess); err != nil {
+		return err
+	}
+	if ds, ok := sess.(*openid.DefaultSession); ok && ds.Claims != nil {
+		for k, v := range ds.Claims.Extra {
+			if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				ds.Claims.Extra[k] = int64(f)
+			}
+		}
+	}
+	return nil
 }

@@ -413,7 +413,7 @@ func (s *Storage) decodeSession(kind string, raw []byte, sess fosite.Session) er
 	if ds, ok := sess.(*openid.DefaultSession); ok && kind == store.TokenAccess {
 		return s.accessSessions.decode(raw, ds)
 	}
-	return json.Unmarshal(raw, sess)
+	return unmarshalSession(raw, sess)
 }
 
 func mapErr(err error) error {
