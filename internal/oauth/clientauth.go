@@ -3,8 +3,10 @@ package oauth
 import (
 	"context"
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/ory/fosite"
 
@@ -22,17 +24,25 @@ import (
 // names the scheme.
 func (p *Provider) clientAuthenticated(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if triedBasic(r) {
+			w = basicChallenge{ResponseWriter: w}
+		}
+		if !formEncoded(r) {
+			p.writeClientError(w, r, fosite.ErrInvalidRequest.WithHint("The request body must be application/x-www-form-urlencoded."))
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxTokenBody)
 		if err := r.ParseForm(); err != nil {
 			p.writeClientError(w, r, fosite.ErrInvalidRequest.WithHint("The request body could not be read."))
 			return
 		}
-		if err := singleClientAuthentication(r); err != nil {
+		if err := singleValues(r.PostForm); err != nil {
 			p.writeClientError(w, r, err)
 			return
 		}
-		if _, _, basic := r.BasicAuth(); basic {
-			w = basicChallenge{ResponseWriter: w}
+		if err := singleClientAuthentication(r); err != nil {
+			p.writeClientError(w, r, err)
+			return
 		}
 		h(w, r)
 	}
@@ -50,22 +60,45 @@ func (b basicChallenge) WriteHeader(status int) {
 
 func (b basicChallenge) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
+// triedBasic reports whether the client tried HTTP Basic authentication,
+// well-formed or not: a 401 answer to it names the scheme either way
+// (RFC 6749 §5.2).
+func triedBasic(r *http.Request) bool {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Basic")
+}
+
+// formEncoded reports whether the request's body is a form as RFC 6749 §3.2
+// sends it. fosite would also read multipart bodies, which no client of
+// these endpoints sends, and whose parts could carry a parameter twice.
+func formEncoded(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// singleValues refuses a parameter sent more than once (RFC 6749 §3.1,
+// §3.2): fosite reads the first of them, a check in front of it might read
+// another.
+func singleValues(form url.Values) error {
+	for k, v := range form {
+		if len(v) > 1 {
+			return fosite.ErrInvalidRequest.WithHintf("The parameter %s must not be repeated.", k)
+		}
+	}
+	return nil
+}
+
 // singleClientAuthentication refuses a request that authenticates its client
 // more than one way, or names two clients: which one the server would take is
 // exactly what an attacker hopes to choose (RFC 6749 §2.3: "MUST NOT use more
 // than one authentication method in each request").
 func singleClientAuthentication(r *http.Request) error {
 	form := r.PostForm
-	for _, k := range []string{"client_id", "client_secret", "client_assertion", "client_assertion_type"} {
-		if len(form[k]) > 1 {
-			return fosite.ErrInvalidRequest.WithHintf("The parameter %s must not be repeated.", k)
-		}
-	}
 	_, bodySecret := form["client_secret"]
 	_, assertion := form["client_assertion"]
 	id, _, basic := r.BasicAuth()
 	switch {
-	case basic && (bodySecret || assertion):
+	case triedBasic(r) && (bodySecret || assertion):
 		return fosite.ErrInvalidRequest.WithHint("The client authenticated both with HTTP Basic and in the request body; use one method.")
 	case bodySecret && assertion:
 		return fosite.ErrInvalidRequest.WithHint("The client sent both a client secret and a client assertion; use one method.")
@@ -129,7 +162,7 @@ func (p *Provider) writeClientError(w http.ResponseWriter, r *http.Request, err 
 	p.logFailure(r, "client authentication failed", err)
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField == http.StatusUnauthorized {
-		if _, _, basic := r.BasicAuth(); basic {
+		if triedBasic(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="authz", charset="UTF-8"`)
 		}
 	}

@@ -3,6 +3,7 @@ package oauth
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -200,7 +201,76 @@ func TestClientAuthenticationErrors(t *testing.T) {
 		if r := e.post(path, "", withSecret("app", "wrong")); r.status != 401 || r.body["error"] != "invalid_client" || r.header.Get("WWW-Authenticate") != "" {
 			t.Errorf("%s, wrong body secret: %d %v %q", path, r.status, r.body, r.header.Get("WWW-Authenticate"))
 		}
+		// A Basic header that is not base64 of id:secret is still Basic tried.
+		for _, h := range []string{"Basic !!!notbase64", "Basic", "basic " + base64.StdEncoding.EncodeToString([]byte("no colon"))} {
+			r := e.send(path, form, func(req *http.Request) { req.Header.Set("Authorization", h) })
+			if r.status != 401 || r.body["error"] != "invalid_client" || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic") {
+				t.Errorf("%s, Authorization %q: %d %v %q", path, h, r.status, r.body, r.header.Get("WWW-Authenticate"))
+			}
+			if r := e.send(path, withSecret("app", e.secrets["app"]), func(req *http.Request) { req.Header.Set("Authorization", h) }); r.status != 400 || r.body["error"] != "invalid_request" {
+				t.Errorf("%s, Authorization %q and a body secret: %d %v", path, h, r.status, r.body)
+			}
+		}
 	}
+}
+
+// TestParametersOnce: every parameter of the token, revocation and
+// introspection endpoints is sent once, in a form-encoded body (RFC 6749
+// §3.1, §3.2); a repeated one is refused whichever value comes first.
+func TestParametersOnce(t *testing.T) {
+	t.Parallel()
+	e := newEndpointEnv(t)
+	tok := e.token("app")
+	repeats := map[string]url.Values{
+		"/oauth2/token":      {"grant_type": {"client_credentials", "client_credentials"}, "scope": {"api"}},
+		"/oauth2/revoke":     {"token": {"unknown", tok}},
+		"/oauth2/introspect": {"token": {tok, tok}},
+	}
+	for path, form := range repeats {
+		if r := e.post(path, "app", form); r.status != 400 || r.body["error"] != "invalid_request" {
+			t.Errorf("%s, %v: %d %v", path, form, r.status, r.body)
+		}
+	}
+	if r := e.post("/oauth2/token", "app", url.Values{"grant_type": {"client_credentials"}, "scope": {"api", "api"}}); r.status != 400 || r.body["error"] != "invalid_request" {
+		t.Errorf("scope twice: %d %v", r.status, r.body)
+	}
+	if !introspectActive(t, e, tok) {
+		t.Error("a refused revocation with the token second revoked it")
+	}
+	for _, ct := range []string{"multipart/form-data; boundary=x", "application/json", "text/plain", ""} {
+		body := "--x\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\nclient_credentials\r\n--x--\r\n"
+		req, _ := http.NewRequest("POST", e.srv.URL+"/oauth2/token", strings.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.SetBasicAuth("app", e.secrets["app"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || got["error"] != "invalid_request" {
+			t.Errorf("Content-Type %q: %d %v", ct, resp.StatusCode, got)
+		}
+	}
+	if r := e.send("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, func(req *http.Request) {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+		req.SetBasicAuth("app", e.secrets["app"])
+	}); r.status != 200 {
+		t.Errorf("a form with its charset named: %d %v", r.status, r.body)
+	} else if _, ok := r.body["scope"]; ok {
+		t.Errorf("no scope granted, yet the answer has a scope member: %v", r.body)
+	}
+}
+
+// introspectActive asks the resource server whether tok is active.
+func introspectActive(t *testing.T, e *endpointEnv, tok string) bool {
+	t.Helper()
+	r := e.post("/oauth2/introspect", "resource-server", url.Values{"token": {tok}})
+	if r.status != 200 {
+		t.Fatalf("introspection: %d %v", r.status, r.body)
+	}
+	return r.body["active"] == true
 }
 
 // TestIntrospectionOnlyForTheTokensClients: a client learns nothing of a

@@ -10,7 +10,8 @@ import (
 )
 
 // writeAccessResponse answers a token request as fosite's
-// WriteAccessResponse does, byte for byte, with its headers and status.
+// WriteAccessResponse does, byte for byte, with its headers and status, but
+// for an empty scope, which it leaves out.
 // fosite encodes the response's map with encoding/json, which reflects over
 // each member and sorts the keys through reflect values; the members fosite
 // sets are plain strings and integers, which appendTokenJSON writes itself.
@@ -19,6 +20,11 @@ func writeAccessResponse(w http.ResponseWriter, resp fosite.AccessResponder) {
 	h["Cache-Control"] = noStore
 	h["Pragma"] = noCache
 	m := resp.ToMap()
+	if m["scope"] == "" {
+		// No scope granted: fosite's empty member tells a client nothing
+		// (RFC 6749 §5.1), and a strict one reads it as one empty scope.
+		delete(m, "scope")
+	}
 	body, ok := appendTokenJSON(make([]byte, 0, 1024), m)
 	if !ok {
 		var err error
