@@ -383,6 +383,42 @@ func TestBearerAndRevocationErrors(t *testing.T) {
 	if got := in.postAsClient("/oauth2/revoke", id, secret, url.Values{"token": {"unknown"}}); got != http.StatusOK {
 		t.Errorf("revocation of an unknown token: %d, want 200", got)
 	}
+
+	// RFC 6750 §2: one token, one way; anything else is invalid_request.
+	_, tok, _ := signIn(t, in, newRP(t, in, id, secret), in.createUser("bearer", false))
+	at := tok.AccessToken
+	userinfo := func(method, query, header string, body url.Values) (int, string) {
+		req, _ := http.NewRequest(method, in.URL+"/userinfo"+query, strings.NewReader(body.Encode()))
+		if body != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if header != "" {
+			req.Header.Set("Authorization", header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+	}
+	if got, _ := userinfo("GET", "", "Bearer "+at, nil); got != http.StatusOK {
+		t.Fatalf("userinfo with the token in the header: %d", got)
+	}
+	for name, c := range map[string]struct {
+		method, query, header string
+		body                  url.Values
+	}{
+		"header and body":   {"POST", "", "Bearer " + at, url.Values{"access_token": {at}}},
+		"header and query":  {"GET", "?access_token=" + at, "Bearer " + at, nil},
+		"body twice":        {"POST", "", "", url.Values{"access_token": {at, at}}},
+		"an empty header":   {"GET", "", "Bearer ", nil},
+		"an empty body one": {"POST", "", "", url.Values{"access_token": {""}}},
+	} {
+		if got, challenge := userinfo(c.method, c.query, c.header, c.body); got != http.StatusBadRequest || challenge != `Bearer error="invalid_request"` {
+			t.Errorf("userinfo with %s: %d %q, want 400 invalid_request", name, got, challenge)
+		}
+	}
 }
 
 // TestStaticHasNoListing: /static/ serves its files, not a list of them.

@@ -295,7 +295,12 @@ func (p *Provider) userBehind(ctx context.Context, ar fosite.Requester) error {
 // userinfo returns the claims of the access token's user that its scopes allow.
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token := fosite.AccessTokenFromRequest(r)
+	token, malformed := bearerToken(r)
+	if malformed != "" {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
+		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": malformed})
+		return
+	}
 	if token == "" {
 		// RFC 6750 §3.1: a request without credentials gets a challenge
 		// without an error code.
@@ -334,6 +339,32 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	claims := map[string]any{"sub": u.ID}
 	addProfileClaims(claims, u, ar.GetGrantedScopes())
 	httpjson.Write(w, http.StatusOK, claims)
+}
+
+// bearerToken returns the access token of r (RFC 6750 §2): in the
+// Authorization header, or as access_token in a form body or the query; ""
+// when there is none. A token sent more than one way or more than once, or
+// an empty one, is a malformed request (§2, §3.1), which malformed describes:
+// which copy counts must never be a choice left to the sender.
+func bearerToken(r *http.Request) (token, malformed string) {
+	if err := r.ParseForm(); err != nil {
+		return "", "The request body could not be read."
+	}
+	sent := r.Form["access_token"]
+	if h := r.Header.Get("Authorization"); h != "" {
+		if scheme, tok, _ := strings.Cut(h, " "); strings.EqualFold(scheme, "Bearer") {
+			sent = append(sent, strings.TrimSpace(tok))
+		}
+	}
+	switch {
+	case len(sent) == 0:
+		return "", ""
+	case len(sent) > 1:
+		return "", "The access token must be sent one way, once."
+	case sent[0] == "":
+		return "", "The access token is empty."
+	}
+	return sent[0], ""
 }
 
 // validPostLogoutURI reports whether uri is registered for the client exactly.
