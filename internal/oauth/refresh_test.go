@@ -265,3 +265,26 @@ func TestGrantRequestIDsGrow(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshScope: a refresh may name the grant's scopes, and no other
+// (RFC 6749 §6); a refused one leaves the refresh token as it was.
+func TestRefreshScope(t *testing.T) {
+	t.Parallel()
+	e := newRefreshEnv(t, 0)
+	first := e.signIn()
+	refresh := func(token, scope string) reply {
+		return e.post("/oauth2/token", "web", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}, "scope": {scope}})
+	}
+	for _, scope := range []string{"openid offline_access email", "api", "openid profile"} {
+		if r := refresh(first.refresh, scope); r.status != http.StatusBadRequest || r.body["error"] != "invalid_scope" {
+			t.Errorf("a refresh asking for %q: %d %v, want 400 invalid_scope", scope, r.status, r.body)
+		}
+	}
+	e.wantActive("the refresh token after refused refreshes", true, first.refresh)
+	r := refresh(first.refresh, "openid")
+	next := e.pairOf("a refresh asking for part of the grant", r)
+	if r.body["scope"] != "openid offline_access" {
+		t.Errorf("the answer must name the scope issued, the grant's: %v", r.body["scope"])
+	}
+	e.refreshed("the next refresh, without a scope", next.refresh)
+}
