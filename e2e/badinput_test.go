@@ -192,11 +192,18 @@ func TestTokenEndpointBadInput(t *testing.T) {
 			"garbage code":      {id, secret, url.Values{"grant_type": {"authorization_code"}, "code": {"ory_ac_garbage.x"}, "redirect_uri": {callbackURL}}, 400, "invalid_grant"},
 			"garbage refresh":   {id, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"\x00\xff"}}, 400, "invalid_grant"},
 			"grant not allowed": {id, secret, url.Values{"grant_type": {"client_credentials"}}, 400, "unauthorized_client"},
+			// Not an invalid_scope: no scope would do for this grant.
+			"grant not allowed, scope neither": {id, secret, url.Values{"grant_type": {"client_credentials"}, "scope": {"nope"}}, 400, "unauthorized_client"},
 		}
 		for name, c := range cases {
 			if st, e := tokenError(t, in, c.id, c.secret, c.form); st != c.status || e != c.err {
 				t.Errorf("%s: got %d %s, want %d %s", name, st, e, c.status, c.err)
 			}
+		}
+		// A public client has no credentials to grant (RFC 6749 §4.4).
+		pub, _ := in.createClient(clientSpec{Public: true, Grants: []string{"authorization_code", "client_credentials"}})
+		if st, e := tokenError(t, in, "", "", url.Values{"grant_type": {"client_credentials"}, "client_id": {pub}}); st != 400 || e != "unauthorized_client" {
+			t.Errorf("client credentials of a public client: %d %s, want 400 unauthorized_client", st, e)
 		}
 		// An oversized body is refused without a server error.
 		big := url.Values{"grant_type": {"client_credentials"}, "pad": {strings.Repeat("a", 64<<10)}}

@@ -124,7 +124,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	ar, err := p.fosite.NewAccessRequest(ctx, r, NewSession(""))
 	if err != nil {
-		p.accessError(w, r, ar, err)
+		p.accessError(w, r, ar, grantNotAllowed(ar, err))
 		return
 	}
 	// A code or refresh token of a user disabled or deleted since it was
@@ -157,6 +157,23 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeAccessResponse(w, resp)
+}
+
+// grantNotAllowed is err, unless the request's client, authenticated, may
+// not use the grant at all: then unauthorized_client (RFC 6749 §5.2), which
+// fosite checks only after the scopes and, for a public client asking for
+// client credentials, answers invalid_grant.
+func grantNotAllowed(ar fosite.AccessRequester, err error) error {
+	// fosite's request holds an empty client until one authenticates.
+	if ar == nil || ar.GetClient() == nil || ar.GetClient().GetID() == "" {
+		return err
+	}
+	for _, g := range ar.GetGrantTypes() {
+		if !ar.GetClient().GetGrantTypes().Has(g) || g == "client_credentials" && ar.GetClient().IsPublic() {
+			return fosite.ErrUnauthorizedClient.WithHintf("The client may not use the grant type %s.", g)
+		}
+	}
+	return err
 }
 
 // withinGrant refuses a refresh that asks for a scope the grant does not
