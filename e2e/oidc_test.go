@@ -494,6 +494,18 @@ func TestPromptAndMaxAge(t *testing.T) {
 		if p = b.get(f.authURL); !strings.Contains(p.Body, `value="dave"`) {
 			t.Error("login_hint must prefill the username")
 		}
+
+		// A prompt or max_age no sign-in can satisfy is refused at once,
+		// with a session or without one (OIDC Core §3.1.2.1).
+		for _, browser := range []*browser{b, newBrowser(t)} {
+			for param, value := range map[string]string{"prompt": "none login", "prompt=": "bogus", "max_age": "-5", "max_age=": "abc"} {
+				f = r.start(oauth2.SetAuthURLParam(strings.TrimSuffix(param, "="), value))
+				q := browser.get(f.authURL).URL.Query()
+				if q.Get("error") != "invalid_request" || q.Get("state") != f.state {
+					t.Errorf("%s=%q: %v, want invalid_request", strings.TrimSuffix(param, "="), value, q)
+				}
+			}
+		}
 	})
 }
 

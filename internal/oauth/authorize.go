@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		err = checkState(ar)
+	}
+	if err == nil {
+		err = checkPromptAndMaxAge(ar.GetRequestForm())
 	}
 	if err == nil && !pushed && c.RequirePAR {
 		err = fosite.ErrInvalidRequest.WithHint("This client must push its authorization requests (RFC 9126) first.")
@@ -192,6 +196,28 @@ func checkState(ar fosite.AuthorizeRequester) error {
 	case len(state) < minStateLength:
 		// invalid_request: RFC 6749 §4.1.2.1 has no code of its own for it.
 		return fosite.ErrInvalidRequest.WithHintf("The state parameter must be at least %d characters long, or PKCE (S256) used instead.", minStateLength)
+	}
+	return nil
+}
+
+// checkPromptAndMaxAge refuses, before anyone signs in, a prompt or max_age
+// that no sign-in could satisfy (OIDC Core §3.1.2.1): an unknown prompt
+// value, none beside another value, a max_age that is no whole number of
+// seconds. fosite would find the prompt only after the login.
+func checkPromptAndMaxAge(form url.Values) error {
+	prompt := strings.Fields(form.Get("prompt"))
+	for _, v := range prompt {
+		switch {
+		case !slices.Contains([]string{"none", "login", "consent", "select_account"}, v):
+			return fosite.ErrInvalidRequest.WithHintf("The prompt value %q is unknown.", v)
+		case v == "none" && len(prompt) > 1:
+			return fosite.ErrInvalidRequest.WithHint("The prompt value none must stand alone.")
+		}
+	}
+	if v, ok := form["max_age"]; ok {
+		if n, err := strconv.ParseInt(v[0], 10, 32); err != nil || n < 0 {
+			return fosite.ErrInvalidRequest.WithHint("The max_age parameter must be a whole number of seconds.")
+		}
 	}
 	return nil
 }

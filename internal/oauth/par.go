@@ -72,7 +72,10 @@ func checkPushed(ar fosite.AuthorizeRequester) error {
 	if err := checkPKCE(ar); err != nil {
 		return err
 	}
-	return checkState(ar)
+	if err := checkState(ar); err != nil {
+		return err
+	}
+	return checkPromptAndMaxAge(form)
 }
 
 func (p *Provider) pushError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {

@@ -142,6 +142,8 @@ func TestPARBadInput(t *testing.T) {
 		{"no redirect", "web", with("redirect_uri", ""), 400, "invalid_request"},
 		{"short state without PKCE", "web", with("state", "abc"), 400, "invalid_request"},
 		{"request object", "web", with("request", "eyJhbGciOiJub25lIn0.e30."), 400, "request_not_supported"},
+		{"prompt none with login", "web", with("prompt", "none login"), 400, "invalid_request"},
+		{"negative max_age", "web", with("max_age", "-1"), 400, "invalid_request"},
 		{"plain PKCE", "web", with("code_challenge_method", "plain"), 400, "invalid_request"},
 		{"unknown scope", "web", with("scope", "openid admin"), 400, "invalid_scope"},
 		{"token response", "web", with("response_type", "token"), 400, "unsupported_response_type"},
