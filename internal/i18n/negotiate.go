@@ -10,8 +10,13 @@ import (
 	"golang.org/x/text/language"
 )
 
-// CookieName is the cookie that remembers the language chosen on a page.
+// CookieName is the cookie that remembers the language chosen on a page;
+// behind TLS it carries the __Host- prefix, as every cookie of authz does.
 const CookieName = "authz_lang"
+
+// cookieNames are the names the choice may be stored under, the prefixed one
+// first.
+var cookieNames = [...]string{"__Host-" + CookieName, CookieName}
 
 // Limits on what negotiation reads, so that hostile headers cost nothing:
 // longer values are cut, further entries ignored.
@@ -100,8 +105,11 @@ func Middleware(def string, zone *time.Location, next http.Handler) http.Handler
 	byDefault := Negotiate(Prefs{Default: def})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := Prefs{AcceptLanguage: r.Header.Get("Accept-Language"), Default: def}
-		if c, err := r.Cookie(CookieName); err == nil {
-			p.Cookie = c.Value
+		for _, name := range cookieNames {
+			if c, err := r.Cookie(name); err == nil {
+				p.Cookie = c.Value
+				break
+			}
 		}
 		lang := byDefault
 		if p.Cookie != "" || p.AcceptLanguage != "" {
@@ -133,6 +141,10 @@ func returnPath(method string, page *url.URL) string {
 // changes nothing. It answers with a redirect to next when that is a path
 // of this server, else to /.
 func SelectHandler(secure bool) http.Handler {
+	name := CookieName
+	if secure {
+		name = cookieNames[0]
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 		if err := r.ParseForm(); err != nil {
@@ -141,7 +153,7 @@ func SelectHandler(secure bool) http.Handler {
 		}
 		if tag, ok := Canonical(r.PostForm.Get("lang")); ok {
 			http.SetCookie(w, &http.Cookie{
-				Name: CookieName, Value: tag, Path: "/", MaxAge: 365 * 24 * 3600,
+				Name: name, Value: tag, Path: "/", MaxAge: 365 * 24 * 3600,
 				HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
 			})
 		}

@@ -78,8 +78,17 @@ func TestSelectHandler(t *testing.T) {
 		t.Errorf("answer %d to %q", w.Code, w.Header().Get("Location"))
 	}
 	c := w.Result().Cookies()
-	if len(c) != 1 || c[0].Value != "ja" || !c[0].HttpOnly || !c[0].Secure || c[0].SameSite != http.SameSiteLaxMode {
+	if len(c) != 1 || c[0].Name != "__Host-authz_lang" || c[0].Path != "/" || c[0].Value != "ja" || !c[0].HttpOnly || !c[0].Secure || c[0].SameSite != http.SameSiteLaxMode {
 		t.Errorf("cookie %+v", c)
+	}
+	// The page that follows reads the choice under its prefixed name.
+	var seen string
+	next := Middleware("en", nil, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = Language(r.Context()) }))
+	r := httptest.NewRequest("GET", "/login", nil)
+	r.AddCookie(c[0])
+	next.ServeHTTP(httptest.NewRecorder(), r)
+	if seen != "ja" {
+		t.Errorf("the language after the choice: %q, want ja", seen)
 	}
 	for _, body := range []string{"lang=xx&next=/account", "lang=%00&next=/account", "lang=" + strings.Repeat("j", 100) + "&next=/account"} {
 		if w := post(body); len(w.Result().Cookies()) != 0 || w.Header().Get("Location") != "/account" {
