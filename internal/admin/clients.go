@@ -404,10 +404,14 @@ func applyBreadthPatch(c *store.Client, p ClientPatch) error {
 		c.BackchannelLogoutSessionRequired = *p.BackchannelLogoutSessionRequired
 	}
 	if p.TokenAuthMethod != nil {
-		switch m := strings.TrimSpace(*p.TokenAuthMethod); m {
-		case "", "client_secret_basic", "client_secret_post", "none":
+		switch m := strings.TrimSpace(*p.TokenAuthMethod); {
+		case m == "none" && !c.Public:
+			// A confidential client authenticates: saying it does not
+			// must not pass silently as its secret.
+			return invalid("token_endpoint_auth_method", msgAuthMethod)
+		case slices.Contains([]string{"", "client_secret_basic", "client_secret_post", "none"}, m):
 			c.TokenAuthMethod = ""
-		case store.AuthPrivateKeyJWT:
+		case m == store.AuthPrivateKeyJWT:
 			c.TokenAuthMethod = m
 		default:
 			return invalid("token_endpoint_auth_method", msgAuthMethod)

@@ -339,15 +339,16 @@ func TestAPIClientBreadthSettings(t *testing.T) {
 		}
 		wantAPI(t, e.api("POST", "/clients/svc/rotate-secret", nil), http.StatusConflict)
 		for name, patch := range map[string]string{
-			"format":          `{"access_token_format":"paseto"}`,
-			"method":          `{"token_endpoint_auth_method":"client_secret_jwt"}`,
-			"private key":     `{"jwks":{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}}`,
-			"not a key set":   `{"jwks":"[1,2]"}`,
-			"no keys":         `{"jwks":""}`,
-			"http jwks_uri":   `{"jwks":"","jwks_uri":"http://keys.example/jwks"}`,
-			"logout fragment": `{"backchannel_logout_uri":"https://svc.example/bc#x"}`,
-			"audience space":  `{"audiences":["a b"]}`,
-			"jwks number":     `{"jwks":5}`,
+			"format":             `{"access_token_format":"paseto"}`,
+			"method":             `{"token_endpoint_auth_method":"client_secret_jwt"}`,
+			"none, confidential": `{"token_endpoint_auth_method":"none","jwks":""}`,
+			"private key":        `{"jwks":{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}}`,
+			"not a key set":      `{"jwks":"[1,2]"}`,
+			"no keys":            `{"jwks":""}`,
+			"http jwks_uri":      `{"jwks":"","jwks_uri":"http://keys.example/jwks"}`,
+			"logout fragment":    `{"backchannel_logout_uri":"https://svc.example/bc#x"}`,
+			"audience space":     `{"audiences":["a b"]}`,
+			"jwks number":        `{"jwks":5}`,
 		} {
 			r := e.api("PATCH", "/clients/svc", json.RawMessage(patch))
 			if r.status != http.StatusBadRequest && r.status != http.StatusUnprocessableEntity {
