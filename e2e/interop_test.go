@@ -125,6 +125,8 @@ func TestAuthorizeErrorsBeforeTheRequestIsParsed(t *testing.T) {
 		{"unknown response mode", url.Values{"response_mode": {"jwt"}}, "unsupported_response_mode"},
 		{"short state without PKCE", url.Values{"state": {"abc"}, "code_challenge": nil, "code_challenge_method": nil}, "invalid_request"},
 		{"parameter twice", url.Values{"scope": {"openid", "openid profile"}}, "invalid_request"},
+		// No state sent (PKCE instead), so none comes back.
+		{"no state", url.Values{"state": nil, "response_mode": {"jwt"}}, "unsupported_response_mode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := authorizeURL(in, id, tc.extra)
@@ -134,7 +136,7 @@ func TestAuthorizeErrorsBeforeTheRequestIsParsed(t *testing.T) {
 				t.Fatalf("want a redirect to the client, got %d %s", p.Status, p.URL)
 			}
 			q := p.URL.Query()
-			if q.Get("error") != tc.want || q.Get("state") != state.Query().Get("state") || q.Get("iss") != in.URL {
+			if q.Get("error") != tc.want || q.Get("state") != state.Query().Get("state") || q.Has("state") != state.Query().Has("state") || q.Get("iss") != in.URL {
 				t.Errorf("got %v, want error %s with state and iss", q, tc.want)
 			}
 			if d := q.Get("error_description"); strings.ContainsAny(d, "\"\\") || strings.IndexFunc(d, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
@@ -282,10 +284,22 @@ func TestCrossOriginEndpoints(t *testing.T) {
 			t.Errorf("%s %s from another origin: %d (want %d), Access-Control-Allow-Origin %q", tc.method, tc.path, resp.StatusCode, tc.status, resp.Header.Get("Access-Control-Allow-Origin"))
 		}
 	}
-	for _, path := range []string{"/login", "/oauth2/introspect", "/account"} {
-		if resp := send(http.MethodGet, path, nil, nil); resp.Header.Get("Access-Control-Allow-Origin") != "" {
-			t.Errorf("%s must not be readable from another origin", path)
+	// Introspection is for resource servers, not pages: neither a preflight
+	// nor a post from another origin is let through.
+	for _, c := range []struct{ method, path string }{{"GET", "/login"}, {"GET", "/account"}, {"OPTIONS", "/oauth2/introspect"}, {"POST", "/oauth2/introspect"}} {
+		resp := send(c.method, c.path, url.Values{"token": {"x"}}, http.Header{"Access-Control-Request-Method": {"POST"}})
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%s %s must not be readable from another origin", c.method, c.path)
 		}
+	}
+	// A cache may keep an answer fetched without an Origin for a browser.
+	resp, err := http.Get(in.URL + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("the keys fetched without an Origin: Access-Control-Allow-Origin %q", resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }
 

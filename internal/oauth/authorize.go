@@ -44,7 +44,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pushed := isPushed(r.Form)
-	if err := unsupportedRequestObject(r.Form); err != nil {
+	if err := unsupportedRequestObject(r.Form); err != nil && !pushed {
+		// A pushed request's URL carries nothing else that counts (below),
+		// a request object neither.
 		p.authorizeError(w, r, verifiedRedirect(r.Form, c), err)
 		return
 	}
@@ -149,7 +151,9 @@ func verifiedRedirect(form url.Values, c *store.Client) fosite.AuthorizeRequeste
 	ar := fosite.NewAuthorizeRequest()
 	ar.Client = Client{c}
 	ar.RedirectURI = u
-	ar.State = form.Get("state")
+	if s := form.Get("state"); s != noState {
+		ar.State = s
+	}
 	switch m := fosite.ResponseModeType(form.Get("response_mode")); m {
 	case fosite.ResponseModeQuery, fosite.ResponseModeFragment, fosite.ResponseModeFormPost:
 		ar.ResponseMode = m

@@ -18,12 +18,13 @@ var (
 // revocation endpoints. Any origin may: these endpoints authenticate a
 // client or a bearer token, never a cookie, so a page of another site gains
 // nothing it could not get from its own server. Credentials mode stays off.
+// The headers go on every answer, with an Origin or without: a shared cache
+// may keep an answer fetched by a server (the keys are public for a minute)
+// and hand it to a browser, which must be able to read it.
 func crossOrigin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Origin") != "" {
-			w.Header()["Access-Control-Allow-Origin"] = anyOrigin
-			w.Header()["Access-Control-Expose-Headers"] = exposedHeaders
-		}
+		w.Header()["Access-Control-Allow-Origin"] = anyOrigin
+		w.Header()["Access-Control-Expose-Headers"] = exposedHeaders
 		h(w, r)
 	}
 }

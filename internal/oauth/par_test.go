@@ -47,8 +47,10 @@ func (e *refreshEnv) authorize(q url.Values) (int, *url.URL) {
 func TestPARFlow(t *testing.T) {
 	e := newRefreshEnv(t, 0)
 	uri := e.push(parForm())
-	// Parameters on the URL besides request_uri and client_id are ignored.
-	status, loc := e.authorize(url.Values{"client_id": {"web"}, "request_uri": {uri}, "prompt": {"none"}, "redirect_uri": {"https://evil.test/cb"}, "state": {"forged-state"}})
+	// Parameters on the URL besides request_uri and client_id are ignored,
+	// a request object too (RFC 9126 §4).
+	status, loc := e.authorize(url.Values{"client_id": {"web"}, "request_uri": {uri}, "prompt": {"none"}, "redirect_uri": {"https://evil.test/cb"}, "state": {"forged-state"},
+		"request": {"eyJhbGciOiJub25lIn0.e30."}})
 	if status != http.StatusSeeOther || loc.Host != "web.test" || loc.Query().Get("code") == "" || loc.Query().Get("state") != "state-of-the-test" {
 		t.Fatalf("redeeming the request_uri: %d to %v", status, loc)
 	}
