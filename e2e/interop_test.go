@@ -104,6 +104,11 @@ func TestFormPostErrors(t *testing.T) {
 	if got.Get("error") != "login_required" || got.Get("state") != "state-posted-error" || got.Get("iss") != in.URL || got.Has("code") {
 		t.Fatalf("posted %v", got)
 	}
+	// The post carries this server's origin, not "null", so that an
+	// application that lets in trusted origins only can name it.
+	if rp := p.Header.Get("Referrer-Policy"); rp != "origin" {
+		t.Errorf("Referrer-Policy of the form_post page: %q, want origin", rp)
+	}
 }
 
 // TestAuthorizeErrorsBeforeTheRequestIsParsed: errors fosite finds before
@@ -143,6 +148,15 @@ func TestAuthorizeErrorsBeforeTheRequestIsParsed(t *testing.T) {
 				t.Errorf("error_description %q has characters RFC 6749 §4.1.2.1 excludes", d)
 			}
 		})
+	}
+	// The implicit and hybrid types answer in the fragment, errors too,
+	// even one found before fosite accepted the type.
+	for _, rt := range []string{"id_token token", "token"} {
+		p := b.get(authorizeURL(in, id, url.Values{"response_type": {rt}}))
+		frag, _ := url.ParseQuery(p.URL.Fragment)
+		if p.URL.Host != "127.0.0.1:9" || frag.Get("error") != "unsupported_response_type" || p.URL.Query().Has("error") {
+			t.Errorf("response_type %q: %s, want the error in the fragment", rt, p.URL)
+		}
 	}
 	// An unregistered redirect_uri still gets a page, never a redirect.
 	p := b.get(authorizeURL(in, id, url.Values{"redirect_uri": {"http://127.0.0.1:9/other"}, "request": {"x"}}))

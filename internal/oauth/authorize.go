@@ -151,6 +151,7 @@ func verifiedRedirect(form url.Values, c *store.Client) fosite.AuthorizeRequeste
 	ar := fosite.NewAuthorizeRequest()
 	ar.Client = Client{c}
 	ar.RedirectURI = u
+	ar.Form = form
 	if s := form.Get("state"); s != noState {
 		ar.State = s
 	}
@@ -403,8 +404,20 @@ func (p *Provider) answer(w http.ResponseWriter, r *http.Request, ar fosite.Auth
 	target.Fragment, target.RawFragment = "", ""
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	switch ar.GetResponseMode() {
+	mode := ar.GetResponseMode()
+	if rt := strings.Fields(ar.GetRequestForm().Get("response_type")); mode == fosite.ResponseModeDefault && len(rt) > 0 && !slices.Equal(rt, []string{"code"}) {
+		// fosite picks the default mode only once it accepted the
+		// response type; an error before goes where that type's answers
+		// go (OAuth 2.0 Multiple Response Types §5: the fragment).
+		mode = fosite.ResponseModeFragment
+	}
+	switch mode {
 	case fosite.ResponseModeFormPost:
+		// Under the pages' no-referrer the browser would post with
+		// "Origin: null", which an application that checks the origin of
+		// cross-site posts cannot let in; the origin alone says nothing
+		// of the request.
+		w.Header().Set("Referrer-Policy", "origin")
 		views.Render(w, r, http.StatusOK, views.FormPost(target.String(), params), p.log)
 	case fosite.ResponseModeFragment:
 		http.Redirect(w, r, target.String()+"#"+params.Encode(), http.StatusSeeOther)
