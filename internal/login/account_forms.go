@@ -108,7 +108,7 @@ func (p *Pipeline) currentPassword(w http.ResponseWriter, r *http.Request, a *ac
 		p.showAccount(w, r, a, "", msgWrongPassword, http.StatusBadRequest)
 		return false
 	}
-	keys, th, err := p.chargePassword(r, a.user, a.user.Username, false)
+	keys, th, err := p.chargePassword(r, a.user, a.user.Username, "")
 	if msg := p.lockedMessage(r.Context(), err); msg != "" {
 		p.showAccount(w, r, a, "", msg, http.StatusTooManyRequests)
 		return false

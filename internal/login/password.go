@@ -54,7 +54,7 @@ func (p *Pipeline) postPassword(w http.ResponseWriter, r *http.Request, lt *stor
 		p.fail(w, r, err)
 		return
 	}
-	keys, th, err := p.chargePassword(r, u, name, u != nil && p.knownDevice(r, u.ID))
+	keys, th, err := p.chargePassword(r, u, name, p.knownDevice(r, u))
 	if msg := p.lockedMessage(r.Context(), err); msg != "" {
 		p.showStep(w, r, lt, msg, http.StatusTooManyRequests)
 		return
@@ -108,11 +108,14 @@ func plausibleName(name string) bool {
 // chargePassword counts the attempt against the account at this address and
 // against the account overall, before the check (see throttle.Backoff.Charge);
 // the lock that holds longer is the answer. At sign-in, a browser the account
-// signed in with before (knownDevice) answers to its address's count only,
-// so that guesses from elsewhere cannot lock the owner out; the account page,
-// whose caller holds a session already, counts both. It returns the keys to
-// reset on success and the per-address count.
-func (p *Pipeline) chargePassword(r *http.Request, u *store.User, name string, knownDevice bool) ([]string, *store.Throttle, error) {
+// signed in with before (device, its note's ID; see knownDevice) answers to
+// its address's count and its note's own, under the account-wide policy,
+// instead of the account's, so that guesses from elsewhere cannot lock the
+// owner out, and a copied note buys no more guesses than the account's lock
+// allows; its success leaves the account's count alone. The account page,
+// whose caller holds a session already, passes no device. It returns the
+// keys to reset on success and the per-address count.
+func (p *Pipeline) chargePassword(r *http.Request, u *store.User, name, device string) ([]string, *store.Throttle, error) {
 	account := "name:" + name
 	if u != nil {
 		account = "user:" + u.ID
@@ -122,8 +125,12 @@ func (p *Pipeline) chargePassword(r *http.Request, u *store.User, name string, k
 	if err != nil {
 		return nil, nil, err
 	}
-	if knownDevice {
-		return []string{atAddress, overall}, th, nil
+	if device != "" {
+		noteKey := overall + "|device:" + device
+		if _, err := throttle.PasswordAccount.Charge(r.Context(), p.Store, noteKey, p.now()); err != nil {
+			return nil, nil, err
+		}
+		return []string{atAddress, noteKey}, th, nil
 	}
 	if _, err := throttle.PasswordAccount.Charge(r.Context(), p.Store, overall, p.now()); err != nil {
 		return nil, nil, err

@@ -223,109 +223,67 @@ func TestKnownBrowserIsSparedTheAccountLock(t *testing.T) {
 		if got, _ := s.browseIn(owners, "198.51.100.10", "ann", "right password"); got != http.StatusSeeOther {
 			t.Errorf("the owner's browser, from a new address: %d, want 303", got)
 		}
+		// The owner's sign-in there left the account's lock as it was.
+		if got := s.signIn("198.51.100.11", "ann", "right password"); got != http.StatusTooManyRequests {
+			t.Errorf("a new browser after the owner's sign-in in a known one: %d, want 429", got)
+		}
 	})
 }
 
-// TestImpossibleUsernamesAreBadRequests: a NUL byte or invalid UTF-8 is a
-// client's mistake on every store, never a database error.
-func TestImpossibleUsernamesAreBadRequests(t *testing.T) {
+// TestKnownBrowserNoteHasItsOwnLock: a copied note guesses under a lock of
+// its own, as strict as the account's, from any number of addresses; and a
+// new password voids every note made before it.
+func TestKnownBrowserNoteHasItsOwnLock(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		s := newLoginServer(t, st)
-		for _, name := range []string{"ann\x00", "\xff\xfeann", "a\x1bb", strings.Repeat("a", 257)} {
-			if got := s.signIn("192.0.2.1", name, "x"); got != http.StatusBadRequest {
-				t.Errorf("username %q: %d, want 400", name, got)
+		owners, _ := cookiejar.New(nil)
+		if got, _ := s.browseIn(owners, "198.51.100.1", "ann", "right password"); got != http.StatusSeeOther {
+			t.Fatalf("the owner's first sign-in: %d", got)
+		}
+		// The guess past the free ones still runs, and locks (Backoff.Charge).
+		for a := range throttle.PasswordAccount.Free + 1 {
+			if got, _ := s.browseIn(owners, "203.0.113."+strconv.Itoa(a%250), "ann", "wrong"); got == http.StatusTooManyRequests {
+				t.Fatalf("guess %d with the note was locked before the note's free guesses ran out", a)
 			}
+		}
+		if got, _ := s.browseIn(owners, "192.0.2.1", "ann", "right password"); got != http.StatusTooManyRequests {
+			t.Errorf("the note after %d wrong guesses: %d, want 429", throttle.PasswordAccount.Free+1, got)
+		}
+		if got := s.signIn("192.0.2.2", "ann", "right password"); got != http.StatusSeeOther {
+			t.Errorf("a new browser while the note is locked: %d, want 303 (the account's own lock is untouched)", got)
 		}
 	})
 }
 
-// TestPageViewsStoreNoLogin: the sign-in page of a browser without a login in
-// progress stores nothing until its form is posted, so a flood of anonymous
-// page views cannot grow the store; the posted form then works as usual.
-func TestPageViewsStoreNoLogin(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
-		s := newLoginServer(t, st)
-		ctx := context.Background()
-		for range 20 {
-			resp, err := http.Get(s.srv.URL + "/login")
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			var token string
-			for _, c := range resp.Cookies() {
-				if c.Name == session.TransactionCookie {
-					token = c.Value
-				}
-			}
-			if resp.StatusCode != http.StatusOK || token == "" {
-				t.Fatalf("GET /login: %d, cookie %q", resp.StatusCode, token)
-			}
-			if _, err := st.GetLoginTransaction(ctx, session.TokenID(token), time.Now()); err == nil {
-				t.Fatal("a page view stored a login transaction")
-			}
-		}
-		if got := s.signIn("192.0.2.1", "ann", "right password"); got != http.StatusSeeOther {
-			t.Errorf("the posted form of a pending login: %d, want 303", got)
-		}
-	})
-}
-
-// TestPendingLoginNeedsItsOwnForm: a post without the page's CSRF secret, or
-// with another browser's, stores nothing and signs nobody in: it is refused
-// as a login that expired or finished, which is what such a form is when it
-// is not forged (the page of a stored login that has gone).
-func TestPendingLoginNeedsItsOwnForm(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
-		s := newLoginServer(t, st)
-		for _, csrf := range []string{"", "forged", pendingCSRF(session.TokenID("another browser's token"))} {
-			req, _ := http.NewRequest("POST", s.srv.URL+"/login/password", strings.NewReader(url.Values{"csrf": {csrf}, "username": {"ann"}, "password": {"right password"}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.AddCookie(&http.Cookie{Name: session.TransactionCookie, Value: "my token"})
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "expired or was already completed") {
-				t.Errorf("csrf %q: %d, want 403 and the expired page:\n%.300s", csrf, resp.StatusCode, body)
-			}
-			if _, err := st.GetLoginTransaction(context.Background(), session.TokenID("my token"), time.Now()); err == nil {
-				t.Errorf("csrf %q stored a login transaction", csrf)
-			}
-		}
-	})
-}
-
-// TestNewPasswordEndsLoginsInFlight: whoever passed the old password in
-// another browser, and waits at the next step, gets no further once the
-// owner sets a new one.
-func TestNewPasswordEndsLoginsInFlight(t *testing.T) {
+// TestNewPasswordVoidsKnownBrowsers: a browser known to the account with its
+// old password is a stranger once the password changes.
+func TestNewPasswordVoidsKnownBrowsers(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		s := newLoginServer(t, st)
 		ctx := context.Background()
+		owners, _ := cookiejar.New(nil)
+		if got, _ := s.browseIn(owners, "198.51.100.1", "ann", "right password"); got != http.StatusSeeOther {
+			t.Fatalf("the owner's first sign-in: %d", got)
+		}
+		for n, a := 0, 0; n <= throttle.PasswordAccount.Free; a++ {
+			for range throttle.Password.Free {
+				s.signIn("203.0.113."+strconv.Itoa(a), "ann", "wrong")
+				n++
+			}
+		}
+		if got, _ := s.browseIn(owners, "198.51.100.2", "ann", "right password"); got != http.StatusSeeOther {
+			t.Fatalf("the known browser under the account's lock: %d, want 303", got)
+		}
 		u, err := st.GetUserByUsername(ctx, "ann")
 		if err != nil {
 			t.Fatal(err)
 		}
-		u.OTPRequired = true // the password step leads to enrollment
-		if err := st.UpdateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		_, intruder := s.browse("203.0.113.7", "ann", "right password")
-		_, owner := s.browse("198.51.100.1", "ann", "right password")
-		if status, body := intruder("POST", "/login/enroll", url.Values{"code": {"000000"}}); status == http.StatusBadRequest && strings.Contains(body, "expired or was already completed") {
-			t.Fatalf("the login ended before the password changed: %d", status)
-		}
-		hash, _ := s.p.Passwords.Hash(ctx, "the owner's new password")
+		hash, _ := s.p.Passwords.Hash(ctx, "a new password")
 		if err := s.p.replacePassword(ctx, u.ID, hash); err != nil {
 			t.Fatal(err)
 		}
-		for name, do := range map[string]func(string, string, url.Values) (int, string){"intruder": intruder, "owner's other browser": owner} {
-			if status, body := do("POST", "/login/enroll", url.Values{"code": {"000000"}}); status != http.StatusBadRequest || !strings.Contains(body, "expired or was already completed") {
-				t.Errorf("%s after the new password: %d, want 400 and the expired page:\n%.300s", name, status, body)
-			}
+		if got, _ := s.browseIn(owners, "198.51.100.3", "ann", "a new password"); got != http.StatusTooManyRequests {
+			t.Errorf("the once-known browser after a new password: %d, want 429", got)
 		}
 	})
 }

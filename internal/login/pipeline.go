@@ -648,7 +648,7 @@ func (p *Pipeline) finish(w http.ResponseWriter, r *http.Request, st *state) {
 		p.rememberedUsed(ctx, st)
 	}
 	if slices.Contains(amr, session.AMRPassword) {
-		p.markKnownDevice(w, u.ID)
+		p.markKnownDevice(w, u)
 	}
 	p.replaceSession(ctx, old, sess)
 	if lt.AuthRequest != "" {
