@@ -443,20 +443,26 @@ func (s *Service) syncProfile(ctx context.Context, p *store.Provider, claims map
 		return nil
 	}
 	next.UpdatedAt = time.Now().UTC()
-	if err := s.Store.UpdateUser(ctx, &next); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			// Taken between the check and the write: keep the user as is.
-			s.Log.WarnContext(ctx, "upstream profile not synced: e-mail taken", "provider", p.Alias, "user", u.ID)
+	// One transaction: a new address whose old links outlived it would
+	// never be seen as new again.
+	err := store.InTx(ctx, s.Store, func(ctx context.Context) error {
+		if err := s.Store.UpdateUser(ctx, &next); err != nil {
+			return err
+		}
+		if strings.EqualFold(next.Email, u.Email) {
 			return nil
 		}
-		return fmt.Errorf("federation: sync profile of %s: %w", u.ID, err)
-	}
-	if !strings.EqualFold(next.Email, u.Email) {
 		// As when an administrator changes it: links sent to the old
 		// address stop working.
-		if err := s.Store.DeleteUnusedActionTokens(ctx, u.ID); err != nil {
-			return fmt.Errorf("federation: void links of %s: %w", u.ID, err)
-		}
+		return s.Store.DeleteUnusedActionTokens(ctx, u.ID)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Taken between the check and the write: keep the user as is.
+		s.Log.WarnContext(ctx, "upstream profile not synced: e-mail taken", "provider", p.Alias, "user", u.ID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("federation: sync profile of %s: %w", u.ID, err)
 	}
 	*u = next
 	return nil

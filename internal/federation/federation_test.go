@@ -776,3 +776,46 @@ func notExpired(t *testing.T, err error) {
 		t.Errorf("want a logged cause other than expiry: %v", err)
 	}
 }
+
+// voidFails is a store whose voiding of a user's links fails.
+type voidFails struct{ store.Store }
+
+func (voidFails) DeleteUnusedActionTokens(context.Context, string) error {
+	return errors.New("voiding failed")
+}
+
+// TestProfileSyncIsOneWrite: a synced e-mail address and the voiding of the
+// links sent to the old one happen together or not at all, so that a
+// failure is retried whole at the next login.
+func TestProfileSyncIsOneWrite(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.addProvider(t, store.LinkExisting, func(p *store.Provider) { p.SyncProfile = true })
+		u := f.addUser(t, "hana", "hana@old.test", true)
+		f.link(t, "ext-hana", u.ID)
+		now := time.Now().UTC()
+		link := &store.ActionToken{ID: store.NewID(), UserID: u.ID, Kind: store.ActionReset, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := f.st.CreateActionToken(ctx, link); err != nil {
+			t.Fatal(err)
+		}
+		moved := issue{claims: map[string]any{"sub": "ext-hana", "email": "hana@new.test", "email_verified": true}}
+		f.svc.Store = voidFails{f.st}
+		if _, err := f.login(t, moved); err == nil {
+			t.Fatal("the login went on although the old links could not be voided")
+		}
+		if got, _ := f.st.GetUser(ctx, u.ID); got.Email != "hana@old.test" {
+			t.Errorf("after the failed sync the address is %q, want the old one kept", got.Email)
+		}
+		f.svc.Store = f.st
+		if _, err := f.login(t, moved); err != nil {
+			t.Fatalf("the next login: %v", err)
+		}
+		if got, _ := f.st.GetUser(ctx, u.ID); got.Email != "hana@new.test" {
+			t.Errorf("after the next login the address is %q", got.Email)
+		}
+		if _, err := f.st.GetActionToken(ctx, link.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the link sent to the old address: %v, want it voided", err)
+		}
+	})
+}
