@@ -517,4 +517,10 @@ func TestSilentRenewalAcrossKeyRotation(t *testing.T) {
 			t.Errorf("%s hint: %d %s, want error %s", name, p.Status, p.URL, tc.want)
 		}
 	}
+	// A hint that is no ID token of this server is refused before a
+	// browser without a session is asked to sign in for nothing.
+	f = r.start(oauth2.SetAuthURLParam("id_token_hint", tok.AccessToken))
+	if p := newBrowser(t).get(f.authURL); p.URL.Query().Get("error") != "invalid_request" {
+		t.Errorf("a bad hint without a session: %d %s, want error invalid_request", p.Status, p.URL)
+	}
 }

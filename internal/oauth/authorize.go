@@ -69,6 +69,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = checkPromptAndMaxAge(ar.GetRequestForm())
 	}
+	if err == nil {
+		err = p.checkIDTokenHintIssuer(ctx, ar)
+	}
 	if err == nil && !pushed && c.RequirePAR {
 		err = fosite.ErrInvalidRequest.WithHint("This client must push its authorization requests (RFC 9126) first.")
 	}
@@ -382,17 +385,39 @@ func (p *Provider) checkIDTokenHint(ctx context.Context, ar fosite.AuthorizeRequ
 	if hint == "" {
 		return nil
 	}
-	_, sub, err := p.verifyIDTokenHint(ctx, hint)
+	sub, err := p.idTokenHintSubject(ctx, hint)
 	switch {
-	case storeDown(err):
-		return fosite.ErrTemporarilyUnavailable.WithWrap(err)
 	case err != nil:
-		return fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token of this server.").WithWrap(err)
+		return err
 	case sub != u.ID:
 		return fosite.ErrLoginRequired.WithHint("The signed-in user is not the one the id_token_hint names.")
 	}
 	form.Del("id_token_hint")
 	return nil
+}
+
+// checkIDTokenHintIssuer refuses, before anyone signs in, an id_token_hint
+// that is no ID token of this server: no sign-in could answer it.
+// checkIDTokenHint compares its subject with the user once there is one.
+func (p *Provider) checkIDTokenHintIssuer(ctx context.Context, ar fosite.AuthorizeRequester) error {
+	if hint := ar.GetRequestForm().Get("id_token_hint"); hint != "" {
+		_, err := p.idTokenHintSubject(ctx, hint)
+		return err
+	}
+	return nil
+}
+
+// idTokenHintSubject returns the subject of hint, an ID token of this server
+// (expired or not), or the OAuth error for one that is not.
+func (p *Provider) idTokenHintSubject(ctx context.Context, hint string) (string, error) {
+	_, sub, err := p.verifyIDTokenHint(ctx, hint)
+	switch {
+	case storeDown(err):
+		return "", fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	case err != nil:
+		return "", fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token of this server.").WithWrap(err)
+	}
+	return sub, nil
 }
 
 // answer sends params to the verified redirect URI of ar in its response
