@@ -341,9 +341,16 @@ func TestRefreshTokenIsNoBearerToken(t *testing.T) {
 		if !introspect(t, in, rsID, rsSecret, tok.AccessToken) {
 			t.Error("the resource server may introspect every access token")
 		}
-		exp := introspectExp(t, in, id, secret, tok.RefreshToken)
-		if want := time.Now().Add(719 * time.Hour).Unix(); exp < want {
-			t.Errorf("the refresh token's exp %d is not its own (at least %d)", exp, want)
+		got := introspected(t, in, id, secret, tok.RefreshToken)
+		if want := time.Now().Add(719 * time.Hour).Unix(); got.Exp < want {
+			t.Errorf("the refresh token's exp %d is not its own (at least %d)", got.Exp, want)
+		}
+		// An API sharing the application's client tells the two apart.
+		if got.TokenType != "" || got.TokenUse != "refresh_token" {
+			t.Errorf("the refresh token introspects as token_type %q, token_use %q", got.TokenType, got.TokenUse)
+		}
+		if got := introspected(t, in, id, secret, tok.AccessToken); got.TokenType != "Bearer" || got.TokenUse != "access_token" {
+			t.Errorf("the access token introspects as token_type %q, token_use %q", got.TokenType, got.TokenUse)
 		}
 	})
 }
@@ -364,9 +371,9 @@ func createResourceServer(t *testing.T, in *instance) (id, secret string) {
 	return c.ID, secret
 }
 
-// introspectExp returns the exp introspection reports for token, which must
+// introspected returns what introspection reports of token, which must
 // be active.
-func introspectExp(t *testing.T, in *instance, id, secret, token string) int64 {
+func introspected(t *testing.T, in *instance, id, secret, token string) introspection {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, in.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -376,14 +383,19 @@ func introspectExp(t *testing.T, in *instance, id, secret, token string) int64 {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var got struct {
-		Active bool  `json:"active"`
-		Exp    int64 `json:"exp"`
-	}
+	var got introspection
 	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || !got.Active {
 		t.Fatalf("introspection by the token's client: %v %+v", err, got)
 	}
-	return got.Exp
+	return got
+}
+
+// introspection is what the tests read of an introspection answer.
+type introspection struct {
+	Active    bool   `json:"active"`
+	Exp       int64  `json:"exp"`
+	TokenType string `json:"token_type"`
+	TokenUse  string `json:"token_use"`
 }
 
 // TestBearerAndRevocationErrors: userinfo without a token challenges with no

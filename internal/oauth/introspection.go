@@ -10,7 +10,11 @@ import (
 
 // activeToken is the RFC 7662 answer about an active token: the members
 // fosite's WriteIntrospectionResponse sends, which for authz's sessions
-// (openid.DefaultSession, which carries no extra claims) are exactly these.
+// (openid.DefaultSession, which carries no extra claims) are exactly these,
+// and what kind of token it is: token_type Bearer for an access token only
+// (RFC 7662 §2.2), so that a resource server whose own client introspects
+// the application's refresh tokens can tell one from a bearer token, and
+// token_use as Ory Hydra names it.
 // Encoded from a struct, not fosite's map: encoding/json encodes a struct
 // from a cached plan, where a map costs two allocations per member and a
 // sort, on the endpoint resource servers call on every request they serve.
@@ -22,7 +26,10 @@ type activeToken struct {
 	Iat      int64    `json:"iat,omitempty"`
 	Scope    string   `json:"scope,omitempty"`
 	Sub      string   `json:"sub,omitempty"`
-	Username string   `json:"username,omitempty"`
+	// Members in name order, as fosite's map encodes them.
+	TokenType string `json:"token_type,omitempty"`
+	TokenUse  string `json:"token_use,omitempty"`
+	Username  string `json:"username,omitempty"`
 }
 
 // The headers of the introspection and token answers, as fosite sends them,
@@ -59,7 +66,11 @@ func introspectionOf(use fosite.TokenUse, ar fosite.Requester) activeToken {
 		ClientID: ar.GetClient().GetID(),
 		Scope:    strings.Join(ar.GetGrantedScopes(), " "),
 		Sub:      s.GetSubject(),
+		TokenUse: string(use),
 		Username: s.GetUsername(),
+	}
+	if use == fosite.AccessToken {
+		t.TokenType = "Bearer"
 	}
 	if exp := s.GetExpiresAt(use); !exp.IsZero() {
 		t.Exp = exp.Unix()

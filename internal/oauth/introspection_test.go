@@ -1,7 +1,9 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -42,6 +44,9 @@ func TestIntrospectionAsFosite(t *testing.T) {
 			}
 			want := httptest.NewRecorder()
 			(&fosite.Fosite{}).WriteIntrospectionResponse(context.Background(), want, ir)
+			if r != nil {
+				withKind(t, want.Body, "Bearer", "access_token")
+			}
 			got := httptest.NewRecorder()
 			writeIntrospection(got, fosite.AccessToken, ar)
 			if got.Body.String() != want.Body.String() {
@@ -59,16 +64,33 @@ func TestIntrospectionAsFosite(t *testing.T) {
 	}
 }
 
+// withKind adds the members that say what kind of token it is to fosite's
+// answer in body, encoded as fosite encodes it.
+func withKind(t *testing.T, body *bytes.Buffer, tokenType, use string) {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(body.Bytes()))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	m["token_type"], m["token_use"] = tokenType, use
+	body.Reset()
+	if err := json.NewEncoder(body).Encode(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestIntrospectionOfRefreshToken: a refresh token is reported with its own
-// expiry, not its access token's (RFC 7662 §2.2).
+// expiry, not its access token's (RFC 7662 §2.2), and as no bearer token.
 func TestIntrospectionOfRefreshToken(t *testing.T) {
 	at := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
 	s := NewSession("user-1")
 	s.SetExpiresAt(fosite.AccessToken, at.Add(time.Hour))
 	s.SetExpiresAt(fosite.RefreshToken, at.Add(720*time.Hour))
 	r := &fosite.Request{RequestedAt: at, Client: &fosite.DefaultClient{ID: "web"}, Session: s}
-	if got := introspectionOf(fosite.RefreshToken, r).Exp; got != at.Add(720*time.Hour).Unix() {
-		t.Errorf("refresh token exp %d, want %d", got, at.Add(720*time.Hour).Unix())
+	if got := introspectionOf(fosite.RefreshToken, r); got.Exp != at.Add(720*time.Hour).Unix() || got.TokenType != "" || got.TokenUse != "refresh_token" {
+		t.Errorf("refresh token exp %d (want %d), token_type %q, token_use %q", got.Exp, at.Add(720*time.Hour).Unix(), got.TokenType, got.TokenUse)
 	}
 	if got := introspectionOf(fosite.AccessToken, r).Exp; got != at.Add(time.Hour).Unix() {
 		t.Errorf("access token exp %d, want %d", got, at.Add(time.Hour).Unix())
