@@ -281,13 +281,22 @@ func TestHTTPSAndSecureCookies(t *testing.T) {
 		t.Fatalf("HTTPS: %v", err)
 	}
 	resp.Body.Close()
-	var secure bool
+	secure := len(resp.Cookies()) > 0
 	for _, c := range resp.Cookies() {
 		// __Host-: no subdomain or network attacker can plant the cookie.
-		secure = c.Secure && c.HttpOnly && c.SameSite == http.SameSiteLaxMode && strings.HasPrefix(c.Name, "__Host-") && c.Path == "/" && c.Domain == ""
+		secure = secure && c.Secure && c.HttpOnly && c.SameSite == http.SameSiteLaxMode && strings.HasPrefix(c.Name, "__Host-") && c.Path == "/" && c.Domain == ""
 	}
 	if !secure || resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Errorf("cookies behind TLS must be Secure, HttpOnly, SameSite=Lax, __Host-; HSTS set: %v %q", resp.Cookies(), resp.Header.Get("Strict-Transport-Security"))
+	}
+	// The language chosen is such a cookie too.
+	lang, err := client.PostForm("https://"+addr+"/language", url.Values{"lang": {"ja"}, "next": {"/login"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lang.Body.Close()
+	if c := lang.Cookies(); len(c) != 1 || c[0].Name != "__Host-authz_lang" || !c[0].Secure {
+		t.Errorf("the language cookie behind TLS: %v", c)
 	}
 	// A browser keeps such a cookie and sends it back: the sign-in form's
 	// post belongs to the login it began.
