@@ -156,6 +156,7 @@ type clientSpec struct {
 	SkipConsent bool
 	Grants      []string
 	Scopes      []string
+	IDTokenAlg  string // id_token_signed_response_alg; "" for the server's
 }
 
 const callbackURL = "http://127.0.0.1:9/callback"
@@ -178,7 +179,7 @@ func (in *instance) createClientWith(spec clientSpec, redirect string) (id, secr
 	}
 	c := &store.Client{ID: store.NewID(), Name: "Test App", Public: spec.Public, RedirectURIs: []string{redirect},
 		PostLogoutRedirectURIs: []string{postLogoutURL}, GrantTypes: spec.Grants, Scopes: spec.Scopes,
-		SkipConsent: spec.SkipConsent, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+		SkipConsent: spec.SkipConsent, IDTokenAlg: spec.IDTokenAlg, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
 	if !spec.Public {
 		var err error
 		secret, c.SecretHash, err = in.App.Provider.Hasher().NewClientSecret()

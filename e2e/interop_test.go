@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -535,4 +536,58 @@ func TestSilentRenewalAcrossKeyRotation(t *testing.T) {
 	if p := newBrowser(t).get(f.authURL); p.URL.Query().Get("error") != "invalid_request" {
 		t.Errorf("a bad hint without a session: %d %s, want error invalid_request", p.Status, p.URL)
 	}
+}
+
+// TestIDTokenAlgorithmPerClient: a server whose default is ES256 still
+// offers RS256, which OpenID Connect requires of every provider (Core
+// §15.1, Discovery §3), to the clients registered for it
+// (id_token_signed_response_alg); each client's ID tokens, and its
+// back-channel logout tokens, come in its own algorithm.
+func TestIDTokenAlgorithmPerClient(t *testing.T) {
+	t.Parallel()
+	in := startServer(t, "sqlite", "--tokens-signing-algorithm", "ES256")
+	var disc struct {
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	getJSON(t, in.URL+"/.well-known/openid-configuration", &disc)
+	if !slices.Contains(disc.Algs, "RS256") || !slices.Contains(disc.Algs, "ES256") {
+		t.Fatalf("discovery offers %v, want RS256 and ES256", disc.Algs)
+	}
+	u := in.createUser("algo", false)
+	for _, c := range []struct{ registered, want string }{{"", "ES256"}, {"RS256", "RS256"}, {"ES256", "ES256"}} {
+		id, secret := in.createClient(clientSpec{SkipConsent: true, IDTokenAlg: c.registered})
+		r := newRP(t, in, id, secret)
+		// A relying party that accepts only what it registered for.
+		r.verifier = r.provider.Verifier(&oidc.Config{ClientID: id, SupportedSigningAlgs: []string{c.want}})
+		_, tok, _ := signIn(t, in, r, u)
+		raw := tok.Extra("id_token").(string)
+		if alg := algOf(t, raw); alg != c.want {
+			t.Errorf("client registered for %q: ID token signed with %s, want %s", c.registered, alg, c.want)
+		}
+		tok.Expiry = time.Now().Add(-time.Minute)
+		fresh, err := r.config.TokenSource(context.Background(), tok).Token()
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		if _, err := r.verifier.Verify(context.Background(), fresh.Extra("id_token").(string)); err != nil {
+			t.Errorf("client registered for %q: refreshed ID token: %v", c.registered, err)
+		}
+	}
+}
+
+// algOf returns the alg in the header of a compact JWS.
+func algOf(t *testing.T, raw string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Alg
 }

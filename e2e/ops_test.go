@@ -61,19 +61,24 @@ func TestTokensSignedBeforeKeyRotationStillVerify(t *testing.T) {
 		if kidOf(t, raw) != newKid || newKid == oldKid {
 			t.Fatalf("new tokens must be signed with the new key %s, got %s", newKid, kidOf(t, raw))
 		}
-		// A switch to ES256 keeps every earlier key published.
-		_, esAt, err := in.App.Keys.Rotate(context.Background(), "ES256", in.App.RetireAfter())
+		// An ES256 key of its own, for the clients that ask for ES256,
+		// keeps every earlier key published and signing for the others.
+		esKid, esAt, err := in.App.Keys.Rotate(context.Background(), "ES256", in.App.RetireAfter())
 		if err != nil {
 			t.Fatal(err)
 		}
 		clk.reach(esAt)
-		es := newRP(t, in, id, secret)
+		esID, esSecret := in.createClient(clientSpec{SkipConsent: true, IDTokenAlg: "ES256"})
+		es := newRP(t, in, esID, esSecret)
 		_, third, _ := signIn(t, in, es, u)
-		if _, err := es.verifier.Verify(context.Background(), oldRaw); err != nil {
+		if kid := kidOf(t, third.Extra("id_token").(string)); kid != esKid {
+			t.Fatalf("the ES256 client's ID token is signed by %s, want the ES256 key %s", kid, esKid)
+		}
+		if _, err := fresh.verifier.Verify(context.Background(), oldRaw); err != nil {
 			t.Fatalf("first token after two rotations: %v", err)
 		}
-		if kidOf(t, third.Extra("id_token").(string)) == newKid {
-			t.Fatal("the ES256 key must sign after the second rotation")
+		if _, fourth, _ := signIn(t, in, r, u); kidOf(t, fourth.Extra("id_token").(string)) != newKid {
+			t.Fatal("the RS256 key must still sign for the clients of the default")
 		}
 		var jwks struct {
 			Keys []struct {

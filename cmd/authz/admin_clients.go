@@ -83,6 +83,7 @@ type clientFlags struct {
 	skipConsent, introspect, disabled     boolFlag
 
 	tokenFormat, authMethod, jwks, jwksURI, logoutURI strFlag
+	idTokenAlg                                        strFlag
 	audiences                                         listFlag
 	requirePAR, logoutSession                         boolFlag
 }
@@ -106,6 +107,7 @@ func bindClientFields(fs *flag.FlagSet) *clientFlags {
 		jwksURI:       strFlag{"jwks-uri", fs.String("jwks-uri", "", "where the client publishes its JWKS, for private_key_jwt")},
 		logoutURI:     strFlag{"backchannel-logout-uri", fs.String("backchannel-logout-uri", "", "receives back-channel logout tokens")},
 		logoutSession: boolFlag{"backchannel-logout-session-required", fs.Bool("backchannel-logout-session-required", false, "the client wants sid in logout tokens")},
+		idTokenAlg:    strFlag{"id-token-alg", fs.String("id-token-alg", "", "RS256 or ES256: the algorithm of the client's ID and logout tokens (empty: the server's tokens.signing_algorithm)")},
 	}
 }
 
@@ -114,7 +116,8 @@ func (f *clientFlags) patch(set map[string]bool) (admin.ClientPatch, error) {
 		GrantTypes: f.grants.patch(set), Scopes: f.scopes.patch(set), SkipConsent: f.skipConsent.patch(set), IntrospectAny: f.introspect.patch(set), Disabled: f.disabled.patch(set),
 		AccessTokenFormat: f.tokenFormat.patch(set), Audiences: f.audiences.patch(set), RequirePAR: f.requirePAR.patch(set),
 		TokenAuthMethod: f.authMethod.patch(set), JWKS: f.jwks.patch(set), JWKSURI: f.jwksURI.patch(set),
-		BackchannelLogoutURI: f.logoutURI.patch(set), BackchannelLogoutSessionRequired: f.logoutSession.patch(set)}
+		BackchannelLogoutURI: f.logoutURI.patch(set), BackchannelLogoutSessionRequired: f.logoutSession.patch(set),
+		IDTokenAlg: f.idTokenAlg.patch(set)}
 	if p.JWKS != nil && strings.HasPrefix(*p.JWKS, "@") {
 		b, err := os.ReadFile(strings.TrimPrefix(*p.JWKS, "@"))
 		if err != nil {

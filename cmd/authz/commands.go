@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authz/authz/internal/gcfloor"
+	"github.com/authz/authz/internal/oauth"
 	"github.com/authz/authz/internal/server"
 	"github.com/authz/authz/migrations"
 )
@@ -75,12 +76,15 @@ func runKeys(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer app.Close()
-	id, activateAt, err := app.Keys.Rotate(ctx, env.cfg.SigningAlgorithm, app.RetireAfter())
-	if err != nil {
-		return err
+	// Each algorithm kept has a key of its own; all are rotated together.
+	for _, alg := range oauth.SigningAlgorithms(env.cfg.SigningAlgorithm) {
+		id, activateAt, err := app.Keys.Rotate(ctx, alg, app.RetireAfter())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "new signing key %s (%s) is published now and signs from %s, once every replica publishes it; older keys stay published for %s after that\n",
+			id, alg, activateAt.Local().Format(time.RFC3339), app.RetireAfter())
 	}
-	fmt.Fprintf(env.stdout, "new signing key %s (%s) is published now and signs from %s, once every replica publishes it; older keys stay published for %s after that\n",
-		id, env.cfg.SigningAlgorithm, activateAt.Local().Format(time.RFC3339), app.RetireAfter())
 	return nil
 }
 

@@ -36,6 +36,7 @@ const (
 	msgKeyClientHasNoSecret = "admin.err.key_client_no_secret"
 	msgTokenFormat          = "admin.err.token_format"
 	msgAuthMethod           = "admin.err.auth_method"
+	msgIDTokenAlg           = "admin.err.id_token_alg"
 	msgKeyAuthPublic        = "admin.err.key_auth_public"
 	msgKeysNeeded           = "admin.err.keys_needed"
 	msgJWKS                 = "admin.err.jwks"
@@ -98,6 +99,9 @@ type ClientPatch struct {
 	// BackchannelLogoutURI receives logout tokens, or "".
 	BackchannelLogoutURI             *string
 	BackchannelLogoutSessionRequired *bool
+	// IDTokenAlg signs the client's ID and logout tokens: "RS256", "ES256",
+	// or "" for the server's default.
+	IDTokenAlg *string
 }
 
 // AuthClientSecret is the token endpoint authentication method of a
@@ -284,6 +288,7 @@ func changedClientFields(old, c *store.Client) []string {
 		{"introspect_any", old.IntrospectAny != c.IntrospectAny},
 		{"disabled", old.Disabled != c.Disabled},
 		{"access_token_format", old.AccessTokenFormat != c.AccessTokenFormat},
+		{"id_token_signed_response_alg", old.IDTokenAlg != c.IDTokenAlg},
 		{"audiences", !slices.Equal(old.Audiences, c.Audiences)},
 		{"require_par", old.RequirePAR != c.RequirePAR},
 		{"token_endpoint_auth_method", old.TokenAuthMethod != c.TokenAuthMethod},
@@ -397,6 +402,10 @@ func applyBreadthPatch(c *store.Client, p ClientPatch) error {
 	set(&c.JWKS, p.JWKS)
 	set(&c.JWKSURI, p.JWKSURI)
 	set(&c.BackchannelLogoutURI, p.BackchannelLogoutURI)
+	set(&c.IDTokenAlg, p.IDTokenAlg)
+	if !slices.Contains([]string{"", "RS256", "ES256"}, c.IDTokenAlg) {
+		return invalid("id_token_signed_response_alg", msgIDTokenAlg)
+	}
 	if p.RequirePAR != nil {
 		c.RequirePAR = *p.RequirePAR
 	}

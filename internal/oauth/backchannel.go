@@ -205,7 +205,8 @@ func (b *Backchannel) send(ctx context.Context, d *store.LogoutDelivery) error {
 	case c.Disabled || c.BackchannelLogoutURI == "":
 		return errNoLongerWanted
 	}
-	token, err := b.LogoutToken(ctx, d)
+	// Signed as the client's ID tokens are (Back-Channel Logout §2.4).
+	token, err := b.LogoutToken(withSigningAlg(ctx, c.IDTokenAlg), d)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ type logoutEnv struct {
 func newLogoutEnv(t *testing.T, st store.Store) *logoutEnv {
 	t.Helper()
 	ctx := context.Background()
-	keys := NewKeySet(st, testSealer(t))
+	keys := newTestKeySet(st, testSealer(t))
 	if err := keys.Ensure(ctx, "ES256"); err != nil {
 		t.Fatal(err)
 	}

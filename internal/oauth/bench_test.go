@@ -59,7 +59,7 @@ func benchKeySet(b *testing.B, alg string) *KeySet {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ks := NewKeySet(st, sealer)
+	ks := newTestKeySet(st, sealer)
 	if err := ks.Ensure(ctx, alg); err != nil {
 		b.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func newEndpointEnvWith(t *testing.T, adjust func(*Config), login Login) *endpoi
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := NewKeySet(st, sealer)
+	keys := newTestKeySet(st, sealer)
 	if err := keys.Ensure(ctx, "ES256"); err != nil {
 		t.Fatal(err)
 	}

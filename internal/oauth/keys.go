@@ -54,8 +54,10 @@ type KeySet struct {
 	store  store.Store
 	sealer Sealer
 
-	mu       sync.Mutex
-	keys     []*signingKey // newest first
+	mu sync.Mutex
+	// defaultAlg signs what names no algorithm of its own (Ensure's).
+	defaultAlg string
+	keys       []*signingKey // newest first
 	loadedAt time.Time     // when the read that loaded keys began
 	// missAt is when an unknown kid last forced a reload; it bounds how often
 	// anyone can make this replica reload and unseal every key.
@@ -84,15 +86,40 @@ func (ks *KeySet) now() time.Time {
 
 func keyAD(id string) []byte { return []byte("signing-key:" + id) }
 
-// Ensure makes a first key of alg when the store holds no current (unretired)
-// key. Replicas starting at the same moment on one database may all call it:
-// they take turns under the store's signing keys lock, so exactly one of them
-// stores a key, and each loads that one.
+// SigningAlgorithms are the algorithms a server whose default is def keeps a
+// current key of: def, and RS256, which OpenID Connect requires every
+// provider to offer (Core §15.1, Discovery §3) for the clients that ask for
+// it (id_token_signed_response_alg).
+func SigningAlgorithms(def string) []string {
+	if def == "RS256" {
+		return []string{def}
+	}
+	return []string{def, "RS256"}
+}
+
+// Ensure makes alg the default and a first key of each of
+// SigningAlgorithms(alg) the store holds no current (unretired) key of.
+// Replicas starting at the same moment on one database may all call it: they
+// take turns under the store's signing keys lock, so exactly one of them
+// stores each key, and each loads that one.
 func (ks *KeySet) Ensure(ctx context.Context, alg string) error {
+	ks.mu.Lock()
+	ks.defaultAlg = alg
+	ks.mu.Unlock()
 	if err := ks.reload(ctx); err != nil {
 		return err
 	}
-	if ks.hasCurrent() {
+	for _, a := range SigningAlgorithms(alg) {
+		if err := ks.ensure(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensure makes a first key of alg when there is no current one.
+func (ks *KeySet) ensure(ctx context.Context, alg string) error {
+	if ks.hasCurrent(alg) {
 		return nil
 	}
 	k, err := ks.newKey(alg)
@@ -112,7 +139,7 @@ func (ks *KeySet) Ensure(ctx context.Context, alg string) error {
 		if err != nil {
 			return err
 		}
-		if slices.ContainsFunc(rows, func(r *store.SigningKey) bool { return r.RetireAt.IsZero() }) {
+		if slices.ContainsFunc(rows, func(r *store.SigningKey) bool { return r.RetireAt.IsZero() && r.Algorithm == alg }) {
 			return nil // another replica made it first
 		}
 		return ks.store.CreateSigningKey(ctx, k)
@@ -126,8 +153,9 @@ func (ks *KeySet) Ensure(ctx context.Context, alg string) error {
 // Rotate adds a key of alg and returns its kid and when it begins to sign.
 // The key is published at once here, and within keyReload on every replica;
 // it signs keyActivation after the rotation, when all of them publish it. Until then the
-// current key signs; it stays published for retireAfter more, which must
-// cover the lifetime of every token it signed.
+// current key of alg signs; it stays published for retireAfter more, which must
+// cover the lifetime of every token it signed. Keys of other algorithms are
+// left as they are.
 func (ks *KeySet) Rotate(ctx context.Context, alg string, retireAfter time.Duration) (string, time.Time, error) {
 	k, err := ks.newKey(alg)
 	if err != nil {
@@ -243,34 +271,54 @@ func (ks *KeySet) refresh(ctx context.Context) error {
 
 var errNoActiveKey = errors.New("oauth: no active signing key")
 
-// hasCurrent reports whether a loaded key is unretired: the newest one, which
-// signs now or will once it activates.
-func (ks *KeySet) hasCurrent() bool {
+// hasCurrent reports whether a loaded key of alg is unretired: the newest
+// one, which signs now or will once it activates.
+func (ks *KeySet) hasCurrent(alg string) bool {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	return slices.ContainsFunc(ks.keys, func(k *signingKey) bool { return k.retireAt.IsZero() })
+	return slices.ContainsFunc(ks.keys, func(k *signingKey) bool { return k.retireAt.IsZero() && k.alg == alg })
 }
 
-// active returns the key that signs: the newest whose activation has passed.
-func (ks *KeySet) active() (*signingKey, error) {
+// active returns the key that signs with alg ("" for the default): the
+// newest of alg whose activation has passed.
+func (ks *KeySet) active(alg string) (*signingKey, error) {
 	now := ks.now()
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
+	if alg == "" {
+		alg = ks.defaultAlg
+	}
 	for _, k := range ks.keys {
-		if !k.activateAt.After(now) {
+		if (alg == "" || k.alg == alg) && !k.activateAt.After(now) {
 			return k, nil
 		}
 	}
-	return nil, errNoActiveKey
+	return nil, fmt.Errorf("%w of %s", errNoActiveKey, alg)
+}
+
+type signingAlgKey struct{}
+
+// withSigningAlg makes what is signed in ctx signed with alg, a client's
+// id_token_signed_response_alg; "" leaves the default.
+func withSigningAlg(ctx context.Context, alg string) context.Context {
+	if alg == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, signingAlgKey{}, alg)
+}
+
+func signingAlg(ctx context.Context) string {
+	alg, _ := ctx.Value(signingAlgKey{}).(string)
+	return alg
 }
 
 // signingJWK is fosite's key getter: a go-jose v3 JWK, so that its kid reaches the
-// ID token header.
+// ID token header; of the algorithm ctx names (withSigningAlg).
 func (ks *KeySet) signingJWK(ctx context.Context) (interface{}, error) {
 	if err := ks.refresh(ctx); err != nil {
 		return nil, err
 	}
-	k, err := ks.active()
+	k, err := ks.active(signingAlg(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -345,13 +393,14 @@ func (ks *KeySet) Algorithms(ctx context.Context) ([]string, error) {
 
 func nowUTC() time.Time { return time.Now().UTC() }
 
-// sign signs claims as a compact JWS with the active key, naming its kid and
-// the media type typ ("at+jwt", "logout+jwt").
+// sign signs claims as a compact JWS with the active key of the algorithm
+// ctx names (withSigningAlg), naming its kid and the media type typ
+// ("at+jwt", "logout+jwt").
 func (ks *KeySet) sign(ctx context.Context, claims []byte, typ string) (string, error) {
 	if err := ks.refresh(ctx); err != nil {
 		return "", err
 	}
-	k, err := ks.active()
+	k, err := ks.active(signingAlg(ctx))
 	if err != nil {
 		return "", err
 	}

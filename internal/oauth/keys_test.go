@@ -51,6 +51,45 @@ func replicaStores(t *testing.T, backend string, n int) []store.Store {
 
 var backends = []string{"sqlite", "postgres"}
 
+// sharedKeys holds one private key per algorithm for the whole test
+// process: an RSA key costs a second under the race detector, and every
+// KeySet keeps an RS256 key beside its default.
+var sharedKeys = struct {
+	sync.Mutex
+	m map[string]crypto.Signer
+}{m: map[string]crypto.Signer{}}
+
+// newTestKeySet is NewKeySet with keys that share their private key per
+// algorithm; each still has a kid of its own.
+func newTestKeySet(st store.Store, sealer Sealer) *KeySet {
+	ks := NewKeySet(st, sealer)
+	ks.Generate = func(alg string) (crypto.Signer, error) {
+		sharedKeys.Lock()
+		defer sharedKeys.Unlock()
+		if k, ok := sharedKeys.m[alg]; ok {
+			return k, nil
+		}
+		k, err := GenerateKey(alg)
+		if err == nil {
+			sharedKeys.m[alg] = k
+		}
+		return k, err
+	}
+	return ks
+}
+
+// current returns the kids of the current (unretired) keys of rows by
+// algorithm.
+func current(rows []*store.SigningKey) map[string][]string {
+	out := map[string][]string{}
+	for _, r := range rows {
+		if r.RetireAt.IsZero() {
+			out[r.Algorithm] = append(out[r.Algorithm], r.ID)
+		}
+	}
+	return out
+}
+
 func testSealer(t *testing.T) Sealer {
 	t.Helper()
 	s, err := seal.New(make([]byte, seal.KeySize))
@@ -77,7 +116,13 @@ func kids(t *testing.T, ks *KeySet) []string {
 // signer returns the kid ks signs ID tokens with now, and its private key.
 func signer(t *testing.T, ks *KeySet) (string, crypto.Signer) {
 	t.Helper()
-	k, err := ks.signingJWK(t.Context())
+	return signerOf(t, ks, "")
+}
+
+// signerOf is signer for a client whose ID tokens are signed with alg.
+func signerOf(t *testing.T, ks *KeySet, alg string) (string, crypto.Signer) {
+	t.Helper()
+	k, err := ks.signingJWK(withSigningAlg(t.Context(), alg))
 	if err != nil {
 		t.Fatalf("signing key: %v", err)
 	}
@@ -106,7 +151,7 @@ func TestEnsureOnReplicasStartingTogether(t *testing.T) {
 				start := make(chan struct{})
 				var wg sync.WaitGroup
 				for i, st := range stores {
-					sets[i] = NewKeySet(st, sealer)
+					sets[i] = newTestKeySet(st, sealer)
 					wg.Go(func() {
 						<-start
 						errs[i] = sets[i].Ensure(context.Background(), "ES256")
@@ -123,15 +168,20 @@ func TestEnsureOnReplicasStartingTogether(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(rows) != 1 || !rows[0].RetireAt.IsZero() {
-					t.Fatalf("round %d: %d replicas starting together stored %d keys, want 1 current key", round, len(stores), len(rows))
+				// The default's key, and RS256's (SigningAlgorithms).
+				cur := current(rows)
+				if len(rows) != 2 || len(cur["ES256"]) != 1 || len(cur["RS256"]) != 1 {
+					t.Fatalf("round %d: %d replicas starting together stored %d keys, current %v; want one current key of ES256 and of RS256", round, len(stores), len(rows), cur)
 				}
 				for i, ks := range sets {
-					if got := kids(t, ks); !slices.Equal(got, []string{rows[0].ID}) {
-						t.Errorf("round %d: replica %d publishes %v, want [%s]", round, i, got, rows[0].ID)
+					if got := kids(t, ks); !slices.Equal(got, []string{rows[0].ID, rows[1].ID}) {
+						t.Errorf("round %d: replica %d publishes %v, want [%s %s]", round, i, got, rows[0].ID, rows[1].ID)
 					}
-					if kid, _ := signer(t, ks); kid != rows[0].ID {
-						t.Errorf("round %d: replica %d signs with %s, want %s", round, i, kid, rows[0].ID)
+					if kid, _ := signer(t, ks); kid != cur["ES256"][0] {
+						t.Errorf("round %d: replica %d signs with %s, want the default's %s", round, i, kid, cur["ES256"][0])
+					}
+					if kid, _ := signerOf(t, ks, "RS256"); kid != cur["RS256"][0] {
+						t.Errorf("round %d: replica %d signs RS256 with %s, want %s", round, i, kid, cur["RS256"][0])
 					}
 				}
 				emptyKeys(t, stores[0])
@@ -146,8 +196,16 @@ func emptyKeys(t *testing.T, st store.Store) {
 	t.Helper()
 	ctx := t.Context()
 	past := time.Now().Add(-time.Hour)
-	if err := st.RetireSigningKeys(ctx, "", past); err != nil {
-		t.Fatal(err)
+	// RetireSigningKeys spares the key it is given, and retires the others of
+	// its algorithm: given a key retired already, it retires them all.
+	for _, alg := range []string{"ES256", "RS256"} {
+		gone := &store.SigningKey{ID: "gone-" + alg, Algorithm: alg, SealedKey: []byte{0}, CreatedAt: past, RetireAt: past}
+		if err := st.CreateSigningKey(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RetireSigningKeys(ctx, gone.ID, past); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := st.DeleteExpired(ctx, time.Now(), 0); err != nil {
 		t.Fatal(err)
@@ -165,7 +223,7 @@ func TestConcurrentRotationsLeaveOneCurrentKey(t *testing.T) {
 			sealer := testSealer(t)
 			sets := make([]*KeySet, len(stores))
 			for i, st := range stores {
-				sets[i] = NewKeySet(st, sealer)
+				sets[i] = newTestKeySet(st, sealer)
 				if err := sets[i].Ensure(t.Context(), "ES256"); err != nil {
 					t.Fatal(err)
 				}
@@ -186,14 +244,11 @@ func TestConcurrentRotationsLeaveOneCurrentKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var current []string
-			for _, r := range rows {
-				if r.RetireAt.IsZero() {
-					current = append(current, r.ID)
-				}
-			}
-			if len(rows) != 1+len(sets) || len(current) != 1 {
-				t.Fatalf("after %d concurrent rotations: %d keys, current %v; want %d keys, one current", len(sets), len(rows), current, 1+len(sets))
+			// Each algorithm has one current key: the rotations of ES256 left
+			// RS256's alone.
+			cur := current(rows)
+			if len(rows) != 2+len(sets) || len(cur["ES256"]) != 1 || len(cur["RS256"]) != 1 {
+				t.Fatalf("after %d concurrent rotations: %d keys, current %v; want %d keys, one current of each algorithm", len(sets), len(rows), cur, 2+len(sets))
 			}
 		})
 	}
@@ -209,7 +264,7 @@ func TestRotationIsPublishedEverywhereBeforeItSigns(t *testing.T) {
 			stores := replicaStores(t, backend, 3)
 			sealer := testSealer(t)
 			clk := &testClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-			a, b := NewKeySet(stores[0], sealer), NewKeySet(stores[1], sealer)
+			a, b := newTestKeySet(stores[0], sealer), newTestKeySet(stores[1], sealer)
 			for _, ks := range []*KeySet{a, b} {
 				ks.Now = clk.Now
 				if err := ks.Ensure(ctx, "ES256"); err != nil {
@@ -230,13 +285,13 @@ func TestRotationIsPublishedEverywhereBeforeItSigns(t *testing.T) {
 				t.Fatalf("Rotate: activates at %s, want %s", activateAt, want)
 			}
 			// A replica starting now finds the current key pending and adds none.
-			c := NewKeySet(stores[2], sealer)
+			c := newTestKeySet(stores[2], sealer)
 			c.Now = clk.Now
 			if err := c.Ensure(ctx, "ES256"); err != nil {
 				t.Fatal(err)
 			}
-			if rows, _ := stores[2].ListSigningKeys(ctx); len(rows) != 2 {
-				t.Fatalf("Ensure after a rotation: %d keys, want 2", len(rows))
+			if rows, _ := stores[2].ListSigningKeys(ctx); len(rows) != 3 {
+				t.Fatalf("Ensure after a rotation: %d keys, want 3 (two of ES256, RS256's)", len(rows))
 			}
 
 			var publishedSince, firstSigned time.Time // both replicas publish newKid from publishedSince on

@@ -103,7 +103,7 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 	storage := &Storage{Store: st, RefreshReuseGrace: cfg.RefreshReuseGrace, Now: cfg.Now}
 	strategy := compose.CommonStrategy{
 		CoreStrategy:               &accessTokenStrategy{CoreStrategy: compose.NewOAuth2HMACStrategy(fc), keys: keys, issuer: cfg.Issuer, ttl: cfg.AccessTokenTTL},
-		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keys.signingJWK, fc),
+		OpenIDConnectTokenStrategy: clientAlgIDTokens{compose.NewOpenIDConnectStrategy(keys.signingJWK, fc)},
 		Signer:                     &jwt.DefaultSigner{GetPrivateKey: keys.signingJWK},
 	}
 	f := compose.Compose(fc, storage, strategy,
@@ -124,6 +124,18 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 	p.backchannel = &Backchannel{Store: st, Keys: keys, Issuer: cfg.Issuer, Log: log, Now: cfg.Now}
 	fc.ClientAuthenticationStrategy = p.authenticateClient(f.(*fosite.Fosite))
 	return p
+}
+
+// clientAlgIDTokens signs each ID token with its client's algorithm
+// (id_token_signed_response_alg), the default's when it names none.
+type clientAlgIDTokens struct{ openid.OpenIDConnectTokenStrategy }
+
+// GenerateIDToken implements openid.OpenIDConnectTokenStrategy.
+func (s clientAlgIDTokens) GenerateIDToken(ctx context.Context, lifespan time.Duration, req fosite.Requester) (string, error) {
+	if c, ok := req.GetClient().(Client); ok {
+		ctx = withSigningAlg(ctx, c.IDTokenAlg)
+	}
+	return s.OpenIDConnectTokenStrategy.GenerateIDToken(ctx, lifespan, req)
 }
 
 // authenticateClient is fosite's client authentication with private_key_jwt

@@ -141,6 +141,10 @@ type Client struct {
 	Audiences []string
 	// RequirePAR refuses authorization requests not pushed first (RFC 9126).
 	RequirePAR bool
+	// IDTokenAlg is the algorithm of the client's ID tokens and logout
+	// tokens (id_token_signed_response_alg): RS256, ES256, or empty for the
+	// server's default (tokens.signing_algorithm).
+	IDTokenAlg string
 	// TokenAuthMethod is how a confidential client authenticates: empty for
 	// its secret (client_secret_basic or client_secret_post), or
 	// AuthPrivateKeyJWT (RFC 7523) with JWKS or JWKSURI.
@@ -579,7 +583,8 @@ type Store interface {
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
 	// ListSigningKeys returns every key, newest first.
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
-	// RetireSigningKeys sets RetireAt on every key that has none except keepID.
+	// RetireSigningKeys sets RetireAt on every key of keepID's algorithm that
+	// has none, except keepID: each algorithm has a current key of its own.
 	RetireSigningKeys(ctx context.Context, keepID string, retireAt time.Time) error
 	// LockSigningKeys takes the signing keys lock for the transaction ctx
 	// carries (an error without one) and holds it until that transaction

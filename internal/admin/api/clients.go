@@ -25,16 +25,18 @@ type apiClient struct {
 	IntrospectAny          bool     `json:"introspect_any"`
 	Disabled               bool     `json:"disabled"`
 	// The settings of issue 16.
-	AccessTokenFormat                string    `json:"access_token_format"`
-	Audiences                        []string  `json:"audiences"`
-	RequirePAR                       bool      `json:"require_pushed_authorization_requests"`
-	TokenEndpointAuthMethod          string    `json:"token_endpoint_auth_method"`
-	JWKS                             any       `json:"jwks"`
-	JWKSURI                          string    `json:"jwks_uri"`
-	BackchannelLogoutURI             string    `json:"backchannel_logout_uri"`
-	BackchannelLogoutSessionRequired bool      `json:"backchannel_logout_session_required"`
-	CreatedAt                        time.Time `json:"created_at"`
-	UpdatedAt                        time.Time `json:"updated_at"`
+	AccessTokenFormat                string   `json:"access_token_format"`
+	Audiences                        []string `json:"audiences"`
+	RequirePAR                       bool     `json:"require_pushed_authorization_requests"`
+	TokenEndpointAuthMethod          string   `json:"token_endpoint_auth_method"`
+	JWKS                             any      `json:"jwks"`
+	JWKSURI                          string   `json:"jwks_uri"`
+	BackchannelLogoutURI             string   `json:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required"`
+	// IDTokenAlg is empty for the server's default (tokens.signing_algorithm).
+	IDTokenAlg string    `json:"id_token_signed_response_alg"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // ClientView is how the API and the CLI show c, with secret when it was
@@ -48,7 +50,8 @@ func clientJSON(c *store.Client, secret string) apiClient {
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		AccessTokenFormat: c.AccessTokenFormat, Audiences: nonNil(c.Audiences), RequirePAR: c.RequirePAR,
 		TokenEndpointAuthMethod: admin.AuthMethod(c), JWKSURI: c.JWKSURI,
-		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired}
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		IDTokenAlg: c.IDTokenAlg}
 	if v.AccessTokenFormat == "" {
 		v.AccessTokenFormat = store.AccessTokenOpaque
 	}
@@ -93,6 +96,7 @@ func clientTargets(p *admin.ClientPatch) fieldTargets {
 		"require_pushed_authorization_requests": &p.RequirePAR, "token_endpoint_auth_method": &p.TokenAuthMethod,
 		"jwks": &jwksTarget{dst: &p.JWKS}, "jwks_uri": &p.JWKSURI, "backchannel_logout_uri": &p.BackchannelLogoutURI,
 		"backchannel_logout_session_required": &p.BackchannelLogoutSessionRequired,
+		"id_token_signed_response_alg":        &p.IDTokenAlg,
 	}
 }
 

@@ -342,6 +342,7 @@ func TestAPIClientBreadthSettings(t *testing.T) {
 			"format":             `{"access_token_format":"paseto"}`,
 			"method":             `{"token_endpoint_auth_method":"client_secret_jwt"}`,
 			"none, confidential": `{"token_endpoint_auth_method":"none","jwks":""}`,
+			"id token alg":       `{"id_token_signed_response_alg":"HS256"}`,
 			"private key":        `{"jwks":{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}}`,
 			"not a key set":      `{"jwks":"[1,2]"}`,
 			"no keys":            `{"jwks":""}`,

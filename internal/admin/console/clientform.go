@@ -27,6 +27,7 @@ func readClientForm(r *http.Request) views.AdminClientForm {
 		IntrospectAny:          f.Get("introspect_any") != "",
 
 		AccessTokenFormat:                f.Get("access_token_format"),
+		IDTokenAlg:                       f.Get("id_token_alg"),
 		Audiences:                        f.Get("audiences"),
 		RequirePAR:                       f.Get("require_par") != "",
 		TokenAuthMethod:                  f.Get("token_auth_method"),
@@ -62,6 +63,12 @@ func clientPatchOfForm(f views.AdminClientForm) admin.ClientPatch {
 	if f.TokenAuthMethod != "" {
 		p.TokenAuthMethod = &f.TokenAuthMethod
 	}
+	if alg := f.IDTokenAlg; alg != "" {
+		if alg == "default" {
+			alg = ""
+		}
+		p.IDTokenAlg = &alg
+	}
 	return p
 }
 
@@ -83,6 +90,7 @@ func clientFormOf(cl *store.Client) views.AdminClientForm {
 		IntrospectAny:          cl.IntrospectAny,
 
 		AccessTokenFormat:                cl.AccessTokenFormat,
+		IDTokenAlg:                       cl.IDTokenAlg,
 		Audiences:                        strings.Join(cl.Audiences, "\n"),
 		RequirePAR:                       cl.RequirePAR,
 		TokenAuthMethod:                  admin.AuthMethod(cl),

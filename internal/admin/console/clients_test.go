@@ -136,12 +136,13 @@ func TestClientBreadthFields(t *testing.T) {
 		f.Set("jwks", jwks)
 		f.Set("backchannel_logout_uri", "https://api.example/bc")
 		f.Set("backchannel_logout_session_required", "on")
+		f.Set("id_token_alg", "RS256")
 		r = e.Post("/admin/clients/"+id, f)
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("save: %d %s", r.Status, r.Body)
 		}
 		c, err := e.Store.GetClient(context.Background(), id)
-		if err != nil || c.AccessTokenFormat != "jwt" || len(c.Audiences) != 2 || !c.RequirePAR || c.TokenAuthMethod != "private_key_jwt" ||
+		if err != nil || c.AccessTokenFormat != "jwt" || len(c.Audiences) != 2 || !c.RequirePAR || c.TokenAuthMethod != "private_key_jwt" || c.IDTokenAlg != "RS256" ||
 			c.JWKS != jwks || c.BackchannelLogoutURI != "https://api.example/bc" || !c.BackchannelLogoutSessionRequired || len(c.SecretHash) != 0 {
 			t.Fatalf("stored %+v %v", c, err)
 		}
@@ -149,6 +150,13 @@ func TestClientBreadthFields(t *testing.T) {
 		if got := inputValue(t, page, "backchannel_logout_uri"); got != "https://api.example/bc" || !checked(t, page, "require_par") {
 			t.Errorf("the edit page shows %q, require_par %v", got, checked(t, page, "require_par"))
 		}
+		if !strings.Contains(page, `<option value="RS256" selected>`) {
+			t.Error("the edit page does not show the ID token algorithm chosen")
+		}
+		f.Set("id_token_alg", "HS256")
+		r = e.Post("/admin/clients/"+id, f)
+		wantStatus(t, r, http.StatusBadRequest)
+		f.Set("id_token_alg", "default")
 		f.Set("jwks", `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`)
 		r = e.Post("/admin/clients/"+id, f)
 		wantStatus(t, r, http.StatusBadRequest)

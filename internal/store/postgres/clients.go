@@ -11,7 +11,7 @@ import (
 const clientCols = `id, name, public, secret_hash, redirect_uris, post_logout_redirect_uris,
 	grant_types, scopes, skip_consent, disabled, created_at, updated_at, introspect_any,
 	access_token_format, audiences, require_par, token_auth_method, jwks, jwks_uri,
-	backchannel_logout_uri, backchannel_logout_session_required`
+	backchannel_logout_uri, backchannel_logout_session_required, id_token_signed_response_alg`
 
 func scanClient(row pgx.Row) (*store.Client, error) {
 	var c store.Client
@@ -19,7 +19,7 @@ func scanClient(row pgx.Row) (*store.Client, error) {
 		&c.PostLogoutRedirectURIs, &c.GrantTypes, &c.Scopes, &c.SkipConsent, &c.Disabled,
 		tsDst{&c.CreatedAt}, tsDst{&c.UpdatedAt}, &c.IntrospectAny,
 		&c.AccessTokenFormat, &c.Audiences, &c.RequirePAR, &c.TokenAuthMethod, &c.JWKS, &c.JWKSURI,
-		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired)
+		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.IDTokenAlg)
 	if err != nil {
 		return nil, err
 	}
@@ -36,12 +36,12 @@ func scanClient(row pgx.Row) (*store.Client, error) {
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO clients (`+clientCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-		$14, $15, $16, $17, $18, $19, $20, $21)`,
+		$14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		c.ID, c.Name, c.Public, blob(c.SecretHash), strs(c.RedirectURIs),
 		strs(c.PostLogoutRedirectURIs), strs(c.GrantTypes), strs(c.Scopes), c.SkipConsent,
 		c.Disabled, ts(c.CreatedAt), ts(c.UpdatedAt), c.IntrospectAny,
 		c.AccessTokenFormat, strs(c.Audiences), c.RequirePAR, c.TokenAuthMethod, c.JWKS, c.JWKSURI,
-		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired)
+		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.IDTokenAlg)
 	if err != nil {
 		return wrapf(err, "create client %q", c.ID)
 	}
@@ -64,13 +64,13 @@ func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
 		grant_types = $7, scopes = $8, skip_consent = $9, disabled = $10, updated_at = $11,
 		introspect_any = $12, access_token_format = $13, audiences = $14, require_par = $15,
 		token_auth_method = $16, jwks = $17, jwks_uri = $18, backchannel_logout_uri = $19,
-		backchannel_logout_session_required = $20
+		backchannel_logout_session_required = $20, id_token_signed_response_alg = $21
 		WHERE id = $1`,
 		c.ID, c.Name, c.Public, blob(c.SecretHash), strs(c.RedirectURIs),
 		strs(c.PostLogoutRedirectURIs), strs(c.GrantTypes), strs(c.Scopes), c.SkipConsent,
 		c.Disabled, ts(c.UpdatedAt), c.IntrospectAny,
 		c.AccessTokenFormat, strs(c.Audiences), c.RequirePAR, c.TokenAuthMethod, c.JWKS, c.JWKSURI,
-		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired)
+		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.IDTokenAlg)
 	if err != nil {
 		return wrapf(err, "update client %q", c.ID)
 	}

@@ -45,7 +45,8 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error
 // RetireSigningKeys sets RetireAt on every key but keepID that has none yet.
 func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, retireAt time.Time) error {
 	_, err := s.q(ctx).Exec(ctx, `UPDATE signing_keys SET retire_at = $2
-		WHERE retire_at IS NULL AND id <> $1`, keepID, ts(retireAt))
+		WHERE retire_at IS NULL AND id <> $1
+		AND algorithm = (SELECT algorithm FROM signing_keys WHERE id = $1)`, keepID, ts(retireAt))
 	if err != nil {
 		return wrapf(err, "retire signing keys but %q", keepID)
 	}

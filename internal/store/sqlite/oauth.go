@@ -13,14 +13,14 @@ import (
 const clientCols = `id, name, public, secret_hash, redirect_uris, post_logout_redirect_uris,
 	grant_types, scopes, skip_consent, disabled, created_at, updated_at, introspect_any,
 	access_token_format, audiences, require_par, token_auth_method, jwks, jwks_uri,
-	backchannel_logout_uri, backchannel_logout_session_required`
+	backchannel_logout_uri, backchannel_logout_session_required, id_token_signed_response_alg`
 
 func scanClient(sc scanner) (*store.Client, error) {
 	var c store.Client
 	err := sc.Scan(&c.ID, &c.Name, &c.Public, &c.SecretHash, jsonList{&c.RedirectURIs}, jsonList{&c.PostLogoutRedirectURIs},
 		jsonList{&c.GrantTypes}, jsonList{&c.Scopes}, &c.SkipConsent, &c.Disabled, microTime{&c.CreatedAt}, microTime{&c.UpdatedAt}, &c.IntrospectAny,
 		&c.AccessTokenFormat, jsonList{&c.Audiences}, &c.RequirePAR, &c.TokenAuthMethod, &c.JWKS, &c.JWKSURI,
-		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired)
+		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.IDTokenAlg)
 	if err != nil {
 		return nil, err
 	}
@@ -29,11 +29,11 @@ func scanClient(sc scanner) (*store.Client, error) {
 
 // CreateClient stores c; a taken ID is store.ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(21)+`)`,
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (`+placeholders(22)+`)`,
 		c.ID, c.Name, c.Public, c.SecretHash, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs),
 		list(c.GrantTypes), list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.CreatedAt), micro(c.UpdatedAt), c.IntrospectAny,
 		c.AccessTokenFormat, list(c.Audiences), c.RequirePAR, c.TokenAuthMethod, c.JWKS, c.JWKSURI,
-		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired)
+		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.IDTokenAlg)
 	return wrap(err, "create client %q", c.ID)
 }
 
@@ -49,11 +49,11 @@ func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
 		redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, scopes = ?, skip_consent = ?,
 		disabled = ?, updated_at = ?, introspect_any = ?, access_token_format = ?, audiences = ?,
 		require_par = ?, token_auth_method = ?, jwks = ?, jwks_uri = ?, backchannel_logout_uri = ?,
-		backchannel_logout_session_required = ? WHERE id = ?`,
+		backchannel_logout_session_required = ?, id_token_signed_response_alg = ? WHERE id = ?`,
 		c.Name, c.Public, c.SecretHash, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.GrantTypes),
 		list(c.Scopes), c.SkipConsent, c.Disabled, micro(c.UpdatedAt), c.IntrospectAny,
 		c.AccessTokenFormat, list(c.Audiences), c.RequirePAR, c.TokenAuthMethod, c.JWKS, c.JWKSURI,
-		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.ID))
+		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.IDTokenAlg, c.ID))
 	return wrap(err, "update client %q", c.ID)
 }
 
@@ -114,8 +114,9 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error
 // RetireSigningKeys sets retireAt on every key but keepID that has none yet;
 // keys already retiring keep their date.
 func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, retireAt time.Time) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE signing_keys SET retire_at = ? WHERE retire_at = 0 AND id <> ?`,
-		micro(retireAt), keepID)
+	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE signing_keys SET retire_at = ? WHERE retire_at = 0 AND id <> ?
+		AND algorithm = (SELECT algorithm FROM signing_keys WHERE id = ?)`,
+		micro(retireAt), keepID, keepID)
 	return wrap(err, "retire signing keys but %q", keepID)
 }
 

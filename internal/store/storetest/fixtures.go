@@ -55,6 +55,7 @@ func fullClient() *store.Client {
 		UpdatedAt:              t0.Add(time.Second),
 
 		AccessTokenFormat:                store.AccessTokenJWT,
+		IDTokenAlg:                       "ES256",
 		Audiences:                        []string{"https://api.example.com", "resource-server"},
 		RequirePAR:                       true,
 		TokenAuthMethod:                  store.AuthPrivateKeyJWT,

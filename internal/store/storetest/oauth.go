@@ -213,7 +213,13 @@ func testKeyRetire(t *testing.T, s store.Store) {
 	retired := fullSigningKey(t0) // already retired: keeps its date
 	a, keep := fullSigningKey(t0.Add(time.Hour)), fullSigningKey(t0.Add(2*time.Hour))
 	a.RetireAt, keep.RetireAt = time.Time{}, time.Time{}
-	for _, k := range []*store.SigningKey{retired, a, keep} {
+	// The current key of another algorithm stays current.
+	other := fullSigningKey(t0.Add(90 * time.Minute))
+	other.RetireAt, other.Algorithm = time.Time{}, "RS256"
+	if keep.Algorithm == other.Algorithm {
+		t.Fatal("fullSigningKey must not be RS256 for this test")
+	}
+	for _, k := range []*store.SigningKey{retired, a, keep, other} {
 		must(t, s.CreateSigningKey(ctx, k))
 	}
 	at := t0.Add(72 * time.Hour)
@@ -221,7 +227,7 @@ func testKeyRetire(t *testing.T, s store.Store) {
 
 	wantA := clone(a)
 	wantA.RetireAt = at
-	sameList(t, "keys after RetireSigningKeys", []*store.SigningKey{keep, wantA, retired}, get(s.ListSigningKeys(ctx))(t))
+	sameList(t, "keys after RetireSigningKeys", []*store.SigningKey{keep, other, wantA, retired}, get(s.ListSigningKeys(ctx))(t))
 }
 
 var tokenTests = []test{
