@@ -58,7 +58,7 @@ type KeySet struct {
 	// defaultAlg signs what names no algorithm of its own (Ensure's).
 	defaultAlg string
 	keys       []*signingKey // newest first
-	loadedAt time.Time     // when the read that loaded keys began
+	loadedAt   time.Time     // when the read that loaded keys began
 	// missAt is when an unknown kid last forced a reload; it bounds how often
 	// anyone can make this replica reload and unseal every key.
 	missAt time.Time

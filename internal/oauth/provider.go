@@ -128,7 +128,9 @@ func NewProvider(cfg Config, st store.Store, keys *KeySet, sessions *session.Man
 
 // clientAlgIDTokens signs each ID token with its client's algorithm
 // (id_token_signed_response_alg), the default's when it names none.
-type clientAlgIDTokens struct{ openid.OpenIDConnectTokenStrategy }
+type clientAlgIDTokens struct {
+	openid.OpenIDConnectTokenStrategy
+}
 
 // GenerateIDToken implements openid.OpenIDConnectTokenStrategy.
 func (s clientAlgIDTokens) GenerateIDToken(ctx context.Context, lifespan time.Duration, req fosite.Requester) (string, error) {
