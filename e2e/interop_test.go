@@ -572,6 +572,17 @@ func TestIDTokenAlgorithmPerClient(t *testing.T) {
 		if _, err := r.verifier.Verify(context.Background(), fresh.Extra("id_token").(string)); err != nil {
 			t.Errorf("client registered for %q: refreshed ID token: %v", c.registered, err)
 		}
+		if c.registered != "RS256" {
+			continue
+		}
+		// Its logout tokens too (Back-Channel Logout §2.4).
+		lr := newLogoutReceiver(t, in, id)
+		in.updateClient(id, func(cl *store.Client) { cl.BackchannelLogoutURI = lr.URL })
+		b, tok, _ := signIn(t, in, r, u)
+		b.get(in.URL + "/oauth2/logout?" + url.Values{"id_token_hint": {tok.Extra("id_token").(string)}}.Encode())
+		if alg := lr.next(t, "RP-initiated logout")["header.alg"]; alg != "RS256" {
+			t.Errorf("the RS256 client's logout token is signed with %v", alg)
+		}
 	}
 }
 
