@@ -287,3 +287,107 @@ func TestNewPasswordVoidsKnownBrowsers(t *testing.T) {
 		}
 	})
 }
+
+// TestImpossibleUsernamesAreBadRequests: a NUL byte or invalid UTF-8 is a
+// client's mistake on every store, never a database error.
+func TestImpossibleUsernamesAreBadRequests(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		for _, name := range []string{"ann\x00", "\xff\xfeann", "a\x1bb", strings.Repeat("a", 257)} {
+			if got := s.signIn("192.0.2.1", name, "x"); got != http.StatusBadRequest {
+				t.Errorf("username %q: %d, want 400", name, got)
+			}
+		}
+	})
+}
+
+// TestPageViewsStoreNoLogin: the sign-in page of a browser without a login in
+// progress stores nothing until its form is posted, so a flood of anonymous
+// page views cannot grow the store; the posted form then works as usual.
+func TestPageViewsStoreNoLogin(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		ctx := context.Background()
+		for range 20 {
+			resp, err := http.Get(s.srv.URL + "/login")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			var token string
+			for _, c := range resp.Cookies() {
+				if c.Name == session.TransactionCookie {
+					token = c.Value
+				}
+			}
+			if resp.StatusCode != http.StatusOK || token == "" {
+				t.Fatalf("GET /login: %d, cookie %q", resp.StatusCode, token)
+			}
+			if _, err := st.GetLoginTransaction(ctx, session.TokenID(token), time.Now()); err == nil {
+				t.Fatal("a page view stored a login transaction")
+			}
+		}
+		if got := s.signIn("192.0.2.1", "ann", "right password"); got != http.StatusSeeOther {
+			t.Errorf("the posted form of a pending login: %d, want 303", got)
+		}
+	})
+}
+
+// TestPendingLoginNeedsItsOwnForm: a post without the page's CSRF secret, or
+// with another browser's, stores nothing and signs nobody in: it is refused
+// as a login that expired or finished, which is what such a form is when it
+// is not forged (the page of a stored login that has gone).
+func TestPendingLoginNeedsItsOwnForm(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		for _, csrf := range []string{"", "forged", pendingCSRF(session.TokenID("another browser's token"))} {
+			req, _ := http.NewRequest("POST", s.srv.URL+"/login/password", strings.NewReader(url.Values{"csrf": {csrf}, "username": {"ann"}, "password": {"right password"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(&http.Cookie{Name: session.TransactionCookie, Value: "my token"})
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "expired or was already completed") {
+				t.Errorf("csrf %q: %d, want 403 and the expired page:\n%.300s", csrf, resp.StatusCode, body)
+			}
+			if _, err := st.GetLoginTransaction(context.Background(), session.TokenID("my token"), time.Now()); err == nil {
+				t.Errorf("csrf %q stored a login transaction", csrf)
+			}
+		}
+	})
+}
+
+// TestNewPasswordEndsLoginsInFlight: whoever passed the old password in
+// another browser, and waits at the next step, gets no further once the
+// owner sets a new one.
+func TestNewPasswordEndsLoginsInFlight(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		s := newLoginServer(t, st)
+		ctx := context.Background()
+		u, err := st.GetUserByUsername(ctx, "ann")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.OTPRequired = true // the password step leads to enrollment
+		if err := st.UpdateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		_, intruder := s.browse("203.0.113.7", "ann", "right password")
+		_, owner := s.browse("198.51.100.1", "ann", "right password")
+		if status, body := intruder("POST", "/login/enroll", url.Values{"code": {"000000"}}); status == http.StatusBadRequest && strings.Contains(body, "expired or was already completed") {
+			t.Fatalf("the login ended before the password changed: %d", status)
+		}
+		hash, _ := s.p.Passwords.Hash(ctx, "the owner's new password")
+		if err := s.p.replacePassword(ctx, u.ID, hash); err != nil {
+			t.Fatal(err)
+		}
+		for name, do := range map[string]func(string, string, url.Values) (int, string){"intruder": intruder, "owner's other browser": owner} {
+			if status, body := do("POST", "/login/enroll", url.Values{"code": {"000000"}}); status != http.StatusBadRequest || !strings.Contains(body, "expired or was already completed") {
+				t.Errorf("%s after the new password: %d, want 400 and the expired page:\n%.300s", name, status, body)
+			}
+		}
+	})
+}
