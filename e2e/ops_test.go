@@ -87,8 +87,9 @@ func TestTokensSignedBeforeKeyRotationStillVerify(t *testing.T) {
 			} `json:"keys"`
 		}
 		getJSON(t, in.URL+"/.well-known/jwks.json", &jwks)
-		if len(jwks.Keys) != 3 {
-			t.Fatalf("JWKS must publish all three keys, got %+v", jwks.Keys)
+		// Each algorithm's first key and its successor.
+		if len(jwks.Keys) != 4 {
+			t.Fatalf("JWKS must publish all four keys, got %+v", jwks.Keys)
 		}
 		var disc struct {
 			Algs []string `json:"id_token_signing_alg_values_supported"`

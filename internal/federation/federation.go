@@ -425,31 +425,26 @@ func claimOr(configured, def string) string {
 // address another user has is left alone (logged). The link itself is by
 // subject: a changed e-mail never re-links anything.
 func (s *Service) syncProfile(ctx context.Context, p *store.Provider, claims map[string]any, u *store.User) error {
-	next := *u
-	if v := claimString(claims, claimOr(p.ClaimFirstName, "given_name")); v != "" {
-		next.FirstName = v
-	}
-	if v := claimString(claims, claimOr(p.ClaimLastName, "family_name")); v != "" {
-		next.LastName = v
-	}
-	if v, verified := claimString(claims, claimOr(p.ClaimEmail, "email")), claims["email_verified"] == true; v != "" && verified && !strings.EqualFold(v, u.Email) {
-		if other, err := s.Store.GetUserByEmail(ctx, v); err == nil && other.ID != u.ID {
-			s.Log.WarnContext(ctx, "upstream e-mail belongs to another user; not synced", "provider", p.Alias, "user", u.ID)
-		} else {
-			next.Email = v
-		}
-	}
-	if next == *u {
-		return nil
-	}
-	next.UpdatedAt = time.Now().UTC()
-	// One transaction: a new address whose old links outlived it would
-	// never be seen as new again.
+	var synced *store.User
+	// One transaction, on a fresh copy of the user: a password or state
+	// changed since u was read is not written back, and a new address whose
+	// old links outlived it would never be seen as new again.
 	err := store.InTx(ctx, s.Store, func(ctx context.Context) error {
+		cur, err := s.Store.GetUser(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		next := s.profileOf(ctx, p, claims, cur)
+		if next == *cur {
+			synced = cur
+			return nil
+		}
+		next.UpdatedAt = time.Now().UTC()
 		if err := s.Store.UpdateUser(ctx, &next); err != nil {
 			return err
 		}
-		if strings.EqualFold(next.Email, u.Email) {
+		synced = &next
+		if strings.EqualFold(next.Email, cur.Email) {
 			return nil
 		}
 		// As when an administrator changes it: links sent to the old
@@ -464,6 +459,26 @@ func (s *Service) syncProfile(ctx context.Context, p *store.Provider, claims map
 	if err != nil {
 		return fmt.Errorf("federation: sync profile of %s: %w", u.ID, err)
 	}
-	*u = next
+	*u = *synced
 	return nil
+}
+
+// profileOf is u with the names and the verified e-mail address of claims;
+// an address another user has is left alone (logged).
+func (s *Service) profileOf(ctx context.Context, p *store.Provider, claims map[string]any, u *store.User) store.User {
+	next := *u
+	if v := claimString(claims, claimOr(p.ClaimFirstName, "given_name")); v != "" {
+		next.FirstName = v
+	}
+	if v := claimString(claims, claimOr(p.ClaimLastName, "family_name")); v != "" {
+		next.LastName = v
+	}
+	if v, verified := claimString(claims, claimOr(p.ClaimEmail, "email")), claims["email_verified"] == true; v != "" && verified && !strings.EqualFold(v, u.Email) {
+		if other, err := s.Store.GetUserByEmail(ctx, v); err == nil && other.ID != u.ID {
+			s.Log.WarnContext(ctx, "upstream e-mail belongs to another user; not synced", "provider", p.Alias, "user", u.ID)
+		} else {
+			next.Email = v
+		}
+	}
+	return next
 }

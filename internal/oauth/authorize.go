@@ -222,8 +222,8 @@ func checkPromptAndMaxAge(form url.Values) error {
 			return fosite.ErrInvalidRequest.WithHint("The prompt value none must stand alone.")
 		}
 	}
-	if v, ok := form["max_age"]; ok {
-		if n, err := strconv.ParseInt(v[0], 10, 32); err != nil || n < 0 {
+	if v := form.Get("max_age"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
 			return fosite.ErrInvalidRequest.WithHint("The max_age parameter must be a whole number of seconds.")
 		}
 	}
@@ -430,7 +430,8 @@ func (p *Provider) answer(w http.ResponseWriter, r *http.Request, ar fosite.Auth
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	mode := ar.GetResponseMode()
-	if rt := strings.Fields(ar.GetRequestForm().Get("response_type")); mode == fosite.ResponseModeDefault && len(rt) > 0 && !slices.Equal(rt, []string{"code"}) {
+	if rt := strings.Fields(ar.GetRequestForm().Get("response_type")); mode == fosite.ResponseModeDefault && len(rt) > 0 &&
+		!slices.Equal(rt, []string{"code"}) && !slices.Equal(rt, []string{"none"}) {
 		// fosite picks the default mode only once it accepted the
 		// response type; an error before goes where that type's answers
 		// go (OAuth 2.0 Multiple Response Types §5: the fragment).

@@ -78,10 +78,11 @@ func formEncoded(r *http.Request) bool {
 
 // singleValues refuses a parameter sent more than once (RFC 6749 §3.1,
 // §3.2): fosite reads the first of them, a check in front of it might read
-// another.
+// another. audience and resource (RFC 8707) are lists by their definition,
+// which fosite reads whole.
 func singleValues(form url.Values) error {
 	for k, v := range form {
-		if len(v) > 1 {
+		if len(v) > 1 && k != "audience" && k != "resource" {
 			return fosite.ErrInvalidRequest.WithHintf("The parameter %s must not be repeated.", k)
 		}
 	}
@@ -100,6 +101,10 @@ func singleClientAuthentication(r *http.Request) error {
 	switch {
 	case triedBasic(r) && (bodySecret || assertion):
 		return fosite.ErrInvalidRequest.WithHint("The client authenticated both with HTTP Basic and in the request body; use one method.")
+	case triedBasic(r) && !basic:
+		// fosite would look past a Basic header it cannot read, to the
+		// body: a client_id there would pass as a public client.
+		return errUnauthenticated
 	case bodySecret && assertion:
 		return fosite.ErrInvalidRequest.WithHint("The client sent both a client secret and a client assertion; use one method.")
 	case basic && form.Get("client_id") != "":

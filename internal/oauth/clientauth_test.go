@@ -150,6 +150,11 @@ func TestIntrospectionAcceptsBothAdvertisedMethods(t *testing.T) {
 func TestClientAuthenticationErrors(t *testing.T) {
 	t.Parallel()
 	e := newEndpointEnv(t)
+	now := time.Now().UTC()
+	if err := e.st.CreateClient(context.Background(), &store.Client{ID: "spa", Name: "spa", Public: true, RedirectURIs: []string{"https://spa.test/cb"},
+		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	tok := e.token("app")
 	for _, path := range []string{"/oauth2/introspect", "/oauth2/revoke", "/oauth2/token"} {
 		form := url.Values{"token": {tok}, "grant_type": {"client_credentials"}}
@@ -210,6 +215,14 @@ func TestClientAuthenticationErrors(t *testing.T) {
 			if r := e.send(path, withSecret("app", e.secrets["app"]), func(req *http.Request) { req.Header.Set("Authorization", h) }); r.status != 400 || r.body["error"] != "invalid_request" {
 				t.Errorf("%s, Authorization %q and a body secret: %d %v", path, h, r.status, r.body)
 			}
+			// Nor does a client_id in the body make it a public client's request.
+			idOnly := url.Values{"client_id": {"spa"}}
+			for k, v := range form {
+				idOnly[k] = v
+			}
+			if r := e.send(path, idOnly, func(req *http.Request) { req.Header.Set("Authorization", h) }); r.status != 401 || r.body["error"] != "invalid_client" || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic") {
+				t.Errorf("%s, Authorization %q and a client_id: %d %v", path, h, r.status, r.body)
+			}
 		}
 	}
 }
@@ -233,6 +246,10 @@ func TestParametersOnce(t *testing.T) {
 	}
 	if r := e.post("/oauth2/token", "app", url.Values{"grant_type": {"client_credentials"}, "scope": {"api", "api"}}); r.status != 400 || r.body["error"] != "invalid_request" {
 		t.Errorf("scope twice: %d %v", r.status, r.body)
+	}
+	// audience is a list by definition (fosite reads every value).
+	if r := e.post("/oauth2/token", "app", url.Values{"grant_type": {"client_credentials"}, "audience": {"app", "app"}}); r.body["error"] == "invalid_request" {
+		t.Errorf("audience twice: %d %v", r.status, r.body)
 	}
 	if !introspectActive(t, e, tok) {
 		t.Error("a refused revocation with the token second revoked it")

@@ -87,14 +87,15 @@ func (ks *KeySet) now() time.Time {
 func keyAD(id string) []byte { return []byte("signing-key:" + id) }
 
 // SigningAlgorithms are the algorithms a server whose default is def keeps a
-// current key of: def, and RS256, which OpenID Connect requires every
-// provider to offer (Core §15.1, Discovery §3) for the clients that ask for
-// it (id_token_signed_response_alg).
+// current key of, def first: both it supports. RS256 because OpenID Connect
+// requires every provider to offer it (Core §15.1, Discovery §3), ES256 for
+// the clients that ask for it (id_token_signed_response_alg) where the
+// default is RS256; a P-256 key costs nothing to keep.
 func SigningAlgorithms(def string) []string {
-	if def == "RS256" {
-		return []string{def}
+	if def == "ES256" {
+		return []string{"ES256", "RS256"}
 	}
-	return []string{def, "RS256"}
+	return []string{"RS256", "ES256"}
 }
 
 // Ensure makes alg the default and a first key of each of
@@ -117,7 +118,13 @@ func (ks *KeySet) Ensure(ctx context.Context, alg string) error {
 	return nil
 }
 
-// ensure makes a first key of alg when there is no current one.
+// ensure makes a first key of alg when there is no current one. In a new
+// deployment it signs at once: every replica ensures every algorithm before
+// it serves, so none serves without loading it. Beside keys older than a
+// reload, which replicas of an older release may be serving, it waits
+// keyActivation as a rotated-in key does, until every replica publishes it,
+// and it is dated before them: such a replica, which signs with the newest
+// activated key of any algorithm, keeps to the key it had.
 func (ks *KeySet) ensure(ctx context.Context, alg string) error {
 	if ks.hasCurrent(alg) {
 		return nil
@@ -126,8 +133,7 @@ func (ks *KeySet) ensure(ctx context.Context, alg string) error {
 	if err != nil {
 		return err
 	}
-	// No replica signs yet, so the first key may sign at once (ActivateAt zero).
-	k.CreatedAt = ks.now().UTC()
+	now := ks.now().UTC()
 	// READ COMMITTED: once the lock is ours, the list shows the key of the
 	// replica that held it before us, where a SERIALIZABLE snapshot taken
 	// before the lock would not.
@@ -142,10 +148,19 @@ func (ks *KeySet) ensure(ctx context.Context, alg string) error {
 		if slices.ContainsFunc(rows, func(r *store.SigningKey) bool { return r.RetireAt.IsZero() && r.Algorithm == alg }) {
 			return nil // another replica made it first
 		}
+		k.CreatedAt, k.ActivateAt = now, time.Time{}
+		if slices.ContainsFunc(rows, func(r *store.SigningKey) bool { return r.RetireAt.IsZero() && now.Sub(r.CreatedAt) >= keyReload }) {
+			k.ActivateAt = now.Add(keyActivation)
+			for _, r := range rows {
+				if r.RetireAt.IsZero() && !r.CreatedAt.After(k.CreatedAt) {
+					k.CreatedAt = r.CreatedAt.Add(-time.Second)
+				}
+			}
+		}
 		return ks.store.CreateSigningKey(ctx, k)
 	})
 	if err != nil {
-		return fmt.Errorf("oauth: create first signing key: %w", err)
+		return fmt.Errorf("oauth: create first %s signing key: %w", alg, err)
 	}
 	return ks.reload(ctx)
 }
@@ -258,15 +273,26 @@ func (ks *KeySet) open(r *store.SigningKey) (*signingKey, error) {
 	return &signingKey{id: r.ID, alg: r.Algorithm, private: signer, activateAt: r.ActivateAt, retireAt: r.RetireAt}, nil
 }
 
-// refresh reloads the keys when the cached copy is keyReload old.
+// refresh reloads the keys when the cached copy is keyReload old, and makes
+// a key of an algorithm that has none current any more (a rotation by a
+// replica of an older release retires every algorithm's key).
 func (ks *KeySet) refresh(ctx context.Context) error {
 	ks.mu.Lock()
 	stale := ks.now().Sub(ks.loadedAt) >= keyReload
+	def := ks.defaultAlg
 	ks.mu.Unlock()
 	if !stale {
 		return nil
 	}
-	return ks.reload(ctx)
+	if err := ks.reload(ctx); err != nil || def == "" {
+		return err
+	}
+	for _, a := range SigningAlgorithms(def) {
+		if err := ks.ensure(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var errNoActiveKey = errors.New("oauth: no active signing key")
@@ -280,7 +306,9 @@ func (ks *KeySet) hasCurrent(alg string) bool {
 }
 
 // active returns the key that signs with alg ("" for the default): the
-// newest of alg whose activation has passed.
+// newest of alg whose activation has passed. Until a key of alg signs (the
+// minute after ensure made the first beside others) the default's signs,
+// and failing that any key that does.
 func (ks *KeySet) active(alg string) (*signingKey, error) {
 	now := ks.now()
 	ks.mu.Lock()
@@ -288,12 +316,14 @@ func (ks *KeySet) active(alg string) (*signingKey, error) {
 	if alg == "" {
 		alg = ks.defaultAlg
 	}
-	for _, k := range ks.keys {
-		if (alg == "" || k.alg == alg) && !k.activateAt.After(now) {
-			return k, nil
+	for _, want := range []string{alg, ks.defaultAlg, ""} {
+		for _, k := range ks.keys {
+			if (want == "" || k.alg == want) && !k.activateAt.After(now) {
+				return k, nil
+			}
 		}
 	}
-	return nil, fmt.Errorf("%w of %s", errNoActiveKey, alg)
+	return nil, errNoActiveKey
 }
 
 type signingAlgKey struct{}

@@ -380,3 +380,73 @@ func verify(t *testing.T, ks *KeySet, raw string) {
 		t.Errorf("token signed with %s does not verify: %v", kid, err)
 	}
 }
+
+// A deployment of one algorithm gets the other beside it without a replica
+// signing with a key others may not publish yet: the new chain's first key
+// waits keyActivation, and is dated before the old key, which replicas of the
+// older release (signing with the newest activated key) keep to. A chain
+// that a rotation by such a replica retired is made again at a reload.
+func TestSecondAlgorithmJoinsARunningDeployment(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := t.Context()
+			st := replicaStores(t, backend, 1)[0]
+			sealer := testSealer(t)
+			clk := &testClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+			old := newTestKeySet(st, sealer)
+			old.Now = clk.Now
+			// What an older release made: one ES256 key, signing for an hour.
+			if err := old.ensure(ctx, "ES256"); err != nil {
+				t.Fatal(err)
+			}
+			esKid, _ := signer(t, old)
+			clk.advance(time.Hour)
+
+			ks := newTestKeySet(st, sealer)
+			ks.Now = clk.Now
+			if err := ks.Ensure(ctx, "ES256"); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := st.ListSigningKeys(ctx)
+			if err != nil || len(rows) != 2 || rows[0].ID != esKid || rows[1].Algorithm != "RS256" {
+				t.Fatalf("keys %v %v: want the ES256 key newest, then the new RS256 key", rows, err)
+			}
+			if want := clk.Now().Add(keyActivation); !rows[1].ActivateAt.Equal(want) {
+				t.Errorf("the RS256 key activates at %s, want %s", rows[1].ActivateAt, want)
+			}
+			if kid, _ := signerOf(t, ks, "RS256"); kid != esKid {
+				t.Errorf("before the RS256 key activates, RS256 clients get %s, want the default's %s", kid, esKid)
+			}
+			clk.advance(keyActivation)
+			if kid, _ := signerOf(t, ks, "RS256"); kid != rows[1].ID {
+				t.Errorf("after activation, RS256 clients get %s, want %s", kid, rows[1].ID)
+			}
+			if kid, _ := signer(t, ks); kid != esKid {
+				t.Errorf("the default signs with %s, want %s", kid, esKid)
+			}
+
+			// An older release's rotation retires every current key.
+			if err := st.RetireSigningKeys(ctx, esKid, clk.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			gone, err := ks.newKey("RS256")
+			if err != nil {
+				t.Fatal(err)
+			}
+			gone.CreatedAt, gone.RetireAt = clk.Now(), clk.Now()
+			if err := st.CreateSigningKey(ctx, gone); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.RetireSigningKeys(ctx, gone.ID, clk.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			clk.advance(keyReload)
+			if _, err := ks.JWKS(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !ks.hasCurrent("RS256") {
+				t.Error("after a reload, no current RS256 key was made again")
+			}
+		})
+	}
+}
