@@ -44,7 +44,7 @@ func (c *keyClock) reach(at time.Time) {
 }
 
 // Replicas started at the same moment on a fresh PostgreSQL database all come
-// up, with one signing key between them that each publishes.
+// up, with one signing key of each algorithm between them that each publishes.
 func TestReplicasStartingTogetherShareOneKey(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	key := make([]byte, 32)
@@ -85,12 +85,13 @@ func TestReplicasStartingTogetherShareOneKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 {
-		t.Fatalf("%d replicas starting together stored %d signing keys, want 1", len(cfgs), len(rows))
+	// One key of each algorithm (oauth.SigningAlgorithms).
+	if len(rows) != 2 || rows[0].Algorithm == rows[1].Algorithm {
+		t.Fatalf("%d replicas starting together stored %d signing keys, want one RS256 and one ES256", len(cfgs), len(rows))
 	}
 	for i, in := range ins {
-		if got := jwksKids(t, in); !slices.Equal(got, []string{rows[0].ID}) {
-			t.Errorf("replica %d publishes %v, want [%s]", i, got, rows[0].ID)
+		if got := jwksKids(t, in); !slices.Equal(got, []string{rows[0].ID, rows[1].ID}) {
+			t.Errorf("replica %d publishes %v, want [%s %s]", i, got, rows[0].ID, rows[1].ID)
 		}
 	}
 }
