@@ -550,8 +550,8 @@ func TestIDTokenAlgorithmPerClient(t *testing.T) {
 		Algs []string `json:"id_token_signing_alg_values_supported"`
 	}
 	getJSON(t, in.URL+"/.well-known/openid-configuration", &disc)
-	if !slices.Contains(disc.Algs, "RS256") || !slices.Contains(disc.Algs, "ES256") {
-		t.Fatalf("discovery offers %v, want RS256 and ES256", disc.Algs)
+	if !slices.Equal(disc.Algs, []string{"ES256", "RS256"}) {
+		t.Fatalf("discovery offers %v, want ES256, the default, then RS256", disc.Algs)
 	}
 	u := in.createUser("algo", false)
 	for _, c := range []struct{ registered, want string }{{"", "ES256"}, {"RS256", "RS256"}, {"ES256", "ES256"}} {

@@ -405,7 +405,8 @@ func (ks *KeySet) publicKey(ctx context.Context, kid string) (crypto.PublicKey, 
 	return nil, fmt.Errorf("oauth: unknown key id %q", kid)
 }
 
-// Algorithms returns the signing algorithms of the published keys.
+// Algorithms returns the signing algorithms of the published keys, the
+// default's first.
 func (ks *KeySet) Algorithms(ctx context.Context) ([]string, error) {
 	if err := ks.refresh(ctx); err != nil {
 		return nil, err
@@ -418,6 +419,17 @@ func (ks *KeySet) Algorithms(ctx context.Context) ([]string, error) {
 			algs = append(algs, k.alg)
 		}
 	}
+	// The default first: a relying party that takes the first listed for
+	// the one it gets is right.
+	slices.SortStableFunc(algs, func(a, b string) int {
+		switch {
+		case a == ks.defaultAlg:
+			return -1
+		case b == ks.defaultAlg:
+			return 1
+		}
+		return 0
+	})
 	return algs, nil
 }
 
