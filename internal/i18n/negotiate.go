@@ -14,8 +14,8 @@ import (
 // behind TLS it carries the __Host- prefix, as every cookie of authz does.
 const CookieName = "authz_lang"
 
-// cookieNames are the names the choice may be stored under, the prefixed one
-// first.
+// cookieNames are the names the choice is stored under, with Secure cookies
+// and without.
 var cookieNames = [...]string{"__Host-" + CookieName, CookieName}
 
 // Limits on what negotiation reads, so that hostile headers cost nothing:
@@ -95,20 +95,24 @@ func supportedBase(t language.Tag) (string, bool) {
 // Middleware puts the request's language into its context: the cookie, then
 // Accept-Language, then def; zone is the configured time zone. The
 // login pipeline adds ui_locales later (WithUILocales), once it has read
-// the authorization request.
-func Middleware(def string, zone *time.Location, next http.Handler) http.Handler {
+// the authorization request. secure says cookies are Secure: only the
+// __Host- cookie counts then, which no neighbouring host can set.
+func Middleware(def string, zone *time.Location, secure bool, next http.Handler) http.Handler {
 	if zone == nil {
 		zone = time.UTC
 	}
 	// Most requests (every machine-to-machine one) state no preference:
 	// their language is the default's, parsed once here.
 	byDefault := Negotiate(Prefs{Default: def})
+	names := cookieNames[1:]
+	if secure {
+		names = cookieNames[:1]
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := Prefs{AcceptLanguage: r.Header.Get("Accept-Language"), Default: def}
-		for _, name := range cookieNames {
+		for _, name := range names {
 			if c, err := r.Cookie(name); err == nil {
 				p.Cookie = c.Value
-				break
 			}
 		}
 		lang := byDefault

@@ -10,7 +10,7 @@ import (
 
 func TestMiddlewareAndSelector(t *testing.T) {
 	var seen string
-	h := Middleware("en", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Middleware("en", nil, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = Language(r.Context()) + " " + ReturnPath(r.Context())
 	}))
 	for _, c := range []struct {
@@ -48,7 +48,7 @@ func TestMiddlewareAndSelector(t *testing.T) {
 func TestMiddlewareDefault(t *testing.T) {
 	for def, want := range map[string]string{"ja": "ja", "JA-jp": "ja", "xx": Fallback, "": Fallback} {
 		var seen string
-		h := Middleware(def, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := Middleware(def, nil, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			seen = Language(r.Context())
 		}))
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/oauth2/token", nil))
@@ -81,14 +81,21 @@ func TestSelectHandler(t *testing.T) {
 	if len(c) != 1 || c[0].Name != "__Host-authz_lang" || c[0].Path != "/" || c[0].Value != "ja" || !c[0].HttpOnly || !c[0].Secure || c[0].SameSite != http.SameSiteLaxMode {
 		t.Errorf("cookie %+v", c)
 	}
-	// The page that follows reads the choice under its prefixed name.
+	// The page that follows reads the choice under its prefixed name, and
+	// only there: the plain name is anybody's on a neighbouring host.
 	var seen string
-	next := Middleware("en", nil, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = Language(r.Context()) }))
+	next := Middleware("en", nil, true, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = Language(r.Context()) }))
 	r := httptest.NewRequest("GET", "/login", nil)
 	r.AddCookie(c[0])
 	next.ServeHTTP(httptest.NewRecorder(), r)
 	if seen != "ja" {
 		t.Errorf("the language after the choice: %q, want ja", seen)
+	}
+	planted := httptest.NewRequest("GET", "/login", nil)
+	planted.AddCookie(&http.Cookie{Name: CookieName, Value: "ja"})
+	next.ServeHTTP(httptest.NewRecorder(), planted)
+	if seen != "en" {
+		t.Errorf("an unprefixed cookie behind TLS chose %q", seen)
 	}
 	for _, body := range []string{"lang=xx&next=/account", "lang=%00&next=/account", "lang=" + strings.Repeat("j", 100) + "&next=/account"} {
 		if w := post(body); len(w.Result().Cookies()) != 0 || w.Header().Get("Location") != "/account" {

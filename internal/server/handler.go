@@ -59,7 +59,7 @@ func (a *App) Handler() http.Handler {
 		cop.AddInsecureBypassPattern("POST " + p)
 	}
 	var h http.Handler = recordRoute(mux)
-	h = i18n.Middleware(a.Config.DefaultLocale, a.Config.TimeZone, h)
+	h = i18n.Middleware(a.Config.DefaultLocale, a.Config.TimeZone, a.Config.Issuer.Scheme == "https", h)
 	h = cop.Handler(h)
 	h = clientip.Resolver{Trusted: a.Config.TrustedProxies}.Middleware(h)
 	h = securityHeaders(h, a.Config.Issuer.Scheme == "https")

@@ -112,7 +112,7 @@ func start[E any](t *testing.T, st store.Store, mount func(e *Env, mux *http.Ser
 	mounted := mount(e, mux)
 	// The language middleware as the server has it: pages follow the
 	// request's Accept-Language and language cookie.
-	h := http.NewCrossOriginProtection().Handler(i18n.Middleware("", time.UTC, mux))
+	h := http.NewCrossOriginProtection().Handler(i18n.Middleware("", time.UTC, false, mux))
 	e.Server = httptest.NewServer(clientip.Resolver{}.Middleware(h))
 	t.Cleanup(e.Server.Close)
 	e.Admin = e.CreateUser("root", "root@example.com", store.RoleAdmin, true)
