@@ -20,10 +20,7 @@ func TestOTPLockoutIsAuditedOncePerLock(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		s := newLoginServer(t, st)
 		ctx := context.Background()
-		u, err := st.GetUserByUsername(ctx, "ann")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := s.ann()
 		secret, _ := mfa.NewSecret()
 		now := time.Now()
 		code, _ := mfa.Code(secret, now)

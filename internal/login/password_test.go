@@ -85,6 +85,16 @@ func newLoginServer(t *testing.T, st store.Store) *loginServer {
 	return &loginServer{t: t, st: st, p: p, srv: srv}
 }
 
+// ann returns the server's user, as stored now.
+func (s *loginServer) ann() *store.User {
+	s.t.Helper()
+	u, err := s.st.GetUserByUsername(context.Background(), "ann")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return u
+}
+
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // signIn opens the login page and posts name and pw from addr in a new
@@ -274,10 +284,7 @@ func TestNewPasswordVoidsKnownBrowsers(t *testing.T) {
 		if got, _ := s.browseIn(owners, "198.51.100.2", "ann", "right password"); got != http.StatusSeeOther {
 			t.Fatalf("the known browser under the account's lock: %d, want 303", got)
 		}
-		u, err := st.GetUserByUsername(ctx, "ann")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := s.ann()
 		hash, _ := s.p.Passwords.Hash(ctx, "a new password")
 		if err := s.p.replacePassword(ctx, u.ID, hash); err != nil {
 			t.Fatal(err)
@@ -367,10 +374,7 @@ func TestNewPasswordEndsLoginsInFlight(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		s := newLoginServer(t, st)
 		ctx := context.Background()
-		u, err := st.GetUserByUsername(ctx, "ann")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := s.ann()
 		u.OTPRequired = true // the password step leads to enrollment
 		if err := st.UpdateUser(ctx, u); err != nil {
 			t.Fatal(err)
