@@ -425,6 +425,9 @@ func claimOr(configured, def string) string {
 // address another user has is left alone (logged). The link itself is by
 // subject: a changed e-mail never re-links anything.
 func (s *Service) syncProfile(ctx context.Context, p *store.Provider, claims map[string]any, u *store.User) error {
+	if s.profileOf(ctx, p, claims, u) == *u {
+		return nil // the common login: nothing to write
+	}
 	var synced *store.User
 	// One transaction, on a fresh copy of the user: a password or state
 	// changed since u was read is not written back, and a new address whose

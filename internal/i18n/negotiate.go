@@ -14,9 +14,14 @@ import (
 // behind TLS it carries the __Host- prefix, as every cookie of authz does.
 const CookieName = "authz_lang"
 
-// cookieNames are the names the choice is stored under, with Secure cookies
-// and without.
-var cookieNames = [...]string{"__Host-" + CookieName, CookieName}
+// cookieName is the name the choice is stored and read under: behind TLS
+// only the __Host- one, which no neighbouring host can set.
+func cookieName(secure bool) string {
+	if secure {
+		return "__Host-" + CookieName
+	}
+	return CookieName
+}
 
 // Limits on what negotiation reads, so that hostile headers cost nothing:
 // longer values are cut, further entries ignored.
@@ -104,16 +109,11 @@ func Middleware(def string, zone *time.Location, secure bool, next http.Handler)
 	// Most requests (every machine-to-machine one) state no preference:
 	// their language is the default's, parsed once here.
 	byDefault := Negotiate(Prefs{Default: def})
-	names := cookieNames[1:]
-	if secure {
-		names = cookieNames[:1]
-	}
+	name := cookieName(secure)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := Prefs{AcceptLanguage: r.Header.Get("Accept-Language"), Default: def}
-		for _, name := range names {
-			if c, err := r.Cookie(name); err == nil {
-				p.Cookie = c.Value
-			}
+		if c, err := r.Cookie(name); err == nil {
+			p.Cookie = c.Value
 		}
 		lang := byDefault
 		if p.Cookie != "" || p.AcceptLanguage != "" {
@@ -145,10 +145,7 @@ func returnPath(method string, page *url.URL) string {
 // changes nothing. It answers with a redirect to next when that is a path
 // of this server, else to /.
 func SelectHandler(secure bool) http.Handler {
-	name := CookieName
-	if secure {
-		name = cookieNames[0]
-	}
+	name := cookieName(secure)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 		if err := r.ParseForm(); err != nil {

@@ -165,12 +165,9 @@ func (p *Provider) writeClientError(w http.ResponseWriter, r *http.Request, err 
 		return
 	}
 	p.logFailure(r, "client authentication failed", err)
+	// A 401 names the Basic scheme through clientAuthenticated's wrapper,
+	// which every caller runs under.
 	rfc := fosite.ErrorToRFC6749Error(err)
-	if rfc.CodeField == http.StatusUnauthorized {
-		if triedBasic(r) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="authz", charset="UTF-8"`)
-		}
-	}
 	body := map[string]string{"error": rfc.ErrorField}
 	if d := rfc.GetDescription(); d != "" {
 		body["error_description"] = d

@@ -42,7 +42,8 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error
 	return keys, nil
 }
 
-// RetireSigningKeys sets RetireAt on every key but keepID that has none yet.
+// RetireSigningKeys sets RetireAt on every key of keepID's algorithm but
+// keepID that has none yet.
 func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, retireAt time.Time) error {
 	_, err := s.q(ctx).Exec(ctx, `UPDATE signing_keys SET retire_at = $2
 		WHERE retire_at IS NULL AND id <> $1

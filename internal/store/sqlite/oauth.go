@@ -111,7 +111,8 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error
 	return ks, wrap(err, "list signing keys")
 }
 
-// RetireSigningKeys sets retireAt on every key but keepID that has none yet;
+// RetireSigningKeys sets retireAt on every key of keepID's algorithm but
+// keepID that has none yet;
 // keys already retiring keep their date.
 func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, retireAt time.Time) error {
 	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE signing_keys SET retire_at = ? WHERE retire_at = 0 AND id <> ?
