@@ -2,7 +2,7 @@
 //
 //	authz serve                      run the server
 //	authz migrate up|status          apply or list database migrations
-//	authz keys rotate                add a new ID token signing key
+//	authz keys rotate                add a new signing key of each algorithm
 //	authz client create|list|delete|rotate-secret
 //	authz admin user|client|idp list|get|create|update|delete|…
 //	authz version
@@ -53,7 +53,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the server", runServe},
 	{"migrate", "migrate up|status: apply or list database migrations", runMigrate},
-	{"keys", "keys rotate: add a new ID token signing key", runKeys},
+	{"keys", "keys rotate: add a new signing key of each algorithm", runKeys},
 	{"client", "client create|list|delete|rotate-secret: manage relying applications", runClient},
 	{"admin", "admin user|client|idp <action>: manage users, applications and upstream providers", runAdmin},
 	{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
